@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "journal-bridge",
+    products: [
+        // What worker processes link: records, levels, field names, the wire codec and BridgeLogHandler.
+        .library(name: "JournalBridge", targets: ["JournalBridge"]),
+        // Sinks, router, direct mode and the collector.
+        .library(name: "JournalBridgeCollector", targets: ["JournalBridgeCollector"]),
+        .executable(name: "journal-bridge", targets: ["journal-bridge"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        .target(name: "CJournalBridgeShims"),
+        .target(
+            name: "JournalBridge",
+            dependencies: [
+                "CJournalBridgeShims",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "JournalBridgeCollector",
+            dependencies: ["JournalBridge", "CSystemd", "CJournalBridgeShims"]
+        ),
+        .target(
+            name: "JournalBridgeCLI",
+            dependencies: [
+                "JournalBridge",
+                "JournalBridgeCollector",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "journal-bridge", dependencies: ["JournalBridgeCLI"]),
+        // Helpers for the tests: journalctl read-back, real processes, temporary directories.
+        .target(name: "JournalBridgeTestSupport", path: "Tests/Support"),
+        .testTarget(name: "JournalBridgeTests", dependencies: ["JournalBridge", "JournalBridgeTestSupport"]),
+        .testTarget(name: "JournalBridgeCollectorTests", dependencies: ["JournalBridgeCollector", "JournalBridgeTestSupport"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["JournalBridge", "JournalBridgeCollector", "JournalBridgeTestSupport", "journal-bridge"]
+        ),
+    ]
+)

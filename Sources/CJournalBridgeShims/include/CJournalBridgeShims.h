@@ -1,0 +1,17 @@
+#ifndef C_JOURNAL_BRIDGE_SHIMS_H
+#define C_JOURNAL_BRIDGE_SHIMS_H
+
+#include <sys/types.h>
+
+// The bits of the socket API that Swift cannot see or that need a macro:
+// `struct ucred` (needs _GNU_SOURCE) and `struct sockaddr_un` filling.
+
+/// Reads the peer's pid/uid/gid with SO_PEERCRED. Returns 0 or -1 with errno set.
+int c_jb_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
+
+/// bind(2) / connect(2) of a Unix stream socket to `path`.
+/// Returns 0, or -1 with errno set (ENAMETOOLONG when the path does not fit sun_path).
+int c_jb_bind_unix(int fd, const char *path);
+int c_jb_connect_unix(int fd, const char *path);
+
+#endif

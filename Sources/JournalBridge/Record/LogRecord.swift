@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+
+/// One log record, as a worker hands it over and as every sink receives it.
+///
+/// Metadata is flattened to ordered string pairs: that is what journald and the
+/// text files store, and it keeps the wire format independent of swift-log.
+public struct LogRecord: Sendable, Equatable {
+    public var level: Logger.Level
+    /// Wall-clock time of the `log` call, microseconds since the Unix epoch (journald's unit).
+    public var timestampMicros: Int64
+    public var label: String
+    public var message: String
+    public var file: String
+    public var function: String
+    public var line: UInt32
+    public var metadata: [MetadataField]
+    /// Per-shipper sequence number (starts at 1); 0 when the record never travelled.
+    public var sequence: UInt64
+    /// Who sent it. The collector fills this from SO_PEERCRED, never from the payload.
+    public var origin: Origin
+
+    public init(
+        level: Logger.Level,
+        timestampMicros: Int64 = LogRecord.now(),
+        label: String = "",
+        message: String,
+        file: String = "",
+        function: String = "",
+        line: UInt32 = 0,
+        metadata: [MetadataField] = [],
+        sequence: UInt64 = 0,
+        origin: Origin = .thisProcess
+    ) {
+        self.level = level
+        self.timestampMicros = timestampMicros
+        self.label = label
+        self.message = message
+        self.file = file
+        self.function = function
+        self.line = line
+        self.metadata = metadata
+        self.sequence = sequence
+        self.origin = origin
+    }
+
+    @inline(__always)
+    public static func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) &* 1_000_000 &+ Int64(ts.tv_nsec / 1000)
+    }
+}
+
+public struct MetadataField: Sendable, Equatable {
+    public var key: String
+    public var value: String
+
+    public init(_ key: String, _ value: String) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// The process a record came from and the name it logs under.
+public struct Origin: Sendable, Equatable {
+    public var pid: Int32
+    public var uid: UInt32
+    public var gid: UInt32
+    /// `SYSLOG_IDENTIFIER`: the program name.
+    public var identifier: String
+
+    public init(pid: Int32, uid: UInt32, gid: UInt32, identifier: String) {
+        self.pid = pid
+        self.uid = uid
+        self.gid = gid
+        self.identifier = identifier
+    }
+
+    public static var thisProcess: Origin {
+        Origin(pid: getpid(), uid: getuid(), gid: getgid(), identifier: ProgramName.current)
+    }
+}
+
+public enum ProgramName {
+    /// The basename of argv[0], as `logger` and `sd_journal_send` default it.
+    public static let current: String = {
+        let path = CommandLine.arguments.first ?? "journal-bridge"
+        return path.split(separator: "/").last.map(String.init) ?? path
+    }()
+}
+
+extension Logger.Metadata {
+    /// Flattens swift-log metadata to key/value strings, keys sorted so output is stable.
+    public func flattened() -> [MetadataField] {
+        self.sorted { $0.key < $1.key }.map { MetadataField($0.key, $0.value.description) }
+    }
+}

@@ -1,0 +1,24 @@
+import Logging
+
+/// Merges metadata the way swift-log's `StreamLogHandler.prepareMetadata` does:
+/// the handler's, then the provider's, then the call's (later wins), plus the
+/// error's message and type; flattened for the sinks.
+public enum MetadataMerge {
+    @inlinable
+    public static func merged(
+        base: Logger.Metadata, provider: Logger.MetadataProvider?, explicit: Logger.Metadata?, error: (any Error)?
+    ) -> [MetadataField] {
+        let provided = provider?.get() ?? [:]
+        if provided.isEmpty && (explicit?.isEmpty ?? true) && error == nil {
+            return base.isEmpty ? [] : base.flattened()
+        }
+        var metadata = base
+        if !provided.isEmpty { metadata.merge(provided) { _, new in new } }
+        if let explicit, !explicit.isEmpty { metadata.merge(explicit) { _, new in new } }
+        if let error {
+            metadata["error.message"] = "\(error)"
+            metadata["error.type"] = "\(String(reflecting: type(of: error)))"
+        }
+        return metadata.flattened()
+    }
+}

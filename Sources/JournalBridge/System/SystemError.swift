@@ -1,0 +1,34 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A failed system call: which one, and the errno it left.
+public struct SystemError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var call: String
+    public var errno: Int32
+
+    public init(call: String, errno: Int32) {
+        self.call = call
+        self.errno = errno
+    }
+
+    public var description: String {
+        "\(call): \(String(cString: strerror(errno))) (errno \(errno))"
+    }
+}
+
+/// Runs a system call, retrying while it fails with EINTR; any other failure
+/// throws a `SystemError` carrying errno. The one place that knows the -1/errno dance.
+@discardableResult
+@inline(__always)
+package func syscall<T: FixedWidthInteger>(_ name: @autoclosure () -> String, _ body: () -> T) throws(SystemError) -> T {
+    while true {
+        let result = body()
+        if result != -1 { return result }
+        let code = Glibc.errno
+        if code == EINTR { continue }
+        throw SystemError(call: name(), errno: code)
+    }
+}

@@ -1,0 +1,118 @@
+/// Appends frames to a byte buffer. Callers keep one and reuse its storage.
+public struct FrameEncoder: Sendable {
+    public private(set) var bytes: [UInt8] = []
+
+    public init(capacity: Int = 64 * 1024) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+
+    public mutating func encode(_ frame: Frame) {
+        switch frame {
+        case .hello(let hello):
+            let start = beginFrame(.hello)
+            bytes.append(contentsOf: WireProtocol.magic)
+            appendInteger(hello.version)
+            appendInteger(hello.session)
+            appendShortString(hello.identifier, limit: WireProtocol.maxIdentifierBytes)
+            endFrame(start)
+        case .welcome(let version, let acknowledged):
+            let start = beginFrame(.welcome)
+            appendInteger(version)
+            appendInteger(acknowledged)
+            endFrame(start)
+        case .batch(let records):
+            let start = beginBatch()
+            for record in records { appendRecord(record) }
+            endBatch(start, count: records.count)
+        case .ack(let sequence):
+            let start = beginFrame(.ack)
+            appendInteger(sequence)
+            endFrame(start)
+        case .goodbye(let reason):
+            let start = beginFrame(.goodbye)
+            appendShortString(reason, limit: 1024)
+            endFrame(start)
+        }
+    }
+
+    // MARK: batches built record by record (the shipper's hot path)
+
+    /// Opens a batch frame; returns its start for `endBatch`.
+    public mutating func beginBatch() -> Int {
+        let start = beginFrame(.batch)
+        appendInteger(UInt32(0))  // count, patched by endBatch
+        return start
+    }
+
+    public mutating func endBatch(_ start: Int, count: Int) {
+        patch(UInt32(count), at: start + 5)
+        endFrame(start)
+    }
+
+    /// Size a record takes on the wire, for keeping frames under the limit.
+    public static func encodedSize(of record: LogRecord) -> Int {
+        var size = 1 + 8 + 8 + 4 + 4 * 4 + 2
+        size += record.label.utf8.count + record.message.utf8.count + record.file.utf8.count + record.function.utf8.count
+        for field in record.metadata { size += 8 + field.key.utf8.count + field.value.utf8.count }
+        return size
+    }
+
+    public mutating func appendRecord(_ record: LogRecord) {
+        bytes.append(record.level.ordinal)
+        appendInteger(UInt64(bitPattern: record.timestampMicros))
+        appendInteger(record.sequence)
+        appendInteger(record.line)
+        appendString(record.label)
+        appendString(record.message)
+        appendString(record.file)
+        appendString(record.function)
+        appendInteger(UInt16(record.metadata.count))
+        for field in record.metadata {
+            appendString(field.key)
+            appendString(field.value)
+        }
+    }
+
+    // MARK: primitives
+
+    private mutating func beginFrame(_ type: FrameType) -> Int {
+        let start = bytes.count
+        appendInteger(UInt32(0))  // length, patched by endFrame
+        bytes.append(type.rawValue)
+        return start
+    }
+
+    private mutating func endFrame(_ start: Int) {
+        patch(UInt32(bytes.count - start - 4), at: start)
+    }
+
+    private mutating func patch(_ value: UInt32, at offset: Int) {
+        bytes[offset] = UInt8(truncatingIfNeeded: value >> 24)
+        bytes[offset + 1] = UInt8(truncatingIfNeeded: value >> 16)
+        bytes[offset + 2] = UInt8(truncatingIfNeeded: value >> 8)
+        bytes[offset + 3] = UInt8(truncatingIfNeeded: value)
+    }
+
+    @inline(__always)
+    private mutating func appendInteger<T: FixedWidthInteger>(_ value: T) {
+        var big = value.bigEndian
+        withUnsafeBytes(of: &big) { bytes.append(contentsOf: $0) }
+    }
+
+    @inline(__always)
+    private mutating func appendString(_ string: String) {
+        var string = string
+        string.withUTF8 { utf8 in
+            appendInteger(UInt32(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    private mutating func appendShortString(_ string: String, limit: Int) {
+        let utf8 = Array(string.utf8.prefix(limit))
+        appendInteger(UInt16(utf8.count))
+        bytes.append(contentsOf: utf8)
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import JournalBridge
+import JournalBridgeCollector
+import Logging
+
+extension JournalBridgeCommand {
+    /// The command-line face of the bridge, like `logger` or `systemd-cat`.
+    struct Send: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Log a message, or one record per line of standard input.",
+            discussion: """
+                With --direct the records go straight to journald and <base>_error.log / <base>_debug.log \
+                in this process; otherwise they go through a collector's socket.
+                """
+        )
+
+        @Flag(help: "Write to the sinks in this process instead of through a collector.")
+        var direct = false
+
+        @OptionGroup var sinks: SinkOptions
+
+        @Option(help: "Level of every record sent.")
+        var level: LevelArgument = LevelArgument(argument: "info")!
+
+        @Option(help: "SYSLOG_IDENTIFIER (journalctl -t) of the records.")
+        var identifier: String = "journal-bridge"
+
+        @Option(help: "Logger label (LOGGER_LABEL) of the records.")
+        var label: String = "journal-bridge.send"
+
+        @Option(name: .customLong("field"), help: ArgumentHelp("Metadata on every record.", valueName: "key=value"))
+        var fields: [FieldArgument] = []
+
+        @Argument(help: "The message; '-' or nothing reads one record per line of standard input.")
+        var message: String?
+
+        func validate() throws {
+            if direct && sinks.base == nil && !sinks.noFiles {
+                throw ValidationError("--direct needs --base PATH (or --no-files)")
+            }
+        }
+
+        func run() throws {
+            var defaults = SinkConfiguration(base: "")
+            defaults.consoleLevel = nil  // like logger(1): quiet unless asked
+            let configuration = sinks.configuration(defaults: defaults)
+            let router: Router
+            do {
+                router = Router(routes: try configuration.makeRoutes())
+            } catch {
+                throw ValidationError("cannot open the log files: \(error)")
+            }
+            var origin = Origin.thisProcess
+            origin.identifier = identifier
+            let metadata = fields.map(\.field)
+            func record(_ text: String, source: String, line: UInt32) -> LogRecord {
+                LogRecord(
+                    level: level.level, label: label, message: text, file: source, function: "send", line: line,
+                    metadata: metadata, origin: origin
+                )
+            }
+            if let message, message != "-" {
+                router.route([record(message, source: "<argument>", line: 1)])
+            } else {
+                var lineNumber: UInt32 = 0
+                while let line = readLine(strippingNewline: true) {
+                    lineNumber += 1
+                    router.route([record(line, source: "<stdin>", line: lineNumber)])
+                }
+            }
+            router.close()
+            var failed = false
+            for sink in router.statistics.perSink where sink.failed > 0 {
+                StandardError.write("journal-bridge: \(sink.failed) records were not sent to \(sink.name)\n")
+                failed = true
+            }
+            if failed { throw ExitCode(1) }
+        }
+    }
+}

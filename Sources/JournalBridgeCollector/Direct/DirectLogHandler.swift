@@ -1,0 +1,49 @@
+import JournalBridge
+import Logging
+
+/// Direct mode (the seed's `config_log`): a swift-log handler that writes straight to
+/// the sinks in this process, with no collector. The handler is a cheap value; the
+/// sinks live in the shared `Router`.
+///
+///     let router = Router(routes: try SinkConfiguration(base: "/var/log/app/app").makeRoutes())
+///     LoggingSystem.bootstrap { DirectLogHandler(label: $0, router: router) }
+public struct DirectLogHandler: LogHandler {
+    public let label: String
+    public let router: Router
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    public var logLevel: Logger.Level = .debug
+    /// `SYSLOG_IDENTIFIER`; the program name unless set.
+    public var identifier: String
+
+    public init(
+        label: String, router: Router, identifier: String = ProgramName.current,
+        metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
+    ) {
+        self.label = label
+        self.router = router
+        self.identifier = identifier
+        self.metadataProvider = metadataProvider
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var origin = Origin.thisProcess
+        origin.identifier = identifier
+        let record = LogRecord(
+            level: event.level,
+            label: label,
+            message: event.message.description,
+            file: event.file,
+            function: event.function,
+            line: UInt32(truncatingIfNeeded: event.line),
+            metadata: MetadataMerge.merged(base: metadata, provider: metadataProvider, explicit: event.metadata, error: event.error),
+            origin: origin
+        )
+        router.route([record])
+    }
+}

@@ -1,0 +1,109 @@
+import JournalBridge
+
+/// A line template in Python logging's `%`-style, parsed once:
+/// `[%(asctime)s] %(levelname)s : %(message)s` is the seed's file format.
+///
+/// Fields: `asctime`, `levelname`, `message`, `name` (logger label), `process`,
+/// `identifier`, `filename`, `lineno`, `funcName`, `metadata`. Every value is
+/// escaped, so a formatted record is exactly one line.
+public struct LineFormat: Sendable, Equatable {
+    public static let seedFile = try! LineFormat("[%(asctime)s] %(levelname)s : %(message)s")
+    public static let seedConsole = try! LineFormat("[%(levelname)s] %(message)s")
+
+    enum Part: Sendable, Equatable {
+        case literal([UInt8])
+        case asctime, levelname, message, name, process, identifier, filename, lineno, funcName, metadata
+    }
+
+    public struct ParseError: Error, CustomStringConvertible, Equatable {
+        public var template: String
+        public var problem: String
+        public var description: String { "bad format \"\(template)\": \(problem)" }
+    }
+
+    let parts: [Part]
+    public let template: String
+
+    public init(_ template: String) throws(ParseError) {
+        self.template = template
+        var parts: [Part] = []
+        var literal: [UInt8] = []
+        var rest = Substring(template)
+        while let percent = rest.firstIndex(of: "%") {
+            literal.append(contentsOf: rest[..<percent].utf8)
+            let after = rest[rest.index(after: percent)...]
+            if after.hasPrefix("%") {
+                literal.append(UInt8(ascii: "%"))
+                rest = after.dropFirst()
+                continue
+            }
+            guard after.hasPrefix("("), let close = after.firstIndex(of: ")") else {
+                throw ParseError(template: template, problem: "'%' must start '%(field)s' or be written '%%'")
+            }
+            let key = String(after[after.index(after: after.startIndex)..<close])
+            let conversion = after[after.index(after: close)...].first
+            guard conversion == "s" || conversion == "d" else {
+                throw ParseError(template: template, problem: "'%(\(key))' must end with 's' or 'd'")
+            }
+            let part: Part
+            switch key {
+            case "asctime": part = .asctime
+            case "levelname": part = .levelname
+            case "message": part = .message
+            case "name": part = .name
+            case "process": part = .process
+            case "identifier": part = .identifier
+            case "filename", "pathname": part = .filename
+            case "lineno": part = .lineno
+            case "funcName": part = .funcName
+            case "metadata": part = .metadata
+            default: throw ParseError(template: template, problem: "unknown field '\(key)'")
+            }
+            if !literal.isEmpty {
+                parts.append(.literal(literal))
+                literal = []
+            }
+            parts.append(part)
+            rest = after[after.index(close, offsetBy: 2)...]
+        }
+        literal.append(contentsOf: rest.utf8)
+        if !literal.isEmpty { parts.append(.literal(literal)) }
+        self.parts = parts
+    }
+
+    public static func == (lhs: LineFormat, rhs: LineFormat) -> Bool { lhs.template == rhs.template }
+}
+
+/// Turns records into lines; holds the per-second timestamp cache, so one per writer.
+struct LineFormatter {
+    let format: LineFormat
+    private var clock = TimestampFormatter()
+
+    init(_ format: LineFormat) { self.format = format }
+
+    /// Appends the record's line, newline included.
+    mutating func append(_ record: LogRecord, to out: inout [UInt8]) {
+        for part in format.parts {
+            switch part {
+            case .literal(let bytes): out.append(contentsOf: bytes)
+            case .asctime: clock.append(micros: record.timestampMicros, to: &out)
+            case .levelname: out.append(contentsOf: record.level.displayName.utf8)
+            case .message: LineEscaping.appendEscaped(record.message, to: &out)
+            case .name: LineEscaping.appendEscaped(record.label, to: &out)
+            case .process: out.append(contentsOf: String(record.origin.pid).utf8)
+            case .identifier: LineEscaping.appendEscaped(record.origin.identifier, to: &out)
+            case .filename: LineEscaping.appendEscaped(record.file, to: &out)
+            case .lineno: out.append(contentsOf: String(record.line).utf8)
+            case .funcName: LineEscaping.appendEscaped(record.function, to: &out)
+            case .metadata:
+                for (i, field) in record.metadata.enumerated() {
+                    if i > 0 { out.append(UInt8(ascii: " ")) }
+                    LineEscaping.appendEscaped(field.key, to: &out)
+                    out.append(UInt8(ascii: "="))
+                    LineEscaping.appendEscaped(field.value, to: &out)
+                }
+            }
+        }
+        out.append(UInt8(ascii: "\n"))
+    }
+}

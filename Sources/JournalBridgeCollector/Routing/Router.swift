@@ -1,0 +1,77 @@
+import JournalBridge
+import Logging
+import Synchronization
+
+/// A sink and the lowest level it takes.
+public struct SinkRoute: Sendable {
+    public var sink: any LogSink
+    public var minimumLevel: Logger.Level
+
+    public init(_ sink: any LogSink, minimumLevel: Logger.Level) {
+        self.sink = sink
+        self.minimumLevel = minimumLevel
+    }
+}
+
+/// Hands each record to every sink whose threshold admits it, and counts
+/// records per level and per sink for summaries.
+public final class Router: Sendable {
+    public let routes: [SinkRoute]
+    private let counts: Mutex<(perLevel: [Int], perRoute: [Int])>
+
+    public init(routes: [SinkRoute]) {
+        self.routes = routes
+        self.counts = Mutex((Array(repeating: 0, count: Logger.Level.allCases.count), Array(repeating: 0, count: routes.count)))
+    }
+
+    public func route(_ records: [LogRecord]) {
+        var levels = [Int](repeating: 0, count: Logger.Level.allCases.count)
+        for record in records { levels[Int(record.level.ordinal)] += 1 }
+        var admittedCounts = [Int](repeating: 0, count: routes.count)
+        for (index, route) in routes.enumerated() {
+            let admitted = Self.admitted(records, minimumLevel: route.minimumLevel)
+            guard !admitted.isEmpty else { continue }
+            admittedCounts[index] = admitted.count
+            route.sink.write(admitted)
+        }
+        counts.withLock { counts in
+            for i in levels.indices { counts.perLevel[i] += levels[i] }
+            for i in admittedCounts.indices { counts.perRoute[i] += admittedCounts[i] }
+        }
+    }
+
+    /// The records at or above `minimumLevel`; the same array (no copy) when all are.
+    static func admitted(_ records: [LogRecord], minimumLevel: Logger.Level) -> [LogRecord] {
+        if records.allSatisfy({ $0.level >= minimumLevel }) { return records }
+        return records.filter { $0.level >= minimumLevel }
+    }
+
+    public func flush() { for route in routes { route.sink.flush() } }
+    public func reopen() { for route in routes { route.sink.reopen() } }
+    public func close() { for route in routes { route.sink.close() } }
+
+    public var statistics: Statistics {
+        let (perLevel, perRoute) = counts.withLock { $0 }
+        return Statistics(
+            perLevel: Dictionary(uniqueKeysWithValues: Logger.Level.allCases.map { ($0, perLevel[Int($0.ordinal)]) }),
+            perSink: routes.enumerated().map { index, route in
+                Statistics.SinkCount(
+                    name: route.sink.name, minimumLevel: route.minimumLevel, routed: perRoute[index], failed: route.sink.failedCount
+                )
+            }
+        )
+    }
+
+    public struct Statistics: Sendable {
+        public struct SinkCount: Sendable {
+            public var name: String
+            public var minimumLevel: Logger.Level
+            public var routed: Int
+            public var failed: Int
+        }
+
+        public var perLevel: [Logger.Level: Int]
+        public var perSink: [SinkCount]
+        public var total: Int { perLevel.values.reduce(0, +) }
+    }
+}

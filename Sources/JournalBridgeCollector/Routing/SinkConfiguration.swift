@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import JournalBridge
+import Logging
+
+/// The seed's `config_log`, as data: `<base>_error.log` at WARNING+,
+/// `<base>_debug.log` at DEBUG+, console at INFO+, journald at DEBUG+.
+/// A nil threshold turns that sink off.
+public struct SinkConfiguration: Sendable, Equatable {
+    public var base: String
+    public var errorFileLevel: Logger.Level?
+    public var debugFileLevel: Logger.Level?
+    public var consoleLevel: Logger.Level?
+    public var journaldLevel: Logger.Level?
+    public var maxBytes: Int
+    public var backupCount: Int
+    public var fileFormat: LineFormat
+    public var consoleFormat: LineFormat
+
+    public init(
+        base: String,
+        errorFileLevel: Logger.Level? = .warning,
+        debugFileLevel: Logger.Level? = .debug,
+        consoleLevel: Logger.Level? = .info,
+        journaldLevel: Logger.Level? = .debug,
+        maxBytes: Int = 10 * 1024 * 1024,
+        backupCount: Int = 5,
+        fileFormat: LineFormat = .seedFile,
+        consoleFormat: LineFormat = .seedConsole
+    ) {
+        self.base = base
+        self.errorFileLevel = errorFileLevel
+        self.debugFileLevel = debugFileLevel
+        self.consoleLevel = consoleLevel
+        self.journaldLevel = journaldLevel
+        self.maxBytes = maxBytes
+        self.backupCount = backupCount
+        self.fileFormat = fileFormat
+        self.consoleFormat = consoleFormat
+    }
+
+    public var errorFilePath: String { base + "_error.log" }
+    public var debugFilePath: String { base + "_debug.log" }
+
+    /// Opens the sinks. Fails (naming the file) when a log file cannot be created.
+    public func makeRoutes() throws(SystemError) -> [SinkRoute] {
+        var routes: [SinkRoute] = []
+        let options = RotatingFileSink.Options(maxBytes: maxBytes, backupCount: backupCount, format: fileFormat)
+        if let level = errorFileLevel {
+            routes.append(SinkRoute(try RotatingFileSink(name: "error-file", path: errorFilePath, options: options), minimumLevel: level))
+        }
+        if let level = debugFileLevel {
+            routes.append(SinkRoute(try RotatingFileSink(name: "debug-file", path: debugFilePath, options: options), minimumLevel: level))
+        }
+        if let level = consoleLevel {
+            routes.append(SinkRoute(ConsoleSink(format: consoleFormat), minimumLevel: level))
+        }
+        if let level = journaldLevel {
+            routes.append(SinkRoute(JournaldSink(), minimumLevel: level))
+        }
+        return routes
+    }
+}

@@ -1,0 +1,40 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import JournalBridge
+import Synchronization
+
+/// `[INFO] message` lines on a terminal stream (stderr by default), escaped like the files.
+public final class ConsoleSink: LogSink {
+    private struct State {
+        var formatter: LineFormatter
+        var buffer: [UInt8] = []
+    }
+
+    public let name: String
+    private let fd: Int32
+    private let state: Mutex<State>
+    private let failed = Atomic<Int>(0)
+
+    public init(name: String = "console", fd: Int32 = 2, format: LineFormat = .seedConsole) {
+        self.name = name
+        self.fd = fd
+        self.state = Mutex(State(formatter: LineFormatter(format)))
+    }
+
+    public var failedCount: Int { failed.load(ordering: .relaxed) }
+
+    public func write(_ records: [LogRecord]) {
+        state.withLock { state in
+            for record in records { state.formatter.append(record, to: &state.buffer) }
+            let fd = self.fd
+            do {
+                try FileDescriptorIO.writeAll(fd, state.buffer)
+            } catch {
+                // A closed terminal is no reason to stop the other sinks; count and go on.
+                failed.add(records.count, ordering: .relaxed)
+            }
+            state.buffer.removeAll(keepingCapacity: true)
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import CSystemd
+#if canImport(Glibc)
+import Glibc
+#endif
+import JournalBridge
+import Synchronization
+
+/// Forwards each record to systemd-journald with one `sd_journal_sendv` call,
+/// every value as its own iovec so multi-line, NUL-bearing and large values
+/// arrive intact (libsystemd switches to its binary-safe encoding and, past a
+/// datagram's size, to a memfd).
+public final class JournaldSink: LogSink {
+    /// Where journald listens. `sd_journal_sendv` returns 0 and drops the entry when
+    /// this is missing, so the sink checks it itself.
+    public static let socketPath = "/run/systemd/journal/socket"
+
+    private struct State {
+        var fields: [UInt8] = []
+        var ends: [Int] = []
+        var iovecs: [iovec] = []
+        var failure = FailureReport(sink: "journald")
+        /// Cache of metadata key -> journald name: keys repeat from record to record.
+        var names: [String: String?] = [:]
+    }
+
+    public let name = "journald"
+    /// When the collector runs as root, `OBJECT_PID` makes journald attach the
+    /// worker's `OBJECT_COMM`, `OBJECT_EXE`, ... to the entry.
+    private let attributeObjectPID: Bool
+    private let ownPID = getpid()
+    private let state = Mutex(State())
+    private let failed = Atomic<Int>(0)
+    private let sent = Atomic<Int>(0)
+
+    public init(attributeObjectPID: Bool = geteuid() == 0) {
+        self.attributeObjectPID = attributeObjectPID
+    }
+
+    public var failedCount: Int { failed.load(ordering: .relaxed) }
+    public var sentCount: Int { sent.load(ordering: .relaxed) }
+
+    public static var isAvailable: Bool { access(socketPath, F_OK) == 0 }
+
+    public func write(_ records: [LogRecord]) {
+        state.withLock { state in
+            guard Self.isAvailable else {
+                failed.add(records.count, ordering: .relaxed)
+                state.failure.failed("journald is not running (no \(Self.socketPath))", records: records.count)
+                return
+            }
+            for record in records {
+                let result = send(record, &state)
+                if result < 0 {
+                    failed.add(1, ordering: .relaxed)
+                    state.failure.failed("sd_journal_sendv: \(SystemError(call: "sd_journal_sendv", errno: -result))", records: 1)
+                } else {
+                    sent.add(1, ordering: .relaxed)
+                    state.failure.recovered()
+                }
+            }
+        }
+    }
+
+    private func send(_ record: LogRecord, _ state: inout State) -> Int32 {
+        state.fields.removeAll(keepingCapacity: true)
+        state.ends.removeAll(keepingCapacity: true)
+        func field(_ name: StaticString, _ value: String) {
+            name.withUTF8Buffer { state.fields.append(contentsOf: $0) }
+            state.fields.append(UInt8(ascii: "="))
+            state.fields.append(contentsOf: value.utf8)
+            state.ends.append(state.fields.count)
+        }
+        field("MESSAGE", record.message)
+        field("PRIORITY", String(record.level.syslogPriority))
+        field("SYSLOG_IDENTIFIER", record.origin.identifier)
+        field("SYSLOG_PID", String(record.origin.pid))
+        if attributeObjectPID && record.origin.pid != ownPID && record.origin.pid > 0 {
+            field("OBJECT_PID", String(record.origin.pid))
+        }
+        field("JB_UID", String(record.origin.uid))
+        field("JB_GID", String(record.origin.gid))
+        field("JB_TIMESTAMP", String(record.timestampMicros))
+        if record.sequence != 0 { field("JB_SEQ", String(record.sequence)) }
+        field("LOGGER_LABEL", record.label)
+        field("LOGGER_LEVEL", record.level.displayName)
+        if !record.file.isEmpty {
+            field("CODE_FILE", record.file)
+            field("CODE_LINE", String(record.line))
+        }
+        if !record.function.isEmpty { field("CODE_FUNC", record.function) }
+        for item in record.metadata {
+            let mapped: String?
+            if let cached = state.names[item.key] {
+                mapped = cached
+            } else {
+                mapped = FieldName.journaldName(forMetadataKey: item.key)
+                if state.names.count < 4096 { state.names[item.key] = mapped }
+            }
+            guard let mapped else { continue }
+            state.fields.append(contentsOf: mapped.utf8)
+            state.fields.append(UInt8(ascii: "="))
+            state.fields.append(contentsOf: item.value.utf8)
+            state.ends.append(state.fields.count)
+        }
+        return state.fields.withUnsafeMutableBytes { raw -> Int32 in
+            state.iovecs.removeAll(keepingCapacity: true)
+            var start = 0
+            for end in state.ends {
+                state.iovecs.append(iovec(iov_base: raw.baseAddress! + start, iov_len: end - start))
+                start = end
+            }
+            return state.iovecs.withUnsafeBufferPointer { sd_journal_sendv($0.baseAddress, Int32($0.count)) }
+        }
+    }
+}

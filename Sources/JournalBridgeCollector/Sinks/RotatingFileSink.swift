@@ -1,0 +1,129 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import JournalBridge
+import Synchronization
+
+/// A text file that rolls over like Python's `RotatingFileHandler`:
+/// before a line that would bring the file to `maxBytes` or past it, `base.N-1`
+/// becomes `base.N` ... `base` becomes `base.1`, and the oldest falls off.
+/// `maxBytes` or `backupCount` 0 means the file never rolls.
+public final class RotatingFileSink: LogSink {
+    public struct Options: Sendable, Equatable {
+        public var maxBytes: Int
+        public var backupCount: Int
+        public var format: LineFormat
+        public var mode: mode_t
+
+        public init(maxBytes: Int = 10 * 1024 * 1024, backupCount: Int = 5, format: LineFormat = .seedFile, mode: mode_t = 0o640) {
+            self.maxBytes = maxBytes
+            self.backupCount = backupCount
+            self.format = format
+            self.mode = mode
+        }
+    }
+
+    private struct State {
+        var fd: Int32 = -1
+        var size = 0
+        var formatter: LineFormatter
+        var buffer: [UInt8] = []
+        var failure: FailureReport
+    }
+
+    public let name: String
+    public let path: String
+    public let options: Options
+    private let state: Mutex<State>
+    private let failed = Atomic<Int>(0)
+
+    public init(name: String? = nil, path: String, options: Options = Options()) throws(SystemError) {
+        self.name = name ?? path
+        self.path = path
+        self.options = options
+        let (fd, size) = try FileDescriptorIO.openForAppend(path, mode: options.mode)
+        var initial = State(formatter: LineFormatter(options.format), failure: FailureReport(sink: self.name))
+        initial.fd = fd
+        initial.size = size
+        initial.buffer.reserveCapacity(64 * 1024)
+        self.state = Mutex(initial)
+    }
+
+    public var failedCount: Int { failed.load(ordering: .relaxed) }
+
+    private var rolls: Bool { options.maxBytes > 0 && options.backupCount > 0 }
+
+    public func write(_ records: [LogRecord]) {
+        state.withLock { state in
+            var pending = 0  // records in state.buffer
+            for record in records {
+                let lineStart = state.buffer.count
+                state.formatter.append(record, to: &state.buffer)
+                let lineLength = state.buffer.count - lineStart
+                // Python rolls when size + len(line) >= maxBytes; an empty file never rolls, so
+                // one oversized line makes one oversized file instead of an empty backup.
+                let sizeBefore = state.size + lineStart
+                if rolls && sizeBefore > 0 && sizeBefore + lineLength >= options.maxBytes {
+                    let line = Array(state.buffer[lineStart...])
+                    state.buffer.removeSubrange(lineStart...)
+                    flushBuffer(&state, records: pending)
+                    pending = 0
+                    rollOver(&state)
+                    state.buffer.append(contentsOf: line)
+                }
+                pending += 1
+            }
+            flushBuffer(&state, records: pending)
+        }
+    }
+
+    private func flushBuffer(_ state: inout State, records: Int) {
+        defer { state.buffer.removeAll(keepingCapacity: true) }
+        guard !state.buffer.isEmpty else { return }
+        if state.fd < 0 { reopenLocked(&state) }
+        do {
+            guard state.fd >= 0 else { throw SystemError(call: "open \(path)", errno: ENOENT) }
+            let fd = state.fd
+            try FileDescriptorIO.writeAll(fd, state.buffer)
+            state.size += state.buffer.count
+            state.failure.recovered()
+        } catch {
+            failed.add(records, ordering: .relaxed)
+            state.failure.failed("\(error)", records: records)
+        }
+    }
+
+    private func rollOver(_ state: inout State) {
+        if state.fd >= 0 { Glibc.close(state.fd) }
+        state.fd = -1
+        for index in stride(from: options.backupCount - 1, through: 1, by: -1) {
+            let source = "\(path).\(index)"
+            if FileDescriptorIO.exists(source) { rename(source, "\(path).\(index + 1)") }
+        }
+        rename(path, "\(path).1")
+        reopenLocked(&state)
+    }
+
+    private func reopenLocked(_ state: inout State) {
+        if state.fd >= 0 { Glibc.close(state.fd) }
+        do {
+            (state.fd, state.size) = try FileDescriptorIO.openForAppend(path, mode: options.mode)
+        } catch {
+            state.fd = -1
+            state.failure.failed("\(error)", records: 0)
+        }
+    }
+
+    public func reopen() {
+        state.withLock { reopenLocked(&$0) }
+    }
+
+    public func close() {
+        state.withLock { state in
+            if state.fd >= 0 { Glibc.close(state.fd) }
+            state.fd = -1
+        }
+    }
+
+    deinit { close() }
+}

@@ -1,0 +1,3 @@
+import JournalBridgeCLI
+
+JournalBridgeCommand.main()

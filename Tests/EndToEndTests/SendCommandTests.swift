@@ -1,0 +1,73 @@
+import Foundation
+import JournalBridgeTestSupport
+import XCTest
+
+/// `journal-bridge send --direct`, run as a real process.
+final class SendCommandTests: XCTestCase {
+    func testArgumentMessageWithFieldsAndLevel() throws {
+        let directory = try TemporaryDirectory()
+        let identifier = Journal.uniqueIdentifier()
+        let result = try Run.journalBridge([
+            "send", "--direct", "--base", directory.file("cli"), "--level", "error", "--identifier", identifier,
+            "--field", "request.id=abc", "--field", "empty=", "--field", "MESSAGE=sneaky", "disk is on fire",
+        ])
+        XCTAssertEqual(result.status, 0, result.stderrText)
+        let entry = try XCTUnwrap(Journal.entries(identifier: identifier).first)
+        XCTAssertEqual(entry["MESSAGE"], "disk is on fire")
+        XCTAssertEqual(entry["PRIORITY"], "3")
+        XCTAssertEqual(entry["REQUEST_ID"], "abc")
+        XCTAssertEqual(entry["EMPTY"], "")
+        XCTAssertEqual(entry["META_MESSAGE"], "sneaky")
+        XCTAssertEqual(entry["SYSLOG_IDENTIFIER"], identifier)
+        XCTAssertEqual(entry["SYSLOG_PID"], entry["_PID"])
+        XCTAssertEqual(entry["CODE_FILE"], "<argument>")
+        XCTAssertEqual(entry["CODE_FUNC"], "send")
+        XCTAssertEqual(entry["LOGGER_LABEL"], "journal-bridge.send")
+        XCTAssertNotNil(entry["JB_TIMESTAMP"])
+        XCTAssertEqual(directory.lines("cli_error.log").count, 1)
+        XCTAssertTrue(directory.lines("cli_debug.log")[0].hasSuffix("] ERROR : disk is on fire"))
+    }
+
+    func testOneRecordPerLineOfStandardInput() throws {
+        let directory = try TemporaryDirectory()
+        let identifier = Journal.uniqueIdentifier()
+        let input = (1...200).map { "line \($0)" }.joined(separator: "\n") + "\n"
+        let result = try Run.journalBridge(
+            ["send", "--direct", "--base", directory.file("cli"), "--level", "debug", "--identifier", identifier, "-"],
+            stdin: Array(input.utf8)
+        )
+        XCTAssertEqual(result.status, 0, result.stderrText)
+        let entries = try Journal.entries(identifier: identifier, atLeast: 200)
+        XCTAssertEqual(entries.map { $0["MESSAGE"]! }, (1...200).map { "line \($0)" })
+        XCTAssertEqual(entries.map { $0["CODE_LINE"]! }, (1...200).map { "\($0)" })
+        XCTAssertEqual(Set(entries.map { $0["PRIORITY"]! }), ["7"])
+        XCTAssertEqual(directory.lines("cli_debug.log").count, 200)
+        XCTAssertEqual(directory.lines("cli_error.log").count, 0)
+    }
+
+    func testBadLevelAndBadFieldExitNonZeroNamingThem() throws {
+        let directory = try TemporaryDirectory()
+        let badLevel = try Run.journalBridge(["send", "--direct", "--base", directory.file("x"), "--level", "loud", "m"])
+        XCTAssertNotEqual(badLevel.status, 0)
+        XCTAssertTrue(badLevel.stderrText.contains("'loud'") && badLevel.stderrText.contains("--level"), badLevel.stderrText)
+        let badField = try Run.journalBridge(["send", "--direct", "--base", directory.file("x"), "--field", "novalue", "m"])
+        XCTAssertNotEqual(badField.status, 0)
+        XCTAssertTrue(badField.stderrText.contains("'novalue'") && badField.stderrText.contains("--field"), badField.stderrText)
+        XCTAssertEqual(directory.names(), [], "nothing written on bad input")
+    }
+
+    /// journald absent: `sd_journal_sendv` would drop silently; the bridge says so once and counts.
+    func testJournaldAbsentIsReportedOnceAndFilesKeepEverything() throws {
+        let directory = try TemporaryDirectory()
+        let script = "mount -t tmpfs none /run/systemd/journal && exec \"$0\" send --direct --base \"$1\" --identifier absent-test -"
+        let result = try Run.command(
+            "/usr/bin/unshare", ["-m", "sh", "-c", script, Run.journalBridge, directory.file("cli")],
+            stdin: Array("one\ntwo\nthree\n".utf8)
+        )
+        try XCTSkipIf(result.stderrText.contains("unshare failed"), "no mount namespaces here")
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderrText.components(separatedBy: "journald is not running").count - 1, 1, result.stderrText)
+        XCTAssertTrue(result.stderrText.contains("3 records were not sent to journald"), result.stderrText)
+        XCTAssertEqual(directory.lines("cli_debug.log").count, 3)
+    }
+}

@@ -1,0 +1,117 @@
+import Logging
+import JournalBridge
+import JournalBridgeCollector
+import JournalBridgeTestSupport
+import XCTest
+
+final class RotatingFileSinkTests: XCTestCase {
+    private func records(_ count: Int, level: Logger.Level = .info) -> [LogRecord] {
+        (1...count).map { LogRecord(level: level, message: "record number \($0) of the rotation test") }
+    }
+
+    /// The message numbers found in a file and all its backups.
+    private func numbers(in directory: TemporaryDirectory, base: String) -> [Int] {
+        directory.names().filter { $0 == base || $0.hasPrefix(base + ".") }.flatMap { name in
+            directory.lines(name).map(number(inLine:))
+        }
+    }
+
+    private func number(inLine line: String) -> Int {
+        let words = line.split(separator: " ")
+        return Int(words[words.firstIndex(of: "number")! + 1])!
+    }
+
+    func testSeedSizesEveryRecordInExactlyOneFileAndBackupsCapped() throws {
+        let directory = try TemporaryDirectory()
+        let sink = try RotatingFileSink(path: directory.file("app.log"), options: .init(maxBytes: 300, backupCount: 10))
+        // 8 records of ~70 bytes: 4 per 300-byte file, so 2 files' worth; nothing rolls off yet.
+        for record in records(8) { sink.write([record]) }
+        XCTAssertEqual(numbers(in: directory, base: "app.log").sorted(), Array(1...8))
+        for name in directory.names() {
+            let size = try FileManager.default.attributesOfItem(atPath: directory.file(name))[.size] as! Int
+            XCTAssertLessThan(size, 300, name)
+        }
+    }
+
+    func testBackupsAreNumberedNewestFirstAndTheOldestFallsOff() throws {
+        let directory = try TemporaryDirectory()
+        let sink = try RotatingFileSink(path: directory.file("app.log"), options: .init(maxBytes: 300, backupCount: 3))
+        sink.write(records(40))  // one batch: rotation happens inside it too
+        XCTAssertEqual(directory.names(), ["app.log", "app.log.1", "app.log.2", "app.log.3"])
+        let current = numbers(in: directory, base: "app.log").count
+        XCTAssertLessThan(current, 40, "old records fell off the end")
+        // Newest in app.log, then .1, .2, .3 going back in time, contiguous to the last record.
+        var expectedNext = 40
+        for name in ["app.log", "app.log.1", "app.log.2", "app.log.3"] {
+            let inFile = directory.lines(name).map(number(inLine:))
+            XCTAssertEqual(inFile.last, expectedNext, name)
+            XCTAssertEqual(inFile, Array(inFile.first!...inFile.last!), name)
+            expectedNext = inFile.first! - 1
+        }
+    }
+
+    func testMaxBytesZeroNeverRolls() throws {
+        let directory = try TemporaryDirectory()
+        let sink = try RotatingFileSink(path: directory.file("app.log"), options: .init(maxBytes: 0, backupCount: 10))
+        sink.write(records(100))
+        XCTAssertEqual(directory.names(), ["app.log"])
+        XCTAssertEqual(directory.lines("app.log").count, 100)
+    }
+
+    func testBackupCountZeroNeverRolls() throws {
+        let directory = try TemporaryDirectory()
+        let sink = try RotatingFileSink(path: directory.file("app.log"), options: .init(maxBytes: 300, backupCount: 0))
+        sink.write(records(20))
+        XCTAssertEqual(directory.names(), ["app.log"])
+        XCTAssertEqual(directory.lines("app.log").count, 20)
+    }
+
+    func testAnOversizedRecordStillLandsWhole() throws {
+        let directory = try TemporaryDirectory()
+        let sink = try RotatingFileSink(path: directory.file("app.log"), options: .init(maxBytes: 300, backupCount: 2))
+        let big = String(repeating: "x", count: 1000)
+        sink.write([LogRecord(level: .info, message: "small"), LogRecord(level: .info, message: big), LogRecord(level: .info, message: "after")])
+        XCTAssertEqual(directory.lines("app.log.1").count, 1)
+        XCTAssertTrue(directory.lines("app.log.1")[0].hasSuffix(big))
+        XCTAssertTrue(directory.lines("app.log")[0].hasSuffix("after"))
+    }
+
+    func testAppendsCreatesDirectoryAndUsesMode0640() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("nested/deeper/app.log")
+        try RotatingFileSink(path: path).write([LogRecord(level: .info, message: "one")])
+        try RotatingFileSink(path: path).write([LogRecord(level: .info, message: "two")])
+        XCTAssertEqual(directory.lines("nested/deeper/app.log").map { $0.hasSuffix("one") || $0.hasSuffix("two") }, [true, true])
+        var info = stat()
+        XCTAssertEqual(stat(path, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o640)
+    }
+
+    func testSafeFromManyThreads() throws {
+        let directory = try TemporaryDirectory()
+        let sink = try RotatingFileSink(path: directory.file("app.log"), options: .init(maxBytes: 4096, backupCount: 1000))
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            for i in 0..<500 {
+                sink.write([LogRecord(level: .info, message: "record number \(thread * 500 + i) of many")])
+            }
+        }
+        XCTAssertEqual(numbers(in: directory, base: "app.log").sorted(), Array(0..<4000))
+    }
+
+    func testReopenFollowsAnExternalRename() throws {
+        let directory = try TemporaryDirectory()
+        let sink = try RotatingFileSink(path: directory.file("app.log"), options: .init(maxBytes: 0, backupCount: 0))
+        sink.write([LogRecord(level: .info, message: "before")])
+        XCTAssertEqual(rename(directory.file("app.log"), directory.file("app.log.old")), 0)
+        sink.reopen()
+        sink.write([LogRecord(level: .info, message: "after")])
+        XCTAssertTrue(directory.lines("app.log.old")[0].hasSuffix("before"))
+        XCTAssertTrue(directory.lines("app.log")[0].hasSuffix("after"))
+    }
+
+    func testUnwritableDirectoryIsAnErrorNamingThePath() {
+        XCTAssertThrowsError(try RotatingFileSink(path: "/proc/journal-bridge-test/app.log")) {
+            XCTAssertTrue("\($0)".contains("/proc/journal-bridge-test"), "\($0)")
+        }
+    }
+}
