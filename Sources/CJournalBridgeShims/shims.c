@@ -5,6 +5,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <pthread.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 int c_jb_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
     struct ucred cred;
@@ -40,4 +43,19 @@ int c_jb_connect_unix(int fd, const char *path) {
     struct sockaddr_un addr;
     if (fill_address(&addr, path) != 0) return -1;
     return connect(fd, (struct sockaddr *)&addr, sizeof(addr));
+}
+
+void c_jb_set_thread_name(const char *name) {
+    char buffer[16];
+    strncpy(buffer, name, sizeof(buffer) - 1);
+    buffer[sizeof(buffer) - 1] = 0;
+    pthread_setname_np(pthread_self(), buffer);
+}
+
+int c_jb_accept(int fd, int nonblocking) {
+    return accept4(fd, NULL, NULL, SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0));
+}
+
+int c_jb_pipe(int fds[2]) {
+    return pipe2(fds, O_NONBLOCK | O_CLOEXEC);
 }

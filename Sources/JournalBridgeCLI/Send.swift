@@ -17,6 +17,12 @@ extension JournalBridgeCommand {
         @Flag(help: "Write to the sinks in this process instead of through a collector.")
         var direct = false
 
+        @Option(help: "The collector's socket (default: $JOURNAL_BRIDGE_SOCKET, else /run/journal-bridge/journal-bridge.sock).")
+        var socket: String?
+
+        @Option(help: "Seconds to wait for the collector to acknowledge every record before giving up (exit 1).")
+        var timeout: Double = 60
+
         @OptionGroup var sinks: SinkOptions
 
         @Option(help: "Level of every record sent.")
@@ -38,18 +44,11 @@ extension JournalBridgeCommand {
             if direct && sinks.base == nil && !sinks.noFiles {
                 throw ValidationError("--direct needs --base PATH (or --no-files)")
             }
+            if direct && socket != nil { throw ValidationError("--direct and --socket exclude each other") }
         }
 
-        func run() throws {
-            var defaults = SinkConfiguration(base: "")
-            defaults.consoleLevel = nil  // like logger(1): quiet unless asked
-            let configuration = sinks.configuration(defaults: defaults)
-            let router: Router
-            do {
-                router = Router(routes: try configuration.makeRoutes())
-            } catch {
-                throw ValidationError("cannot open the log files: \(error)")
-            }
+        /// The records this invocation sends, in order: the argument, or one per line of stdin.
+        private func forEachRecord(_ body: (LogRecord) -> Void) {
             var origin = Origin.thisProcess
             origin.identifier = identifier
             let metadata = fields.map(\.field)
@@ -60,14 +59,43 @@ extension JournalBridgeCommand {
                 )
             }
             if let message, message != "-" {
-                router.route([record(message, source: "<argument>", line: 1)])
+                body(record(message, source: "<argument>", line: 1))
             } else {
                 var lineNumber: UInt32 = 0
                 while let line = readLine(strippingNewline: true) {
                     lineNumber += 1
-                    router.route([record(line, source: "<stdin>", line: lineNumber)])
+                    body(record(line, source: "<stdin>", line: lineNumber))
                 }
             }
+        }
+
+        func run() throws {
+            if direct { try runDirect() } else { try runThroughCollector() }
+        }
+
+        private func runThroughCollector() throws {
+            let shipper = RecordShipper(
+                configuration: ShipperConfiguration(
+                    socketPath: socket, identifier: identifier, overflow: .block, flushAtExit: nil
+                )
+            )
+            forEachRecord { shipper.enqueue($0) }
+            guard shipper.flush(timeout: timeout) else {
+                let statistics = shipper.statistics
+                StandardError.write(
+                    "journal-bridge: \(statistics.held) records not acknowledged by the collector at \(shipper.configuration.resolvedSocketPath) after \(timeout) s\n"
+                )
+                throw ExitCode(1)
+            }
+            shipper.shutdown(timeout: 0)
+        }
+
+        private func runDirect() throws {
+            var defaults = SinkConfiguration(base: "")
+            defaults.consoleLevel = nil  // like logger(1): quiet unless asked
+            let configuration = sinks.configuration(defaults: defaults)
+            let router = Router(routes: try openSinks(configuration))
+            forEachRecord { router.route([$0]) }
             router.close()
             var failed = false
             for sink in router.statistics.perSink where sink.failed > 0 {

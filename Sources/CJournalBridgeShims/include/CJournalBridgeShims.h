@@ -14,4 +14,13 @@ int c_jb_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
 int c_jb_bind_unix(int fd, const char *path);
 int c_jb_connect_unix(int fd, const char *path);
 
+/// accept4(fd, NULL, NULL, SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0)).
+int c_jb_accept(int fd, int nonblocking);
+
+/// pipe2(fds, O_NONBLOCK | O_CLOEXEC).
+int c_jb_pipe(int fds[2]);
+
+/// Names the calling thread (pthread_setname_np needs _GNU_SOURCE); at most 15 bytes are kept.
+void c_jb_set_thread_name(const char *name);
+
 #endif

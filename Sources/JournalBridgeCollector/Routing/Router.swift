@@ -24,16 +24,27 @@ public final class Router: Sendable {
         self.counts = Mutex((Array(repeating: 0, count: Logger.Level.allCases.count), Array(repeating: 0, count: routes.count)))
     }
 
-    public func route(_ records: [LogRecord]) {
+    /// Routes the records; `onStored` runs once every sink has written its share
+    /// (at once for direct sinks, from the last sink's thread for queued ones).
+    public func route(_ records: [LogRecord], onStored: (@Sendable () -> Void)? = nil) {
         var levels = [Int](repeating: 0, count: Logger.Level.allCases.count)
         for record in records { levels[Int(record.level.ordinal)] += 1 }
         var admittedCounts = [Int](repeating: 0, count: routes.count)
+        // One count for this call itself, so the ticket cannot fire before every sink has its share.
+        let ticket = onStored.map { StoreTicket(count: routes.count + 1, onStored: $0) }
         for (index, route) in routes.enumerated() {
             let admitted = Self.admitted(records, minimumLevel: route.minimumLevel)
-            guard !admitted.isEmpty else { continue }
             admittedCounts[index] = admitted.count
-            route.sink.write(admitted)
+            if admitted.isEmpty {
+                ticket?.done()
+            } else if let queue = route.sink as? SinkQueue {
+                queue.enqueue(admitted, ticket: ticket)
+            } else {
+                route.sink.write(admitted)
+                ticket?.done()
+            }
         }
+        ticket?.done()
         counts.withLock { counts in
             for i in levels.indices { counts.perLevel[i] += levels[i] }
             for i in admittedCounts.indices { counts.perRoute[i] += admittedCounts[i] }

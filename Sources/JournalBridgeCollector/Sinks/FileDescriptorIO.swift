@@ -79,12 +79,3 @@ struct FailureReport {
         lostSinceReport = 0
     }
 }
-
-public enum StandardError {
-    public static func write(_ text: String) {
-        var text = text
-        text.withUTF8 { utf8 in
-            do throws(SystemError) { try FileDescriptorIO.writeAll(2, UnsafeRawBufferPointer(utf8)) } catch {}
-        }
-    }
-}

@@ -1,0 +1,40 @@
+import Logging
+
+/// The worker side: a swift-log handler that hands each record to the process's
+/// `RecordShipper`, which ships it to the collector. Cheap to copy; `log` does no I/O.
+///
+///     let shipper = RecordShipper(configuration: ShipperConfiguration(identifier: "my-app"))
+///     LoggingSystem.bootstrap { BridgeLogHandler(label: $0, shipper: shipper) }
+public struct BridgeLogHandler: LogHandler {
+    public let label: String
+    public let shipper: RecordShipper
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    public var logLevel: Logger.Level = .debug
+
+    public init(label: String, shipper: RecordShipper, metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider) {
+        self.label = label
+        self.shipper = shipper
+        self.metadataProvider = metadataProvider
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        shipper.enqueue(
+            LogRecord(
+                level: event.level,
+                label: label,
+                message: event.message.description,
+                file: event.file,
+                function: event.function,
+                line: UInt32(truncatingIfNeeded: event.line),
+                metadata: MetadataMerge.merged(base: metadata, provider: metadataProvider, explicit: event.metadata, error: event.error),
+                origin: .unattributed
+            )
+        )
+    }
+}

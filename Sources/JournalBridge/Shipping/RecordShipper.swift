@@ -1,0 +1,178 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import Synchronization
+
+/// One per process: takes records from `log` calls without blocking on I/O and
+/// ships them to the collector from one background thread, in batches, keeping
+/// every record until the collector acknowledges it (resent after a reconnect).
+public final class RecordShipper: Sendable {
+    /// Counters for tests, benchmarks and `flush` diagnostics.
+    public struct Statistics: Sendable, Equatable {
+        public var enqueued = 0
+        public var dropped = 0
+        public var acknowledged: UInt64 = 0
+        public var reconnects = 0
+        public var held = 0
+    }
+
+    struct State {
+        var queue: [LogRecord] = []
+        /// Queued + unsent + unacknowledged: what counts against the capacity.
+        var held = 0
+        var nextSequence: UInt64 = 1
+        var droppedSinceReport = 0
+        var statistics = Statistics()
+        var consumerIdle = false
+        var waiters = 0
+        var closing = false
+        var finished = false
+    }
+
+    public let configuration: ShipperConfiguration
+    let session = UInt64.random(in: 1...UInt64.max)
+    let lock = ConditionLock(State())
+    private let lowPriorityLimit: Int
+    private let thread = Mutex<pthread_t?>(nil)
+
+    public init(configuration: ShipperConfiguration = ShipperConfiguration()) {
+        self.configuration = configuration
+        self.lowPriorityLimit = configuration.capacity * 3 / 4
+        let connection = ShipperConnection(shipper: self)
+        let started = startThread(name: "jb-shipper") { connection.run() }
+        thread.withLock { $0 = started }
+        ExitFlush.register(self)
+    }
+
+    // MARK: the caller's side
+
+    /// Hands a record over. Never does I/O; waits only as the overflow policy says.
+    public func enqueue(_ record: LogRecord) {
+        var record = record
+        let admitted: Bool? = lock.withLock { state in
+            if state.closing { return false }
+            let limit = limit(for: record.level)
+            guard state.held < limit else { return nil }
+            admit(&record, &state)
+            return true
+        }
+        switch admitted {
+        case true?: return
+        case false?: countDrop()
+        case nil: enqueueWhenFull(record)
+        }
+    }
+
+    private func limit(for level: Logger.Level) -> Int {
+        if case .shedLowPriority = configuration.overflow, level < .warning { return lowPriorityLimit }
+        return configuration.capacity
+    }
+
+    @inline(__always)
+    private func admit(_ record: inout LogRecord, _ state: inout State) {
+        record.sequence = state.nextSequence
+        state.nextSequence += 1
+        state.held += 1
+        state.statistics.enqueued += 1
+        state.queue.append(record)
+        if state.consumerIdle {
+            state.consumerIdle = false
+            lock.broadcast()
+        }
+    }
+
+    private func enqueueWhenFull(_ record: LogRecord) {
+        let deadline: UInt64?
+        switch configuration.overflow {
+        case .dropNewest: return countDrop()
+        case .shedLowPriority where record.level < .warning: return countDrop()
+        case .shedLowPriority(let maxWait): deadline = MonotonicClock.deadline(after: maxWait)
+        case .block: deadline = nil
+        }
+        var record = record
+        lock.withLock { $0.waiters += 1 }
+        let admitted = lock.wait(until: { $0.held < self.configuration.capacity || $0.closing }, deadline: deadline) { state, ready in
+            state.waiters -= 1
+            guard ready, !state.closing else { return false }
+            admit(&record, &state)
+            return true
+        }
+        if !admitted { countDrop() }
+    }
+
+    private func countDrop() {
+        lock.withLock { state in
+            state.droppedSinceReport += 1
+            state.statistics.dropped += 1
+            if state.consumerIdle {
+                state.consumerIdle = false
+                lock.broadcast()
+            }
+        }
+    }
+
+    /// Waits until every record handed over so far is acknowledged by the collector.
+    /// Returns false when `timeout` (seconds) passed first.
+    @discardableResult
+    public func flush(timeout: Double = 5) -> Bool {
+        let target = lock.withLock { state -> UInt64 in
+            state.waiters += 1
+            if state.consumerIdle {
+                state.consumerIdle = false
+                lock.broadcast()
+            }
+            return state.nextSequence - 1
+        }
+        return lock.wait(
+            until: { $0.statistics.acknowledged >= target && $0.droppedSinceReport == 0 || $0.finished },
+            deadline: MonotonicClock.deadline(after: timeout)
+        ) { state, ready in
+            state.waiters -= 1
+            return ready && state.statistics.acknowledged >= target
+        }
+    }
+
+    /// Flushes (up to `timeout` seconds), then stops the background thread and closes
+    /// the connection. Records logged afterwards are counted as dropped.
+    public func shutdown(timeout: Double = 5) {
+        flush(timeout: timeout)
+        lock.withLock { state in
+            state.closing = true
+            lock.broadcast()
+        }
+        if let thread = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) {
+            pthread_join(thread, nil)
+        }
+        ExitFlush.unregister(self)
+    }
+
+    public var statistics: Statistics {
+        lock.withLock { state in
+            var statistics = state.statistics
+            statistics.held = state.held
+            return statistics
+        }
+    }
+}
+
+/// A normal process exit flushes what every live shipper holds.
+enum ExitFlush {
+    private static let shippers = Mutex<[ObjectIdentifier: RecordShipper]>([:])
+    private static let installed = Atomic<Bool>(false)
+
+    static func register(_ shipper: RecordShipper) {
+        guard shipper.configuration.flushAtExit != nil else { return }
+        shippers.withLock { $0[ObjectIdentifier(shipper)] = shipper }
+        if installed.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
+            atexit {
+                let all = ExitFlush.shippers.withLock { Array($0.values) }
+                for shipper in all { shipper.flush(timeout: shipper.configuration.flushAtExit ?? 0) }
+            }
+        }
+    }
+
+    static func unregister(_ shipper: RecordShipper) {
+        _ = shippers.withLock { $0.removeValue(forKey: ObjectIdentifier(shipper)) }
+    }
+}

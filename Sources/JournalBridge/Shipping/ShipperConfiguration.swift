@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a worker's shipper finds the collector and what it does when the collector cannot keep up.
+public struct ShipperConfiguration: Sendable {
+    /// The collector's socket. nil: `JOURNAL_BRIDGE_SOCKET`, else `/run/journal-bridge/journal-bridge.sock`.
+    public var socketPath: String?
+    /// `SYSLOG_IDENTIFIER` of every record (`journalctl -t`); the program name by default.
+    public var identifier: String
+    /// Records held at most: queued, being sent, or sent and not yet acknowledged.
+    public var capacity: Int
+    public var overflow: OverflowPolicy
+    /// How long a normal process exit waits for queued records to be acknowledged; nil: not at all.
+    public var flushAtExit: Double?
+    /// Target size of one batch frame.
+    public var batchBytes: Int
+    /// Reconnect backoff, doubling from `minimum` to `maximum` seconds.
+    public var reconnectDelay: (minimum: Double, maximum: Double)
+
+    public init(
+        socketPath: String? = nil,
+        identifier: String = ProgramName.current,
+        capacity: Int = 65536,
+        overflow: OverflowPolicy = .shedLowPriority(maxWait: 1.0),
+        flushAtExit: Double? = 5.0,
+        batchBytes: Int = 256 * 1024,
+        reconnectDelay: (minimum: Double, maximum: Double) = (0.05, 2.0)
+    ) {
+        self.socketPath = socketPath
+        self.identifier = identifier
+        self.capacity = max(16, capacity)
+        self.overflow = overflow
+        self.flushAtExit = flushAtExit
+        self.batchBytes = batchBytes
+        self.reconnectDelay = reconnectDelay
+    }
+
+    /// The path the shipper connects to: explicit, else the environment, else the default.
+    public var resolvedSocketPath: String {
+        if let socketPath { return socketPath }
+        if let fromEnvironment = getenv(WireProtocol.socketEnvironmentVariable), fromEnvironment.pointee != 0 {
+            return String(cString: fromEnvironment)
+        }
+        return WireProtocol.defaultSocketPath
+    }
+}
+
+/// What `log` does when the shipper already holds `capacity` records.
+public enum OverflowPolicy: Sendable, Equatable {
+    /// The default. TRACE...NOTICE are admitted only while the shipper holds less than
+    /// three quarters of its capacity and are shed (counted) beyond; WARNING and above may
+    /// use the rest and, when that is full too, wait up to `maxWait` seconds for room
+    /// before being shed. Every shed record is counted and reported by a record of its own.
+    case shedLowPriority(maxWait: Double)
+    /// Every level waits for room, however long: lossless, but `log` may block.
+    case block
+    /// Any record that finds the shipper full is shed (counted) at once; `log` never waits.
+    case dropNewest
+}

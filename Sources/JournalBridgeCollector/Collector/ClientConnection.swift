@@ -1,0 +1,39 @@
+import JournalBridge
+import Synchronization
+
+/// What the collector remembers of one shipper across its reconnects.
+final class ClientSession: Sendable {
+    struct Progress {
+        /// Highest sequence handed to the sinks: resent records at or below it are duplicates.
+        var routed: UInt64 = 0
+        /// Highest sequence every sink has written: what acks report.
+        var stored: UInt64 = 0
+    }
+
+    let id: UInt64
+    let progress = Mutex(Progress())
+
+    init(id: UInt64) { self.id = id }
+}
+
+/// One accepted connection, owned by the collector's I/O thread.
+final class ClientConnection {
+    let fd: Int32
+    let peer: (pid: Int32, uid: UInt32, gid: UInt32)
+    var decoder = FrameDecoder()
+    var session: ClientSession?
+    var origin: Origin
+    /// Highest sequence already acknowledged on this connection.
+    var ackSent: UInt64 = 0
+    var received = 0
+
+    init(fd: Int32, peer: (pid: Int32, uid: UInt32, gid: UInt32)) {
+        self.fd = fd
+        self.peer = peer
+        self.origin = Origin(pid: peer.pid, uid: peer.uid, gid: peer.gid, identifier: "")
+    }
+
+    var describe: String {
+        "pid \(peer.pid) uid \(peer.uid)" + (origin.identifier.isEmpty ? "" : " (\(origin.identifier))")
+    }
+}

@@ -1,0 +1,72 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import JournalBridge
+import Logging
+import Synchronization
+
+/// The listener of the seed, done properly: accepts many worker connections on a
+/// Unix socket, attributes each record to its sender with SO_PEERCRED, routes it
+/// to the sinks (each on its own queue and thread) and acknowledges it once
+/// every sink has written it. Embedded in a parent process, or run as the daemon.
+public final class Collector: Sendable {
+    public let configuration: CollectorConfiguration
+    public let router: Router
+    private let loop: Mutex<CollectorLoop?>
+    private let thread = Mutex<pthread_t?>(nil)
+
+    /// `routes` are wrapped in `SinkQueue`s unless they already are.
+    public init(configuration: CollectorConfiguration, routes: [SinkRoute]) {
+        self.configuration = configuration
+        self.router = Router(
+            routes: routes.map { route in
+                route.sink is SinkQueue
+                    ? route : SinkRoute(SinkQueue(route.sink, capacity: configuration.sinkQueueCapacity), minimumLevel: route.minimumLevel)
+            }
+        )
+        self.loop = Mutex(nil)
+    }
+
+    /// Binds (or adopts) the socket and starts serving.
+    public func start() throws(SystemError) {
+        let listener: Int32
+        if let fd = configuration.listeningDescriptor {
+            listener = fd
+            UnixSocket.setNonBlocking(fd)
+        } else {
+            try FileDescriptorIO.createParentDirectory(of: configuration.socketPath)
+            listener = try UnixSocket.listen(path: configuration.socketPath)
+            let path = configuration.socketPath
+            try syscall("chmod \(path)") { chmod(path, configuration.socketMode) }
+            if let group = configuration.socketGroup {
+                try syscall("chown \(path)") { chown(path, uid_t.max, group) }
+            }
+        }
+        let loop = try CollectorLoop(listener: listener, configuration: configuration, router: router)
+        self.loop.withLock { $0 = loop }
+        let started = startThread(name: "jb-collector") { loop.run() }
+        thread.withLock { $0 = started }
+    }
+
+    /// Stops accepting, reads what clients already sent, writes every accepted record
+    /// to every sink, acknowledges it, and closes. Returns when all of that is done.
+    public func stop() {
+        guard let loop = loop.withLock({ $0 }) else { return }
+        loop.requestStop()
+        if let thread = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) {
+            pthread_join(thread, nil)
+        }
+        router.flush()
+        loop.finish()
+        router.close()
+        if configuration.listeningDescriptor == nil { unlink(configuration.socketPath) }
+        self.loop.withLock { $0 = nil }
+    }
+
+    /// Reopens every file sink (SIGHUP, after an external logrotate).
+    public func reopen() { router.reopen() }
+
+    public var statistics: Router.Statistics { router.statistics }
+
+    public var connectionCount: Int { loop.withLock { $0?.connectionCount.load(ordering: .relaxed) ?? 0 } }
+}

@@ -1,0 +1,38 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import JournalBridge
+
+public struct CollectorConfiguration: Sendable {
+    /// Where to listen (bound by the collector unless `listeningDescriptor` is given).
+    public var socketPath: String
+    /// A socket already listening (systemd socket activation); the collector neither binds nor unlinks it.
+    public var listeningDescriptor: Int32?
+    /// Permissions and group of a socket the collector binds itself.
+    public var socketMode: mode_t
+    public var socketGroup: gid_t?
+    /// Records each sink's queue holds before the collector stops reading (backpressure).
+    public var sinkQueueCapacity: Int
+    /// Connections beyond this are accepted and closed at once, with a logged reason.
+    public var maxConnections: Int
+    /// Bytes read from one connection per turn: the unit of fairness between clients.
+    public var readChunkBytes: Int
+
+    public init(
+        socketPath: String,
+        listeningDescriptor: Int32? = nil,
+        socketMode: mode_t = 0o666,
+        socketGroup: gid_t? = nil,
+        sinkQueueCapacity: Int = 32768,
+        maxConnections: Int = 4096,
+        readChunkBytes: Int = 128 * 1024
+    ) {
+        self.socketPath = socketPath
+        self.listeningDescriptor = listeningDescriptor
+        self.socketMode = socketMode
+        self.socketGroup = socketGroup
+        self.sinkQueueCapacity = sinkQueueCapacity
+        self.maxConnections = maxConnections
+        self.readChunkBytes = readChunkBytes
+    }
+}

@@ -1,0 +1,280 @@
+import CJournalBridgeShims
+#if canImport(Glibc)
+import Glibc
+#endif
+import JournalBridge
+import Logging
+import Synchronization
+
+/// The collector's one I/O thread: poll(2) over the listener, a wake-up pipe and
+/// every connection. It reads a bounded chunk from each ready connection per turn
+/// (so one flooding client cannot starve the others), decodes, routes, and sends
+/// acks that the sink threads asked for through the wake-up pipe.
+final class CollectorLoop: @unchecked Sendable {
+    private let listener: Int32
+    private let configuration: CollectorConfiguration
+    private let router: Router
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    /// A descriptor kept in reserve: when accept fails with EMFILE it is closed so the
+    /// pending connection can be accepted and refused cleanly instead of spinning.
+    private var reserve: Int32
+    private var connections: [Int32: ClientConnection] = [:]
+    private var sessions: [UInt64: ClientSession] = [:]
+    private let stopping = Atomic<Bool>(false)
+    private let ackRequests = Mutex<Set<Int32>>([])
+    let connectionCount = Atomic<Int>(0)
+    private var buffer: [UInt8]
+    private var refusing = false
+    private let ownOrigin = Origin(pid: getpid(), uid: getuid(), gid: getgid(), identifier: "journal-bridge")
+
+    init(listener: Int32, configuration: CollectorConfiguration, router: Router) throws(SystemError) {
+        self.listener = listener
+        self.configuration = configuration
+        self.router = router
+        var fds: [Int32] = [0, 0]
+        try syscall("pipe2") { c_jb_pipe(&fds) }
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        reserve = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        buffer = [UInt8](repeating: 0, count: configuration.readChunkBytes)
+    }
+
+    func requestStop() {
+        stopping.store(true, ordering: .releasing)
+        wake()
+    }
+
+    private func wake() {
+        var byte: UInt8 = 1
+        _ = write(wakeWrite, &byte, 1)
+    }
+
+    // MARK: the loop
+
+    func run() {
+        var fds: [pollfd] = []
+        var order: [Int32] = []
+        while !stopping.load(ordering: .acquiring) {
+            fds.removeAll(keepingCapacity: true)
+            order.removeAll(keepingCapacity: true)
+            fds.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0))
+            for fd in connections.keys {
+                fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+                order.append(fd)
+            }
+            let ready = poll(&fds, nfds_t(fds.count), -1)
+            if ready < 0 { continue }  // EINTR
+            if fds[0].revents != 0 { drainWakePipe() }
+            sendRequestedAcks()
+            if fds[1].revents != 0 { acceptAll() }
+            for (index, fd) in order.enumerated() where fds[index + 2].revents != 0 {
+                readOnce(fd)
+            }
+        }
+        // Stopping: take in what clients already sent, then leave the rest to `finish`.
+        for fd in Array(connections.keys) {
+            while connections[fd] != nil && readOnce(fd) {}
+        }
+    }
+
+    /// After the sinks drained: the last acks, then close everything.
+    func finish() {
+        sendRequestedAcks()
+        for fd in Array(connections.keys) { closeConnection(fd, reason: nil) }
+        if configuration.listeningDescriptor == nil { close(listener) }
+        close(wakeRead)
+        close(wakeWrite)
+        if reserve >= 0 { close(reserve) }
+    }
+
+    private func drainWakePipe() {
+        var scratch = [UInt8](repeating: 0, count: 256)
+        while read(wakeRead, &scratch, scratch.count) > 0 {}
+    }
+
+    // MARK: accepting
+
+    private func acceptAll() {
+        while true {
+            let fd = c_jb_accept(listener, 1)
+            if fd < 0 {
+                switch errno {
+                case EINTR: continue
+                case EMFILE, ENFILE: refuseForLackOfDescriptors()
+                default: break
+                }
+                return
+            }
+            if connections.count >= configuration.maxConnections {
+                event(.warning, "refused a connection: \(connections.count) connections already open (limit \(configuration.maxConnections))")
+                close(fd)
+                continue
+            }
+            guard let peer = try? UnixSocket.peerCredentials(fd) else {
+                close(fd)
+                continue
+            }
+            if refusing {
+                refusing = false
+                event(.notice, "accepting connections again")
+            }
+            connections[fd] = ClientConnection(fd: fd, peer: peer)
+            connectionCount.store(connections.count, ordering: .relaxed)
+        }
+    }
+
+    private func refuseForLackOfDescriptors() {
+        guard reserve >= 0 else { return }
+        close(reserve)
+        let fd = c_jb_accept(listener, 0)
+        if fd >= 0 { close(fd) }
+        reserve = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        if !refusing {
+            refusing = true
+            event(.error, "refusing new connections: out of file descriptors with \(connections.count) open")
+        }
+    }
+
+    // MARK: reading
+
+    /// Reads one chunk from a connection and handles the frames it completes.
+    /// Returns true when it read something and the connection is still open.
+    @discardableResult
+    private func readOnce(_ fd: Int32) -> Bool {
+        guard let connection = connections[fd] else { return false }
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EAGAIN || errno == EINTR { return false }
+            closeConnection(fd, reason: "read failed: \(SystemError(call: "read", errno: errno))")
+            return false
+        }
+        if n == 0 {
+            let left = connection.decoder.bufferedByteCount
+            closeConnection(fd, reason: left > 0 ? "truncated frame at disconnect (\(left) bytes of an unfinished frame)" : nil)
+            return false
+        }
+        buffer.withUnsafeBytes { connection.decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        do {
+            while let frame = try connection.decoder.nextFrame() {
+                try handle(frame, on: connection)
+            }
+        } catch let error as WireError {
+            sendGoodbye(fd, reason: error.description)
+            closeConnection(fd, reason: error.description)
+            return false
+        } catch {
+            closeConnection(fd, reason: "\(error)")
+            return false
+        }
+        return true
+    }
+
+    private func handle(_ frame: Frame, on connection: ClientConnection) throws(WireError) {
+        switch frame {
+        case .hello(let hello):
+            guard connection.session == nil else { throw WireError(.unexpectedFrame, "a second hello") }
+            let session = sessionFor(hello.session)
+            connection.session = session
+            connection.origin.identifier = hello.identifier.isEmpty ? "pid-\(connection.peer.pid)" : hello.identifier
+            let stored = session.progress.withLock { $0.stored }
+            connection.ackSent = stored
+            var encoder = FrameEncoder(capacity: 32)
+            encoder.encode(.welcome(version: WireProtocol.version, acknowledged: stored))
+            sendBestEffort(connection.fd, encoder.bytes)
+        case .batch(var records):
+            guard let session = connection.session else { throw WireError(.unexpectedFrame, "records before hello") }
+            connection.received += records.count
+            // Resent records the collector already routed are duplicates: drop them here.
+            let routed = session.progress.withLock { $0.routed }
+            if let first = records.first, first.sequence <= routed {
+                records.removeAll { $0.sequence <= routed }
+            }
+            guard let last = records.last else {
+                requestAck(connection.fd)
+                return
+            }
+            for index in records.indices { records[index].origin = connection.origin }
+            session.progress.withLock { $0.routed = max($0.routed, last.sequence) }
+            let fd = connection.fd
+            let sequence = last.sequence
+            router.route(records) { [weak self] in
+                session.progress.withLock { $0.stored = max($0.stored, sequence) }
+                self?.requestAck(fd)
+            }
+        case .welcome, .ack, .goodbye:
+            throw WireError(.unexpectedFrame, "a collector-side frame from a client")
+        }
+    }
+
+    private func sessionFor(_ id: UInt64) -> ClientSession {
+        if let session = sessions[id] { return session }
+        if sessions.count >= 65536 {
+            // Forget sessions with no open connection; their shippers are long gone.
+            let live = Set(connections.values.compactMap { $0.session?.id })
+            sessions = sessions.filter { live.contains($0.key) }
+        }
+        let session = ClientSession(id: id)
+        sessions[id] = session
+        return session
+    }
+
+    // MARK: acks
+
+    /// Called from sink threads once a batch is stored.
+    private func requestAck(_ fd: Int32) {
+        let first = ackRequests.withLock { $0.insert(fd).inserted && $0.count == 1 }
+        if first { wake() }
+    }
+
+    private func sendRequestedAcks() {
+        let requested = ackRequests.withLock { requests -> Set<Int32> in
+            defer { requests.removeAll(keepingCapacity: true) }
+            return requests
+        }
+        for fd in requested {
+            guard let connection = connections[fd], let session = connection.session else { continue }
+            let stored = session.progress.withLock { $0.stored }
+            guard stored > connection.ackSent else { continue }
+            var encoder = FrameEncoder(capacity: 16)
+            encoder.encode(.ack(stored))
+            if sendBestEffort(fd, encoder.bytes) { connection.ackSent = stored }
+        }
+    }
+
+    /// Non-blocking send of a small frame; false if it did not all go (the ack is retried later).
+    @discardableResult
+    private func sendBestEffort(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        return n == bytes.count
+    }
+
+    private func sendGoodbye(_ fd: Int32, reason: String) {
+        var encoder = FrameEncoder(capacity: 64)
+        encoder.encode(.goodbye(reason: reason))
+        sendBestEffort(fd, encoder.bytes)
+    }
+
+    // MARK: closing and events
+
+    private func closeConnection(_ fd: Int32, reason: String?) {
+        guard let connection = connections.removeValue(forKey: fd) else { return }
+        connectionCount.store(connections.count, ordering: .relaxed)
+        close(fd)
+        if let reason {
+            event(.warning, "closed the connection from \(connection.describe): \(reason)", metadata: [
+                MetadataField("peer.pid", String(connection.peer.pid)),
+                MetadataField("peer.uid", String(connection.peer.uid)),
+                MetadataField("reason", reason),
+            ])
+        }
+    }
+
+    /// The collector's own diagnostics go through the same sinks, as records of its own.
+    private func event(_ level: Logger.Level, _ message: String, metadata: [MetadataField] = []) {
+        router.route([
+            LogRecord(level: level, label: "journal-bridge.collector", message: message, metadata: metadata, origin: ownOrigin)
+        ])
+    }
+}
