@@ -42,7 +42,7 @@ let package = Package(
         ),
         .executableTarget(name: "journal-bridge", dependencies: ["JournalBridgeCLI"]),
         // Helpers for the tests: journalctl read-back, real processes, temporary directories.
-        .target(name: "JournalBridgeTestSupport", path: "Tests/Support"),
+        .target(name: "JournalBridgeTestSupport", dependencies: ["JournalBridge"], path: "Tests/Support"),
         .testTarget(name: "JournalBridgeTests", dependencies: ["JournalBridge", "JournalBridgeTestSupport"]),
         .testTarget(name: "JournalBridgeCollectorTests", dependencies: ["JournalBridgeCollector", "JournalBridgeTestSupport"]),
         .testTarget(

@@ -34,6 +34,8 @@ public final class RecordShipper: Sendable {
     let session = UInt64.random(in: 1...UInt64.max)
     let lock = ConditionLock(State())
     private let lowPriorityLimit: Int
+    /// A drop report is sent once the shipper holds less than this again (where shedding stops).
+    var reportThreshold: Int { lowPriorityLimit }
     private let thread = Mutex<pthread_t?>(nil)
 
     public init(configuration: ShipperConfiguration = ShipperConfiguration()) {

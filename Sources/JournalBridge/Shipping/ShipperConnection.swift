@@ -34,18 +34,18 @@ final class ShipperConnection: @unchecked Sendable {
         while true {
             let busy = pendingCount > 0
             let deadline: UInt64? = busy ? MonotonicClock.now() + (fd < 0 ? max(1_000_000, nextAttempt &- MonotonicClock.now()) : 1_000_000) : nil
-            let (closing, report) = shipper.lock.wait(
-                until: { !$0.queue.isEmpty || $0.closing || ($0.droppedSinceReport > 0 && $0.held < self.shipper.configuration.capacity) },
+            let closing = shipper.lock.wait(
+                until: { !$0.queue.isEmpty || $0.closing || ($0.droppedSinceReport > 0 && $0.held < self.shipper.reportThreshold) },
                 deadline: deadline,
                 willWait: { $0.consumerIdle = true }
-            ) { state, _ -> (Bool, Bool) in
+            ) { state, _ -> Bool in
                 state.consumerIdle = false
                 if !state.queue.isEmpty {
                     swap(&spare, &state.queue)
                 }
-                var report = false
-                if state.droppedSinceReport > 0 && state.held < shipper.configuration.capacity {
-                    // The drop report is a record of its own, with its own sequence number.
+                if state.droppedSinceReport > 0 && state.held < shipper.reportThreshold {
+                    // The episode is over (the queue drained below where shedding starts): one record
+                    // of its own, with its own sequence number, says what it cost.
                     var record = LogRecord(
                         level: .warning, label: "journal-bridge",
                         message: "dropped \(state.droppedSinceReport) records: queue full",
@@ -57,11 +57,9 @@ final class ShipperConnection: @unchecked Sendable {
                     state.held += 1
                     state.droppedSinceReport = 0
                     spare.append(record)
-                    report = true
                 }
-                return (state.closing, report)
+                return state.closing
             }
-            _ = report
             if !spare.isEmpty {
                 unsent.append(contentsOf: spare)
                 spare.removeAll(keepingCapacity: true)
