@@ -1,3 +1,3 @@
 import JournalBridgeCLI
 
-JournalBridgeCommand.main()
+JournalBridgeCommand.run()

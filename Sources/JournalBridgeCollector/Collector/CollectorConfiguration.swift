@@ -17,6 +17,8 @@ public struct CollectorConfiguration: Sendable {
     public var maxConnections: Int
     /// Bytes read from one connection per turn: the unit of fairness between clients.
     public var readChunkBytes: Int
+    /// `SYSLOG_IDENTIFIER` for clients whose hello names none.
+    public var defaultIdentifier: String
 
     public init(
         socketPath: String,
@@ -25,8 +27,10 @@ public struct CollectorConfiguration: Sendable {
         socketGroup: gid_t? = nil,
         sinkQueueCapacity: Int = 32768,
         maxConnections: Int = 4096,
-        readChunkBytes: Int = 128 * 1024
+        readChunkBytes: Int = 128 * 1024,
+        defaultIdentifier: String = "unknown"
     ) {
+        self.defaultIdentifier = defaultIdentifier
         self.socketPath = socketPath
         self.listeningDescriptor = listeningDescriptor
         self.socketMode = socketMode

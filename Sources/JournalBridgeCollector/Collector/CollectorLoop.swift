@@ -156,16 +156,13 @@ final class CollectorLoop: @unchecked Sendable {
             return false
         }
         buffer.withUnsafeBytes { connection.decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-        do {
+        do throws(WireError) {
             while let frame = try connection.decoder.nextFrame() {
                 try handle(frame, on: connection)
             }
-        } catch let error as WireError {
+        } catch {
             sendGoodbye(fd, reason: error.description)
             closeConnection(fd, reason: error.description)
-            return false
-        } catch {
-            closeConnection(fd, reason: "\(error)")
             return false
         }
         return true
@@ -177,7 +174,7 @@ final class CollectorLoop: @unchecked Sendable {
             guard connection.session == nil else { throw WireError(.unexpectedFrame, "a second hello") }
             let session = sessionFor(hello.session)
             connection.session = session
-            connection.origin.identifier = hello.identifier.isEmpty ? "pid-\(connection.peer.pid)" : hello.identifier
+            connection.origin.identifier = hello.identifier.isEmpty ? configuration.defaultIdentifier : hello.identifier
             let stored = session.progress.withLock { $0.stored }
             connection.ackSent = stored
             var encoder = FrameEncoder(capacity: 32)

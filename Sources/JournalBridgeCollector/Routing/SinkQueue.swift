@@ -35,26 +35,55 @@ public final class SinkQueue: LogSink {
         var closing = false
     }
 
+    /// What a full queue does to the records routed to it.
+    public enum Overflow: Sendable, Equatable {
+        /// Wait for room: lossless; the wait reaches the workers as backpressure.
+        case block
+        /// Drop them for this sink only (counted, reported once per episode); the other sinks still get them.
+        case drop
+    }
+
     public let inner: any LogSink
     public let capacity: Int
+    public let overflow: Overflow
     private let lock = ConditionLock(State())
     private let thread = Mutex<pthread_t?>(nil)
+    private let shed = Atomic<Int>(0)
+    private let shedReport: Mutex<FailureReport>
 
-    public init(_ inner: any LogSink, capacity: Int = 32768) {
+    public init(_ inner: any LogSink, capacity: Int = 32768, overflow: Overflow = .block) {
         self.inner = inner
         self.capacity = max(1, capacity)
+        self.overflow = overflow
+        self.shedReport = Mutex(FailureReport(sink: inner.name))
         let started = startThread(name: "jb-\(inner.name)") { [unowned self] in self.run() }
         thread.withLock { $0 = started }
     }
 
     public var name: String { inner.name }
-    public var failedCount: Int { inner.failedCount }
+    public var failedCount: Int { inner.failedCount + shed.load(ordering: .relaxed) }
 
     public func write(_ records: [LogRecord]) { enqueue(records, ticket: nil) }
 
     func enqueue(_ records: [LogRecord], ticket: StoreTicket?) {
         let capacity = self.capacity
-        lock.wait(until: { $0.queued == 0 || $0.queued + records.count <= capacity || $0.closing }) { state, _ in
+        let fits: (State) -> Bool = { $0.queued == 0 || $0.queued + records.count <= capacity || $0.closing }
+        if overflow == .drop {
+            let accepted = lock.withLock { state -> Bool in
+                guard fits(state) else { return false }
+                state.items.append(Item(records: records, ticket: ticket))
+                state.queued += records.count
+                lock.broadcast()
+                return true
+            }
+            if !accepted {
+                shed.add(records.count, ordering: .relaxed)
+                shedReport.withLock { $0.failed("queue full (\(capacity) records), dropping records for this sink only", records: records.count) }
+                ticket?.done()
+            }
+            return
+        }
+        lock.wait(until: fits) { state, _ in
             state.items.append(Item(records: records, ticket: ticket))
             state.queued += records.count
             lock.broadcast()
@@ -69,6 +98,7 @@ public final class SinkQueue: LogSink {
                 return (state.items, state.closing)
             }
             var written = 0
+            if !items.isEmpty && overflow == .drop { shedReport.withLock { $0.recovered() } }
             for item in items {
                 inner.write(item.records)
                 item.ticket?.done()

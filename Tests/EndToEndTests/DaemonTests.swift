@@ -1,0 +1,150 @@
+import Foundation
+import JournalBridge
+import JournalBridgeTestSupport
+import Logging
+import XCTest
+
+/// `journal-bridge collect` as a process: configuration errors, signals, socket activation, sd_notify.
+final class DaemonTests: XCTestCase {
+    func testConfigurationErrorsExit78NamingTheKeyAndTheProblem() throws {
+        let directory = try TemporaryDirectory()
+        let cases: [(text: String, mentions: [String])] = [
+            ("colour = \"red\"\n", ["colour", "unknown key"]),
+            ("max_bytes = \"big\"\n", ["max_bytes", "expected an integer"]),
+            ("journald_level = \"loud\"\n", ["journald_level", "\"loud\" is not a level"]),
+            ("base = \"/etc/passwd/logs/app\"\n", ["base", "not a directory"]),
+        ]
+        for (index, testCase) in cases.enumerated() {
+            let path = directory.file("bad\(index).conf")
+            try testCase.text.write(toFile: path, atomically: true, encoding: .utf8)
+            for arguments in [["check-config", path], ["collect", "--config", path, "--socket", directory.file("s\(index).sock")]] {
+                let result = try Run.journalBridge(arguments)
+                XCTAssertEqual(result.status, 78, "\(arguments): \(result.stderrText)")
+                for text in testCase.mentions {
+                    XCTAssertTrue(result.stderrText.contains(text), "\(arguments): \(result.stderrText)")
+                }
+                XCTAssertTrue(result.stderrText.contains(path), result.stderrText)
+            }
+        }
+        let missing = try Run.journalBridge(["check-config", directory.file("absent.conf")])
+        XCTAssertEqual(missing.status, 78)
+        XCTAssertTrue(missing.stderrText.contains("cannot read the file"), missing.stderrText)
+
+        let good = directory.file("good.conf")
+        try "base = \"\(directory.file("logs/app"))\"\n".write(toFile: good, atomically: true, encoding: .utf8)
+        let ok = try Run.journalBridge(["check-config", good])
+        XCTAssertEqual(ok.status, 0, ok.stderrText)
+        XCTAssertTrue(ok.stdoutText.contains("OK"), ok.stdoutText)
+    }
+
+    func testSighupReopensTheFilesAndSigtermDrainsAndExitsZero() throws {
+        let directory = try TemporaryDirectory()
+        let socket = directory.file("d.sock")
+        let daemon = try BackgroundProcess(
+            Run.journalBridge, ["collect", "--socket", socket, "--base", directory.file("logs/jb"), "--no-journald", "--max-bytes", "0"]
+        )
+        XCTAssertTrue(eventually { FileManager.default.fileExists(atPath: socket) }, daemon.stderrText)
+        var info = stat()
+        stat(socket, &info)
+        XCTAssertEqual(info.st_mode & 0o777, 0o660, "socket created 0660")
+
+        let shipper = RecordShipper(configuration: ShipperConfiguration(socketPath: socket, identifier: "hup", flushAtExit: nil))
+        var logger = Logger(label: "hup") { BridgeLogHandler(label: $0, shipper: shipper) }
+        logger.logLevel = .debug
+        for i in 0..<500 { logger.info("record \(i)") }
+        XCTAssertTrue(shipper.flush(timeout: 20))
+        XCTAssertEqual(rename(directory.file("logs/jb_debug.log"), directory.file("logs/jb_debug.log.moved")), 0)
+        daemon.signal(SIGHUP)
+        XCTAssertTrue(eventually { daemon.stderrText.contains("reopened the log files") }, daemon.stderrText)
+        for i in 500..<1000 { logger.info("record \(i)") }
+        XCTAssertTrue(shipper.flush(timeout: 20))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.file("logs/jb_debug.log")), "a new file after HUP")
+
+        // Records in flight when SIGTERM arrives are written before the daemon exits 0.
+        for i in 1000..<3000 { logger.info("record \(i)") }
+        _ = shipper.flush(timeout: 0.001)
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(daemon.wait(), 0, daemon.stderrText)
+        let acknowledged = Int(shipper.statistics.acknowledged)
+        shipper.shutdown(timeout: 0)
+
+        let numbers = (directory.lines("logs/jb_debug.log.moved") + directory.lines("logs/jb_debug.log")).map {
+            Int($0.split(separator: " ").last!)!
+        }
+        XCTAssertEqual(Array(numbers.prefix(1000)), Array(0..<1000), "nothing lost or doubled across the reopen")
+        XCTAssertEqual(Set(numbers).count, numbers.count, "no duplicates")
+        XCTAssertGreaterThanOrEqual(numbers.count, acknowledged, "every acknowledged record is in the files")
+        XCTAssertTrue(directory.lines("logs/jb_debug.log.moved").count >= 500)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: socket), "the socket it bound is removed")
+    }
+
+    func testSocketActivationReadinessAndWatchdog() throws {
+        let directory = try TemporaryDirectory()
+        let notify = try NotifyListener(path: directory.file("notify.sock"))
+        let socket = directory.file("activated.sock")
+        let activator = try BackgroundProcess(
+            "/usr/bin/systemd-socket-activate",
+            ["-E", "NOTIFY_SOCKET", "-E", "WATCHDOG_USEC", "-l", socket, Run.journalBridge, "collect",
+             "--base", directory.file("logs/jb"), "--no-journald", "--socket", directory.file("not-this.sock")],
+            environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "300000"]
+        )
+        XCTAssertTrue(eventually { FileManager.default.fileExists(atPath: socket) }, activator.stderrText)
+        // systemd-socket-activate starts the daemon on the first connection, with the socket as fd 3.
+        let sent = try Run.journalBridge(["send", "--socket", socket, "--timeout", "20", "through an activated socket"])
+        XCTAssertEqual(sent.status, 0, sent.stderrText + activator.stderrText)
+        XCTAssertTrue(directory.lines("logs/jb_debug.log").last?.hasSuffix("INFO : through an activated socket") == true)
+        XCTAssertTrue(activator.stderrText.contains("collecting on fd 3 from systemd"), activator.stderrText)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.file("not-this.sock")), "did not bind its own")
+
+        XCTAssertTrue(eventually { notify.messages.contains { $0.contains("READY=1") } }, "\(notify.messages)")
+        XCTAssertTrue(eventually { notify.messages.filter { $0 == "WATCHDOG=1" }.count >= 2 }, "\(notify.messages)")
+        activator.signal(SIGTERM)
+        XCTAssertEqual(activator.wait(), 0, activator.stderrText)
+        XCTAssertTrue(eventually { notify.messages.contains { $0.hasPrefix("STOPPING=1") } }, "\(notify.messages)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: socket), "an activated socket belongs to systemd: not unlinked")
+    }
+}
+
+/// A datagram socket standing in for systemd's NOTIFY_SOCKET.
+final class NotifyListener: @unchecked Sendable {
+    let path: String
+    private let fd: Int32
+    private let lock = NSLock()
+    private var received: [String] = []
+
+    init(path: String) throws {
+        self.path = path
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else { throw Run.Failure(description: "bind \(path): errno \(errno)") }
+        Thread { [weak self] in
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                guard n > 0, let self else { return }
+                self.lock.lock()
+                self.received.append(String(decoding: buffer[0..<n], as: UTF8.self))
+                self.lock.unlock()
+            }
+        }.start()
+    }
+
+    var messages: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return received
+    }
+
+    deinit {
+        shutdown(fd, Int32(SHUT_RDWR))
+        close(fd)
+    }
+}
