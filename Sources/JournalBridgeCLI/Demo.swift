@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import JournalBridge
 import JournalBridgeCollector
 import Logging
@@ -44,25 +46,23 @@ extension JournalBridgeCommand {
             )
             try collector.start()
 
-            var children: [Process] = []
+            var children: [pid_t] = []
+            let executable = ChildProcess.currentExecutable
             for worker in 1...max(1, workers) where workers > 0 {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-                process.arguments = [
-                    "demo-worker", "--socket", socketPath, "--worker", String(worker), "--messages", String(messages),
-                    "--max-sleep", String(maxSleep), "--identifier", identifier,
-                ]
-                try process.run()
-                children.append(process)
+                children.append(
+                    try ChildProcess.spawn(executable, [
+                        "demo-worker", "--socket", socketPath, "--worker", String(worker), "--messages", String(messages),
+                        "--max-sleep", String(maxSleep), "--identifier", identifier,
+                    ])
+                )
             }
             // The main process logs too, like the seed's.
             DemoWorker.logMessages(
                 name: "main", socket: socketPath, identifier: identifier, messages: messages, maxSleep: maxSleep
             )
             var failedWorkers = 0
-            for child in children {
-                child.waitUntilExit()
-                if child.terminationStatus != 0 { failedWorkers += 1 }
+            for child in children where ChildProcess.wait(child) != 0 {
+                failedWorkers += 1
             }
             collector.stop()
             print(summary(collector.statistics, sinkConfiguration, processes: children.count + 1))
