@@ -9,7 +9,7 @@ public struct JournalBridgeCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "journal-bridge",
         abstract: "One ordered, reliable log for many processes: swift-log records to journald and rotating files.",
-        subcommands: [Send.self, Collect.self, CheckConfig.self, Demo.self, DemoWorker.self]
+        subcommands: [Send.self, Collect.self, CheckConfig.self, Demo.self, Bench.self, DemoWorker.self, BenchWorker.self]
     )
 
     public init() {}

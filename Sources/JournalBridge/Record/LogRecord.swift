@@ -95,6 +95,16 @@ public enum ProgramName {
 extension Logger.Metadata {
     /// Flattens swift-log metadata to key/value strings, keys sorted so output is stable.
     public func flattened() -> [MetadataField] {
-        self.sorted { $0.key < $1.key }.map { MetadataField($0.key, $0.value.description) }
+        var fields: [MetadataField] = []
+        fields.reserveCapacity(count)
+        for (key, value) in self {
+            if case .string(let text) = value {
+                fields.append(MetadataField(key, text))
+            } else {
+                fields.append(MetadataField(key, value.description))
+            }
+        }
+        if fields.count > 1 { fields.sort { $0.key < $1.key } }
+        return fields
     }
 }

@@ -9,8 +9,10 @@ public enum MetadataMerge {
         base: Logger.Metadata, provider: Logger.MetadataProvider?, explicit: Logger.Metadata?, error: (any Error)?
     ) -> [MetadataField] {
         let provided = provider?.get() ?? [:]
-        if provided.isEmpty && (explicit?.isEmpty ?? true) && error == nil {
-            return base.isEmpty ? [] : base.flattened()
+        // The common cases touch one dictionary only: no merge, no hashing.
+        if provided.isEmpty && error == nil {
+            guard let explicit, !explicit.isEmpty else { return base.isEmpty ? [] : base.flattened() }
+            if base.isEmpty { return explicit.flattened() }
         }
         var metadata = base
         if !provided.isEmpty { metadata.merge(provided) { _, new in new } }

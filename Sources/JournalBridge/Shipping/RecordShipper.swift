@@ -24,6 +24,9 @@ public final class RecordShipper: Sendable {
         var nextSequence: UInt64 = 1
         var droppedSinceReport = 0
         var statistics = Statistics()
+        /// The background thread sleeps until signalled (nothing logged for a while). While it
+        /// is active it wakes by itself every millisecond, so `log` need not signal it:
+        /// a futex wake per call would cost more than the rest of `log` together.
         var consumerIdle = false
         var waiters = 0
         var closing = false
@@ -34,6 +37,9 @@ public final class RecordShipper: Sendable {
     let session = UInt64.random(in: 1...UInt64.max)
     let lock = ConditionLock(State())
     private let lowPriorityLimit: Int
+    /// A burst this large wakes the background thread at once instead of at its next tick.
+    static let burstSignal = 4096
+
     /// A drop report is sent once the shipper holds less than this again (where shedding stops).
     var reportThreshold: Int { lowPriorityLimit }
     private let thread = Mutex<pthread_t?>(nil)
@@ -78,7 +84,7 @@ public final class RecordShipper: Sendable {
         state.held += 1
         state.statistics.enqueued += 1
         state.queue.append(record)
-        if state.consumerIdle {
+        if state.consumerIdle || state.queue.count == Self.burstSignal {
             state.consumerIdle = false
             lock.broadcast()
         }
@@ -120,10 +126,8 @@ public final class RecordShipper: Sendable {
     public func flush(timeout: Double = 5) -> Bool {
         let target = lock.withLock { state -> UInt64 in
             state.waiters += 1
-            if state.consumerIdle {
-                state.consumerIdle = false
-                lock.broadcast()
-            }
+            state.consumerIdle = false
+            lock.broadcast()
             return state.nextSequence - 1
         }
         return lock.wait(

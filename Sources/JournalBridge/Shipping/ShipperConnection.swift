@@ -30,18 +30,26 @@ final class ShipperConnection: @unchecked Sendable {
 
     private var pendingCount: Int { (unsent.count - unsentHead) + (unacked.count - unackedHead) }
 
+    /// How long the thread keeps ticking after the last record before it sleeps until signalled.
+    private static let lingerNanoseconds: UInt64 = 200_000_000
+    private static let tickNanoseconds: UInt64 = 1_000_000
+    private var lastActivity: UInt64 = 0
+
     func run() {
         while true {
-            let busy = pendingCount > 0
-            let deadline: UInt64? = busy ? MonotonicClock.now() + (fd < 0 ? max(1_000_000, nextAttempt &- MonotonicClock.now()) : 1_000_000) : nil
+            let now = MonotonicClock.now()
+            let active = pendingCount > 0 || now - lastActivity < Self.lingerNanoseconds
+            let tick = fd < 0 && pendingCount > 0 ? max(Self.tickNanoseconds, nextAttempt &- now) : Self.tickNanoseconds
+            let deadline: UInt64? = active ? now + tick : nil
             let closing = shipper.lock.wait(
                 until: { !$0.queue.isEmpty || $0.closing || ($0.droppedSinceReport > 0 && $0.held < self.shipper.reportThreshold) },
                 deadline: deadline,
-                willWait: { $0.consumerIdle = true }
+                willWait: { $0.consumerIdle = deadline == nil }
             ) { state, _ -> Bool in
                 state.consumerIdle = false
                 if !state.queue.isEmpty {
                     swap(&spare, &state.queue)
+                    lastActivity = MonotonicClock.now()
                 }
                 if state.droppedSinceReport > 0 && state.held < shipper.reportThreshold {
                     // The episode is over (the queue drained below where shedding starts): one record

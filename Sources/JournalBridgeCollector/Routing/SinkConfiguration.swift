@@ -17,6 +17,8 @@ public struct SinkConfiguration: Sendable, Equatable {
     public var backupCount: Int
     public var fileFormat: LineFormat
     public var consoleFormat: LineFormat
+    /// Where the console sink writes: stderr unless set.
+    public var consoleDescriptor: Int32 = 2
 
     public init(
         base: String,
@@ -54,7 +56,7 @@ public struct SinkConfiguration: Sendable, Equatable {
             routes.append(SinkRoute(try RotatingFileSink(name: "debug-file", path: debugFilePath, options: options), minimumLevel: level))
         }
         if let level = consoleLevel {
-            routes.append(SinkRoute(ConsoleSink(format: consoleFormat), minimumLevel: level))
+            routes.append(SinkRoute(ConsoleSink(fd: consoleDescriptor, format: consoleFormat), minimumLevel: level))
         }
         if let level = journaldLevel {
             routes.append(SinkRoute(JournaldSink(), minimumLevel: level))

@@ -1,0 +1,77 @@
+import ArgumentParser
+import JournalBridge
+import JournalBridgeCollector
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension JournalBridgeCommand {
+    /// The benchmark: journald's ceiling and the bridge end to end, side by side in one run.
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure the bridge end to end against journald's own ceiling, in the same run.",
+            discussion: """
+                Each run: (1) journald's ceiling, a plain sd_journal_sendv loop from this process (identifier \
+                <ID>-ceiling), timed until journald has stored every entry; (2) an embedded collector and N worker \
+                processes logging M records each as fast as they can (identifier <ID>), timed until the files are \
+                written and journald has stored every entry, with every record counted; (3) a paced phase \
+                (identifier <ID>-paced) where the workers log at half the rate of (2), for the cost of one `log` \
+                call when the queue is busy but never full. Figures are medians over --runs.
+                """
+        )
+
+        @Option(help: "Worker processes.")
+        var workers = 10
+
+        @Option(help: "Records each worker logs in the end-to-end phase.")
+        var records = 20_000
+
+        @Option(help: "Records each worker logs in the paced phase.")
+        var pacedRecords = 5_000
+
+        @Option(help: "Message size in bytes.")
+        var recordSize = 100
+
+        @Option(help: "Metadata fields per record.")
+        var metadata = 2
+
+        @Option(help: "Sinks, comma-separated: journald, files, console.")
+        var sinks = "journald,files,console"
+
+        @Option(help: "Records in journald's ceiling loop.")
+        var ceilingRecords = 100_000
+
+        @Option(help: "Runs; the figures are medians.")
+        var runs = 1
+
+        @Option(help: "journald identifier (the ceiling uses <ID>-ceiling, the paced phase <ID>-paced).")
+        var identifier = "journal-bridge-bench"
+
+        @Flag(help: "Print one JSON object instead of the table.")
+        var json = false
+
+        func validate() throws {
+            guard workers >= 1, workers <= 1000 else { throw ValidationError("--workers must be 1...1000") }
+            guard records >= 1, pacedRecords >= 0, recordSize >= 0, metadata >= 0, runs >= 1 else {
+                throw ValidationError("--records, --runs must be at least 1; sizes and counts not negative")
+            }
+            let known: Set = ["journald", "files", "console"]
+            for sink in sinkList where !known.contains(sink) {
+                throw ValidationError("--sinks: unknown sink '\(sink)' (journald, files, console)")
+            }
+        }
+
+        var sinkList: [String] { sinks.split(separator: ",").map { String($0.filter { $0 != " " }) } }
+
+        func run() throws {
+            var results: [BenchRun] = []
+            for run in 1...runs {
+                results.append(try BenchRunner(options: self, run: run).execute())
+            }
+            let summary = BenchSummary(options: self, runs: results)
+            print(json ? summary.json : summary.table)
+            if summary.missing > 0 { throw ExitCode(1) }
+        }
+    }
+}

@@ -1,0 +1,224 @@
+import ArgumentParser
+import JournalBridge
+import JournalBridgeCollector
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The figures of one run.
+struct BenchRun {
+    var records: Int
+    var missingFiles: Int?
+    var missingJournald: Int?
+    var seconds: Double
+    var ceilingPerSecond: Double?
+    var pacedRate: Double
+    var paced: Percentiles
+    var saturated: Percentiles
+    var peakRSS: Int
+    var recordsPerSecond: Double { Double(records) / seconds }
+}
+
+struct Percentiles {
+    var p50: Double
+    var p99: Double
+    var p999: Double
+
+    /// Microseconds from nanosecond samples.
+    init(_ samples: [UInt32]) {
+        let sorted = samples.sorted()
+        func at(_ q: Double) -> Double {
+            guard !sorted.isEmpty else { return 0 }
+            return Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))]) / 1000
+        }
+        p50 = at(0.5)
+        p99 = at(0.99)
+        p999 = at(0.999)
+    }
+}
+
+struct BenchRunner {
+    let options: JournalBridgeCommand.Bench
+    let run: Int
+
+    private var useJournald: Bool { options.sinkList.contains("journald") }
+    private var useFiles: Bool { options.sinkList.contains("files") }
+    private var useConsole: Bool { options.sinkList.contains("console") }
+
+    private func progress(_ text: String) {
+        StandardError.write("bench: run \(run)/\(options.runs): \(text)\n")
+    }
+
+    func execute() throws -> BenchRun {
+        let directory = try makeTemporaryDirectory()
+        defer { removeTree(directory) }
+
+        var ceiling: Double?
+        if useJournald {
+            progress("journald ceiling, \(options.ceilingRecords) records")
+            let result = try JournaldCeiling.measure(records: options.ceilingRecords, identifier: options.identifier + "-ceiling")
+            ceiling = result.perSecond
+            progress("journald ceiling: \(Int(result.perSecond)) records/s (sent in \(format(result.sendSeconds)) s, stored in \(format(result.storedSeconds)) s)")
+        }
+
+        // End to end, as fast as the workers can log.
+        let total = options.workers * options.records
+        ProcessMemory.resetPeak()
+        let counter = useJournald ? try JournalCounter(identifier: options.identifier) : nil
+        let (collector, socket) = try startCollector(directory: directory, base: "e2e")
+        let start = MonotonicClock.now()
+        let saturated = try runWorkers(socket: socket, directory: directory, phase: "e2e", records: options.records, rate: 0, identifier: options.identifier) {
+            progress("\(collector.statistics.total)/\(total) records routed")
+        }
+        collector.stop()
+        var end = MonotonicClock.now()
+        let peak = ProcessMemory.peakResidentBytes
+        var missingJournald: Int?
+        if let counter {
+            let (stored, at) = counter.wait(for: total, quiet: 15, poll: 0.25) { count in
+                if count % 50_000 < 1000 { progress("\(count)/\(total) records in journald") }
+            }
+            missingJournald = total - stored
+            end = max(end, at)
+        }
+        let seconds = Double(end - start) / 1e9
+        let missingFiles = useFiles ? total - countLines(directory: directory, prefix: "e2e_debug.log") : nil
+        let rate = Double(total) / seconds
+        progress("\(total) records end to end in \(format(seconds)) s: \(Int(rate)) records/s")
+
+        // Paced: half that rate, so the queue is busy but never full.
+        let pacedRate = rate / 2
+        var paced: [UInt32] = []
+        if options.pacedRecords > 0 {
+            let (pacedCollector, pacedSocket) = try startCollector(directory: directory, base: "paced")
+            progress("paced phase at \(Int(pacedRate)) records/s")
+            paced = try runWorkers(
+                socket: pacedSocket, directory: directory, phase: "paced", records: options.pacedRecords,
+                rate: pacedRate / Double(options.workers), identifier: options.identifier + "-paced"
+            ) {}
+            pacedCollector.stop()
+        }
+        return BenchRun(
+            records: total, missingFiles: missingFiles, missingJournald: missingJournald, seconds: seconds,
+            ceilingPerSecond: ceiling, pacedRate: pacedRate, paced: Percentiles(paced), saturated: Percentiles(saturated),
+            peakRSS: peak
+        )
+    }
+
+    private func startCollector(directory: String, base: String) throws -> (Collector, String) {
+        var sinks = SinkConfiguration(
+            base: "\(directory)/\(base)", consoleLevel: useConsole ? .info : nil, journaldLevel: useJournald ? .debug : nil,
+            maxBytes: 64 * 1024 * 1024, backupCount: 1000
+        )
+        if !useFiles {
+            sinks.errorFileLevel = nil
+            sinks.debugFileLevel = nil
+        }
+        // The console goes to /dev/null, as the Python peer's does: a terminal would be the benchmark.
+        sinks.consoleDescriptor = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        let socket = "\(directory)/\(base).sock"
+        let collector = Collector(configuration: CollectorConfiguration(socketPath: socket), routes: try openSinks(sinks))
+        try collector.start()
+        return (collector, socket)
+    }
+
+    /// Starts the workers, waits for them, returns every per-call duration (ns).
+    private func runWorkers(
+        socket: String, directory: String, phase: String, records: Int, rate: Double, identifier: String, tick: () -> Void
+    ) throws -> [UInt32] {
+        let executable = ChildProcess.currentExecutable
+        var pids: [pid_t] = []
+        for index in 0..<options.workers {
+            pids.append(
+                try ChildProcess.spawn(executable, [
+                    "bench-worker", "--socket", socket, "--index", "\(index)", "--records", "\(records)",
+                    "--record-size", "\(options.recordSize)", "--metadata", "\(options.metadata)", "--identifier", identifier,
+                    "--rate", "\(rate)", "--latency-file", "\(directory)/\(phase)-\(index).lat",
+                ])
+            )
+        }
+        var lastTick = MonotonicClock.now()
+        var remaining = Set(pids)
+        while !remaining.isEmpty {
+            for pid in remaining {
+                var status: Int32 = 0
+                let done = waitpid(pid, &status, WNOHANG)
+                if done == pid {
+                    remaining.remove(pid)
+                    if status != 0 { throw ValidationError("bench worker \(pid) failed (status \(status))") }
+                }
+            }
+            usleep(10_000)
+            if MonotonicClock.now() - lastTick > 1_000_000_000 {
+                lastTick = MonotonicClock.now()
+                tick()
+            }
+        }
+        var samples: [UInt32] = []
+        for index in 0..<options.workers {
+            samples += readSamples("\(directory)/\(phase)-\(index).lat")
+        }
+        return samples
+    }
+
+    private func readSamples(_ path: String) -> [UInt32] {
+        let bytes = readAll(path)
+        return bytes.withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)) }
+    }
+
+    /// Lines in a file and its rotated copies.
+    private func countLines(directory: String, prefix: String) -> Int {
+        var count = 0
+        for name in listDirectory(directory) where name == prefix || name.hasPrefix(prefix + ".") {
+            count += readAll("\(directory)/\(name)").reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
+        }
+        return count
+    }
+}
+
+func format(_ value: Double, digits: Int = 2) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let rounded = (value * scale).rounded() / scale
+    return "\(rounded)"
+}
+
+// MARK: small file-system helpers (the CLI does not link Foundation)
+
+func makeTemporaryDirectory() throws -> String {
+    var template = Array("/tmp/journal-bridge-bench-XXXXXX".utf8CString)
+    guard let made = mkdtemp(&template) else { throw ValidationError("cannot create a temporary directory") }
+    return String(cString: made)
+}
+
+func listDirectory(_ path: String) -> [String] {
+    guard let dir = opendir(path) else { return [] }
+    defer { closedir(dir) }
+    var names: [String] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+}
+
+func readAll(_ path: String) -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return [] }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+        let n = read(fd, &chunk, chunk.count)
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { break }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+    return bytes
+}
+
+func removeTree(_ path: String) {
+    for name in listDirectory(path) { unlink("\(path)/\(name)") }
+    rmdir(path)
+}

@@ -1,0 +1,34 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Resident memory of this process, from /proc/self/status.
+public enum ProcessMemory {
+    /// Peak resident set size (VmHWM), bytes.
+    public static var peakResidentBytes: Int { field("VmHWM:") }
+    /// Current resident set size (VmRSS), bytes.
+    public static var residentBytes: Int { field("VmRSS:") }
+
+    /// Starts the peak over from the current size (writes 5 to /proc/self/clear_refs).
+    public static func resetPeak() {
+        let fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = write(fd, "5", 1)
+        close(fd)
+    }
+
+    private static func field(_ name: String) -> Int {
+        let fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        let n = read(fd, &buffer, buffer.count)
+        guard n > 0 else { return 0 }
+        let text = String(decoding: buffer[0..<n], as: UTF8.self)
+        for line in text.split(separator: "\n") where line.hasPrefix(name) {
+            let kilobytes = line.dropFirst(name.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Int($0) } ?? 0
+            return kilobytes * 1024
+        }
+        return 0
+    }
+}
