@@ -13,6 +13,7 @@ struct BenchRun {
     var missingJournald: Int?
     var seconds: Double
     var ceilingPerSecond: Double?
+    var shapedCeilingPerSecond: Double?
     var pacedRate: Double
     var paced: Percentiles
     var saturated: Percentiles
@@ -55,17 +56,24 @@ struct BenchRunner {
         defer { removeTree(directory) }
 
         var ceiling: Double?
+        var shapedCeiling: Double?
         if useJournald {
             progress("journald ceiling, \(options.ceilingRecords) records")
             let result = try JournaldCeiling.measure(records: options.ceilingRecords, identifier: options.identifier + "-ceiling")
             ceiling = result.perSecond
             progress("journald ceiling: \(Int(result.perSecond)) records/s (sent in \(format(result.sendSeconds)) s, stored in \(format(result.storedSeconds)) s)")
+            let shaped = try JournaldCeiling.measureBridgeShaped(
+                records: options.ceilingRecords, identifier: options.identifier + "-ceiling-shaped",
+                recordSize: options.recordSize, metadata: options.metadata
+            )
+            shapedCeiling = shaped.perSecond
+            progress("journald ceiling with the bridge's entries: \(Int(shaped.perSecond)) records/s")
         }
 
         // End to end, as fast as the workers can log.
         let total = options.workers * options.records
-        ProcessMemory.resetPeak()
         let counter = useJournald ? try JournalCounter(identifier: options.identifier) : nil
+        ProcessMemory.resetPeak()
         let (collector, socket) = try startCollector(directory: directory, base: "e2e")
         let start = MonotonicClock.now()
         let saturated = try runWorkers(socket: socket, directory: directory, phase: "e2e", records: options.records, rate: 0, identifier: options.identifier) {
@@ -76,8 +84,8 @@ struct BenchRunner {
         let peak = ProcessMemory.peakResidentBytes
         var missingJournald: Int?
         if let counter {
-            let (stored, at) = counter.wait(for: total, quiet: 15, poll: 0.25) { count in
-                if count % 50_000 < 1000 { progress("\(count)/\(total) records in journald") }
+            let (stored, at) = counter.wait(for: total, quiet: 15) { count in
+                progress("\(count)/\(total) records in journald")
             }
             missingJournald = total - stored
             end = max(end, at)
@@ -101,7 +109,7 @@ struct BenchRunner {
         }
         return BenchRun(
             records: total, missingFiles: missingFiles, missingJournald: missingJournald, seconds: seconds,
-            ceilingPerSecond: ceiling, pacedRate: pacedRate, paced: Percentiles(paced), saturated: Percentiles(saturated),
+            ceilingPerSecond: ceiling, shapedCeilingPerSecond: shapedCeiling, pacedRate: pacedRate, paced: Percentiles(paced), saturated: Percentiles(saturated),
             peakRSS: peak
         )
     }

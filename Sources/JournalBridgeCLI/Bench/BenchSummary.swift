@@ -16,6 +16,10 @@ struct BenchSummary {
     var ratio: Double? { runs.contains { $0.ceilingPerSecond == nil } ? nil : median(runs.map { $0.recordsPerSecond / $0.ceilingPerSecond! }) }
     var peak: Double { median(runs.map { Double($0.peakRSS) }) }
 
+    private func median(optional values: [Double?]) -> Double? {
+        values.contains { $0 == nil } ? nil : median(values.map { $0! })
+    }
+
     var table: String {
         func row(_ name: String, _ value: String) -> String {
             name.padding(to: 44) + value
@@ -32,6 +36,10 @@ struct BenchSummary {
         if let ceiling, let ratio {
             lines.append(row("journald ceiling, same run", "\(Int(ceiling)) records/s  (runs: \(runs.map { String(Int($0.ceilingPerSecond!)) }.joined(separator: ", ")))"))
             lines.append(row("ratio to the ceiling", format(ratio)))
+            if let shaped = median(optional: runs.map(\.shapedCeilingPerSecond)) {
+                lines.append(row("ceiling with the bridge's entries", "\(Int(shaped)) records/s  (runs: \(runs.map { String(Int($0.shapedCeilingPerSecond!)) }.joined(separator: ", ")))"))
+                lines.append(row("ratio to that ceiling", format(median(runs.map { $0.recordsPerSecond / $0.shapedCeilingPerSecond! }))))
+            }
         }
         lines.append(row("log call, paced at \(Int(median(runs.map(\.pacedRate)))) /s: p50 / p99 / p99.9", calls(runs.map(\.paced))))
         lines.append(row("log call, saturated: p50 / p99 / p99.9", calls(runs.map(\.saturated))))
@@ -49,6 +57,8 @@ struct BenchSummary {
             ("records_per_second", format(rate, digits: 0)),
             ("journald_ceiling_per_second", ceiling.map { format($0, digits: 0) } ?? "null"),
             ("ratio_to_ceiling", ratio.map { format($0, digits: 3) } ?? "null"),
+            ("bridge_shaped_ceiling_per_second", median(optional: runs.map(\.shapedCeilingPerSecond)).map { format($0, digits: 0) } ?? "null"),
+            ("ratio_to_bridge_shaped_ceiling", median(optional: runs.map { r in r.shapedCeilingPerSecond.map { r.recordsPerSecond / $0 } }).map { format($0, digits: 3) } ?? "null"),
             ("paced_rate_per_second", format(median(runs.map(\.pacedRate)), digits: 0)),
             ("call_p50_us", format(median(runs.map(\.paced.p50)), digits: 3)),
             ("call_p99_us", format(median(runs.map(\.paced.p99)), digits: 3)),

@@ -5,56 +5,72 @@ import Glibc
 import JournalBridge
 
 /// Counts the entries journald has stored for one `SYSLOG_IDENTIFIER`.
-/// Each count walks the identifier's entries from the head (about 70 ms per 100,000):
-/// following the tail incrementally loses entries when journald rotates its files.
+///
+/// `count()` opens the journal, walks the identifier's entries (about 70 ms per
+/// 100,000) and closes it. `wait(for:)` follows the tail of one handle instead, so
+/// that polling often costs journald little CPU, and confirms with `count()` at the end.
 public final class JournalCounter {
-    private let journal: OpaquePointer
+    private let match: String
     private var baseline = 0
 
     /// `fromNow`: count only entries added after this call (an identifier may have older ones).
     public init(identifier: String, fromNow: Bool = true) throws(SystemError) {
+        match = "SYSLOG_IDENTIFIER=\(identifier)"
+        if fromNow {
+            let journal = try open()
+            defer { sd_journal_close(journal) }
+            while sd_journal_next(journal) > 0 { baseline += 1 }
+        }
+    }
+
+    private func open() throws(SystemError) -> OpaquePointer {
         var handle: OpaquePointer?
         let opened = sd_journal_open(&handle, Int32(SD_JOURNAL_LOCAL_ONLY))
         guard opened >= 0, let handle else { throw SystemError(call: "sd_journal_open", errno: -opened) }
-        journal = handle
-        let match = "SYSLOG_IDENTIFIER=\(identifier)"
         let added = match.withCString { sd_journal_add_match(handle, $0, 0) }
         guard added >= 0 else {
             sd_journal_close(handle)
             throw SystemError(call: "sd_journal_add_match", errno: -added)
         }
-        // sd_journal_process only notices new and rotated files once the inotify fd exists.
+        // Without the inotify fd, sd_journal_process never notices files journald creates or rotates.
         _ = sd_journal_get_fd(handle)
-        if fromNow { baseline = count() }
+        return handle
     }
 
-    deinit { sd_journal_close(journal) }
-
-    /// Entries stored since this counter was made (or in all, without `fromNow`).
+    /// Entries stored since this counter was made (or in all, without `fromNow`); -1 if the journal cannot be read.
     public func count() -> Int {
-        _ = sd_journal_process(journal)  // picks up files journald created or rotated
-        sd_journal_seek_head(journal)
+        guard let journal = try? open() else { return -1 }
+        defer { sd_journal_close(journal) }
         var total = 0
         while sd_journal_next(journal) > 0 { total += 1 }
         return total - baseline
     }
 
     /// Waits until `expected` entries are there, or until none arrived for `quiet` seconds.
-    /// Returns the count and the monotonic time (ns) at which the last one was seen.
-    public func wait(for expected: Int, quiet: Double = 10, poll: Double = 0.1, progress: ((Int) -> Void)? = nil) -> (count: Int, at: UInt64) {
-        var last = count()
+    /// Returns the count (confirmed by a full `count()`) and the monotonic time (ns) the last one was seen.
+    public func wait(for expected: Int, quiet: Double = 10, poll: Double = 0.02, progress: ((Int) -> Void)? = nil) -> (count: Int, at: UInt64) {
+        guard let journal = try? open() else { return (count(), MonotonicClock.now()) }
+        defer { sd_journal_close(journal) }
+        var seen = -baseline
         var lastChange = MonotonicClock.now()
-        while last < expected {
-            usleep(useconds_t(poll * 1e6))
-            let now = count()
-            if now != last {
-                last = now
-                lastChange = MonotonicClock.now()
-                progress?(now)
-            } else if MonotonicClock.now() - lastChange > UInt64(quiet * 1e9) {
-                break
+        var lastReported = 0
+        while true {
+            _ = sd_journal_process(journal)
+            var moved = false
+            while sd_journal_next(journal) > 0 {
+                seen += 1
+                moved = true
             }
+            if moved {
+                lastChange = MonotonicClock.now()
+                if seen - lastReported >= 50_000 {
+                    lastReported = seen
+                    progress?(seen)
+                }
+            }
+            if seen >= expected || MonotonicClock.now() - lastChange > UInt64(quiet * 1e9) { break }
+            usleep(useconds_t(poll * 1e6))
         }
-        return (last, lastChange)
+        return (count(), lastChange)
     }
 }

@@ -3,6 +3,7 @@ import CSystemd
 import Glibc
 #endif
 import JournalBridge
+import Logging
 
 /// journald's own ceiling, as `shared/bench/journald_ceiling.c` measures it: one
 /// process, a plain `sd_journal_sendv` loop of records shaped like the bridge's.
@@ -16,17 +17,46 @@ public enum JournaldCeiling {
         public var perSecond: Double { Double(stored) / storedSeconds }
     }
 
+    /// The probe record of `journald_ceiling.c`: six fields.
     public static func measure(records: Int, identifier: String) throws(SystemError) -> Result {
-        let counter = try JournalCounter(identifier: identifier)
-        let start = MonotonicClock.now()
-        var failures = 0
-        for i in 0..<records {
+        try timed(records: records, identifier: identifier) { i in
             let fields = [
                 "MESSAGE=probe message number \(i) with some payload text", "PRIORITY=\(i % 8)", "SYSLOG_IDENTIFIER=\(identifier)",
                 "CODE_FILE=x.c", "CODE_LINE=\(i)", "WORKER=w1",
             ]
-            if send(fields) < 0 { failures += 1 }
+            return send(fields) >= 0
         }
+    }
+
+    /// The same loop with the entries the bridge writes (every field of `JournaldSink`), from one
+    /// thread with no collector: what journald itself can take of the bridge's records.
+    public static func measureBridgeShaped(
+        records: Int, identifier: String, recordSize: Int, metadata: Int
+    ) throws(SystemError) -> Result {
+        let sink = JournaldSink()
+        var origin = Origin.thisProcess
+        origin.identifier = identifier
+        origin.pid = getppid()  // an other process's pid, as the collector's records have
+        let fields = (0..<metadata).map { MetadataField("k\($0)", "value-\($0)") }
+        let levels: [Logger.Level] = [.debug, .info, .warning, .error, .critical]
+        let padding = String(repeating: "x", count: max(0, recordSize - 32))
+        return try timed(records: records, identifier: identifier) { i in
+            let record = LogRecord(
+                level: levels[i % levels.count], label: "bench.ceiling", message: "bench ceiling record \(i) \(padding)",
+                file: "journal_bridge/BenchWorker.swift", function: "run()", line: 60, metadata: fields,
+                sequence: UInt64(i + 1), origin: origin
+            )
+            let failedBefore = sink.failedCount
+            sink.write([record])
+            return sink.failedCount == failedBefore
+        }
+    }
+
+    private static func timed(records: Int, identifier: String, send: (Int) -> Bool) throws(SystemError) -> Result {
+        let counter = try JournalCounter(identifier: identifier)
+        let start = MonotonicClock.now()
+        var failures = 0
+        for i in 0..<records where !send(i) { failures += 1 }
         let sent = MonotonicClock.now()
         let (stored, at) = counter.wait(for: records - failures)
         return Result(

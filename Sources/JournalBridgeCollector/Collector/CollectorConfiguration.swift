@@ -25,7 +25,7 @@ public struct CollectorConfiguration: Sendable {
         listeningDescriptor: Int32? = nil,
         socketMode: mode_t = 0o666,
         socketGroup: gid_t? = nil,
-        sinkQueueCapacity: Int = 32768,
+        sinkQueueCapacity: Int = 16384,
         maxConnections: Int = 4096,
         readChunkBytes: Int = 128 * 1024,
         defaultIdentifier: String = "unknown"

@@ -15,7 +15,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Under systemd the daemon's stderr goes to journald already: console off by default.
     public var sinks = SinkConfiguration(base: "/var/log/journal-bridge/journal-bridge", consoleLevel: nil)
     public var defaultIdentifier = "unknown"
-    public var sinkQueueCapacity = 32768
+    public var sinkQueueCapacity = 16384
     public var journaldOverflow = SinkQueue.Overflow.block
     public var maxConnections = 4096
 

@@ -19,6 +19,10 @@ public struct SinkConfiguration: Sendable, Equatable {
     public var consoleFormat: LineFormat
     /// Where the console sink writes: stderr unless set.
     public var consoleDescriptor: Int32 = 2
+    /// Send `OBJECT_PID` (journald then adds the worker's `OBJECT_COMM`, `OBJECT_EXE`, ... by
+    /// reading its /proc entries, which costs journald time per entry). journald honours it
+    /// only from root; nil: when running as root.
+    public var journaldObjectPID: Bool?
 
     public init(
         base: String,
@@ -59,7 +63,7 @@ public struct SinkConfiguration: Sendable, Equatable {
             routes.append(SinkRoute(ConsoleSink(fd: consoleDescriptor, format: consoleFormat), minimumLevel: level))
         }
         if let level = journaldLevel {
-            routes.append(SinkRoute(JournaldSink(), minimumLevel: level))
+            routes.append(SinkRoute(JournaldSink(attributeObjectPID: journaldObjectPID ?? (geteuid() == 0)), minimumLevel: level))
         }
         return routes
     }

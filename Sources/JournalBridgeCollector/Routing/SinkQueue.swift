@@ -51,7 +51,7 @@ public final class SinkQueue: LogSink {
     private let shed = Atomic<Int>(0)
     private let shedReport: Mutex<FailureReport>
 
-    public init(_ inner: any LogSink, capacity: Int = 32768, overflow: Overflow = .block) {
+    public init(_ inner: any LogSink, capacity: Int = 16384, overflow: Overflow = .block) {
         self.inner = inner
         self.capacity = max(1, capacity)
         self.overflow = overflow

@@ -61,6 +61,21 @@ public final class JournaldSink: LogSink {
         }
     }
 
+    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+        var magnitude = value.magnitude
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        withUnsafeMutableBytes(of: &digits) { raw in
+            var index = raw.count
+            repeat {
+                index -= 1
+                raw[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            out.append(contentsOf: raw[index...])
+        }
+    }
+
     private func send(_ record: LogRecord, _ state: inout State) -> Int32 {
         state.fields.removeAll(keepingCapacity: true)
         state.ends.removeAll(keepingCapacity: true)
@@ -70,22 +85,30 @@ public final class JournaldSink: LogSink {
             state.fields.append(contentsOf: value.utf8)
             state.ends.append(state.fields.count)
         }
-        field("MESSAGE", record.message)
-        field("PRIORITY", String(record.level.syslogPriority))
-        field("SYSLOG_IDENTIFIER", record.origin.identifier)
-        field("SYSLOG_PID", String(record.origin.pid))
-        if attributeObjectPID && record.origin.pid != ownPID && record.origin.pid > 0 {
-            field("OBJECT_PID", String(record.origin.pid))
+        // Numbers are written as digits straight into the buffer: no String per field.
+        func field(_ name: StaticString, _ value: Int64) {
+            name.withUTF8Buffer { state.fields.append(contentsOf: $0) }
+            state.fields.append(UInt8(ascii: "="))
+            Self.appendDecimal(value, to: &state.fields)
+            state.ends.append(state.fields.count)
         }
-        field("JB_UID", String(record.origin.uid))
-        field("JB_GID", String(record.origin.gid))
-        field("JB_TIMESTAMP", String(record.timestampMicros))
-        if record.sequence != 0 { field("JB_SEQ", String(record.sequence)) }
+        field("MESSAGE", record.message)
+        field("PRIORITY", Int64(record.level.syslogPriority))
+        field("SYSLOG_IDENTIFIER", record.origin.identifier)
+        field("SYSLOG_PID", Int64(record.origin.pid))
+        if attributeObjectPID && record.origin.pid != ownPID && record.origin.pid > 0 {
+            field("OBJECT_PID", Int64(record.origin.pid))
+        }
+        field("JB_UID", Int64(record.origin.uid))
+        field("JB_GID", Int64(record.origin.gid))
+        field("JB_TIMESTAMP", record.timestampMicros)
+        if record.sequence != 0 { field("JB_SEQ", Int64(truncatingIfNeeded: record.sequence)) }
         field("LOGGER_LABEL", record.label)
-        field("LOGGER_LEVEL", record.level.displayName)
+        // PRIORITY tells every level apart except trace from debug (both 7).
+        if record.level == .trace { field("LOGGER_LEVEL", record.level.displayName) }
         if !record.file.isEmpty {
             field("CODE_FILE", record.file)
-            field("CODE_LINE", String(record.line))
+            field("CODE_LINE", Int64(record.line))
         }
         if !record.function.isEmpty { field("CODE_FUNC", record.function) }
         for item in record.metadata {
