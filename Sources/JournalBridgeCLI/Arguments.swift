@@ -48,6 +48,9 @@ struct SinkOptions: ParsableArguments {
     @Option(help: "Lowest level sent to journald.")
     var journaldLevel: LevelArgument?
 
+    @Option(help: "Records kept for journald while it is away (then the oldest are dropped, counted and reported).")
+    var journaldBacklog: Int?
+
     @Flag(help: "Do not write to the console.")
     var noConsole = false
 
@@ -60,6 +63,7 @@ struct SinkOptions: ParsableArguments {
     func validate() throws {
         if let maxBytes, maxBytes < 0 { throw ValidationError("--max-bytes must be 0 or more, not \(maxBytes)") }
         if let backupCount, backupCount < 0 { throw ValidationError("--backup-count must be 0 or more, not \(backupCount)") }
+        if let journaldBacklog, journaldBacklog < 0 { throw ValidationError("--journald-backlog must be 0 or more, not \(journaldBacklog)") }
     }
 
     /// The sink set these options describe; `defaults` gives what a flag left unset.
@@ -68,6 +72,7 @@ struct SinkOptions: ParsableArguments {
         if let base { configuration.base = base }
         if let maxBytes { configuration.maxBytes = maxBytes }
         if let backupCount { configuration.backupCount = backupCount }
+        if let journaldBacklog { configuration.journaldBacklog = journaldBacklog }
         if let errorLevel { configuration.errorFileLevel = errorLevel.level }
         if let debugLevel { configuration.debugFileLevel = debugLevel.level }
         if let consoleLevel { configuration.consoleLevel = consoleLevel.level }

@@ -12,13 +12,19 @@ public final class BackgroundProcess: @unchecked Sendable {
     private var stderrBytes: [UInt8] = []
     private var status: Int32?
 
-    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+    /// `stdin`: a file to read standard input from (else /dev/null). `listeningSocket`: a descriptor
+    /// passed as fd 3, the way systemd passes an activated socket.
+    public init(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
+        listeningSocket: Int32? = nil
+    ) throws {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw Run.Failure(description: "pipe: errno \(errno)") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, stdin ?? "/dev/null", O_RDONLY, 0)
+        if let listeningSocket { posix_spawn_file_actions_adddup2(&actions, listeningSocket, 3) }
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
         posix_spawn_file_actions_addclose(&actions, fds[0])

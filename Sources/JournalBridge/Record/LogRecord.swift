@@ -71,12 +71,16 @@ public struct Origin: Sendable, Equatable {
     public var gid: UInt32
     /// `SYSLOG_IDENTIFIER`: the program name.
     public var identifier: String
+    /// The sending shipper's session (random, kept across its reconnects); 0 in direct mode.
+    /// With the record's sequence number it names the record: a repeated pair is a duplicate.
+    public var session: UInt64
 
-    public init(pid: Int32, uid: UInt32, gid: UInt32, identifier: String) {
+    public init(pid: Int32, uid: UInt32, gid: UInt32, identifier: String, session: UInt64 = 0) {
         self.pid = pid
         self.uid = uid
         self.gid = gid
         self.identifier = identifier
+        self.session = session
     }
 
     public static var thisProcess: Origin {

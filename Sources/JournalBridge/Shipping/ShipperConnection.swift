@@ -277,9 +277,24 @@ final class ShipperConnection: @unchecked Sendable {
     }
 
     private func lost(_ reason: String) {
+        // A collector that stops cleanly acknowledges everything it stored and then closes:
+        // those acks may still sit unread behind the error that brought us here. Take them
+        // first, or their records would be sent again.
+        if fd >= 0 { takeFinalAcks() }
         StandardError.write("journal-bridge: lost the collector (\(reason)); resending what it did not acknowledge\n")
         reportedFailure = true
         disconnect(resend: true)
+    }
+
+    private func takeFinalAcks() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            acks.append(buffer[0..<n])
+        }
+        while case .ack(let sequence)?? = try? acks.nextFrame() { acknowledge(upTo: sequence) }
     }
 }
 

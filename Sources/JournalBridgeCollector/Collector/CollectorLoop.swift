@@ -174,6 +174,7 @@ final class CollectorLoop: @unchecked Sendable {
             guard connection.session == nil else { throw WireError(.unexpectedFrame, "a second hello") }
             let session = sessionFor(hello.session)
             connection.session = session
+            connection.origin.session = hello.session
             connection.origin.identifier = hello.identifier.isEmpty ? configuration.defaultIdentifier : hello.identifier
             let stored = session.progress.withLock { $0.stored }
             connection.ackSent = stored

@@ -70,6 +70,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
             case let other: throw s.bad("\"\(other)\": expected \"block\" or \"drop\"")
             }
         },
+        "journald_backlog": { c, v, s throws(ConfigurationError) in c.sinks.journaldBacklog = try s.integer(v, atLeast: 0) },
         "max_connections": { c, v, s throws(ConfigurationError) in c.maxConnections = try s.integer(v, atLeast: 1) },
     ]
 

@@ -4,15 +4,17 @@ import JournalBridge
 /// `[%(asctime)s] %(levelname)s : %(message)s` is the seed's file format.
 ///
 /// Fields: `asctime`, `levelname`, `message`, `name` (logger label), `process`,
-/// `identifier`, `filename`, `lineno`, `funcName`, `metadata`. Every value is
-/// escaped, so a formatted record is exactly one line.
+/// `identifier`, `filename`, `lineno`, `funcName`, `metadata`, `sequence` and
+/// `session` (together they name a record, so a reader can drop a duplicate that a
+/// collector restart let through). Every value is escaped, so a formatted record is
+/// exactly one line.
 public struct LineFormat: Sendable, Equatable {
     public static let seedFile = try! LineFormat("[%(asctime)s] %(levelname)s : %(message)s")
     public static let seedConsole = try! LineFormat("[%(levelname)s] %(message)s")
 
     enum Part: Sendable, Equatable {
         case literal([UInt8])
-        case asctime, levelname, message, name, process, identifier, filename, lineno, funcName, metadata
+        case asctime, levelname, message, name, process, identifier, filename, lineno, funcName, metadata, sequence, session
     }
 
     public struct ParseError: Error, CustomStringConvertible, Equatable {
@@ -57,6 +59,8 @@ public struct LineFormat: Sendable, Equatable {
             case "lineno": part = .lineno
             case "funcName": part = .funcName
             case "metadata": part = .metadata
+            case "sequence": part = .sequence
+            case "session": part = .session
             default: throw ParseError(template: template, problem: "unknown field '\(key)'")
             }
             if !literal.isEmpty {
@@ -95,6 +99,8 @@ struct LineFormatter {
             case .filename: LineEscaping.appendEscaped(record.file, to: &out)
             case .lineno: out.append(contentsOf: String(record.line).utf8)
             case .funcName: LineEscaping.appendEscaped(record.function, to: &out)
+            case .sequence: out.append(contentsOf: String(record.sequence).utf8)
+            case .session: out.append(contentsOf: String(record.origin.session, radix: 16).utf8)
             case .metadata:
                 for (i, field) in record.metadata.enumerated() {
                     if i > 0 { out.append(UInt8(ascii: " ")) }

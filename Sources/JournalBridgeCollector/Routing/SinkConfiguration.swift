@@ -23,6 +23,8 @@ public struct SinkConfiguration: Sendable, Equatable {
     /// reading its /proc entries, which costs journald time per entry). journald honours it
     /// only from root; nil: when running as root.
     public var journaldObjectPID: Bool?
+    /// Records the journald sink keeps while journald is away (then drops the oldest, counted).
+    public var journaldBacklog = 100_000
 
     public init(
         base: String,
@@ -63,7 +65,7 @@ public struct SinkConfiguration: Sendable, Equatable {
             routes.append(SinkRoute(ConsoleSink(fd: consoleDescriptor, format: consoleFormat), minimumLevel: level))
         }
         if let level = journaldLevel {
-            routes.append(SinkRoute(JournaldSink(attributeObjectPID: journaldObjectPID ?? (geteuid() == 0)), minimumLevel: level))
+            routes.append(SinkRoute(JournaldSink(attributeObjectPID: journaldObjectPID ?? (geteuid() == 0), backlogCapacity: journaldBacklog), minimumLevel: level))
         }
         return routes
     }

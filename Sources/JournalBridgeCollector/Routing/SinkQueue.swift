@@ -92,12 +92,13 @@ public final class SinkQueue: LogSink {
 
     private func run() {
         while true {
-            let (items, closing) = lock.wait(until: { !$0.items.isEmpty || $0.closing }) { state, _ in
+            let (items, closing) = lock.wait(until: { !$0.items.isEmpty || $0.closing }, deadline: MonotonicClock.deadline(after: 1)) { state, _ in
                 defer { state.items.removeAll(keepingCapacity: true) }
                 state.busy = !state.items.isEmpty
                 return (state.items, state.closing)
             }
             var written = 0
+            if items.isEmpty && !closing { inner.idle() }
             if !items.isEmpty && overflow == .drop { shedReport.withLock { $0.recovered() } }
             for item in items {
                 inner.write(item.records)

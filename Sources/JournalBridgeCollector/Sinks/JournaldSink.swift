@@ -21,6 +21,11 @@ public final class JournaldSink: LogSink {
         var failure = FailureReport(sink: "journald")
         /// Cache of metadata key -> journald name: keys repeat from record to record.
         var names: [String: String?] = [:]
+        /// Records waiting for journald to come back, oldest first.
+        var backlog: [LogRecord] = []
+        var backlogHead = 0
+        /// Records dropped from a full backlog since journald went away.
+        var lostWhileAway = 0
     }
 
     public let name = "journald"
@@ -32,8 +37,13 @@ public final class JournaldSink: LogSink {
     private let failed = Atomic<Int>(0)
     private let sent = Atomic<Int>(0)
 
-    public init(attributeObjectPID: Bool = geteuid() == 0) {
+    /// Records kept while journald is away; past this the oldest are dropped, counted, and
+    /// reported to journald by a record of its own when it is back.
+    public let backlogCapacity: Int
+
+    public init(attributeObjectPID: Bool = geteuid() == 0, backlogCapacity: Int = 100_000) {
         self.attributeObjectPID = attributeObjectPID
+        self.backlogCapacity = max(0, backlogCapacity)
     }
 
     public var failedCount: Int { failed.load(ordering: .relaxed) }
@@ -43,22 +53,86 @@ public final class JournaldSink: LogSink {
 
     public func write(_ records: [LogRecord]) {
         state.withLock { state in
-            guard Self.isAvailable else {
-                failed.add(records.count, ordering: .relaxed)
-                state.failure.failed("journald is not running (no \(Self.socketPath))", records: records.count)
-                return
-            }
-            for record in records {
-                let result = send(record, &state)
-                if result < 0 {
-                    failed.add(1, ordering: .relaxed)
-                    state.failure.failed("sd_journal_sendv: \(SystemError(call: "sd_journal_sendv", errno: -result))", records: 1)
-                } else {
-                    sent.add(1, ordering: .relaxed)
-                    state.failure.recovered()
-                }
-            }
+            guard Self.isAvailable else { return hold(records, &state) }
+            drainBacklog(&state)
+            for record in records { deliver(record, &state) }
         }
+    }
+
+    /// Retries the backlog when journald is back and no new record came to trigger it.
+    public func idle() {
+        state.withLock { state in
+            if state.backlogHead < state.backlog.count || state.lostWhileAway > 0, Self.isAvailable { drainBacklog(&state) }
+        }
+    }
+
+    /// What is still waiting for journald at close is lost: count it, so it is reported.
+    public func close() {
+        state.withLock { state in
+            let waiting = state.backlog.count - state.backlogHead
+            if waiting > 0 {
+                failed.add(waiting, ordering: .relaxed)
+                state.failure.failed("closing with \(waiting) records never sent to journald", records: waiting)
+            }
+            state.backlog.removeAll()
+            state.backlogHead = 0
+        }
+    }
+
+    private func deliver(_ record: LogRecord, _ state: inout State) {
+        let result = send(record, &state)
+        if result < 0 {
+            failed.add(1, ordering: .relaxed)
+            state.failure.failed("sd_journal_sendv: \(SystemError(call: "sd_journal_sendv", errno: -result))", records: 1)
+        } else {
+            sent.add(1, ordering: .relaxed)
+            state.failure.recovered()
+        }
+    }
+
+    /// journald is away: keep the records (bounded), drop the oldest past the bound.
+    private func hold(_ records: [LogRecord], _ state: inout State) {
+        state.backlog.append(contentsOf: records)
+        let excess = max(0, state.backlog.count - state.backlogHead - backlogCapacity)
+        state.failure.failed(
+            "journald is not running (no \(Self.socketPath)); keeping up to \(backlogCapacity) records until it is back", records: excess
+        )
+        if excess > 0 {
+            state.backlogHead += excess
+            state.lostWhileAway += excess
+            failed.add(excess, ordering: .relaxed)
+        }
+        if state.backlogHead > 65536 && state.backlogHead * 2 > state.backlog.count {
+            state.backlog.removeSubrange(..<state.backlogHead)
+            state.backlogHead = 0
+        }
+    }
+
+    private func drainBacklog(_ state: inout State) {
+        guard state.backlogHead < state.backlog.count || state.lostWhileAway > 0 else { return }
+        if state.lostWhileAway > 0 {
+            // Said first, so that a reader of the journal sees the gap before what follows it.
+            deliver(
+                LogRecord(
+                    level: .warning, label: "journal-bridge.collector",
+                    message: "\(state.lostWhileAway) records were lost for journald while it was away (backlog of \(backlogCapacity) full); the files have them",
+                    metadata: [MetadataField("lost", String(state.lostWhileAway))],
+                    origin: Origin(pid: ownPID, uid: getuid(), gid: getgid(), identifier: "journal-bridge")
+                ), &state
+            )
+            state.lostWhileAway = 0
+        }
+        while state.backlogHead < state.backlog.count {
+            deliver(state.backlog[state.backlogHead], &state)
+            state.backlogHead += 1
+        }
+        state.backlog.removeAll(keepingCapacity: false)
+        state.backlogHead = 0
+    }
+
+    static func appendHex(_ value: UInt64, to out: inout [UInt8]) {
+        let digits = Array("0123456789abcdef".utf8)
+        for shift in stride(from: 60, through: 0, by: -4) { out.append(digits[Int((value >> UInt64(shift)) & 0xF)]) }
     }
 
     static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
@@ -103,6 +177,11 @@ public final class JournaldSink: LogSink {
         field("JB_GID", Int64(record.origin.gid))
         field("JB_TIMESTAMP", record.timestampMicros)
         if record.sequence != 0 { field("JB_SEQ", Int64(truncatingIfNeeded: record.sequence)) }
+        if record.origin.session != 0 {
+            ("JB_SESSION=" as StaticString).withUTF8Buffer { state.fields.append(contentsOf: $0) }
+            Self.appendHex(record.origin.session, to: &state.fields)
+            state.ends.append(state.fields.count)
+        }
         field("LOGGER_LABEL", record.label)
         // PRIORITY tells every level apart except trace from debug (both 7).
         if record.level == .trace { field("LOGGER_LEVEL", record.level.displayName) }

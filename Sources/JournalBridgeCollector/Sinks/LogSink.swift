@@ -12,6 +12,9 @@ public protocol LogSink: AnyObject, Sendable {
     /// Closes and reopens its files (after an external logrotate moved them).
     func reopen()
     func close()
+    /// Called about once a second when the sink has had nothing to write: time to retry
+    /// what failed (a journald that came back).
+    func idle()
     /// Records this sink could not store (disk full, journald absent...).
     var failedCount: Int { get }
 }
@@ -20,4 +23,5 @@ extension LogSink {
     public func flush() {}
     public func reopen() {}
     public func close() {}
+    public func idle() {}
 }

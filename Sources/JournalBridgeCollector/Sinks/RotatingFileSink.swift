@@ -88,6 +88,9 @@ public final class RotatingFileSink: LogSink {
             state.size += state.buffer.count
             state.failure.recovered()
         } catch {
+            // A short write (disk full) leaves part of a line: cut the file back so that
+            // every line in it stays whole, and count the batch as not written.
+            if state.fd >= 0 { _ = ftruncate(state.fd, off_t(state.size)) }
             failed.add(records, ordering: .relaxed)
             state.failure.failed("\(error)", records: records)
         }

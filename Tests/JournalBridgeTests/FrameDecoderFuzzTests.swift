@@ -1,0 +1,125 @@
+import Foundation
+import JournalBridge
+import XCTest
+
+/// Generator-based fuzzing of the frame decoder (docs/reliability.md, scenario 7):
+/// random bytes and mutations of the seed corpus in Tests/Corpus/frame-decoder, fed in
+/// random chunks. No input may crash it, hang it or make it buffer more than one frame's
+/// worth. `JB_FUZZ_ITERATIONS` sets the count (CI: 100,000; the full run: 1,000,000).
+final class FrameDecoderFuzzTests: XCTestCase {
+    /// SplitMix64: seeded, so a failure names an input that can be replayed.
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    private var corpus: [[UInt8]] {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Corpus/frame-decoder").standardized
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.sorted().compactMap { FileManager.default.contents(atPath: directory.appendingPathComponent($0).path).map(Array.init) }
+    }
+
+    private func mutate(_ seed: [UInt8], _ g: inout Generator) -> [UInt8] {
+        var bytes = seed
+        for _ in 0..<Int.random(in: 1...4, using: &g) {
+            switch Int.random(in: 0..<7, using: &g) {
+            case 0 where !bytes.isEmpty:  // flip a byte
+                bytes[Int.random(in: 0..<bytes.count, using: &g)] = UInt8.random(in: 0...255, using: &g)
+            case 1 where !bytes.isEmpty:  // truncate
+                bytes.removeLast(Int.random(in: 0...bytes.count, using: &g))
+            case 2:  // a length field set to an edge
+                let edges: [UInt32] = [0, 1, 5, 0x7F, 0xFF, 0xFFFF, UInt32(WireProtocol.maxFrameBytes), UInt32(WireProtocol.maxFrameBytes + 1), .max]
+                let value = edges.randomElement(using: &g)!
+                let at = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &g)
+                let field = withUnsafeBytes(of: value.bigEndian, Array.init)
+                bytes.replaceSubrange(at..<min(bytes.count, at + 4), with: field)
+            case 3:  // random bytes inserted
+                let at = bytes.isEmpty ? 0 : Int.random(in: 0...bytes.count, using: &g)
+                bytes.insert(contentsOf: (0..<Int.random(in: 1...16, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }, at: at)
+            case 4:  // a slice repeated
+                if bytes.count > 2 {
+                    let a = Int.random(in: 0..<bytes.count, using: &g)
+                    let b = Int.random(in: a..<bytes.count, using: &g)
+                    bytes.append(contentsOf: bytes[a...b])
+                }
+            case 5:  // spliced with another seed
+                bytes += corpusCache.randomElement(using: &g) ?? []
+            default:  // pure noise
+                bytes = (0..<Int.random(in: 0...256, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }
+            }
+        }
+        return bytes
+    }
+
+    private var corpusCache: [[UInt8]] = []
+
+    /// Feeds `input` in random chunks; returns frames decoded, or the error that ended it.
+    private func feed(_ input: [UInt8], _ g: inout Generator) -> (frames: Int, error: WireError?) {
+        var decoder = FrameDecoder()
+        var offset = 0
+        var frames = 0
+        while offset < input.count {
+            let chunk = min(input.count - offset, Int.random(in: 1...4096, using: &g))
+            decoder.append(input[offset..<offset + chunk])
+            offset += chunk
+            do {
+                while try decoder.nextFrame() != nil { frames += 1 }
+            } catch {
+                return (frames, error)
+            }
+            // Bounded: never more than one frame (length checked first) and one chunk buffered.
+            XCTAssertLessThanOrEqual(decoder.bufferedByteCount, WireProtocol.maxFrameBytes + 4 + 4096)
+        }
+        return (frames, nil)
+    }
+
+    func testSeedsDecodeAsTheSpecSays() throws {
+        corpusCache = corpus
+        XCTAssertGreaterThanOrEqual(corpusCache.count, 20, "the seed corpus is in the repo")
+        var g = Generator(state: 1)
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Corpus/frame-decoder").standardized.path
+        func outcome(_ name: String) -> (Int, WireError?) {
+            let bytes = Array(FileManager.default.contents(atPath: "\(dir)/\(name).bin")!)
+            return feed(bytes, &g)
+        }
+        XCTAssertEqual(outcome("batch-many").0, 2)
+        XCTAssertNil(outcome("batch-many").1)
+        XCTAssertNil(outcome("hostile-keys").1)
+        XCTAssertNil(outcome("invalid-utf8").1)
+        XCTAssertEqual(outcome("zero-length").1?.code, .emptyFrame)
+        XCTAssertEqual(outcome("one-over-limit").1?.code, .frameTooLarge)
+        XCTAssertEqual(outcome("max-length-prefix").1?.code, .frameTooLarge)
+        XCTAssertEqual(outcome("bad-level").1?.code, .invalidLevel)
+        XCTAssertEqual(outcome("unknown-version").1?.code, .unsupportedVersion)
+        XCTAssertEqual(outcome("unknown-type").1?.code, .unknownFrameType)
+        XCTAssertEqual(outcome("count-lies").1?.code, .truncated)
+        XCTAssertEqual(outcome("garbage").1?.code, .frameTooLarge)
+        XCTAssertEqual(outcome("truncated").0, 1, "the hello decodes; the cut batch waits for bytes that never come")
+    }
+
+    func testRandomAndMutatedInputsNeverCrashHangOrOverBuffer() throws {
+        corpusCache = corpus
+        let iterations = Int(ProcessInfo.processInfo.environment["JB_FUZZ_ITERATIONS"] ?? "") ?? 100_000
+        let seed = UInt64(ProcessInfo.processInfo.environment["JB_FUZZ_SEED"] ?? "") ?? 0x5EED
+        var g = Generator(state: seed)
+        var decodedFrames = 0
+        var rejected = 0
+        let started = Date()
+        for _ in 0..<iterations {
+            let input = mutate(corpusCache.randomElement(using: &g)!, &g)
+            let (frames, error) = feed(input, &g)
+            decodedFrames += frames
+            if error != nil { rejected += 1 }
+        }
+        let seconds = Date().timeIntervalSince(started)
+        print("RELIABILITY scenario=fuzz inputs=\(iterations) seed=\(seed) frames_decoded=\(decodedFrames) rejected=\(rejected) seconds=\(String(format: "%.1f", seconds))")
+        XCTAssertGreaterThan(decodedFrames, 0)
+        XCTAssertGreaterThan(rejected, 0)
+    }
+}
