@@ -37,10 +37,18 @@ final class ShipperConnection: @unchecked Sendable {
 
     func run() {
         while true {
+            let blocked = fd >= 0 && written < encoder.bytes.count
+            if blocked {
+                // The collector is behind and the socket is full: sleep until it can take more
+                // (or an ack arrives), not on the 1 ms tick, which with a hundred workers
+                // would be a hundred thousand wake-ups a second on a busy machine.
+                var ready = pollfd(fd: fd, events: Int16(POLLOUT | POLLIN), revents: 0)
+                _ = poll(&ready, 1, 50)
+            }
             let now = MonotonicClock.now()
             let active = pendingCount > 0 || now - lastActivity < Self.lingerNanoseconds
             let tick = fd < 0 && pendingCount > 0 ? max(Self.tickNanoseconds, nextAttempt &- now) : Self.tickNanoseconds
-            let deadline: UInt64? = active ? now + tick : nil
+            let deadline: UInt64? = blocked ? now : active ? now + tick : nil
             let closing = shipper.lock.wait(
                 until: { !$0.queue.isEmpty || $0.closing || ($0.droppedSinceReport > 0 && $0.held < self.shipper.reportThreshold) },
                 deadline: deadline,

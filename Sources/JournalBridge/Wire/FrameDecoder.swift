@@ -25,7 +25,10 @@ public struct FrameDecoder: Sendable {
     /// The next whole frame, nil when more bytes are needed.
     public mutating func nextFrame() throws(WireError) -> Frame? {
         let available = buffer.count - readIndex
-        guard available >= 4 else { return nil }
+        guard available >= 4 else {
+            compact()
+            return nil
+        }
         let length = buffer.withUnsafeBufferPointer { p in
             UInt32(p[readIndex]) << 24 | UInt32(p[readIndex + 1]) << 16 | UInt32(p[readIndex + 2]) << 8
                 | UInt32(p[readIndex + 3])
@@ -34,7 +37,10 @@ public struct FrameDecoder: Sendable {
         if Int(length) > maxFrameBytes {
             throw WireError(.frameTooLarge, "\(length) bytes, limit \(maxFrameBytes)")
         }
-        guard available >= 4 + Int(length) else { return nil }
+        guard available >= 4 + Int(length) else {
+            compact()
+            return nil
+        }
         let start = readIndex + 4
         let end = start + Int(length)
         let result = buffer.withUnsafeBytes { raw -> Result<Frame, WireError> in
@@ -43,14 +49,24 @@ public struct FrameDecoder: Sendable {
         }
         let frame = try result.get()
         readIndex = end
-        if readIndex == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-            readIndex = 0
-        } else if readIndex > 1 << 20 && readIndex * 2 > buffer.count {
-            buffer.removeSubrange(..<readIndex)
-            readIndex = 0
-        }
         return frame
+    }
+
+    /// Called when waiting for more bytes: drops what was consumed, so a connection holds
+    /// at most one partial frame, and gives back a large buffer once it is empty (a
+    /// thousand idle connections must not each keep the largest frame they ever sent).
+    private mutating func compact() {
+        guard readIndex > 0 else { return }
+        if readIndex == buffer.count {
+            if buffer.capacity > 256 * 1024 {
+                buffer = []
+            } else {
+                buffer.removeAll(keepingCapacity: true)
+            }
+        } else {
+            buffer.removeSubrange(..<readIndex)
+        }
+        readIndex = 0
     }
 
     /// Decodes one frame body (type byte and payload), all of it.

@@ -27,7 +27,7 @@ public struct CollectorConfiguration: Sendable {
         socketGroup: gid_t? = nil,
         sinkQueueCapacity: Int = 16384,
         maxConnections: Int = 4096,
-        readChunkBytes: Int = 128 * 1024,
+        readChunkBytes: Int = 64 * 1024,
         defaultIdentifier: String = "unknown"
     ) {
         self.defaultIdentifier = defaultIdentifier
