@@ -245,6 +245,163 @@ final class ReliabilityTests: XCTestCase {
     }
 }
 
+extension ReliabilityTests {
+    // MARK: 3. journald absent, then back
+
+    /// The daemon runs in a mount namespace where a tmpfs hides journald's socket until the
+    /// test touches a trigger file; then the tmpfs is unmounted and journald is back.
+    private func collectWithoutJournald(_ setup: Setup, _ extra: [String]) throws -> (BackgroundProcess, pidFile: String, trigger: String) {
+        let pidFile = setup.directory.file("daemon.pid")
+        let trigger = setup.directory.file("journald-back")
+        let script = """
+            mount -t tmpfs none /run/systemd/journal || exit 99
+            "$0" "$@" & echo $! > \(pidFile)
+            while [ ! -e \(trigger) ]; do sleep 0.05; done
+            umount /run/systemd/journal
+            wait
+            """
+        let process = try BackgroundProcess(
+            "/usr/bin/unshare",
+            ["-m", "sh", "-c", script, Run.journalBridge, "collect", "--socket", setup.socket, "--base", setup.base, "--no-console",
+             "--max-bytes", "0"] + extra
+        )
+        XCTAssertTrue(eventually { FileManager.default.fileExists(atPath: setup.socket) }, process.stderrText)
+        return (process, pidFile, trigger)
+    }
+
+    private func daemonPID(_ pidFile: String) -> pid_t {
+        pid_t((try? String(contentsOfFile: pidFile, encoding: .utf8))?.split(separator: "\n").first.map(String.init) ?? "") ?? 0
+    }
+
+    func testJournaldAbsentThenBackLosesNothingWithinTheBacklog() throws {
+        let setup = try setup()
+        let records = Self.full ? 20_000 : 2_000
+        let (wrapper, pidFile, trigger) = try collectWithoutJournald(setup, [])
+        try XCTSkipIf(wrapper.stderrText.contains("unshare failed"), "no mount namespaces here")
+        let (producers, checker) = try producers(setup, count: 10, records: records)
+        for producer in producers { XCTAssertEqual(producer.wait(timeout: 300), 0, producer.stderrText) }
+
+        // Acknowledged: the files have everything; journald nothing yet.
+        let files = checker.checkFiles(directory: setup.directory.path, name: "r_debug.log")
+        XCTAssertEqual(files.missingCount, 0, "\(files)")
+        XCTAssertEqual(try Journal.query(["-t", setup.identifier]).count, 0, "journald is away")
+        XCTAssertTrue(wrapper.stderrText.contains("journald is not running"), wrapper.stderrText)
+
+        FileManager.default.createFile(atPath: trigger, contents: nil)
+        let journald = try checker.checkJournald(identifier: setup.identifier, timeout: 60)
+        kill(daemonPID(pidFile), SIGTERM)
+        XCTAssertEqual(wrapper.wait(), 0, wrapper.stderrText)
+        XCTAssertEqual(journald.missingCount, 0, "\(journald)")
+        XCTAssertEqual(journald.duplicates, 0, "\(journald)")
+        XCTAssertEqual(wrapper.stderrText.components(separatedBy: "journald is not running").count - 1, 1, "said once: \(wrapper.stderrText)")
+        report("journald-away", [("records", 10 * records), ("backlog", 100_000), ("missing_files", 0), ("missing_journald", journald.missingCount), ("duplicates", journald.duplicates)])
+    }
+
+    func testJournaldAbsentPastTheBacklogCountsAndReportsTheLoss() throws {
+        let setup = try setup()
+        let records = 2_000
+        let backlog = 5_000
+        let (wrapper, pidFile, trigger) = try collectWithoutJournald(setup, ["--journald-backlog", "\(backlog)"])
+        try XCTSkipIf(wrapper.stderrText.contains("unshare failed"), "no mount namespaces here")
+        let (producers, checker) = try producers(setup, count: 10, records: records)
+        for producer in producers { XCTAssertEqual(producer.wait(timeout: 300), 0, producer.stderrText) }
+        XCTAssertEqual(checker.checkFiles(directory: setup.directory.path, name: "r_debug.log").missingCount, 0, "the files keep every record")
+
+        FileManager.default.createFile(atPath: trigger, contents: nil)
+        let lost = 10 * records - backlog
+        let said = try Journal.entries(["-t", "journal-bridge", "LOST=\(lost)"], atLeast: 1, timeout: 30)
+        XCTAssertEqual(said.count, 1)
+        XCTAssertTrue(said.first?["MESSAGE"]?.contains("\(lost) records were lost for journald while it was away") == true)
+        let journald = try checker.checkJournald(identifier: setup.identifier, timeout: 10)
+        kill(daemonPID(pidFile), SIGTERM)
+        XCTAssertEqual(wrapper.wait(), 0, wrapper.stderrText)
+        XCTAssertEqual(journald.found, backlog, "the newest \(backlog) reached journald")
+        XCTAssertEqual(journald.missingCount, lost)
+        XCTAssertTrue(wrapper.stderrText.contains("recovered; \(lost) records could not be written"), wrapper.stderrText)
+        report("journald-away-past-backlog", [("records", 10 * records), ("backlog", backlog), ("lost_for_journald", lost), ("reported", true)])
+    }
+
+    // MARK: 5. disk full
+
+    func testDiskFullIsReportedOnceJournaldKeepsEverythingAndWritingResumes() throws {
+        let setup = try setup()
+        let logs = setup.directory.file("logs")
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let mounted = try Run.command("/bin/mount", ["-t", "tmpfs", "-o", "size=256k", "none", logs])
+        try XCTSkipIf(mounted.status != 0, "cannot mount a tmpfs here: \(mounted.stderrText)")
+        defer { try? Run.command("/bin/umount", ["-l", logs]) }
+        let daemon = try BackgroundProcess(
+            Run.journalBridge, ["collect", "--socket", setup.socket, "--base", logs + "/r", "--no-console", "--max-bytes", "0"]
+        )
+        XCTAssertTrue(eventually { daemon.stderrText.contains("collecting on") }, daemon.stderrText)
+        let records = 2_000
+        let (producers, checker) = try producers(setup, count: 10, records: records)
+        for producer in producers { XCTAssertEqual(producer.wait(timeout: 300), 0, producer.stderrText) }
+        XCTAssertEqual(daemon.stderrText.components(separatedBy: "No space left on device").count - 1, 1, "reported once: \(daemon.stderrText)")
+
+        // Space returns; the next records are written again.
+        XCTAssertEqual(try Run.command("/bin/mount", ["-o", "remount,size=64m", logs]).status, 0)
+        let after = SequenceChecker(expected: ["late": 500])
+        let input = setup.directory.file("late.in")
+        try SequenceChecker.lines(producer: "late", count: 500).write(toFile: input, atomically: true, encoding: .utf8)
+        let late = try BackgroundProcess(
+            Run.journalBridge, ["send", "--socket", setup.socket, "--identifier", setup.identifier, "--timeout", "60", "-"], stdin: input
+        )
+        XCTAssertEqual(late.wait(), 0, late.stderrText)
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(daemon.wait(), 0, daemon.stderrText)
+
+        let files = checker.checkFiles(directory: logs, name: "r_debug.log")
+        XCTAssertEqual(after.checkFiles(directory: logs, name: "r_debug.log").missingCount, 0, "writing resumed")
+        // "recovered; N records could not be written", or at the latest at stop "N records could not be written".
+        let count = daemon.stderrText.split(separator: "\n").filter { $0.hasSuffix("records could not be written") }.map { line -> Int in
+            let words = line.split(separator: " ")
+            return Int(words[words.count - 6]) ?? -1
+        }.reduce(0, +)
+        XCTAssertEqual(count, files.missingCount, "the records not written are counted and reported: \(daemon.stderrText)")
+        XCTAssertGreaterThan(files.missingCount, 0)
+        XCTAssertEqual(files.duplicates, 0)
+        let lines = (try? String(contentsOfFile: logs + "/r_debug.log", encoding: .utf8))?.split(separator: "\n") ?? []
+        XCTAssertTrue(lines.allSatisfy { $0.contains(" seq:") && $0.hasPrefix("[") }, "every line whole")
+        let journald = try checker.checkJournald(identifier: setup.identifier)
+        XCTAssertEqual(journald.missingCount, 0, "journald kept receiving: \(journald)")
+        report("disk-full", [("records", 10 * records + 500), ("not_written_reported", count), ("missing_journald", journald.missingCount)])
+    }
+
+    // MARK: 9. soak
+
+    func testSoakMemoryStaysFlat() throws {
+        let setup = try setup()
+        let perProducer = Self.full ? 1_000_000 : 30_000
+        let daemon = try collect(setup, ["--max-bytes", "10000000", "--backup-count", "1000"])
+        let (producers, checker) = try producers(setup, count: 10, records: perProducer)
+        let total = 10 * perProducer
+        let early = Self.full ? 1_000_000 : total / 3
+        func written() -> Int {
+            setup.directory.names().filter { $0.hasPrefix("r_debug.log") }.reduce(0) { sum, name in
+                let size = (try? FileManager.default.attributesOfItem(atPath: setup.directory.file(name))[.size] as? Int) ?? 0
+                return sum + (size ?? 0) / 45  // about 45 bytes a line
+            }
+        }
+        XCTAssertTrue(eventually(timeout: 900) { written() >= early })
+        let rssEarly = residentBytes(daemon.pid)
+        for producer in producers { XCTAssertEqual(producer.wait(timeout: 3600), 0, producer.stderrText) }
+        let rssEnd = residentBytes(daemon.pid)
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(daemon.wait(timeout: 600), 0, daemon.stderrText)
+        let files = checker.checkFiles(directory: setup.directory.path, name: "r_debug.log")
+        XCTAssertEqual(files.missingCount, 0, "\(files)")
+        XCTAssertLessThanOrEqual(Double(rssEnd), Double(rssEarly) * 1.10, "RSS \(rssEarly) after \(early) records, \(rssEnd) at the end")
+        report("soak", [("records", total), ("rss_after_first", "\(early):\(rssEarly / 1024) KiB"), ("rss_end_kib", rssEnd / 1024), ("missing_files", files.missingCount)])
+    }
+
+    private func residentBytes(_ pid: pid_t) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return (Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") ?? 0) * 1024
+    }
+}
+
 /// A flag one thread sets and another polls.
 final class ManagedAtomicFlag: @unchecked Sendable {
     private let lock = NSLock()

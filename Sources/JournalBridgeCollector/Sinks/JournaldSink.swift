@@ -76,6 +76,7 @@ public final class JournaldSink: LogSink {
             }
             state.backlog.removeAll()
             state.backlogHead = 0
+            state.failure.finish()
         }
     }
 

@@ -125,6 +125,7 @@ public final class RotatingFileSink: LogSink {
         state.withLock { state in
             if state.fd >= 0 { Glibc.close(state.fd) }
             state.fd = -1
+            state.failure.finish()
         }
     }
 
