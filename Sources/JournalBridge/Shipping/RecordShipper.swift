@@ -42,7 +42,7 @@ public final class RecordShipper: Sendable {
 
     /// A drop report is sent once the shipper holds less than this again (where shedding stops).
     var reportThreshold: Int { lowPriorityLimit }
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = ConditionLock<pthread_t?>(nil)
 
     public init(configuration: ShipperConfiguration = ShipperConfiguration()) {
         self.configuration = configuration
@@ -164,7 +164,7 @@ public final class RecordShipper: Sendable {
 
 /// A normal process exit flushes what every live shipper holds.
 enum ExitFlush {
-    private static let shippers = Mutex<[ObjectIdentifier: RecordShipper]>([:])
+    private static let shippers = ConditionLock<[ObjectIdentifier: RecordShipper]>([:])
     private static let installed = Atomic<Bool>(false)
 
     static func register(_ shipper: RecordShipper) {

@@ -3,8 +3,9 @@ import CJournalBridgeShims
 import Glibc
 #endif
 
-/// A mutex-protected value with a condition variable on the monotonic clock:
-/// the one primitive the shipper's and the collector's queues are built on.
+/// A value behind a pthread mutex, with a condition variable on the monotonic clock:
+/// the one lock of the package. (Not `Synchronization.Mutex`: on Linux it is a bare
+/// futex that ThreadSanitizer cannot see, so every access it guards looks like a race.)
 package final class ConditionLock<State>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)

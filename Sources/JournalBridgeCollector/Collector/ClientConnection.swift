@@ -11,7 +11,7 @@ final class ClientSession: Sendable {
     }
 
     let id: UInt64
-    let progress = Mutex(Progress())
+    let progress = ConditionLock(Progress())
 
     init(id: UInt64) { self.id = id }
 }

@@ -12,8 +12,8 @@ import Synchronization
 public final class Collector: Sendable {
     public let configuration: CollectorConfiguration
     public let router: Router
-    private let loop: Mutex<CollectorLoop?>
-    private let thread = Mutex<pthread_t?>(nil)
+    private let loop: ConditionLock<CollectorLoop?>
+    private let thread = ConditionLock<pthread_t?>(nil)
 
     /// `routes` are wrapped in `SinkQueue`s unless they already are.
     public init(configuration: CollectorConfiguration, routes: [SinkRoute]) {
@@ -24,7 +24,7 @@ public final class Collector: Sendable {
                     ? route : SinkRoute(SinkQueue(route.sink, capacity: configuration.sinkQueueCapacity), minimumLevel: route.minimumLevel)
             }
         )
-        self.loop = Mutex(nil)
+        self.loop = ConditionLock(nil)
     }
 
     /// Binds (or adopts) the socket and starts serving.

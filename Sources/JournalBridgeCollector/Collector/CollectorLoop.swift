@@ -22,7 +22,7 @@ final class CollectorLoop: @unchecked Sendable {
     private var connections: [Int32: ClientConnection] = [:]
     private var sessions: [UInt64: ClientSession] = [:]
     private let stopping = Atomic<Bool>(false)
-    private let ackRequests = Mutex<Set<Int32>>([])
+    private let ackRequests = ConditionLock<Set<Int32>>([])
     let connectionCount = Atomic<Int>(0)
     private var buffer: [UInt8]
     private var refusing = false

@@ -35,7 +35,7 @@ public enum Systemd {
 /// Pings systemd's watchdog at half its interval while the collector's loop is alive.
 final class WatchdogPinger: Sendable {
     private let running = Atomic<Bool>(true)
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = ConditionLock<pthread_t?>(nil)
 
     init?(isAlive: @escaping @Sendable () -> Bool) {
         guard let interval = Systemd.watchdogInterval() else { return nil }

@@ -17,11 +17,11 @@ public struct SinkRoute: Sendable {
 /// records per level and per sink for summaries.
 public final class Router: Sendable {
     public let routes: [SinkRoute]
-    private let counts: Mutex<(perLevel: [Int], perRoute: [Int])>
+    private let counts: ConditionLock<(perLevel: [Int], perRoute: [Int])>
 
     public init(routes: [SinkRoute]) {
         self.routes = routes
-        self.counts = Mutex((Array(repeating: 0, count: Logger.Level.allCases.count), Array(repeating: 0, count: routes.count)))
+        self.counts = ConditionLock((Array(repeating: 0, count: Logger.Level.allCases.count), Array(repeating: 0, count: routes.count)))
     }
 
     /// Routes the records; `onStored` runs once every sink has written its share

@@ -47,15 +47,15 @@ public final class SinkQueue: LogSink {
     public let capacity: Int
     public let overflow: Overflow
     private let lock = ConditionLock(State())
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = ConditionLock<pthread_t?>(nil)
     private let shed = Atomic<Int>(0)
-    private let shedReport: Mutex<FailureReport>
+    private let shedReport: ConditionLock<FailureReport>
 
     public init(_ inner: any LogSink, capacity: Int = 16384, overflow: Overflow = .block) {
         self.inner = inner
         self.capacity = max(1, capacity)
         self.overflow = overflow
-        self.shedReport = Mutex(FailureReport(sink: inner.name))
+        self.shedReport = ConditionLock(FailureReport(sink: inner.name))
         let started = startThread(name: "jb-\(inner.name)") { [unowned self] in self.run() }
         thread.withLock { $0 = started }
     }

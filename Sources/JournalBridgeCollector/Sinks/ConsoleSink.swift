@@ -13,13 +13,13 @@ public final class ConsoleSink: LogSink {
 
     public let name: String
     private let fd: Int32
-    private let state: Mutex<State>
+    private let state: ConditionLock<State>
     private let failed = Atomic<Int>(0)
 
     public init(name: String = "console", fd: Int32 = 2, format: LineFormat = .seedConsole) {
         self.name = name
         self.fd = fd
-        self.state = Mutex(State(formatter: LineFormatter(format)))
+        self.state = ConditionLock(State(formatter: LineFormatter(format)))
     }
 
     public var failedCount: Int { failed.load(ordering: .relaxed) }

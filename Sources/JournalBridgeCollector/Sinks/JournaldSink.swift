@@ -33,7 +33,7 @@ public final class JournaldSink: LogSink {
     /// worker's `OBJECT_COMM`, `OBJECT_EXE`, ... to the entry.
     private let attributeObjectPID: Bool
     private let ownPID = getpid()
-    private let state = Mutex(State())
+    private let state = ConditionLock(State())
     private let failed = Atomic<Int>(0)
     private let sent = Atomic<Int>(0)
 

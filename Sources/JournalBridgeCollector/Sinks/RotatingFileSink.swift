@@ -34,7 +34,7 @@ public final class RotatingFileSink: LogSink {
     public let name: String
     public let path: String
     public let options: Options
-    private let state: Mutex<State>
+    private let state: ConditionLock<State>
     private let failed = Atomic<Int>(0)
 
     public init(name: String? = nil, path: String, options: Options = Options()) throws(SystemError) {
@@ -46,7 +46,7 @@ public final class RotatingFileSink: LogSink {
         initial.fd = fd
         initial.size = size
         initial.buffer.reserveCapacity(64 * 1024)
-        self.state = Mutex(initial)
+        self.state = ConditionLock(initial)
     }
 
     public var failedCount: Int { failed.load(ordering: .relaxed) }
@@ -99,9 +99,12 @@ public final class RotatingFileSink: LogSink {
     private func rollOver(_ state: inout State) {
         if state.fd >= 0 { Glibc.close(state.fd) }
         state.fd = -1
-        for index in stride(from: options.backupCount - 1, through: 1, by: -1) {
-            let source = "\(path).\(index)"
-            if FileDescriptorIO.exists(source) { rename(source, "\(path).\(index + 1)") }
+        // Backups are numbered without gaps from .1: find the last one instead of probing every
+        // number up to backupCount (Python's loop), which with a large count costs a syscall per number.
+        var last = 0
+        while last < options.backupCount - 1 && FileDescriptorIO.exists("\(path).\(last + 1)") { last += 1 }
+        for index in stride(from: last, through: 1, by: -1) {
+            rename("\(path).\(index)", "\(path).\(index + 1)")
         }
         rename(path, "\(path).1")
         reopenLocked(&state)
