@@ -1,4 +1,5 @@
 import Foundation
+import JournalBridge
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,29 +21,20 @@ public final class BackgroundProcess: @unchecked Sendable {
     ) throws {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw Run.Failure(description: "pipe: errno \(errno)") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, stdin ?? "/dev/null", O_RDONLY, 0)
-        if let listeningSocket { posix_spawn_file_actions_adddup2(&actions, listeningSocket, 3) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
-        posix_spawn_file_actions_addclose(&actions, fds[0])
-        posix_spawn_file_actions_addclose(&actions, fds[1])
-        let env = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }.map { "\($0.key)=\($0.value)" }
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = env.map { strdup($0) } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var child: pid_t = 0
-        let result = posix_spawn(&child, executable, &actions, nil, argv, envp)
-        close(fds[1])
-        guard result == 0 else {
+        var actions: [ChildProcess.FileAction] = [
+            .open(fd: 0, path: stdin ?? "/dev/null", flags: O_RDONLY), .open(fd: 1, path: "/dev/null", flags: O_WRONLY),
+            .duplicate(fds[1], as: 2), .close(fds[0]), .close(fds[1]),
+        ]
+        if let listeningSocket { actions.append(.duplicate(listeningSocket, as: 3)) }
+        let child: pid_t
+        do {
+            child = try ChildProcess.spawn(executable, arguments, environment: environment, fileActions: actions)
+        } catch {
             close(fds[0])
-            throw Run.Failure(description: "posix_spawn \(executable): \(result)")
+            close(fds[1])
+            throw Run.Failure(description: "\(error)")
         }
+        close(fds[1])
         pid = child
         let readEnd = fds[0]
         Thread { [weak self] in

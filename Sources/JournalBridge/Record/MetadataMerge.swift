@@ -24,3 +24,23 @@ public enum MetadataMerge {
         return metadata.flattened()
     }
 }
+
+extension LogRecord {
+    /// The record of a swift-log event, as both handlers (bridge and direct) make it:
+    /// the handler's metadata merged with the provider's and the call's.
+    @inlinable
+    public init(
+        event: LogEvent, label: String, handlerMetadata: Logger.Metadata, provider: Logger.MetadataProvider?, origin: Origin
+    ) {
+        self.init(
+            level: event.level,
+            label: label,
+            message: event.message.description,
+            file: event.file,
+            function: event.function,
+            line: UInt32(truncatingIfNeeded: event.line),
+            metadata: MetadataMerge.merged(base: handlerMetadata, provider: provider, explicit: event.metadata, error: event.error),
+            origin: origin
+        )
+    }
+}

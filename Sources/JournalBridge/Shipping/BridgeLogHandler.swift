@@ -24,17 +24,6 @@ public struct BridgeLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        shipper.enqueue(
-            LogRecord(
-                level: event.level,
-                label: label,
-                message: event.message.description,
-                file: event.file,
-                function: event.function,
-                line: UInt32(truncatingIfNeeded: event.line),
-                metadata: MetadataMerge.merged(base: metadata, provider: metadataProvider, explicit: event.metadata, error: event.error),
-                origin: .unattributed
-            )
-        )
+        shipper.enqueue(LogRecord(event: event, label: label, handlerMetadata: metadata, provider: metadataProvider, origin: .unattributed))
     }
 }

@@ -302,7 +302,7 @@ final class ShipperConnection: @unchecked Sendable {
             guard n > 0 else { break }
             acks.append(buffer[0..<n])
         }
-        while case .ack(let sequence)?? = try? acks.nextFrame() { acknowledge(upTo: sequence) }
+        while case .ack(let sequence)? = try? acks.nextFrame() { acknowledge(upTo: sequence) }
     }
 }
 

@@ -5,9 +5,20 @@ import Glibc
 /// Starting and reaping worker processes without Foundation (which the worker
 /// side and the daemon do not link): posix_spawn and waitpid.
 package enum ChildProcess {
+    /// What the child's descriptors are before it starts.
+    package enum FileAction {
+        /// open(path, flags) as descriptor `fd`.
+        case open(fd: Int32, path: String, flags: Int32)
+        /// dup2(source, fd): e.g. a pipe as stderr, a listening socket as fd 3.
+        case duplicate(Int32, as: Int32)
+        case close(Int32)
+    }
+
     /// Starts `executable` with `arguments` (argv[0] is the executable), inheriting
-    /// stdin/stdout/stderr and the environment plus `environment`.
-    package static func spawn(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws(SystemError) -> pid_t {
+    /// stdin/stdout/stderr (unless `fileActions` say otherwise) and the environment plus `environment`.
+    package static func spawn(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], fileActions: [FileAction] = []
+    ) throws(SystemError) -> pid_t {
         var variables: [String] = []
         var current = environ
         while let entry = current.pointee {
@@ -23,8 +34,18 @@ package enum ChildProcess {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for action in fileActions {
+            switch action {
+            case .open(let fd, let path, let flags): posix_spawn_file_actions_addopen(&actions, fd, path, flags, 0)
+            case .duplicate(let source, let fd): posix_spawn_file_actions_adddup2(&actions, source, fd)
+            case .close(let fd): posix_spawn_file_actions_addclose(&actions, fd)
+            }
+        }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, nil, nil, argv, envp)
+        let result = posix_spawn(&pid, executable, &actions, nil, argv, envp)
         guard result == 0 else { throw SystemError(call: "posix_spawn \(executable)", errno: result) }
         return pid
     }

@@ -30,6 +30,9 @@ extension JournalBridgeCommand {
         @Option(help: "Records each worker logs in the paced phase.")
         var pacedRecords = 5_000
 
+        @Option(help: "Records per second (all workers together) in the paced phase; default: half the end-to-end rate just measured.")
+        var pacedRate: Double?
+
         @Option(help: "Message size in bytes.")
         var recordSize = 100
 

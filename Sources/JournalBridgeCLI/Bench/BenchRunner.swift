@@ -96,7 +96,7 @@ struct BenchRunner {
         progress("\(total) records end to end in \(format(seconds)) s: \(Int(rate)) records/s")
 
         // Paced: half that rate, so the queue is busy but never full.
-        let pacedRate = rate / 2
+        let pacedRate = options.pacedRate ?? rate / 2
         var paced: [UInt32] = []
         if options.pacedRecords > 0 {
             let (pacedCollector, pacedSocket) = try startCollector(directory: directory, base: "paced")

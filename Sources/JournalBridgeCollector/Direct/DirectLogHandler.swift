@@ -34,16 +34,6 @@ public struct DirectLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var origin = Origin.thisProcess
         origin.identifier = identifier
-        let record = LogRecord(
-            level: event.level,
-            label: label,
-            message: event.message.description,
-            file: event.file,
-            function: event.function,
-            line: UInt32(truncatingIfNeeded: event.line),
-            metadata: MetadataMerge.merged(base: metadata, provider: metadataProvider, explicit: event.metadata, error: event.error),
-            origin: origin
-        )
-        router.route([record])
+        router.route([LogRecord(event: event, label: label, handlerMetadata: metadata, provider: metadataProvider, origin: origin)])
     }
 }
