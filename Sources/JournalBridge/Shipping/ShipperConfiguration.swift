@@ -24,7 +24,7 @@ public struct ShipperConfiguration: Sendable {
         capacity: Int = 65536,
         overflow: OverflowPolicy = .shedLowPriority(maxWait: 1.0),
         flushAtExit: Double? = 5.0,
-        batchBytes: Int = 256 * 1024,
+        batchBytes: Int = 64 * 1024,
         reconnectDelay: (minimum: Double, maximum: Double) = (0.05, 2.0)
     ) {
         self.socketPath = socketPath

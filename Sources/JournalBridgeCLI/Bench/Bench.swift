@@ -13,7 +13,8 @@ extension JournalBridgeCommand {
             abstract: "Measure the bridge end to end against journald's own ceiling, in the same run.",
             discussion: """
                 Each run: (1) journald's ceiling, a plain sd_journal_sendv loop from this process (identifier \
-                <ID>-ceiling), timed until journald has stored every entry; (2) an embedded collector and N worker \
+                <ID>-ceiling), timed until journald has stored every entry, and the same loop with entries shaped \
+                like the bridge's (<ID>-ceiling-shaped); (2) an embedded collector and N worker \
                 processes logging M records each as fast as they can (identifier <ID>), timed until the files are \
                 written and journald has stored every entry, with every record counted; (3) a paced phase \
                 (identifier <ID>-paced) where the workers log at half the rate of (2), for the cost of one `log` \
