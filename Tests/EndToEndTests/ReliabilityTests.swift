@@ -60,6 +60,22 @@ final class ReliabilityTests: XCTestCase {
         return (processes, SequenceChecker(expected: expected))
     }
 
+    /// Waits for the producers (each must exit 0: everything acknowledged), stops the daemon
+    /// cleanly, and checks that neither the files nor journald miss a record.
+    private func finish(
+        _ setup: Setup, _ producers: [BackgroundProcess], _ daemon: BackgroundProcess, _ checker: SequenceChecker,
+        line: UInt = #line
+    ) throws -> (files: SequenceChecker.Report, journald: SequenceChecker.Report) {
+        for producer in producers { XCTAssertEqual(producer.wait(timeout: 600), 0, producer.stderrText, line: line) }
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(daemon.wait(), 0, daemon.stderrText, line: line)
+        let files = checker.checkFiles(directory: setup.directory.path, name: "r_debug.log")
+        let journald = try checker.checkJournald(identifier: setup.identifier)
+        XCTAssertEqual(files.missingCount, 0, "files: \(files)", line: line)
+        XCTAssertEqual(journald.missingCount, 0, "journald: \(journald)", line: line)
+        return (files, journald)
+    }
+
     // MARK: 1. collector killed and restarted under load
 
     func testCollectorKilledAndRestartedUnderLoadLosesNothing() throws {
@@ -74,14 +90,7 @@ final class ReliabilityTests: XCTestCase {
             daemon.wait()
             daemon = try collect(setup, ["--max-bytes", "4000000", "--backup-count", "100000"])
         }
-        for producer in producers { XCTAssertEqual(producer.wait(timeout: 600), 0, producer.stderrText) }
-        daemon.signal(SIGTERM)
-        XCTAssertEqual(daemon.wait(), 0, daemon.stderrText)
-
-        let files = checker.checkFiles(directory: setup.directory.path, name: "r_debug.log")
-        let journald = try checker.checkJournald(identifier: setup.identifier)
-        XCTAssertEqual(files.missingCount, 0, "files: \(files)")
-        XCTAssertEqual(journald.missingCount, 0, "journald: \(journald)")
+        let (files, journald) = try finish(setup, producers, daemon, checker)
         // At most what was written but not yet acknowledged at each kill: a sink queue's worth.
         let bound = kills * 16384 * 2
         XCTAssertLessThanOrEqual(files.duplicates, bound, "files: \(files)")
@@ -110,15 +119,8 @@ final class ReliabilityTests: XCTestCase {
             XCTAssertEqual(daemon.wait(), 0, daemon.stderrText)
             daemon = try collect(setup, listeningSocket: listener)
         }
-        for producer in producers { XCTAssertEqual(producer.wait(timeout: 600), 0, producer.stderrText) }
-        daemon.signal(SIGTERM)
-        XCTAssertEqual(daemon.wait(), 0, daemon.stderrText)
-
-        let files = checker.checkFiles(directory: setup.directory.path, name: "r_debug.log")
-        let journald = try checker.checkJournald(identifier: setup.identifier)
-        XCTAssertEqual(files.missingCount, 0, "files: \(files)")
+        let (files, journald) = try finish(setup, producers, daemon, checker)
         XCTAssertEqual(files.duplicates, 0, "files: \(files)")
-        XCTAssertEqual(journald.missingCount, 0, "journald: \(journald)")
         XCTAssertEqual(journald.duplicates, 0, "journald: \(journald)")
         report("clean-restart", [
             ("records", checker.expected.values.reduce(0, +)), ("restarts", restarts), ("missing", files.missingCount + journald.missingCount),
