@@ -34,6 +34,7 @@ final class ShipperConnection: @unchecked Sendable {
     private static let lingerNanoseconds: UInt64 = 200_000_000
     private static let tickNanoseconds: UInt64 = 1_000_000
     private var lastActivity: UInt64 = 0
+    private var idleLastTurn = false
 
     func run() {
         while true {
@@ -45,10 +46,17 @@ final class ShipperConnection: @unchecked Sendable {
                 var ready = pollfd(fd: fd, events: Int16(POLLOUT | POLLIN), revents: 0)
                 _ = poll(&ready, 1, 50)
             }
+            // Everything sent, nothing new last turn, only acks to wait for: wait for them on the
+            // socket (10 ms at most, so records logged meanwhile are not held longer).
+            let awaitingAcks = fd >= 0 && !blocked && idleLastTurn && unsentHead == unsent.count && unackedHead < unacked.count
+            if awaitingAcks {
+                var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                _ = poll(&ready, 1, 10)
+            }
             let now = MonotonicClock.now()
             let active = pendingCount > 0 || now - lastActivity < Self.lingerNanoseconds
             let tick = fd < 0 && pendingCount > 0 ? max(Self.tickNanoseconds, nextAttempt &- now) : Self.tickNanoseconds
-            let deadline: UInt64? = blocked ? now : active ? now + tick : nil
+            let deadline: UInt64? = blocked || awaitingAcks ? now : active ? now + tick : nil
             let closing = shipper.lock.wait(
                 until: { !$0.queue.isEmpty || $0.closing || ($0.droppedSinceReport > 0 && $0.held < self.shipper.reportThreshold) },
                 deadline: deadline,
@@ -76,6 +84,7 @@ final class ShipperConnection: @unchecked Sendable {
                 }
                 return state.closing
             }
+            idleLastTurn = spare.isEmpty
             if !spare.isEmpty {
                 unsent.append(contentsOf: spare)
                 spare.removeAll(keepingCapacity: true)
