@@ -14,7 +14,12 @@ public struct DirectLogHandler: LogHandler {
     public var metadataProvider: Logger.MetadataProvider?
     public var logLevel: Logger.Level = .debug
     /// `SYSLOG_IDENTIFIER`; the program name unless set.
-    public var identifier: String
+    public var identifier: String {
+        get { origin.identifier }
+        set { origin.identifier = newValue }
+    }
+    /// This process, looked up once: getpid() and friends are system calls.
+    private var origin: Origin
 
     public init(
         label: String, router: Router, identifier: String = ProgramName.current,
@@ -22,8 +27,9 @@ public struct DirectLogHandler: LogHandler {
     ) {
         self.label = label
         self.router = router
-        self.identifier = identifier
+        self.origin = Origin.thisProcess
         self.metadataProvider = metadataProvider
+        self.identifier = identifier
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -32,8 +38,6 @@ public struct DirectLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var origin = Origin.thisProcess
-        origin.identifier = identifier
         router.route([LogRecord(event: event, label: label, handlerMetadata: metadata, provider: metadataProvider, origin: origin)])
     }
 }
