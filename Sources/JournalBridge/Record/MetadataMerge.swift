@@ -8,7 +8,14 @@ public enum MetadataMerge {
     public static func merged(
         base: Logger.Metadata, provider: Logger.MetadataProvider?, explicit: Logger.Metadata?, error: (any Error)?
     ) -> [MetadataField] {
-        let provided = provider?.get() ?? [:]
+        merged(base: base, provided: provider?.get() ?? [:], explicit: explicit, error: error)
+    }
+
+    /// The same, with the provider's values already read (they come from the caller's context).
+    @inlinable
+    public static func merged(
+        base: Logger.Metadata, provided: Logger.Metadata, explicit: Logger.Metadata?, error: (any Error)?
+    ) -> [MetadataField] {
         // The common cases touch one dictionary only: no merge, no hashing.
         if provided.isEmpty && error == nil {
             guard let explicit, !explicit.isEmpty else { return base.isEmpty ? [] : base.flattened() }

@@ -1,7 +1,8 @@
 import Logging
 
 /// The worker side: a swift-log handler that hands each record to the process's
-/// `RecordShipper`, which ships it to the collector. Cheap to copy; `log` does no I/O.
+/// `RecordShipper`, which ships it to the collector. Cheap to copy; `log` does no I/O
+/// and leaves flattening the metadata to the shipper's thread.
 ///
 ///     let shipper = RecordShipper(configuration: ShipperConfiguration(identifier: "my-app"))
 ///     LoggingSystem.bootstrap { BridgeLogHandler(label: $0, shipper: shipper) }
@@ -24,6 +25,18 @@ public struct BridgeLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        shipper.enqueue(LogRecord(event: event, label: label, handlerMetadata: metadata, provider: metadataProvider, origin: .unattributed))
+        var record = LogRecord(
+            level: event.level, label: label, message: event.message.description, file: event.file,
+            function: event.function, line: UInt32(truncatingIfNeeded: event.line), origin: .unattributed
+        )
+        let provided = metadataProvider?.get() ?? [:]
+        guard provided.isEmpty, event.error == nil else {
+            // Provider values come from the caller's context (task-locals), an error may not
+            // outlive the call: merge here.
+            record.metadata = MetadataMerge.merged(base: metadata, provided: provided, explicit: event.metadata, error: event.error)
+            return shipper.enqueue(record)
+        }
+        // The common case: the shipper's thread flattens the dictionaries.
+        shipper.enqueue(record, handlerMetadata: metadata, explicit: event.metadata)
     }
 }

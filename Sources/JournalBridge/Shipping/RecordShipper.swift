@@ -18,7 +18,7 @@ public final class RecordShipper: Sendable {
     }
 
     struct State {
-        var queue: [LogRecord] = []
+        var queue: [QueuedRecord] = []
         /// Queued + unsent + unacknowledged: what counts against the capacity.
         var held = 0
         var nextSequence: UInt64 = 1
@@ -57,18 +57,28 @@ public final class RecordShipper: Sendable {
 
     /// Hands a record over. Never does I/O; waits only as the overflow policy says.
     public func enqueue(_ record: LogRecord) {
-        var record = record
+        enqueue(QueuedRecord(record: record, base: [:], explicit: nil))
+    }
+
+    /// A record whose metadata is still swift-log's dictionaries: the shipper's thread
+    /// flattens them, so the caller pays a retain, not an array, a sort and a walk of the table.
+    func enqueue(_ record: LogRecord, handlerMetadata: Logger.Metadata, explicit: Logger.Metadata?) {
+        enqueue(QueuedRecord(record: record, base: handlerMetadata, explicit: explicit))
+    }
+
+    private func enqueue(_ item: QueuedRecord) {
+        var item = item
         let admitted: Bool? = lock.withLock { state in
             if state.closing { return false }
-            let limit = limit(for: record.level)
+            let limit = limit(for: item.record.level)
             guard state.held < limit else { return nil }
-            admit(&record, &state)
+            admit(&item, &state)
             return true
         }
         switch admitted {
         case true?: return
         case false?: countDrop()
-        case nil: enqueueWhenFull(record)
+        case nil: enqueueWhenFull(item)
         }
     }
 
@@ -78,32 +88,32 @@ public final class RecordShipper: Sendable {
     }
 
     @inline(__always)
-    private func admit(_ record: inout LogRecord, _ state: inout State) {
-        record.sequence = state.nextSequence
+    private func admit(_ item: inout QueuedRecord, _ state: inout State) {
+        item.record.sequence = state.nextSequence
         state.nextSequence += 1
         state.held += 1
         state.statistics.enqueued += 1
-        state.queue.append(record)
+        state.queue.append(item)
         if state.consumerIdle || state.queue.count == Self.burstSignal {
             state.consumerIdle = false
             lock.broadcast()
         }
     }
 
-    private func enqueueWhenFull(_ record: LogRecord) {
+    private func enqueueWhenFull(_ item: QueuedRecord) {
         let deadline: UInt64?
         switch configuration.overflow {
         case .dropNewest: return countDrop()
-        case .shedLowPriority where record.level < .warning: return countDrop()
+        case .shedLowPriority where item.record.level < .warning: return countDrop()
         case .shedLowPriority(let maxWait): deadline = MonotonicClock.deadline(after: maxWait)
         case .block: deadline = nil
         }
-        var record = record
+        var item = item
         lock.withLock { $0.waiters += 1 }
         let admitted = lock.wait(until: { $0.held < self.configuration.capacity || $0.closing }, deadline: deadline) { state, ready in
             state.waiters -= 1
             guard ready, !state.closing else { return false }
-            admit(&record, &state)
+            admit(&item, &state)
             return true
         }
         if !admitted { countDrop() }
@@ -180,5 +190,20 @@ enum ExitFlush {
 
     static func unregister(_ shipper: RecordShipper) {
         _ = shippers.withLock { $0.removeValue(forKey: ObjectIdentifier(shipper)) }
+    }
+}
+
+/// A record in the shipper's queue, its metadata possibly not yet flattened.
+struct QueuedRecord: Sendable {
+    var record: LogRecord
+    var base: Logger.Metadata
+    var explicit: Logger.Metadata?
+
+    /// The record as it goes on the wire (on the shipper's thread).
+    func flattened() -> LogRecord {
+        guard !base.isEmpty || !(explicit?.isEmpty ?? true) else { return record }
+        var record = record
+        record.metadata = MetadataMerge.merged(base: base, provider: nil, explicit: explicit, error: nil)
+        return record
     }
 }

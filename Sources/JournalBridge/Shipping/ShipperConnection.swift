@@ -21,7 +21,7 @@ final class ShipperConnection: @unchecked Sendable {
     private var backoff: Double
     private var nextAttempt: UInt64 = 0
     private var reportedFailure = false
-    private var spare: [LogRecord] = []
+    private var spare: [QueuedRecord] = []
 
     init(shipper: RecordShipper) {
         self.shipper = shipper
@@ -80,13 +80,14 @@ final class ShipperConnection: @unchecked Sendable {
                     state.nextSequence += 1
                     state.held += 1
                     state.droppedSinceReport = 0
-                    spare.append(record)
+                    spare.append(QueuedRecord(record: record, base: [:], explicit: nil))
                 }
                 return state.closing
             }
             idleLastTurn = spare.isEmpty
             if !spare.isEmpty {
-                unsent.append(contentsOf: spare)
+                unsent.reserveCapacity(unsent.count + spare.count)
+                for item in spare { unsent.append(item.flattened()) }
                 spare.removeAll(keepingCapacity: true)
             }
             if closing {
