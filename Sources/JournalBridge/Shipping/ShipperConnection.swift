@@ -7,7 +7,9 @@ import Logging
 /// reconnecting with backoff and resending what was not acknowledged.
 /// Everything here runs on that one thread, so it needs no lock of its own.
 final class ShipperConnection: @unchecked Sendable {
-    private unowned let shipper: RecordShipper
+    /// Strong: the thread keeps its shipper alive until `shutdown()` ends it, so a shipper the
+    /// program drops without shutting it down still delivers what it holds.
+    private let shipper: RecordShipper
     private var fd: Int32 = -1
     /// Taken from the queue, not yet encoded.
     private var unsent: [LogRecord] = []
