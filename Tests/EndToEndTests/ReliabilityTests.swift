@@ -1,5 +1,6 @@
 import Foundation
 import JournalBridge
+import JournalBridgeCollector
 import JournalBridgeTestSupport
 import XCTest
 
@@ -387,21 +388,15 @@ extension ReliabilityTests {
             }
         }
         XCTAssertTrue(eventually(timeout: 900) { written() >= early })
-        let rssEarly = residentBytes(daemon.pid)
+        let rssEarly = ProcessMemory.residentBytes(of: daemon.pid)
         for producer in producers { XCTAssertEqual(producer.wait(timeout: 3600), 0, producer.stderrText) }
-        let rssEnd = residentBytes(daemon.pid)
+        let rssEnd = ProcessMemory.residentBytes(of: daemon.pid)
         daemon.signal(SIGTERM)
         XCTAssertEqual(daemon.wait(timeout: 600), 0, daemon.stderrText)
         let files = checker.checkFiles(directory: setup.directory.path, name: "r_debug.log")
         XCTAssertEqual(files.missingCount, 0, "\(files)")
         XCTAssertLessThanOrEqual(Double(rssEnd), Double(rssEarly) * 1.10, "RSS \(rssEarly) after \(early) records, \(rssEnd) at the end")
         report("soak", [("records", total), ("rss_after_first", "\(early):\(rssEarly / 1024) KiB"), ("rss_end_kib", rssEnd / 1024), ("missing_files", files.missingCount)])
-    }
-
-    private func residentBytes(_ pid: pid_t) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-        return (Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") ?? 0) * 1024
     }
 }
 

@@ -33,12 +33,11 @@ public enum MetadataMerge {
 }
 
 extension LogRecord {
-    /// The record of a swift-log event, as both handlers (bridge and direct) make it:
-    /// the handler's metadata merged with the provider's and the call's.
+    /// The record of a swift-log event, as both handlers (bridge and direct) make it.
+    /// The metadata is the caller's to give: the direct handler merges it at once, the
+    /// bridge handler leaves that to its shipper's thread.
     @inlinable
-    public init(
-        event: LogEvent, label: String, handlerMetadata: Logger.Metadata, provider: Logger.MetadataProvider?, origin: Origin
-    ) {
+    public init(event: LogEvent, label: String, origin: Origin, metadata: [MetadataField] = []) {
         self.init(
             level: event.level,
             label: label,
@@ -46,7 +45,7 @@ extension LogRecord {
             file: event.file,
             function: event.function,
             line: UInt32(truncatingIfNeeded: event.line),
-            metadata: MetadataMerge.merged(base: handlerMetadata, provider: provider, explicit: event.metadata, error: event.error),
+            metadata: metadata,
             origin: origin
         )
     }

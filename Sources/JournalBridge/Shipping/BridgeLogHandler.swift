@@ -25,10 +25,7 @@ public struct BridgeLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var record = LogRecord(
-            level: event.level, label: label, message: event.message.description, file: event.file,
-            function: event.function, line: UInt32(truncatingIfNeeded: event.line), origin: .unattributed
-        )
+        var record = LogRecord(event: event, label: label, origin: .unattributed)
         let provided = metadataProvider?.get() ?? [:]
         guard provided.isEmpty, event.error == nil else {
             // Provider values come from the caller's context (task-locals), an error may not

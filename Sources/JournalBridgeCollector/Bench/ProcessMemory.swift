@@ -2,12 +2,13 @@
 import Glibc
 #endif
 
-/// Resident memory of this process, from /proc/self/status.
+/// Resident memory of a process (this one unless told), from /proc/<pid>/status.
 public enum ProcessMemory {
     /// Peak resident set size (VmHWM), bytes.
-    public static var peakResidentBytes: Int { field("VmHWM:") }
-    /// Current resident set size (VmRSS), bytes.
-    public static var residentBytes: Int { field("VmRSS:") }
+    public static var peakResidentBytes: Int { field("VmHWM:", of: "self") }
+
+    /// Current resident set size (VmRSS) of `pid`, bytes; 0 if it cannot be read.
+    public static func residentBytes(of pid: Int32) -> Int { field("VmRSS:", of: String(pid)) }
 
     /// Starts the peak over from the current size (writes 5 to /proc/self/clear_refs).
     public static func resetPeak() {
@@ -17,8 +18,8 @@ public enum ProcessMemory {
         close(fd)
     }
 
-    private static func field(_ name: String) -> Int {
-        let fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)
+    private static func field(_ name: String, of process: String) -> Int {
+        let fd = open("/proc/\(process)/status", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return 0 }
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: 8192)

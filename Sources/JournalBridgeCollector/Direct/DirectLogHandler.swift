@@ -38,6 +38,7 @@ public struct DirectLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        router.route([LogRecord(event: event, label: label, handlerMetadata: metadata, provider: metadataProvider, origin: origin)])
+        let merged = MetadataMerge.merged(base: metadata, provider: metadataProvider, explicit: event.metadata, error: event.error)
+        router.route([LogRecord(event: event, label: label, origin: origin, metadata: merged)])
     }
 }

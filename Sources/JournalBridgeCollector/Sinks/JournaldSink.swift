@@ -35,7 +35,6 @@ public final class JournaldSink: LogSink {
     private let ownPID = getpid()
     private let state = ConditionLock(State())
     private let failed = Atomic<Int>(0)
-    private let sent = Atomic<Int>(0)
 
     /// Records kept while journald is away; past this the oldest are dropped, counted, and
     /// reported to journald by a record of its own when it is back.
@@ -47,7 +46,6 @@ public final class JournaldSink: LogSink {
     }
 
     public var failedCount: Int { failed.load(ordering: .relaxed) }
-    public var sentCount: Int { sent.load(ordering: .relaxed) }
 
     public static var isAvailable: Bool { access(socketPath, F_OK) == 0 }
 
@@ -86,7 +84,6 @@ public final class JournaldSink: LogSink {
             failed.add(1, ordering: .relaxed)
             state.failure.failed("sd_journal_sendv: \(SystemError(call: "sd_journal_sendv", errno: -result))", records: 1)
         } else {
-            sent.add(1, ordering: .relaxed)
             state.failure.recovered()
         }
     }
