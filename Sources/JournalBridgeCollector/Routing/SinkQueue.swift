@@ -50,6 +50,9 @@ public final class SinkQueue: LogSink {
     private let thread = ConditionLock<pthread_t?>(nil)
     private let shed = Atomic<Int>(0)
     private let shedReport: ConditionLock<FailureReport>
+    /// Run on the queue's thread after each round of writes and after each idle call: the
+    /// router looks at the sink's failure count there.
+    private let afterWrite = ConditionLock<(@Sendable () -> Void)?>(nil)
 
     public init(_ inner: any LogSink, capacity: Int = 16384, overflow: Overflow = .block) {
         self.inner = inner
@@ -62,12 +65,20 @@ public final class SinkQueue: LogSink {
 
     public var name: String { inner.name }
     public var failedCount: Int { inner.failedCount + shed.load(ordering: .relaxed) }
+    public var packedCount: Int { inner.packedCount }
+    public var lastFailure: String? {
+        inner.lastFailure ?? (shed.load(ordering: .relaxed) > 0 ? "queue full (\(capacity) records)" : nil)
+    }
+
+    func setAfterWrite(_ body: @escaping @Sendable () -> Void) { afterWrite.withLock { $0 = body } }
 
     public func write(_ records: [LogRecord]) { enqueue(records, ticket: nil) }
 
-    func enqueue(_ records: [LogRecord], ticket: StoreTicket?) {
+    /// `bypassingCapacity`: never wait nor drop (the router's own rare reports, which must not
+    /// wait on a sink thread that may itself be waiting to report).
+    func enqueue(_ records: [LogRecord], ticket: StoreTicket?, bypassingCapacity: Bool = false) {
         let capacity = self.capacity
-        let fits: (State) -> Bool = { $0.queued == 0 || $0.queued + records.count <= capacity || $0.closing }
+        let fits: (State) -> Bool = { bypassingCapacity || $0.queued == 0 || $0.queued + records.count <= capacity || $0.closing }
         if overflow == .drop {
             let accepted = lock.withLock { state -> Bool in
                 guard fits(state) else { return false }
@@ -105,6 +116,7 @@ public final class SinkQueue: LogSink {
                 item.ticket?.done()
                 written += item.records.count
             }
+            if !items.isEmpty || !closing, let afterWrite = afterWrite.withLock({ $0 }) { afterWrite() }
             lock.withLock { state in
                 state.queued -= written
                 state.busy = false

@@ -18,6 +18,9 @@ public final class JournaldSink: LogSink {
         var fields: [UInt8] = []
         var ends: [Int] = []
         var iovecs: [iovec] = []
+        /// Per record: the metadata index of each metadata field in `ends`, and the indices packed.
+        var placed: [Int] = []
+        var packed: [Int] = []
         var failure = FailureReport(sink: "journald")
         /// Cache of metadata key -> journald name: keys repeat from record to record.
         var names: [String: String?] = [:]
@@ -35,17 +38,45 @@ public final class JournaldSink: LogSink {
     private let ownPID = getpid()
     private let state = ConditionLock(State())
     private let failed = Atomic<Int>(0)
+    private let packed = Atomic<Int>(0)
+    private let lastFailureReason = ConditionLock<String?>(nil)
+    private let sendv: SendV
+
+    /// `sd_journal_sendv`'s shape; tests put a refusing one in its place.
+    package typealias SendV = @Sendable (UnsafePointer<iovec>?, Int32) -> Int32
+
+    /// At most this many iovecs an entry: libsystemd hands the entry's iovecs to one
+    /// `sendmsg` (or `writev` into a memfd), and the kernel refuses more than `UIO_MAXIOV`
+    /// (1,024) with EINVAL. libsystemd spends 2 on a field, 5 on a field whose value holds a
+    /// newline (name, newline, 64-bit length, value, newline). Measured on systemd 252: 512
+    /// plain fields are stored, 513 fail with EINVAL. journald's own limits are further
+    /// away (1,024 fields, 768 MiB a field, 770 MiB an entry: `ENTRY_FIELD_COUNT_MAX`,
+    /// `DATA_SIZE_MAX`, `ENTRY_SIZE_MAX`), and the wire protocol keeps a record far below them.
+    static let iovecBudget = 1024
 
     /// Records kept while journald is away; past this the oldest are dropped, counted, and
     /// reported to journald by a record of its own when it is back.
     public let backlogCapacity: Int
 
-    public init(attributeObjectPID: Bool = geteuid() == 0, backlogCapacity: Int = 100_000) {
+    /// The real `sd_journal_sendv`.
+    package static let systemSendV: SendV = { sd_journal_sendv($0, $1) }
+
+    public convenience init(attributeObjectPID: Bool = geteuid() == 0, backlogCapacity: Int = 100_000) {
+        self.init(attributeObjectPID: attributeObjectPID, backlogCapacity: backlogCapacity, sendv: Self.systemSendV)
+    }
+
+    package init(attributeObjectPID: Bool, backlogCapacity: Int, sendv: @escaping SendV) {
         self.attributeObjectPID = attributeObjectPID
         self.backlogCapacity = max(0, backlogCapacity)
+        self.sendv = sendv
     }
 
     public var failedCount: Int { failed.load(ordering: .relaxed) }
+
+    /// Records whose metadata did not all fit as fields and went (partly) into `JB_METADATA`.
+    public var packedCount: Int { packed.load(ordering: .relaxed) }
+
+    public var lastFailure: String? { lastFailureReason.withLock { $0 } }
 
     public static var isAvailable: Bool { access(socketPath, F_OK) == 0 }
 
@@ -70,6 +101,7 @@ public final class JournaldSink: LogSink {
             let waiting = state.backlog.count - state.backlogHead
             if waiting > 0 {
                 failed.add(waiting, ordering: .relaxed)
+                noteFailure("closing with \(waiting) records never sent to journald")
                 state.failure.failed("closing with \(waiting) records never sent to journald", records: waiting)
             }
             state.backlog.removeAll()
@@ -81,8 +113,12 @@ public final class JournaldSink: LogSink {
     private func deliver(_ record: LogRecord, _ state: inout State) {
         let result = send(record, &state)
         if result < 0 {
+            // Nothing here is worth a retry: EINVAL and EMSGSIZE come again for the same entry,
+            // and journald being away is caught before (its socket is checked, the record kept).
             failed.add(1, ordering: .relaxed)
-            state.failure.failed("sd_journal_sendv: \(SystemError(call: "sd_journal_sendv", errno: -result))", records: 1)
+            let reason = "\(SystemError(call: "sd_journal_sendv", errno: -result))"
+            noteFailure(reason)
+            state.failure.failed(reason, records: 1)
         } else {
             state.failure.recovered()
         }
@@ -99,6 +135,7 @@ public final class JournaldSink: LogSink {
             state.backlogHead += excess
             state.lostWhileAway += excess
             failed.add(excess, ordering: .relaxed)
+            noteFailure("journald away, backlog of \(backlogCapacity) full")
         }
         if state.backlogHead > 65536 && state.backlogHead * 2 > state.backlog.count {
             state.backlog.removeSubrange(..<state.backlogHead)
@@ -127,6 +164,8 @@ public final class JournaldSink: LogSink {
         state.backlog.removeAll(keepingCapacity: false)
         state.backlogHead = 0
     }
+
+    private func noteFailure(_ reason: String) { lastFailureReason.withLock { $0 = reason } }
 
     static func appendHex(_ value: UInt64, to out: inout [UInt8]) {
         let digits = Array("0123456789abcdef".utf8)
@@ -188,7 +227,10 @@ public final class JournaldSink: LogSink {
             field("CODE_LINE", Int64(record.line))
         }
         if !record.function.isEmpty { field("CODE_FUNC", record.function) }
-        for item in record.metadata {
+        let firstMetadataField = state.ends.count
+        state.placed.removeAll(keepingCapacity: true)
+        state.packed.removeAll(keepingCapacity: true)
+        for (index, item) in record.metadata.enumerated() {
             let mapped: String?
             if let cached = state.names[item.key] {
                 mapped = cached
@@ -196,12 +238,18 @@ public final class JournaldSink: LogSink {
                 mapped = FieldName.journaldName(forMetadataKey: item.key)
                 if state.names.count < 4096 { state.names[item.key] = mapped }
             }
-            guard let mapped else { continue }
+            // A key with no journald name (empty, only punctuation, non-ASCII) is packed, not dropped.
+            guard let mapped else {
+                state.packed.append(index)
+                continue
+            }
             state.fields.append(contentsOf: mapped.utf8)
             state.fields.append(UInt8(ascii: "="))
             state.fields.append(contentsOf: item.value.utf8)
             state.ends.append(state.fields.count)
+            state.placed.append(index)
         }
+        if packIntoBudget(record, firstMetadataField: firstMetadataField, &state) { packed.add(1, ordering: .relaxed) }
         return state.fields.withUnsafeMutableBytes { raw -> Int32 in
             state.iovecs.removeAll(keepingCapacity: true)
             var start = 0
@@ -209,7 +257,44 @@ public final class JournaldSink: LogSink {
                 state.iovecs.append(iovec(iov_base: raw.baseAddress! + start, iov_len: end - start))
                 start = end
             }
-            return state.iovecs.withUnsafeBufferPointer { sd_journal_sendv($0.baseAddress, Int32($0.count)) }
+            return state.iovecs.withUnsafeBufferPointer { sendv($0.baseAddress, Int32($0.count)) }
         }
+    }
+
+    /// Keeps the entry within `iovecBudget`: the bridge's own fields and as many metadata fields
+    /// as fit stay fields; the metadata after them, and the keys with no journald name, go into
+    /// one `JB_METADATA` field (`PackedMetadata`). Every field of the entry must be in
+    /// `state.fields` by now, the message included: its cost is counted from there.
+    /// Returns whether it packed anything.
+    private func packIntoBudget(_ record: LogRecord, firstMetadataField: Int, _ state: inout State) -> Bool {
+        // Fewer fields than this fit even if every value holds a newline (5 iovecs each).
+        if state.packed.isEmpty && state.ends.count <= Self.iovecBudget / 5 { return false }
+        let packedFieldCost = 2  // JSON escapes newlines: text framing
+        var keep = state.ends.count
+        state.fields.withUnsafeBytes { raw in
+            var used = 0
+            var start = 0
+            var fitsWithPackedField = state.ends.count
+            for (index, end) in state.ends.enumerated() {
+                used += memchr(raw.baseAddress! + start, Int32(UInt8(ascii: "\n")), end - start) == nil ? 2 : 5
+                start = end
+                if used + packedFieldCost > Self.iovecBudget && fitsWithPackedField == state.ends.count {
+                    fitsWithPackedField = max(index, firstMetadataField)
+                }
+            }
+            if used > Self.iovecBudget || !state.packed.isEmpty { keep = fitsWithPackedField }
+        }
+        guard keep < state.ends.count || !state.packed.isEmpty else { return false }
+        if keep < state.ends.count {
+            state.packed.append(contentsOf: state.placed[(keep - firstMetadataField)...])
+            state.packed.sort()
+            state.fields.removeSubrange((keep == 0 ? 0 : state.ends[keep - 1])...)
+            state.ends.removeSubrange(keep...)
+        }
+        PackedMetadata.fieldName.withUTF8Buffer { state.fields.append(contentsOf: $0) }
+        state.fields.append(UInt8(ascii: "="))
+        PackedMetadata.appendJSON(state.packed.lazy.map { record.metadata[$0] }, to: &state.fields)
+        state.ends.append(state.fields.count)
+        return true
     }
 }
