@@ -3,6 +3,7 @@ import JournalBridge
 import JournalBridgeCollector
 import JournalBridgeTestSupport
 import Logging
+import Synchronization
 import XCTest
 
 /// What journald cannot take as it is: records with up to the protocol's 1,000 metadata pairs
@@ -124,5 +125,25 @@ final class JournaldLimitsTests: XCTestCase {
         }
         let stored = try Journal.entries(identifier: setup.identifier, atLeast: 2).compactMap { $0["MESSAGE"] }
         XCTAssertEqual(stored.sorted(), ["after", "before"], "journald has the others")
+    }
+
+    func testJournaldRefusingConnectionsIsAwayNotAFailureAndTheBacklogKeepsTheRecords() throws {
+        // journald stopped outside socket activation leaves its socket behind: sendmsg gets ECONNREFUSED.
+        final class Refusing: Sendable { let on = Atomic<Bool>(true) }
+        let refusing = Refusing()
+        let sink = JournaldSink(attributeObjectPID: false, backlogCapacity: 100) { iovecs, count in
+            refusing.on.load(ordering: .relaxed) ? -ECONNREFUSED : JournaldSink.systemSendV(iovecs, count)
+        }
+        defer { sink.close() }
+        let identifier = Journal.uniqueIdentifier("jbrefused")
+        let origin = Origin(pid: getpid(), uid: getuid(), gid: getgid(), identifier: identifier)
+        sink.write((1...3).map { LogRecord(level: .info, label: "limits", message: "away \($0)", origin: origin) })
+        XCTAssertEqual(sink.failedCount, 0, "kept, not failed: \(String(describing: sink.lastFailure))")
+        refusing.on.store(false, ordering: .relaxed)
+        sink.idle()
+        sink.write([LogRecord(level: .info, label: "limits", message: "back 4", origin: origin)])
+        XCTAssertEqual(sink.failedCount, 0)
+        let messages = try Journal.entries(identifier: identifier, atLeast: 4).compactMap { $0["MESSAGE"] }
+        XCTAssertEqual(messages, ["away 1", "away 2", "away 3", "back 4"], "all of them, in order, once")
     }
 }

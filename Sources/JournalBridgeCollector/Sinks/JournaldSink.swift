@@ -82,16 +82,17 @@ public final class JournaldSink: LogSink {
 
     public func write(_ records: [LogRecord]) {
         state.withLock { state in
-            guard Self.isAvailable else { return hold(records, &state) }
-            drainBacklog(&state)
-            for record in records { deliver(record, &state) }
+            guard Self.isAvailable, drainBacklog(&state) else { return hold(records, &state) }
+            for (index, record) in records.enumerated() where !deliver(record, &state) {
+                return hold(Array(records[index...]), &state)
+            }
         }
     }
 
     /// Retries the backlog when journald is back and no new record came to trigger it.
     public func idle() {
         state.withLock { state in
-            if state.backlogHead < state.backlog.count || state.lostWhileAway > 0, Self.isAvailable { drainBacklog(&state) }
+            if state.backlogHead < state.backlog.count || state.lostWhileAway > 0, Self.isAvailable { _ = drainBacklog(&state) }
         }
     }
 
@@ -110,11 +111,13 @@ public final class JournaldSink: LogSink {
         }
     }
 
-    private func deliver(_ record: LogRecord, _ state: inout State) {
+    /// Sends one record; false when journald is away (its socket is there but nobody reads it:
+    /// journald stopped or killed outside systemd's socket activation), so the caller keeps it.
+    private func deliver(_ record: LogRecord, _ state: inout State) -> Bool {
         let result = send(record, &state)
+        if result == -ECONNREFUSED { return false }
         if result < 0 {
-            // Nothing here is worth a retry: EINVAL and EMSGSIZE come again for the same entry,
-            // and journald being away is caught before (its socket is checked, the record kept).
+            // Nothing else is worth a retry: EINVAL and EMSGSIZE come again for the same entry.
             failed.add(1, ordering: .relaxed)
             let reason = "\(SystemError(call: "sd_journal_sendv", errno: -result))"
             noteFailure(reason)
@@ -122,6 +125,7 @@ public final class JournaldSink: LogSink {
         } else {
             state.failure.recovered()
         }
+        return true
     }
 
     /// journald is away: keep the records (bounded), drop the oldest past the bound.
@@ -129,7 +133,7 @@ public final class JournaldSink: LogSink {
         state.backlog.append(contentsOf: records)
         let excess = max(0, state.backlog.count - state.backlogHead - backlogCapacity)
         state.failure.failed(
-            "journald is not running (no \(Self.socketPath)); keeping up to \(backlogCapacity) records until it is back", records: excess
+            "journald is not running (\(Self.socketPath) missing or refusing); keeping up to \(backlogCapacity) records until it is back", records: excess
         )
         if excess > 0 {
             state.backlogHead += excess
@@ -143,11 +147,12 @@ public final class JournaldSink: LogSink {
         }
     }
 
-    private func drainBacklog(_ state: inout State) {
-        guard state.backlogHead < state.backlog.count || state.lostWhileAway > 0 else { return }
+    /// Sends what journald missed, in order; false if it went away again (the rest is kept).
+    private func drainBacklog(_ state: inout State) -> Bool {
+        guard state.backlogHead < state.backlog.count || state.lostWhileAway > 0 else { return true }
         if state.lostWhileAway > 0 {
             // Said first, so that a reader of the journal sees the gap before what follows it.
-            deliver(
+            let said = deliver(
                 LogRecord(
                     level: .warning, label: "journal-bridge.collector",
                     message: "\(state.lostWhileAway) records were lost for journald while it was away (backlog of \(backlogCapacity) full); the files have them",
@@ -155,14 +160,16 @@ public final class JournaldSink: LogSink {
                     origin: Origin(pid: ownPID, uid: getuid(), gid: getgid(), identifier: "journal-bridge")
                 ), &state
             )
+            guard said else { return false }
             state.lostWhileAway = 0
         }
         while state.backlogHead < state.backlog.count {
-            deliver(state.backlog[state.backlogHead], &state)
+            guard deliver(state.backlog[state.backlogHead], &state) else { return false }
             state.backlogHead += 1
         }
         state.backlog.removeAll(keepingCapacity: false)
         state.backlogHead = 0
+        return true
     }
 
     private func noteFailure(_ reason: String) { lastFailureReason.withLock { $0 = reason } }

@@ -36,6 +36,7 @@ public final class RotatingFileSink: LogSink {
     public let options: Options
     private let state: ConditionLock<State>
     private let failed = Atomic<Int>(0)
+    private let lastFailureReason = ConditionLock<String?>(nil)
 
     public init(name: String? = nil, path: String, options: Options = Options()) throws(SystemError) {
         self.name = name ?? path
@@ -50,6 +51,7 @@ public final class RotatingFileSink: LogSink {
     }
 
     public var failedCount: Int { failed.load(ordering: .relaxed) }
+    public var lastFailure: String? { lastFailureReason.withLock { $0 } }
 
     private var rolls: Bool { options.maxBytes > 0 && options.backupCount > 0 }
 
@@ -92,6 +94,7 @@ public final class RotatingFileSink: LogSink {
             // every line in it stays whole, and count the batch as not written.
             if state.fd >= 0 { _ = ftruncate(state.fd, off_t(state.size)) }
             failed.add(records, ordering: .relaxed)
+            lastFailureReason.withLock { $0 = "\(error)" }
             state.failure.failed("\(error)", records: records)
         }
     }
