@@ -63,6 +63,8 @@ public enum Daemon {
         watchdog?.stop()
         collector.stop()
         let statistics = collector.statistics
-        StandardError.write("journal-bridge: stopped after \(statistics.total) records\n")
+        // Every sink's losses in the last line: a record a sink failed to write was still acknowledged.
+        let perSink = statistics.perSink.map { "\($0.name): \($0.failed) failed, \($0.packed) packed" }.joined(separator: "; ")
+        StandardError.write("journal-bridge: stopped after \(statistics.total) records (\(perSink))\n")
     }
 }
