@@ -146,4 +146,26 @@ final class JournaldLimitsTests: XCTestCase {
         let messages = try Journal.entries(identifier: identifier, atLeast: 4).compactMap { $0["MESSAGE"] }
         XCTAssertEqual(messages, ["away 1", "away 2", "away 3", "back 4"], "all of them, in order, once")
     }
+
+    func testTheDaemonsLastLineGivesEachSinksFailedAndPackedCounts() throws {
+        let directory = try TemporaryDirectory()
+        let socket = directory.file("d.sock")
+        let daemon = try BackgroundProcess(
+            Run.journalBridge, ["collect", "--socket", socket, "--base", directory.file("d"), "--no-console", "--max-bytes", "0"]
+        )
+        XCTAssertTrue(eventually { daemon.stderrText.contains("collecting on") }, daemon.stderrText)
+        let identifier = Journal.uniqueIdentifier("jbdaemonpack")
+        let shipper = RecordShipper(configuration: ShipperConfiguration(socketPath: socket, identifier: identifier, flushAtExit: nil))
+        shipper.enqueue(LogRecord(level: .info, label: "limits", message: "wide", metadata: (0..<700).map { MetadataField("k\($0)", "v\($0)") }))
+        XCTAssertTrue(shipper.flush(timeout: 20))
+        shipper.shutdown()
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(daemon.wait(), 0, daemon.stderrText)
+        XCTAssertTrue(
+            daemon.stderrText.contains("stopped after 1 records (error-file: 0 failed, 0 packed; debug-file: 0 failed, 0 packed; journald: 0 failed, 1 packed)"),
+            daemon.stderrText
+        )
+        let entry = try XCTUnwrap(Journal.entries(identifier: identifier).first)
+        XCTAssertNotNil(entry["JB_METADATA"])
+    }
 }
