@@ -53,6 +53,8 @@ public final class JournaldSink: LogSink {
     /// away (1,024 fields, 768 MiB a field, 770 MiB an entry: `ENTRY_FIELD_COUNT_MAX`,
     /// `DATA_SIZE_MAX`, `ENTRY_SIZE_MAX`), and the wire protocol keeps a record far below them.
     static let iovecBudget = 1024
+    /// journald's `ENTRY_SIZE_MAX` (770 MiB) less room for the fields journald adds itself.
+    static let maximumEntryBytes = 768 * 1024 * 1024
 
     /// Records kept while journald is away; past this the oldest are dropped, counted, and
     /// reported to journald by a record of its own when it is back.
@@ -117,7 +119,7 @@ public final class JournaldSink: LogSink {
         let result = send(record, &state)
         if result == -ECONNREFUSED { return false }
         if result < 0 {
-            // Nothing else is worth a retry: EINVAL and EMSGSIZE come again for the same entry.
+            // Nothing else is worth a retry: EINVAL, EMSGSIZE, EFBIG come again for the same entry.
             failed.add(1, ordering: .relaxed)
             let reason = "\(SystemError(call: "sd_journal_sendv", errno: -result))"
             noteFailure(reason)
@@ -257,6 +259,9 @@ public final class JournaldSink: LogSink {
             state.placed.append(index)
         }
         if packIntoBudget(record, firstMetadataField: firstMetadataField, &state) { packed.add(1, ordering: .relaxed) }
+        // journald drops a larger entry without a word (sd_journal_sendv returns 0): refuse it
+        // here, so that it is counted. Out of reach of the wire limits (8 MiB a frame).
+        if state.fields.count > Self.maximumEntryBytes { return -EFBIG }
         return state.fields.withUnsafeMutableBytes { raw -> Int32 in
             state.iovecs.removeAll(keepingCapacity: true)
             var start = 0
