@@ -36,7 +36,7 @@ final class SinkFailureWatch: Sendable {
             state.reportsReceived = 0
             if onlyReports { return nil }
             state.lastReport = now
-            let reason = sink.lastFailure ?? "see the collector's stderr"
+            let reason = sink.lastFailure ?? "the sink gave no reason"
             return Report(
                 message: "\(sink.name) could not write \(new) records (\(reason)); \(failed) in all. They were acknowledged; the other sinks are not affected",
                 metadata: [
