@@ -74,11 +74,22 @@ public final class SinkQueue: LogSink {
 
     public func write(_ records: [LogRecord]) { enqueue(records, ticket: nil) }
 
-    /// `bypassingCapacity`: never wait nor drop (the router's own rare reports, which must not
-    /// wait on a sink thread that may itself be waiting to report).
+    /// `bypassingCapacity`: never wait (the router's own reports, at most one a second per
+    /// failing sink, must not wait on a sink thread that may itself be waiting to report). They
+    /// may go 64 records past the capacity; past that they are not queued (a queue that far
+    /// behind is stuck; the loss is on stderr and in the statistics already).
     func enqueue(_ records: [LogRecord], ticket: StoreTicket?, bypassingCapacity: Bool = false) {
         let capacity = self.capacity
-        let fits: (State) -> Bool = { bypassingCapacity || $0.queued == 0 || $0.queued + records.count <= capacity || $0.closing }
+        if bypassingCapacity {
+            lock.withLock { state in
+                guard state.queued + records.count <= capacity + 64 || state.queued == 0 else { return }
+                state.items.append(Item(records: records, ticket: ticket))
+                state.queued += records.count
+                lock.broadcast()
+            }
+            return
+        }
+        let fits: (State) -> Bool = { $0.queued == 0 || $0.queued + records.count <= capacity || $0.closing }
         if overflow == .drop {
             let accepted = lock.withLock { state -> Bool in
                 guard fits(state) else { return false }
