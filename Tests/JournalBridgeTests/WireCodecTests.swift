@@ -59,6 +59,28 @@ final class WireCodecTests: XCTestCase {
         XCTAssertEqual(encoder.bytes.count, FrameEncoder.encodedSize(of: record))
     }
 
+    /// The message travels byte for byte: invalid UTF-8 is neither repaired nor refused.
+    func testInvalidUTF8MessageTravelsAsSent() throws {
+        let raw: [UInt8] = [0x61, 0xFF, 0xFE, 0x62, 0xC3, 0x28, 0x00, 0xED, 0xA0, 0x80]
+        var sent = LogRecord(level: .info, message: "", sequence: 1, origin: .unattributed)
+        raw.withUnsafeBytes { sent.setMessage(bytes: $0) }
+        XCTAssertEqual(sent.messageBytes, raw)
+        let wire = bytes(.batch([sent]))
+        XCTAssertNotNil((0...(wire.count - raw.count)).first { Array(wire[$0..<$0 + raw.count]) == raw }, "raw bytes on the wire")
+        guard case .batch(let received)? = try decodeAll(wire).first else { return XCTFail("no batch") }
+        XCTAssertEqual(received.first?.messageBytes, raw)
+        XCTAssertEqual(received.first?.message, String(decoding: raw, as: UTF8.self))
+        var encoder = FrameEncoder()
+        encoder.appendRecord(sent)
+        XCTAssertEqual(encoder.bytes.count, FrameEncoder.encodedSize(of: sent))
+
+        // Valid UTF-8 carries no second copy, and a new message drops the old bytes.
+        guard case .batch(let valid)? = try decodeAll(bytes(.batch([record]))).first else { return XCTFail("no batch") }
+        XCTAssertNil(valid.first?.messageBytes)
+        sent.message = "replaced"
+        XCTAssertNil(sent.messageBytes)
+    }
+
     func testZeroLengthFrame() { expect(.emptyFrame, [0, 0, 0, 0]) }
 
     func testLengthOneByteOverTheLimitIsRejectedBeforeItArrives() {

@@ -12,7 +12,18 @@ public struct LogRecord: Sendable, Equatable {
     /// Wall-clock time of the `log` call, microseconds since the Unix epoch (journald's unit).
     public var timestampMicros: Int64
     public var label: String
-    public var message: String
+    /// The message. When the bytes received were not valid UTF-8 this is their repaired form
+    /// (U+FFFD for each bad sequence) and `messageBytes` holds the bytes themselves.
+    public var message: String {
+        didSet {
+            // Whoever sets a new message (a cut, say) replaces the raw bytes too.
+            if messageBytes != nil, message != oldValue { messageBytes = nil }
+        }
+    }
+    /// The message's bytes, kept only when they are not valid UTF-8 (a `send -` line, a
+    /// client's frame), so that journald gets them as sent and the files show them escaped.
+    /// nil for every valid message: the common case costs nothing.
+    package private(set) var messageBytes: [UInt8]?
     public var file: String
     public var function: String
     public var line: UInt32
@@ -45,6 +56,22 @@ public struct LogRecord: Sendable, Equatable {
         self.sequence = sequence
         self.origin = origin
     }
+
+    /// Sets the message from bytes as received: a valid message becomes `message` alone; an
+    /// invalid one is kept in `messageBytes` as well, with its repaired form in `message`.
+    package mutating func setMessage(bytes: UnsafeRawBufferPointer) {
+        messageBytes = nil
+        if let valid = String(validating: bytes.assumingMemoryBound(to: UInt8.self), as: UTF8.self) {
+            message = valid
+        } else {
+            message = String(decoding: bytes, as: UTF8.self)
+            messageBytes = Array(bytes)
+        }
+    }
+
+    /// Size of the message on the wire and in journald: its bytes as received.
+    @inline(__always)
+    package var messageByteCount: Int { messageBytes?.count ?? message.utf8.count }
 
     @inline(__always)
     public static func now() -> Int64 {

@@ -164,7 +164,14 @@ public final class JournaldSink: LogSink {
             Self.appendDecimal(value, to: &state.fields)
             state.ends.append(state.fields.count)
         }
-        field("MESSAGE", record.message)
+        if let raw = record.messageBytes {
+            // Not valid UTF-8: journald gets the bytes as sent, like logger(1) and systemd-cat do.
+            ("MESSAGE=" as StaticString).withUTF8Buffer { state.fields.append(contentsOf: $0) }
+            state.fields.append(contentsOf: raw)
+            state.ends.append(state.fields.count)
+        } else {
+            field("MESSAGE", record.message)
+        }
         field("PRIORITY", Int64(record.level.syslogPriority))
         field("SYSLOG_IDENTIFIER", record.origin.identifier)
         field("SYSLOG_PID", Int64(record.origin.pid))
