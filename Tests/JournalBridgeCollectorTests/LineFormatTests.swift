@@ -78,7 +78,7 @@ final class LineFormatTests: XCTestCase {
         let hostile = "first\nWARNING : forged\r\nthird\u{2028}fourth\u{85}fifth"
         let text = line(LogRecord(level: .info, message: hostile), .defaultConsole)
         XCTAssertEqual(text.filter { $0 == "\n" || $0 == "\r\n" }.count, 1)
-        XCTAssertEqual(text, "[INFO] first\\nWARNING : forged\\r\\nthird\\u2028fourth\\u0085fifth\n")
+        XCTAssertEqual(text, "[INFO] first\\nWARNING : forged\\r\\nthird\\xe2\\x80\\xa8fourth\\xc2\\x85fifth\n")
     }
 }
 
@@ -93,7 +93,7 @@ final class EscapingTests: XCTestCase {
     func testTerminalEscapesAreDefused() {
         XCTAssertEqual(LineEscaping.escaped("\u{1B}[31mred\u{1B}[0m"), "\\x1b[31mred\\x1b[0m")
         XCTAssertEqual(LineEscaping.escaped("\u{1B}]0;title\u{07}"), "\\x1b]0;title\\x07")
-        XCTAssertEqual(LineEscaping.escaped("\u{9B}31m"), "\\u009b31m")  // 8-bit CSI
+        XCTAssertEqual(LineEscaping.escaped("\u{9B}31m"), "\\xc2\\x9b31m")  // 8-bit CSI
     }
 
     func testPrintableTextIsUnchanged() {
@@ -113,11 +113,11 @@ final class EscapingTests: XCTestCase {
         XCTAssertEqual(LineEscaping.escaped(bytes: [0xC0, 0xAF]), "\\xc0\\xaf", "nor is an overlong form")
         XCTAssertEqual(LineEscaping.escaped(bytes: [0xF4, 0x90, 0x80, 0x80]), "\\xf4\\x90\\x80\\x80", "nor past U+10FFFF")
         XCTAssertEqual(LineEscaping.escaped(bytes: [0xE2, 0x9C]), "\\xe2\\x9c", "nor a cut sequence")
-        XCTAssertEqual(LineEscaping.escaped(bytes: Array("ü✓😀\u{85}".utf8)), "ü✓😀\\u0085")
+        XCTAssertEqual(LineEscaping.escaped(bytes: Array("ü✓😀\u{85}".utf8)), "ü✓😀\\xc2\\x85")
     }
 
     func testMalformedEscapesAreRejectedByTheInverse() {
-        for text in ["\\", "\\q", "\\x4", "\\xzz", "\\ud800", "\\u12"] {
+        for text in ["\\", "\\q", "\\x4", "\\xzz", "\\u0085", "\\x"] {
             XCTAssertNil(LineEscaping.unescaped(Array(text.utf8)), text)
         }
     }
@@ -152,7 +152,7 @@ final class EscapingTests: XCTestCase {
 
     func testRandomBytesRoundTripExactlyAndStayOneLine() {
         var g = Generator(state: 0x0F1D_E117)
-        for _ in 0..<50_000 {
+        for _ in 0..<20_000 {
             let bytes = randomBytes(&g)
             let escaped = LineEscaping.escaped(bytes: bytes)
             XCTAssertEqual(LineEscaping.unescaped(Array(escaped.utf8)), bytes, "\(bytes)")
@@ -168,7 +168,7 @@ final class EscapingTests: XCTestCase {
     func testRandomMetadataPairsParseBackExactly() throws {
         var g = Generator(state: 0xBEEF)
         let format = try LineFormat("%(metadata)s")
-        for _ in 0..<20_000 {
+        for _ in 0..<10_000 {
             let fields = (0..<Int.random(in: 0...5, using: &g)).map { _ in
                 MetadataField(String(decoding: randomBytes(&g), as: UTF8.self), String(decoding: randomBytes(&g), as: UTF8.self))
             }

@@ -74,6 +74,10 @@ final class WireCodecTests: XCTestCase {
         encoder.appendRecord(sent)
         XCTAssertEqual(encoder.bytes.count, FrameEncoder.encodedSize(of: sent))
 
+        // A cut 4-byte sequence is repaired to one U+FFFD of the same length: still told apart.
+        var cut = LogRecord(level: .info, message: "", origin: .unattributed)
+        ([0xF0, 0x90, 0x80] as [UInt8]).withUnsafeBytes { cut.setMessage(bytes: $0) }
+        XCTAssertEqual(cut.messageBytes, [0xF0, 0x90, 0x80] as [UInt8])
         // Valid UTF-8 carries no second copy, and a new message drops the old bytes.
         guard case .batch(let valid)? = try decodeAll(bytes(.batch([record]))).first else { return XCTFail("no batch") }
         XCTAssertNil(valid.first?.messageBytes)

@@ -60,13 +60,15 @@ public struct LogRecord: Sendable, Equatable {
     /// Sets the message from bytes as received: a valid message becomes `message` alone; an
     /// invalid one is kept in `messageBytes` as well, with its repaired form in `message`.
     package mutating func setMessage(bytes: UnsafeRawBufferPointer) {
-        messageBytes = nil
-        if let valid = String(validating: bytes.assumingMemoryBound(to: UInt8.self), as: UTF8.self) {
-            message = valid
-        } else {
-            message = String(decoding: bytes, as: UTF8.self)
-            messageBytes = Array(bytes)
+        var text = String(decoding: bytes, as: UTF8.self)
+        // A repair puts U+FFFD in place of each bad sequence, so the bytes differ. Comparing
+        // them costs a memcmp; String(validating:) would cost more than the decoding itself.
+        let intact = text.withUTF8 { utf8 in
+            utf8.count == bytes.count && (utf8.isEmpty || memcmp(utf8.baseAddress!, bytes.baseAddress!, utf8.count) == 0)
         }
+        messageBytes = nil
+        message = text
+        if !intact { messageBytes = Array(bytes) }
     }
 
     /// Size of the message on the wire and in journald: its bytes as received.

@@ -5,10 +5,13 @@
 ///
 /// - `\` is written `\\`;
 /// - LF, CR, TAB are written `\n`, `\r`, `\t`; other C0 controls and DEL `\xNN`;
-/// - the C1 controls (U+0080...U+009F) and U+2028, U+2029 are written `\uNNNN`
-///   (the character's code point: its UTF-8 bytes are meant);
-/// - a byte that is not part of valid UTF-8 is written `\xNN` (that byte is meant);
+/// - the C1 controls (U+0080...U+009F) and U+2028, U+2029 (line breaks to some readers)
+///   are written as their UTF-8 bytes, `\xc2\x85`, `\xe2\x80\xa8`;
+/// - a byte that is not part of valid UTF-8 is written `\xNN`;
 /// - everything else (printable ASCII, valid multi-byte UTF-8) is itself.
+///
+/// These are the escapes of a Python bytes literal: Python's `codecs.escape_decode` is an
+/// exact inverse, as is `unescaped` here.
 public enum LineEscaping {
     public static func appendEscaped(_ string: String, to out: inout [UInt8]) {
         var string = string
@@ -76,21 +79,19 @@ public enum LineEscaping {
                     runStart = i
                     continue
                 }
+                let escapedLength: Int
                 if byte == 0xC2, i + 1 < n, utf8[i + 1] >= 0x80, utf8[i + 1] <= 0x9F {
-                    flush(utf8, runStart, i, &out)
-                    appendHex(prefix: "\\u", value: UInt32(utf8[i + 1]), digits: 4, to: &out)  // C1 control
-                    i += 2
-                    runStart = i
+                    escapedLength = 2  // C1 control
+                } else if byte == 0xE2, i + 2 < n, utf8[i + 1] == 0x80, utf8[i + 2] == 0xA8 || utf8[i + 2] == 0xA9 {
+                    escapedLength = 3  // U+2028, U+2029
+                } else {
+                    i += length
                     continue
                 }
-                if byte == 0xE2, i + 2 < n, utf8[i + 1] == 0x80, utf8[i + 2] == 0xA8 || utf8[i + 2] == 0xA9 {
-                    flush(utf8, runStart, i, &out)
-                    appendHex(prefix: "\\u", value: utf8[i + 2] == 0xA8 ? 0x2028 : 0x2029, digits: 4, to: &out)
-                    i += 3
-                    runStart = i
-                    continue
-                }
-                i += length
+                flush(utf8, runStart, i, &out)
+                for k in i..<i + escapedLength { appendHex(prefix: "\\x", value: UInt32(utf8[k]), digits: 2, to: &out) }
+                i += escapedLength
+                runStart = i
                 continue
             }
             flush(utf8, runStart, i, &out)
@@ -141,6 +142,7 @@ public enum LineEscaping {
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
+    @inline(__always)
     private static func appendHex(prefix: StaticString, value: UInt32, digits: Int, to out: inout [UInt8]) {
         prefix.withUTF8Buffer { out.append(contentsOf: $0) }
         for shift in stride(from: (digits - 1) * 4, through: 0, by: -4) {
@@ -194,9 +196,6 @@ extension LineEscaping {
             case UInt8(ascii: "x"):
                 guard let value = hex(2) else { return nil }
                 out.append(UInt8(value))
-            case UInt8(ascii: "u"):
-                guard let value = hex(4), let scalar = Unicode.Scalar(value) else { return nil }
-                out.append(contentsOf: UTF8.encode(scalar)!)
             default:
                 return nil
             }
