@@ -61,6 +61,45 @@ final class FidelityTests: XCTestCase {
         try assertKeptAsBytes(identifier: identifier, debugFile: directory.lines("c_debug.log"))
     }
 
+    /// A client's frame with a message and a metadata value that are not UTF-8.
+    func testInvalidUTF8MessageAndMetadataValueFromTheWireReachJournaldExactly() throws {
+        let directory = try TemporaryDirectory()
+        let socket = directory.file("c.sock")
+        let identifier = Journal.uniqueIdentifier()
+        let collector = Collector(
+            configuration: CollectorConfiguration(socketPath: socket),
+            routes: try SinkConfiguration(base: directory.file("w"), consoleLevel: nil, maxBytes: 0).makeRoutes()
+        )
+        try collector.start()
+        defer { collector.stop() }
+        let message: [UInt8] = [0x6D, 0xFF, 0x5C, 0x6E, 0x0A, 0xC3]  // m, 0xff, a literal backslash-n, a newline, a cut sequence
+        let value: [UInt8] = [0x76, 0x20, 0x6B, 0x3D, 0x76, 0xFE]  // "v k=v" and 0xfe
+        var record = LogRecord(level: .warning, message: "", sequence: 1, origin: .unattributed)
+        message.withUnsafeBytes { record.setMessage(bytes: $0) }
+        var field = MetadataField("request.id", "")
+        value.withUnsafeBytes { field.setValue(bytes: $0) }
+        record.metadata = [field]
+        let client = try RawClient(path: socket)
+        client.send(.hello(Hello(session: .random(in: 1...UInt64.max), identifier: identifier)))
+        _ = client.nextFrame()
+        client.send(.batch([record]))
+        guard case .ack(1)? = client.nextFrame() else { return XCTFail("not acknowledged") }
+        let entry = try XCTUnwrap(Journal.entries(identifier: identifier).first)
+        XCTAssertEqual(entry.fields["MESSAGE"], message)
+        XCTAssertEqual(entry.fields["REQUEST_ID"], value)
+        collector.stop()
+        let lines = directory.lines("w_error.log")
+        XCTAssertEqual(lines.count, 1)
+        XCTAssertTrue(lines.first?.hasSuffix(#" : m\xff\\n\n\xc3"#) ?? false, lines.first ?? "")
+
+        // With the metadata in the format, the value is quoted and gives its bytes back.
+        let format = try LineFormat("%(message)s %(metadata)s")
+        let sink = try RotatingFileSink(path: directory.file("m.log"), options: .init(maxBytes: 0, format: format))
+        sink.write([record])
+        sink.close()
+        XCTAssertEqual(directory.lines("m.log"), [#"m\xff\\n\n\xc3 request.id="v k=v\xfe""#])
+    }
+
     func testTraceReachesJournaldByDefaultAndNotTheFiles() throws {
         let directory = try TemporaryDirectory()
         let identifier = Journal.uniqueIdentifier()

@@ -68,6 +68,14 @@ final class LineFormatTests: XCTestCase {
         XCTAssertEqual(line(record, .defaultConsole), "[ERROR] a\\xff\\xfeb\\xc3(✓\\n\n")
     }
 
+    func testInvalidUTF8MetadataValueIsEscapedAndQuotedWhenItMustBe() throws {
+        var field = MetadataField("k", "")
+        ([0xFF, 0x20, 0x3D, 0x22, 0xC3] as [UInt8]).withUnsafeBytes { field.setValue(bytes: $0) }
+        let text = line(LogRecord(level: .info, message: "", metadata: [field, MetadataField("n", "1")]), try LineFormat("%(metadata)s"))
+        XCTAssertEqual(text, #"k="\xff =\"\xc3" n=1"# + "\n")
+        XCTAssertEqual(LineEscaping.parsedMetadata(Array(text.utf8.dropLast()))?.first?.value, [0xFF, 0x20, 0x3D, 0x22, 0xC3])
+    }
+
     func testBadTemplatesAreRejectedWithTheProblem() {
         XCTAssertThrowsError(try LineFormat("%(nope)s")) { XCTAssertTrue("\($0)".contains("unknown field 'nope'")) }
         XCTAssertThrowsError(try LineFormat("%(message)x")) { XCTAssertTrue("\($0)".contains("must end with")) }
@@ -169,8 +177,13 @@ final class EscapingTests: XCTestCase {
         var g = Generator(state: 0xBEEF)
         let format = try LineFormat("%(metadata)s")
         for _ in 0..<10_000 {
+            // Keys are Strings; values arrive as any bytes (kept raw when not valid UTF-8).
+            var values: [[UInt8]] = []
             let fields = (0..<Int.random(in: 0...5, using: &g)).map { _ in
-                MetadataField(String(decoding: randomBytes(&g), as: UTF8.self), String(decoding: randomBytes(&g), as: UTF8.self))
+                var field = MetadataField(String(decoding: randomBytes(&g), as: UTF8.self), "")
+                values.append(randomBytes(&g))
+                values.last!.withUnsafeBytes { field.setValue(bytes: $0) }
+                return field
             }
             var formatter = LineFormatter(format)
             var out: [UInt8] = []
@@ -178,7 +191,7 @@ final class EscapingTests: XCTestCase {
             XCTAssertEqual(out.filter { $0 == 0x0A }.count, 1)
             let parsed = try XCTUnwrap(LineEscaping.parsedMetadata(Array(out.dropLast())), String(decoding: out, as: UTF8.self))
             XCTAssertEqual(parsed.map(\.key), fields.map { Array($0.key.utf8) })
-            XCTAssertEqual(parsed.map(\.value), fields.map { Array($0.value.utf8) })
+            XCTAssertEqual(parsed.map(\.value), values)
         }
     }
 }

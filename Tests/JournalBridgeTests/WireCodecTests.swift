@@ -74,6 +74,17 @@ final class WireCodecTests: XCTestCase {
         encoder.appendRecord(sent)
         XCTAssertEqual(encoder.bytes.count, FrameEncoder.encodedSize(of: sent))
 
+        // So are metadata values.
+        var field = MetadataField("k", "")
+        raw.withUnsafeBytes { field.setValue(bytes: $0) }
+        sent.metadata = [field, MetadataField("valid", "v")]
+        guard case .batch(let withMetadata)? = try decodeAll(bytes(.batch([sent]))).first else { return XCTFail("no batch") }
+        XCTAssertEqual(withMetadata.first?.metadata.first?.valueBytes, raw)
+        XCTAssertNil(withMetadata.first?.metadata.last?.valueBytes)
+        XCTAssertEqual(withMetadata, [sent])
+        encoder.removeAll()
+        encoder.appendRecord(sent)
+        XCTAssertEqual(encoder.bytes.count, FrameEncoder.encodedSize(of: sent))
         // A cut 4-byte sequence is repaired to one U+FFFD of the same length: still told apart.
         var cut = LogRecord(level: .info, message: "", origin: .unattributed)
         ([0xF0, 0x90, 0x80] as [UInt8]).withUnsafeBytes { cut.setMessage(bytes: $0) }

@@ -133,15 +133,16 @@ public struct FrameDecoder: Sendable {
         metadata.reserveCapacity(Int(count))
         for _ in 0..<count {
             let key = try reader.string(limit: WireProtocol.maxKeyBytes, what: "metadata key")
-            let value = try reader.string(limit: WireProtocol.maxFieldBytes, what: "metadata value")
-            metadata.append(MetadataField(key, value))
+            var field = MetadataField(key, "")
+            field.setValue(bytes: try reader.stringBytes(limit: WireProtocol.maxFieldBytes, what: "metadata value"))
+            metadata.append(field)
         }
         var record = LogRecord(
             level: level, timestampMicros: timestamp, label: label, message: "", file: file,
             function: function, line: line, metadata: metadata, sequence: sequence,
             origin: Origin(pid: 0, uid: 0, gid: 0, identifier: "")
         )
-        // The message is kept byte for byte, invalid UTF-8 included (docs/protocol.md).
+        // The message and metadata values are kept byte for byte, invalid UTF-8 included (docs/protocol.md).
         record.setMessage(bytes: messageBytes)
         return record
     }

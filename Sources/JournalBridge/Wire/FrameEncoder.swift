@@ -55,7 +55,7 @@ public struct FrameEncoder: Sendable {
     public static func encodedSize(of record: LogRecord) -> Int {
         var size = 1 + 8 + 8 + 4 + 4 * 4 + 2
         size += record.label.utf8.count + record.messageByteCount + record.file.utf8.count + record.function.utf8.count
-        for field in record.metadata { size += 8 + field.key.utf8.count + field.value.utf8.count }
+        for field in record.metadata { size += 8 + field.key.utf8.count + field.valueByteCount }
         return size
     }
 
@@ -66,7 +66,7 @@ public struct FrameEncoder: Sendable {
         appendInteger(record.line)
         appendString(record.label)
         if let raw = record.messageBytes {
-            appendBytes(raw)  // not valid UTF-8: sent as received
+            appendBytes(raw)  // not valid UTF-8: sent as received (so are metadata values)
         } else {
             appendString(record.message)
         }
@@ -75,7 +75,7 @@ public struct FrameEncoder: Sendable {
         appendInteger(UInt16(record.metadata.count))
         for field in record.metadata {
             appendString(field.key)
-            appendString(field.value)
+            if let raw = field.valueBytes { appendBytes(raw) } else { appendString(field.value) }
         }
     }
 

@@ -126,18 +126,26 @@ public enum LineEscaping {
     /// One metadata key or value: escaped, and quoted (`"` inside written `\"`) when `needsQuotes`.
     static func appendMetadataItem(_ string: String, to out: inout [UInt8]) {
         var string = string
-        string.withUTF8 { utf8 in
-            guard needsQuotes(utf8) else { return appendEscaped(utf8: utf8, validate: false, to: &out) }
-            out.append(UInt8(ascii: "\""))
-            var start = 0
-            for (index, byte) in utf8.enumerated() where byte == UInt8(ascii: "\"") {
-                appendEscaped(utf8: UnsafeBufferPointer(rebasing: utf8[start..<index]), validate: false, to: &out)
-                out.append(contentsOf: [backslash, UInt8(ascii: "\"")])
-                start = index + 1
-            }
-            appendEscaped(utf8: UnsafeBufferPointer(rebasing: utf8[start...]), validate: false, to: &out)
-            out.append(UInt8(ascii: "\""))
+        string.withUTF8 { appendMetadataItem(utf8: $0, validate: false, to: &out) }
+    }
+
+    /// A value received as bytes that are not valid UTF-8: the bad bytes come out as `\xNN`.
+    static func appendMetadataItem(bytes: [UInt8], to out: inout [UInt8]) {
+        bytes.withUnsafeBufferPointer { appendMetadataItem(utf8: $0, validate: true, to: &out) }
+    }
+
+    private static func appendMetadataItem(utf8: UnsafeBufferPointer<UInt8>, validate: Bool, to out: inout [UInt8]) {
+        guard needsQuotes(utf8) else { return appendEscaped(utf8: utf8, validate: validate, to: &out) }
+        out.append(UInt8(ascii: "\""))
+        var start = 0
+        for (index, byte) in utf8.enumerated() where byte == UInt8(ascii: "\"") {
+            // A `"` is never inside a multi-byte sequence, so cutting here keeps every sequence whole.
+            appendEscaped(utf8: UnsafeBufferPointer(rebasing: utf8[start..<index]), validate: validate, to: &out)
+            out.append(contentsOf: [backslash, UInt8(ascii: "\"")])
+            start = index + 1
         }
+        appendEscaped(utf8: UnsafeBufferPointer(rebasing: utf8[start...]), validate: validate, to: &out)
+        out.append(UInt8(ascii: "\""))
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)

@@ -116,7 +116,11 @@ struct LineFormatter {
                     if i > 0 { out.append(UInt8(ascii: " ")) }
                     LineEscaping.appendMetadataItem(field.key, to: &out)
                     out.append(UInt8(ascii: "="))
-                    LineEscaping.appendMetadataItem(field.value, to: &out)
+                    if let bytes = field.valueBytes {
+                        LineEscaping.appendMetadataItem(bytes: bytes, to: &out)
+                    } else {
+                        LineEscaping.appendMetadataItem(field.value, to: &out)
+                    }
                 }
             }
         }

@@ -206,7 +206,7 @@ public final class JournaldSink: LogSink {
             guard let mapped else { continue }
             state.fields.append(contentsOf: mapped.utf8)
             state.fields.append(UInt8(ascii: "="))
-            state.fields.append(contentsOf: item.value.utf8)
+            item.appendValue(to: &state.fields)  // the bytes as received, invalid UTF-8 included
             state.ends.append(state.fields.count)
         }
         return state.fields.withUnsafeMutableBytes { raw -> Int32 in
