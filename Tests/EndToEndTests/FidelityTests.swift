@@ -100,6 +100,40 @@ final class FidelityTests: XCTestCase {
         XCTAssertEqual(directory.lines("m.log"), [#"m\xff\\n\n\xc3 request.id="v k=v\xfe""#])
     }
 
+    /// docs/files.md promises that Python's `codecs.escape_decode` inverts a line exactly.
+    func testPythonEscapeDecodeGivesBackTheBytesOfEveryLine() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "no python3 here")
+        var g = SystemRandomNumberGenerator()
+        let pieces: [[UInt8]] = [[0x5C], [0x22], [0x0D], [0x09], [0x00], [0x1B], [0x7F], [0xC2, 0x85], [0xE2, 0x80, 0xA8], [0xC3], [0xFF]]
+        let lines: [[UInt8]] = (0..<500).map { _ in
+            var line: [UInt8] = [0x3E]  // '>' first and '<' last: a "\r" before stdin's "\n" would be taken as a line end
+            for _ in 0..<Int.random(in: 0...30, using: &g) {
+                if Bool.random(using: &g) {
+                    let byte = UInt8.random(in: 0...255, using: &g)
+                    line.append(byte == 0x0A ? 0x0B : byte)
+                } else {
+                    line.append(contentsOf: pieces.randomElement(using: &g)!)
+                }
+            }
+            return line + [0x3C]
+        }
+        let directory = try TemporaryDirectory()
+        let sent = try Run.journalBridge(
+            ["send", "--direct", "--no-journald", "--base", directory.file("p"), "-"], stdin: lines.flatMap { $0 + [0x0A] }
+        )
+        XCTAssertEqual(sent.status, 0, sent.stderrText)
+        let script = """
+            import codecs, sys
+            for line in sys.stdin.buffer:
+                message = line.rstrip(b"\\n").split(b"] ", 1)[1].split(b" : ", 1)[1]
+                sys.stdout.buffer.write(codecs.escape_decode(message)[0] + b"\\n")
+            """
+        let file = try XCTUnwrap(FileManager.default.contents(atPath: directory.file("p_debug.log")))
+        let decoded = try Run.command("/usr/bin/python3", ["-c", script], stdin: Array(file))
+        XCTAssertEqual(decoded.status, 0, decoded.stderrText)
+        XCTAssertEqual(decoded.stdout.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast().map(Array.init), lines)
+    }
+
     func testTraceReachesJournaldByDefaultAndNotTheFiles() throws {
         let directory = try TemporaryDirectory()
         let identifier = Journal.uniqueIdentifier()
