@@ -13,6 +13,8 @@ struct LevelArgument: ExpressibleByArgument, Sendable {
     }
 
     static var allValueStrings: [String] { Logger.Level.allCases.map(\.rawValue) }
+
+    var defaultValueDescription: String { level.rawValue }
 }
 
 /// `--field KEY=VALUE`: extra metadata on every record sent.

@@ -182,7 +182,7 @@ public struct ByteReader {
 
     /// A string's bytes as sent, unchecked: for the message, which is kept as bytes.
     @inline(__always)
-    public mutating func stringBytes(limit: Int, what: String) throws(WireError) -> UnsafeRawBufferPointer {
+    package mutating func stringBytes(limit: Int, what: String) throws(WireError) -> UnsafeRawBufferPointer {
         let length: UInt32 = try integer()
         guard Int(length) <= limit else { throw WireError(.limitExceeded, "\(what) of \(length) bytes, limit \(limit)") }
         return try bytes(count: Int(length))
