@@ -13,12 +13,14 @@
 /// These are the escapes of a Python bytes literal: Python's `codecs.escape_decode` is an
 /// exact inverse, as is `unescaped` here.
 public enum LineEscaping {
+    /// Appends `string` escaped.
     public static func appendEscaped(_ string: String, to out: inout [UInt8]) {
         var string = string
         // A String is valid UTF-8: no validation needed, only the escapes.
         string.withUTF8 { appendEscaped(utf8: $0, validate: false, to: &out) }
     }
 
+    /// `string` escaped.
     public static func escaped(_ string: String) -> String {
         var out: [UInt8] = []
         appendEscaped(string, to: &out)
@@ -30,6 +32,7 @@ public enum LineEscaping {
         bytes.withUnsafeBufferPointer { appendEscaped(utf8: $0, validate: true, to: &out) }
     }
 
+    /// `bytes` escaped (always valid UTF-8 and printable).
     package static func escaped(bytes: [UInt8]) -> String {
         var out: [UInt8] = []
         appendEscaped(bytes: bytes, to: &out)
