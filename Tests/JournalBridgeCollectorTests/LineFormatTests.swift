@@ -160,7 +160,7 @@ final class EscapingTests: XCTestCase {
 
     func testRandomBytesRoundTripExactlyAndStayOneLine() {
         var g = Generator(state: 0x0F1D_E117)
-        for _ in 0..<20_000 {
+        for _ in 0..<10_000 {
             let bytes = randomBytes(&g)
             let escaped = LineEscaping.escaped(bytes: bytes)
             XCTAssertEqual(LineEscaping.unescaped(Array(escaped.utf8)), bytes, "\(bytes)")
@@ -176,7 +176,7 @@ final class EscapingTests: XCTestCase {
     func testRandomMetadataPairsParseBackExactly() throws {
         var g = Generator(state: 0xBEEF)
         let format = try LineFormat("%(metadata)s")
-        for _ in 0..<10_000 {
+        for _ in 0..<5_000 {
             // Keys are Strings; values arrive as any bytes (kept raw when not valid UTF-8).
             var values: [[UInt8]] = []
             let fields = (0..<Int.random(in: 0...5, using: &g)).map { _ in
