@@ -180,7 +180,7 @@ public struct ByteReader {
         return String(decoding: try bytes(count: Int(length)), as: UTF8.self)
     }
 
-    /// A string's bytes as sent, unchecked: for the message, which is kept as bytes.
+    /// A string's bytes as sent, unchecked: for the message and metadata values, kept as bytes.
     @inline(__always)
     package mutating func stringBytes(limit: Int, what: String) throws(WireError) -> UnsafeRawBufferPointer {
         let length: UInt32 = try integer()

@@ -90,9 +90,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         // wins wherever `console_level` stands (the shipped file sets both); both orders mean the same.
         if file.entries["console"]?.value == .boolean(false) {
             sinks.consoleLevel = nil
-        } else if let consoleLevel = file.entries["console_level"], case .string(let text) = consoleLevel.value,
-            file.entries["console"]?.value != .boolean(false)
-        {
+        } else if let consoleLevel = file.entries["console_level"], case .string(let text) = consoleLevel.value {
             sinks.consoleLevel = Logger.Level(parsing: text)
         }
     }
