@@ -122,7 +122,7 @@ public struct FrameDecoder: Sendable {
         let sequence: UInt64 = try reader.integer()
         let line: UInt32 = try reader.integer()
         let label = try reader.string(limit: WireProtocol.maxFieldBytes, what: "label")
-        let message = try reader.string(limit: WireProtocol.maxFieldBytes, what: "message")
+        let messageBytes = try reader.stringBytes(limit: WireProtocol.maxFieldBytes, what: "message")
         let file = try reader.string(limit: WireProtocol.maxFieldBytes, what: "file")
         let function = try reader.string(limit: WireProtocol.maxFieldBytes, what: "function")
         let count: UInt16 = try reader.integer()
@@ -133,14 +133,18 @@ public struct FrameDecoder: Sendable {
         metadata.reserveCapacity(Int(count))
         for _ in 0..<count {
             let key = try reader.string(limit: WireProtocol.maxKeyBytes, what: "metadata key")
-            let value = try reader.string(limit: WireProtocol.maxFieldBytes, what: "metadata value")
-            metadata.append(MetadataField(key, value))
+            var field = MetadataField(key, "")
+            field.setValue(bytes: try reader.stringBytes(limit: WireProtocol.maxFieldBytes, what: "metadata value"))
+            metadata.append(field)
         }
-        return LogRecord(
-            level: level, timestampMicros: timestamp, label: label, message: message, file: file,
+        var record = LogRecord(
+            level: level, timestampMicros: timestamp, label: label, message: "", file: file,
             function: function, line: line, metadata: metadata, sequence: sequence,
             origin: Origin(pid: 0, uid: 0, gid: 0, identifier: "")
         )
+        // The message and metadata values are kept byte for byte, invalid UTF-8 included (docs/protocol.md).
+        record.setMessage(bytes: messageBytes)
+        return record
     }
 }
 
@@ -174,5 +178,13 @@ public struct ByteReader {
         let length: UInt32 = try integer()
         guard Int(length) <= limit else { throw WireError(.limitExceeded, "\(what) of \(length) bytes, limit \(limit)") }
         return String(decoding: try bytes(count: Int(length)), as: UTF8.self)
+    }
+
+    /// A string's bytes as sent, unchecked: for the message and metadata values, kept as bytes.
+    @inline(__always)
+    package mutating func stringBytes(limit: Int, what: String) throws(WireError) -> UnsafeRawBufferPointer {
+        let length: UInt32 = try integer()
+        guard Int(length) <= limit else { throw WireError(.limitExceeded, "\(what) of \(length) bytes, limit \(limit)") }
+        return try bytes(count: Int(length))
     }
 }

@@ -86,10 +86,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
             }
             try apply(&self, entry.value, setter)
         }
-        // `console = true` before `console_level` must still honour the level; both orders mean the same.
-        if let consoleLevel = file.entries["console_level"], case .string(let text) = consoleLevel.value,
-            file.entries["console"]?.value != .boolean(false)
-        {
+        // `console = true` before `console_level` must still honour the level, and `console = false`
+        // wins wherever `console_level` stands (the shipped file sets both); both orders mean the same.
+        if file.entries["console"]?.value == .boolean(false) {
+            sinks.consoleLevel = nil
+        } else if let consoleLevel = file.entries["console_level"], case .string(let text) = consoleLevel.value {
             sinks.consoleLevel = Logger.Level(parsing: text)
         }
     }

@@ -212,7 +212,14 @@ public final class JournaldSink: LogSink {
             Self.appendDecimal(value, to: &state.fields)
             state.ends.append(state.fields.count)
         }
-        field("MESSAGE", record.message)
+        if let raw = record.messageBytes {
+            // Not valid UTF-8: journald gets the bytes as sent, like logger(1) and systemd-cat do.
+            ("MESSAGE=" as StaticString).withUTF8Buffer { state.fields.append(contentsOf: $0) }
+            state.fields.append(contentsOf: raw)
+            state.ends.append(state.fields.count)
+        } else {
+            field("MESSAGE", record.message)
+        }
         field("PRIORITY", Int64(record.level.syslogPriority))
         field("SYSLOG_IDENTIFIER", record.origin.identifier)
         field("SYSLOG_PID", Int64(record.origin.pid))
@@ -254,7 +261,7 @@ public final class JournaldSink: LogSink {
             }
             state.fields.append(contentsOf: mapped.utf8)
             state.fields.append(UInt8(ascii: "="))
-            state.fields.append(contentsOf: item.value.utf8)
+            item.appendValue(to: &state.fields)  // the bytes as received, invalid UTF-8 included
             state.ends.append(state.fields.count)
             state.placed.append(index)
         }

@@ -15,7 +15,7 @@ public final class RotatingFileSink: LogSink {
         public var format: LineFormat
         public var mode: mode_t
 
-        public init(maxBytes: Int = 10 * 1024 * 1024, backupCount: Int = 5, format: LineFormat = .seedFile, mode: mode_t = 0o640) {
+        public init(maxBytes: Int = 10 * 1024 * 1024, backupCount: Int = 5, format: LineFormat = .defaultFile, mode: mode_t = 0o640) {
             self.maxBytes = maxBytes
             self.backupCount = backupCount
             self.format = format
