@@ -35,12 +35,8 @@ public final class Collector: Sendable {
             UnixSocket.setNonBlocking(fd)
         } else {
             try FileDescriptorIO.createParentDirectory(of: configuration.socketPath)
-            listener = try UnixSocket.listen(path: configuration.socketPath)
-            let path = configuration.socketPath
-            try syscall("chmod \(path)") { chmod(path, configuration.socketMode) }
-            if let group = configuration.socketGroup {
-                try syscall("chown \(path)") { chown(path, uid_t.max, group) }
-            }
+            // Mode and group are set as the socket is made, never by path afterwards (see `UnixSocket.listen`).
+            listener = try UnixSocket.listen(path: configuration.socketPath, mode: configuration.socketMode, group: configuration.socketGroup)
         }
         let loop = try CollectorLoop(listener: listener, configuration: configuration, router: router)
         self.loop.withLock { $0 = loop }
