@@ -9,23 +9,42 @@ public struct JournalBridgeCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "journal-bridge",
         abstract: "One ordered, reliable log for many processes: swift-log records to journald and rotating files.",
+        discussion: """
+            Exit status, the same for every subcommand:
+              0   success.
+              1   a failure at run time, which a retry or a restart may fix: the log files cannot be \
+            opened, the socket is held by another collector, the collector does not acknowledge in time. \
+            One line on stderr says what failed.
+              64  bad arguments (EX_USAGE): the error, then the usage text.
+              78  bad configuration (EX_CONFIG): one line naming the file, the line, the key and the \
+            problem. journal-bridge.service does not restart on 78 (RestartPreventExitStatus=78).
+            """,
         subcommands: [Send.self, Collect.self, CheckConfig.self, Demo.self, Bench.self, DemoWorker.self, BenchWorker.self]
     )
 
     public init() {}
 
-    /// Like `main()`, but a configuration error exits 78 with its message instead of
-    /// ArgumentParser's generic error output.
+    /// Like `main()`, with the error policy of the discussion above in one place: parsing and
+    /// validation errors go to ArgumentParser (usage, 64); from a running command, a
+    /// `ConfigurationError` exits 78 and any other failure exits 1, each as one line without usage.
     public static func run() -> Never {
+        var command: ParsableCommand
         do {
-            var command = try parseAsRoot()
-            try command.run()
-            exit(withError: nil)
-        } catch let failure as ConfigurationFailure {
-            StandardError.write("\(failure)\n")
-            Glibc.exit(ConfigurationError.exitStatus)
+            command = try parseAsRoot()
         } catch {
             exit(withError: error)
+        }
+        do {
+            try command.run()
+            exit(withError: nil)
+        } catch let error as ConfigurationError {
+            StandardError.write("journal-bridge: \(error)\n")
+            Glibc.exit(ConfigurationError.exitStatus)
+        } catch let error where error is ValidationError || error is ExitCode || error is CleanExit {
+            exit(withError: error)
+        } catch {
+            StandardError.write("journal-bridge: \(error)\n")
+            Glibc.exit(RuntimeFailure.exitStatus)
         }
     }
 }
