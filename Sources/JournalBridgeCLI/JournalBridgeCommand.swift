@@ -24,27 +24,24 @@ public struct JournalBridgeCommand: ParsableCommand {
 
     public init() {}
 
-    /// Like `main()`, with the error policy of the discussion above in one place: parsing and
-    /// validation errors go to ArgumentParser (usage, 64); from a running command, a
-    /// `ConfigurationError` exits 78 and any other failure exits 1, each as one line without usage.
+    /// Like `main()`, with the error policy of the discussion above in one place. ArgumentParser
+    /// handles its own errors (usage and 64 for bad arguments, `--help`, `ExitCode`); from a
+    /// running command, a `ConfigurationError` exits 78 and a failure at run time (`RuntimeFailure`,
+    /// or a `SystemError` nothing wrapped) exits 1, each as one line without the usage text.
     public static func run() -> Never {
-        var command: ParsableCommand
         do {
-            command = try parseAsRoot()
-        } catch {
-            exit(withError: error)
-        }
-        do {
+            var command = try parseAsRoot()
             try command.run()
             exit(withError: nil)
         } catch let error as ConfigurationError {
             StandardError.write("journal-bridge: \(error)\n")
             Glibc.exit(ConfigurationError.exitStatus)
-        } catch let error where error is ValidationError || error is ExitCode || error is CleanExit {
-            exit(withError: error)
-        } catch {
-            StandardError.write("journal-bridge: \(error)\n")
+        } catch let error where error is RuntimeFailure || error is SystemError {
+            let failure = error as? RuntimeFailure ?? RuntimeFailure("\(error)")  // its description escapes control characters
+            StandardError.write("journal-bridge: \(failure)\n")
             Glibc.exit(RuntimeFailure.exitStatus)
+        } catch {
+            exit(withError: error)
         }
     }
 }

@@ -191,9 +191,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
             let type = info.st_mode & S_IFMT
             guard type == S_IFREG else { throw unwritable("\(path) is \(ConfigurationFile.fileTypeName(type)), not a regular file") }
             // Non-blocking and without O_CREAT: checks that the file can be written without touching it.
-            let fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
-            guard fd >= 0 else { throw unwritable("\(path): \(String(cString: strerror(errno)))") }
-            close(fd)  // opened only to check: nothing written, nothing to lose if close fails
+            do {
+                let fd = try syscall("open") { open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) }
+                close(fd)  // opened only to check: nothing written, nothing to lose if close fails
+            } catch where Self.passingErrors.contains(error.errno) {
+                continue
+            } catch {
+                throw unwritable("\(path): \(String(cString: strerror(error.errno)))")
+            }
         }
     }
 
@@ -235,19 +240,29 @@ public struct DaemonConfiguration: Sendable, Equatable {
         return "/"
     }
 
+    /// Failures of a check that say nothing against the configuration and may pass by themselves
+    /// (a full disk, no descriptors or memory left, an I/O error): the check lets them through, so
+    /// that `collect` fails at run time (exit 1, restarted) instead of with 78 (never restarted).
+    /// EEXIST: a probe left by a check killed midway (same pid, same random name): files were made there.
+    private static let passingErrors: Set<Int32> = [ENOSPC, EDQUOT, EMFILE, ENFILE, ENOMEM, EIO, EEXIST]
+
     /// Creates and removes a file in `directory`: the only sure way to know that the log files
     /// (or the directories above them) can be created there, whoever we run as and whatever the
     /// file system (procfs and sysfs take no new files, a read-only mount says EROFS).
     private static func probeFileCreation(in directory: String, failure: (String) -> ConfigurationError) throws(ConfigurationError) {
         let probe = "\(directory == "/" ? "" : directory)/.journal-bridge-check-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            if errno == EEXIST { return }  // left by a check killed midway (same pid, same random): files were made here
-            throw failure("cannot create a file in \(directory): \(String(cString: strerror(errno)))")
+        do {
+            let fd = try syscall("open") { open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600) }
+            close(fd)  // empty and removed next: nothing to lose if close fails
+        } catch where passingErrors.contains(error.errno) {
+            return
+        } catch {
+            throw failure("cannot create a file in \(directory): \(String(cString: strerror(error.errno)))")
         }
-        close(fd)  // empty and removed next: nothing to lose if close fails
-        if unlink(probe) != 0 {
-            throw failure("created \(probe) but cannot remove it: \(String(cString: strerror(errno)))")
+        do {
+            try syscall("unlink") { unlink(probe) }
+        } catch {
+            throw failure("created \(probe) but cannot remove it: \(String(cString: strerror(error.errno)))")
         }
     }
 
