@@ -95,7 +95,7 @@ final class DaemonTests: XCTestCase {
         // An existing log file that is a FIFO hung collect when it opened it.
         let cases = [
             ("/proc/journal-bridge-test/app", "cannot create a file in /proc: "),
-            (fifoBase, "\(fifoBase)_error.log is a FIFO, not a regular file"),
+            (fifoBase, "refusing log file \(fifoBase)_error.log: it is a FIFO, not a regular file"),
         ]
         for (index, (base, problem)) in cases.enumerated() {
             let path = directory.file("c\(index).conf")

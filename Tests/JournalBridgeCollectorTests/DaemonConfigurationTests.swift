@@ -186,11 +186,11 @@ final class DaemonConfigurationTests: XCTestCase {
         let directory = try TemporaryDirectory()
         try FileManager.default.createDirectory(atPath: directory.file("app_debug.log"), withIntermediateDirectories: false)
         XCTAssertThrowsError(try parse("base = \"\(directory.file("app"))\"").validateEnvironment(source: "t")) {
-            XCTAssertTrue("\($0)".contains("app_debug.log is a directory, not a regular file"), "\($0)")
+            XCTAssertTrue("\($0)".contains("app_debug.log: it is a directory, not a regular file"), "\($0)")
         }
         XCTAssertTrue(symlink("/etc/passwd", directory.file("b_error.log")) == 0)
         XCTAssertThrowsError(try parse("base = \"\(directory.file("b"))\"").validateEnvironment(source: "t")) {
-            XCTAssertTrue("\($0)".contains("b_error.log is a symbolic link, not a regular file"), "\($0)")
+            XCTAssertTrue("\($0)".contains("b_error.log: it is a symbolic link, not a regular file"), "\($0)")
         }
         XCTAssertNoThrow(try parse("base = \"\(directory.file("new/sub/c"))\"").validateEnvironment(source: "t"))
         XCTAssertEqual(directory.names(), ["app_debug.log", "b_error.log"], "the check leaves nothing behind")

@@ -92,7 +92,7 @@ struct ConfigurationFile {
         }
         let type = info.st_mode & S_IFMT
         guard type == S_IFREG else {
-            throw failure("it is \(fileTypeName(type)), not a regular file")
+            throw failure("it is \(FileDescriptorIO.kind(type)), not a regular file")
         }
         // Read one byte more than allowed: its arrival says the file is too big, without reading it all.
         var bytes: [UInt8] = []
@@ -117,20 +117,6 @@ struct ConfigurationFile {
             throw failure("larger than \(maximumSize) bytes (1 MiB); a configuration file is a few kilobytes")
         }
         return bytes
-    }
-
-    /// What `stat` says a file is, in words.
-    static func fileTypeName(_ type: mode_t) -> String {
-        switch type {
-        case S_IFDIR: "a directory"
-        case S_IFIFO: "a FIFO"
-        case S_IFCHR: "a character device"
-        case S_IFBLK: "a block device"
-        case S_IFSOCK: "a socket"
-        case S_IFLNK: "a symbolic link"
-        case S_IFREG: "a regular file"
-        default: "an unknown kind of file"
-        }
     }
 
     private static func parseValue(_ text: String, key: String, source: String, line: Int) throws(ConfigurationError) -> Value {

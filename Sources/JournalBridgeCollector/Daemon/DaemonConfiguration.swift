@@ -189,8 +189,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
         for path in logFiles {
             var info = stat()
             guard lstat(path, &info) == 0 else { continue }  // absent: created at start, which the probe showed possible
-            let type = info.st_mode & S_IFMT
-            guard type == S_IFREG else { throw unwritable("\(path) is \(ConfigurationFile.fileTypeName(type)), not a regular file") }
+            // The rule `collect` applies when it opens the file, checked here on the path so that
+            // check-config refuses the same files with the same words.
+            if let problem = FileDescriptorIO.logFileProblem(info) {
+                throw unwritable(FileDescriptorIO.refusal(path, problem.reason, errno: problem.errno).call)
+            }
             // Non-blocking and without O_CREAT: checks that the file can be written without touching it.
             do {
                 let fd = try syscall("open") { open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) }
@@ -217,7 +220,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         if lstat(socketPath, &info) == 0, info.st_mode & S_IFMT != S_IFSOCK {
             throw ConfigurationError(
                 .unwritable, key: "socket", source: source, line: line,
-                "\(socketPath) is \(ConfigurationFile.fileTypeName(info.st_mode & S_IFMT)), not a socket"
+                "\(socketPath) is \(FileDescriptorIO.kind(info.st_mode)), not a socket"
             )
         }
         _ = try Self.nearestExistingDirectory(of: socketPath, key: "socket", source: source, line: line)

@@ -77,19 +77,7 @@ enum FileDescriptorIO {
         do throws(SystemError) {
             var info = stat()
             try syscall("fstat \(path)") { fstat(fd, &info) }
-            if (info.st_mode & S_IFMT) != S_IFREG {
-                throw refusal(path, "it is \(kind(info.st_mode)), not a regular file", errno: EINVAL)
-            }
-            if info.st_uid != geteuid() {
-                throw refusal(path, "it belongs to uid \(info.st_uid), not to this process's uid \(geteuid())", errno: EPERM)
-            }
-            if info.st_mode & 0o022 != 0 {
-                let octal = String(info.st_mode & 0o7777, radix: 8)
-                throw refusal(path, "it is writable by group or others (mode 0\(octal)): they could truncate it or forge records", errno: EPERM)
-            }
-            if info.st_nlink > 1 {
-                throw refusal(path, "it has \(info.st_nlink) hard links (another file may be linked in)", errno: EMLINK)
-            }
+            if let problem = logFileProblem(info) { throw refusal(path, problem.reason, errno: problem.errno) }
             let status = try syscall("fcntl \(path)") { fcntl(fd, F_GETFL) }
             try syscall("fcntl \(path)") { fcntl(fd, F_SETFL, status & ~O_NONBLOCK) }
             return (fd, Int(info.st_size))
@@ -99,7 +87,7 @@ enum FileDescriptorIO {
         }
     }
 
-    private static func refusal(_ path: String, _ reason: String, errno: Int32) -> SystemError {
+    static func refusal(_ path: String, _ reason: String, errno: Int32) -> SystemError {
         SystemError(call: "refusing log file \(path): \(reason)", errno: errno)
     }
 
@@ -111,7 +99,29 @@ enum FileDescriptorIO {
         return kind(info.st_mode)
     }
 
-    private static func kind(_ mode: mode_t) -> String {
+    /// Why a log file with this status must not be written, nil when it may: only a regular file
+    /// with one link, owned by this process's effective uid, not writable by group or others.
+    /// The one rule, used by `openForAppend` on the opened descriptor and by the configuration
+    /// check (`check-config`, `collect` before it starts) on the path.
+    static func logFileProblem(_ info: stat) -> (reason: String, errno: Int32)? {
+        if (info.st_mode & S_IFMT) != S_IFREG {
+            return ("it is \(kind(info.st_mode)), not a regular file", EINVAL)
+        }
+        if info.st_uid != geteuid() {
+            return ("it belongs to uid \(info.st_uid), not to this process's uid \(geteuid())", EPERM)
+        }
+        if info.st_mode & 0o022 != 0 {
+            let octal = String(info.st_mode & 0o7777, radix: 8)
+            return ("it is writable by group or others (mode 0\(octal)): they could truncate it or forge records", EPERM)
+        }
+        if info.st_nlink > 1 {
+            return ("it has \(info.st_nlink) hard links (another file may be linked in)", EMLINK)
+        }
+        return nil
+    }
+
+    /// "a FIFO", "a symbolic link", ...: the kind of file a mode names, for messages.
+    static func kind(_ mode: mode_t) -> String {
         switch mode & S_IFMT {
         case S_IFLNK: "a symbolic link"
         case S_IFIFO: "a FIFO"
@@ -120,7 +130,7 @@ enum FileDescriptorIO {
         case S_IFCHR: "a character device"
         case S_IFBLK: "a block device"
         case S_IFREG: "a regular file"
-        default: "of unknown type"
+        default: "an unknown kind of file"
         }
     }
 
