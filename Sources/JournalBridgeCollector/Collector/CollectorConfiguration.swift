@@ -19,6 +19,9 @@ public struct CollectorConfiguration: Sendable {
     public var readChunkBytes: Int
     /// `SYSLOG_IDENTIFIER` for clients whose hello names none.
     public var defaultIdentifier: String
+    /// Seconds over which the collector's warnings about one client are aggregated: the
+    /// first is logged in full, the rest counted and summarised at the end (0: all in full).
+    public var diagnosticsInterval: Double = 10
 
     public init(
         socketPath: String,

@@ -20,7 +20,8 @@ final class CollectorLoop: @unchecked Sendable {
     /// pending connection can be accepted and refused cleanly instead of spinning.
     private var reserve: Int32
     private var connections: [Int32: ClientConnection] = [:]
-    private var sessions: [UInt64: ClientSession] = [:]
+    private var sessions = SessionTable()
+    private var diagnostics: DiagnosticsLimiter
     private let stopping = Atomic<Bool>(false)
     private let ackRequests = ConditionLock<Set<Int32>>([])
     let connectionCount = Atomic<Int>(0)
@@ -38,6 +39,7 @@ final class CollectorLoop: @unchecked Sendable {
         wakeWrite = fds[1]
         reserve = open("/dev/null", O_RDONLY | O_CLOEXEC)
         buffer = [UInt8](repeating: 0, count: configuration.readChunkBytes)
+        diagnostics = DiagnosticsLimiter(intervalSeconds: configuration.diagnosticsInterval)
     }
 
     func requestStop() {
@@ -64,8 +66,9 @@ final class CollectorLoop: @unchecked Sendable {
                 fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
                 order.append(fd)
             }
-            let ready = poll(&fds, nfds_t(fds.count), -1)
-            if ready < 0 { continue }  // EINTR
+            let ready = poll(&fds, nfds_t(fds.count), diagnosticsTimeout())
+            reportExpiredDiagnostics()
+            if ready <= 0 { continue }  // EINTR, or only a summary was due
             if fds[0].revents != 0 { drainWakePipe() }
             sendRequestedAcks()
             if fds[1].revents != 0 { acceptAll() }
@@ -83,6 +86,7 @@ final class CollectorLoop: @unchecked Sendable {
     func finish() {
         sendRequestedAcks()
         for fd in Array(connections.keys) { closeConnection(fd, reason: nil) }
+        reportExpiredDiagnostics(force: true)
         if configuration.listeningDescriptor == nil { close(listener) }
         close(wakeRead)
         close(wakeWrite)
@@ -108,7 +112,10 @@ final class CollectorLoop: @unchecked Sendable {
                 return
             }
             if connections.count >= configuration.maxConnections {
-                event(.warning, "refused a connection: \(connections.count) connections already open (limit \(configuration.maxConnections))")
+                let reason = "\(connections.count) connections already open (limit \(configuration.maxConnections))"
+                if let peer = try? UnixSocket.peerCredentials(fd) {
+                    violation(by: peer, reason: reason) { "refused a connection from pid \(peer.pid) uid \(peer.uid): \(reason)" }
+                }
                 close(fd)
                 continue
             }
@@ -172,7 +179,9 @@ final class CollectorLoop: @unchecked Sendable {
         switch frame {
         case .hello(let hello):
             guard connection.session == nil else { throw WireError(.unexpectedFrame, "a second hello") }
-            let session = sessionFor(hello.session)
+            // 0 is "no session" in a record's origin (no JB_SESSION): a shipper picks 1...2^64-1.
+            guard hello.session != 0 else { throw WireError(.invalidSession, "session 0") }
+            let session = sessions.open(SessionTable.Key(uid: connection.peer.uid, pid: connection.peer.pid, id: hello.session))
             connection.session = session
             connection.origin.session = hello.session
             connection.origin.identifier = hello.identifier.isEmpty ? configuration.defaultIdentifier : hello.identifier
@@ -184,9 +193,12 @@ final class CollectorLoop: @unchecked Sendable {
         case .batch(var records):
             guard let session = connection.session else { throw WireError(.unexpectedFrame, "records before hello") }
             connection.received += records.count
-            // Resent records the collector already routed are duplicates: drop them here.
-            let routed = session.progress.withLock { $0.routed }
-            if let first = records.first, first.sequence <= routed {
+            // Only this I/O thread moves `routed`, so it cannot change between the check and the update.
+            let routed = session.progress.withLock { $0.started ? $0.routed : nil }
+            try Self.checkSequences(records, routed: routed)
+            // Resent records the collector already routed are duplicates: drop them here
+            // (sequences increase, so they are a prefix of the batch).
+            if let routed, let first = records.first, first.sequence <= routed {
                 records.removeAll { $0.sequence <= routed }
             }
             guard let last = records.last else {
@@ -194,7 +206,11 @@ final class CollectorLoop: @unchecked Sendable {
                 return
             }
             for index in records.indices { records[index].origin = connection.origin }
-            session.progress.withLock { $0.routed = max($0.routed, last.sequence) }
+            session.progress.withLock { progress in
+                // A session the collector never saw starts here: its first record is the baseline.
+                progress.started = true
+                progress.routed = max(progress.routed, last.sequence)
+            }
             let fd = connection.fd
             let sequence = last.sequence
             router.route(records) { [weak self] in
@@ -206,16 +222,28 @@ final class CollectorLoop: @unchecked Sendable {
         }
     }
 
-    private func sessionFor(_ id: UInt64) -> ClientSession {
-        if let session = sessions[id] { return session }
-        if sessions.count >= 65536 {
-            // Forget sessions with no open connection; their shippers are long gone.
-            let live = Set(connections.values.compactMap { $0.session?.id })
-            sessions = sessions.filter { live.contains($0.key) }
+    /// The sequence rules of docs/protocol.md, checked for the whole batch before any of it
+    /// is routed: no 0; strictly increasing; each at most `WireProtocol.maxSequenceGap` above
+    /// the highest the session routed before it (`routed`, then the batch's earlier records).
+    /// `routed` nil: a session the collector never saw, whose first record is its baseline.
+    static func checkSequences(_ records: [LogRecord], routed: UInt64?) throws(WireError) {
+        var previous: UInt64?
+        var highest = routed
+        for record in records {
+            let sequence = record.sequence
+            guard sequence != 0 else { throw WireError(.invalidSequence, "sequence 0") }
+            if let previous, sequence <= previous {
+                throw WireError(.invalidSequence, "sequence \(sequence) after \(previous) in one batch")
+            }
+            if let highest, sequence > highest, sequence - highest > WireProtocol.maxSequenceGap {
+                throw WireError(
+                    .invalidSequence,
+                    "sequence \(sequence) jumps more than \(WireProtocol.maxSequenceGap) past \(highest), the session's highest"
+                )
+            }
+            previous = sequence
+            highest = max(highest ?? 0, sequence)
         }
-        let session = ClientSession(id: id)
-        sessions[id] = session
-        return session
     }
 
     // MARK: acks
@@ -260,13 +288,37 @@ final class CollectorLoop: @unchecked Sendable {
         guard let connection = connections.removeValue(forKey: fd) else { return }
         connectionCount.store(connections.count, ordering: .relaxed)
         close(fd)
+        if let session = connection.session { sessions.release(session.key) }
         if let reason {
-            event(.warning, "closed the connection from \(connection.describe): \(reason)", metadata: [
-                MetadataField("peer.pid", String(connection.peer.pid)),
-                MetadataField("peer.uid", String(connection.peer.uid)),
-                MetadataField("reason", reason),
-            ])
+            violation(by: connection.peer, reason: reason) { "closed the connection from \(connection.describe): \(reason)" }
         }
+    }
+
+    /// A client broke a rule: reported in full (`message`) unless the limiter says the
+    /// peer was already reported this interval, in which case it is counted for the summary.
+    private func violation(by peer: (pid: Int32, uid: UInt32, gid: UInt32), reason: String, message: () -> String) {
+        let now = MonotonicClock.now()
+        reportExpiredDiagnostics(now: now)
+        guard diagnostics.admit(DiagnosticsLimiter.Peer(pid: peer.pid, uid: peer.uid), reason: reason, now: now) else { return }
+        event(.warning, message(), metadata: [
+            MetadataField("peer.pid", String(peer.pid)),
+            MetadataField("peer.uid", String(peer.uid)),
+            MetadataField("reason", reason),
+        ])
+    }
+
+    /// Logs the summaries of a diagnostics interval that ended (all pending ones when `force`).
+    private func reportExpiredDiagnostics(now: UInt64 = MonotonicClock.now(), force: Bool = false) {
+        for summary in diagnostics.expire(now: now, force: force) {
+            event(.warning, summary.message, metadata: summary.metadata)
+        }
+    }
+
+    /// poll's timeout: until the pending diagnostics summary is due, else forever.
+    private func diagnosticsTimeout() -> Int32 {
+        guard let deadline = diagnostics.deadline else { return -1 }
+        let now = MonotonicClock.now()
+        return deadline <= now ? 0 : Int32(clamping: (deadline - now) / 1_000_000 + 1)
     }
 
     /// The collector's own diagnostics go through the same sinks, as records of its own.

@@ -229,7 +229,7 @@ public final class JournaldSink: LogSink {
         field("JB_UID", Int64(record.origin.uid))
         field("JB_GID", Int64(record.origin.gid))
         field("JB_TIMESTAMP", record.timestampMicros)
-        if record.sequence != 0 { field("JB_SEQ", Int64(truncatingIfNeeded: record.sequence)) }
+        if record.sequence != 0 { if let small = Int64(exactly: record.sequence) { field("JB_SEQ", small) } else { field("JB_SEQ", String(record.sequence)) } }
         if record.origin.session != 0 {
             ("JB_SESSION=" as StaticString).withUTF8Buffer { state.fields.append(contentsOf: $0) }
             Self.appendHex(record.origin.session, to: &state.fields)
