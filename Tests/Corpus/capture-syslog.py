@@ -168,6 +168,8 @@ rfc = {
     "rfc3164-example3": b"<13>Feb  5 17:32:18 10.0.0.99 Use the BFG!",
     "rfc3164-example4": b"<165>Aug 24 05:34:00 CST 1987 mypc myproc[10]: %% It's time to make the do-nuts.  %%  Ingredients: Mix=OK, Jelly=OK # Devices: Mixer=OK, Jelly_Injector=OK, Frier=OK # Transport: Conveyer1=OK, Conveyer2=OK # %%",
     "rfc3164-example5": b"<0>1990 Oct 22 10:52:01 TZ-6 scapegoat.dmz.example.org 10.1.2.3 sched[0]: That's All Folks!",
+    # rsyslog's RSYSLOG_ForwardFormat template (its layout, written by hand).
+    "rsyslog-forward-format": b"<30>2026-11-28T08:13:56.010615+00:00 otherhost sshd[99]: accepted",
     # Malformed and hostile.
     "bad-pri-too-big": b"<192>1 2003-10-11T22:14:15.003Z host app - - - too big",
     "bad-pri-unclosed": b"<13 no closing bracket",

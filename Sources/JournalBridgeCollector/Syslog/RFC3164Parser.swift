@@ -1,5 +1,6 @@
 /// RFC 3164 as senders really write it, after the PRI; every part optional, in this order:
-/// - `Mmm dd hh:mm:ss ` (glibc, logger, rsyslog; absent from Python's bare `<PRI>msg`);
+/// - `Mmm dd hh:mm:ss ` (glibc, logger, rsyslog; absent from Python's bare `<PRI>msg`), or an
+///   RFC 3339 timestamp in its place (rsyslog's `RSYSLOG_ForwardFormat`);
 /// - a HOSTNAME, only after a timestamp, told from a tag as rsyslog does: a word of letters,
 ///   digits, `.`, `_` and `-` that ends in a letter or digit and is followed by a space
 ///   (`mymachine su: ...` has one, glibc's `su[12]: ...` and `su: ...` have none);
@@ -12,7 +13,16 @@ enum RFC3164Parser {
     static func parse(_ bytes: UnsafeRawBufferPointer, from start: Int, into message: inout SyslogMessage) {
         var index = start
         let rest = UnsafeRawBufferPointer(rebasing: bytes[index...])
-        if let length = SyslogTimestamp.lengthOfRFC3164(rest), length == rest.count || rest[length] == space {
+        var timestampLength = SyslogTimestamp.lengthOfRFC3164(rest)
+        if timestampLength == nil {
+            // rsyslog's RSYSLOG_ForwardFormat: the RFC 3164 layout with an RFC 3339 timestamp.
+            let tokenEnd = rest.firstIndex(of: space) ?? rest.count
+            if tokenEnd >= 20, let micros = SyslogTimestamp.parseRFC5424(UnsafeRawBufferPointer(rebasing: rest[0..<tokenEnd])) {
+                timestampLength = tokenEnd
+                message.timestampMicros = micros
+            }
+        }
+        if let length = timestampLength, length == rest.count || rest[length] == space {
             message.timestamp = Array(rest[0..<length])
             index += min(length + 1, rest.count)
             if let hostEnd = hostnameEnd(bytes, from: index) {

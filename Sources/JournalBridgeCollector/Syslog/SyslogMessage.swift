@@ -14,8 +14,8 @@ package struct SyslogMessage: Sendable, Equatable {
     package var priority: SyslogPriority
     /// The timestamp as sent (nil when absent, or RFC 5424's `-`).
     package var timestamp: [UInt8]?
-    /// The RFC 5424 timestamp as microseconds since the epoch; nil for RFC 3164, whose
-    /// timestamps have neither year nor zone.
+    /// An RFC 3339 timestamp (RFC 5424's, or one in RFC 3164's place) as microseconds since
+    /// the epoch; nil for `Mmm dd hh:mm:ss`, which has neither year nor zone.
     package var timestampMicros: Int64?
     package var hostname: [UInt8]?
     /// RFC 5424 APP-NAME or the RFC 3164 tag: the program's claimed name.

@@ -32,7 +32,7 @@ package enum SyslogRecordMapping {
     /// - Parameters:
     ///   - origin: the sender as the kernel knows it (the input's job); its identifier is the
     ///     fallback when the message names no program.
-    ///   - receivedMicros: when it arrived: the record's time unless an RFC 5424 timestamp says.
+    ///   - receivedMicros: when it arrived: the record's time unless an RFC 3339 timestamp says.
     ///   - droppedBytes: bytes cut from the message (a frame or datagram over the limit); the
     ///     message then ends with a visible `…[truncated N bytes]`.
     package static func record(
