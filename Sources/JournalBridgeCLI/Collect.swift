@@ -38,6 +38,8 @@ extension JournalBridgeCommand {
                 Under systemd, uses the listening socket passed by socket activation and reports readiness \
                 (Type=notify) and watchdog pings. SIGTERM drains every accepted record and exits 0; SIGHUP \
                 reopens the log files. A bad configuration exits 78 naming the key and the problem.
+
+                Settings come from the configuration file; the flags below override it.
                 """
         )
 
