@@ -52,6 +52,9 @@ extension JournalBridgeCommand {
         @Option(help: "Group owning a socket the collector binds.")
         var socketGroup: String?
 
+        @Option(help: "Memory for unfinished frames and queued records together, e.g. 256M (at least 16M); past it the collector stops reading.")
+        var memoryLimit: String?
+
         @OptionGroup var sinks: SinkOptions
 
         /// The file's settings with the flags on top.
@@ -59,6 +62,12 @@ extension JournalBridgeCommand {
             var (configuration, source) = try configurationOptions.load()
             if let socket { configuration.socketPath = socket }
             if let socketGroup { configuration.socketGroup = socketGroup }
+            if let memoryLimit {
+                guard let bytes = MemoryBudget.parseSize(memoryLimit), bytes >= MemoryBudget.minimumLimit else {
+                    throw ValidationError("--memory-limit \(memoryLimit): expected a size of at least 16M, such as 256M or 1G")
+                }
+                configuration.memoryLimit = bytes
+            }
             if let socketMode {
                 guard let mode = mode_t(socketMode, radix: 8), mode <= 0o777 else {
                     throw ValidationError("--socket-mode \(socketMode): expected octal permissions such as 0660")

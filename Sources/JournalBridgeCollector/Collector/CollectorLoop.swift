@@ -10,7 +10,20 @@ import Synchronization
 /// every connection. It reads a bounded chunk from each ready connection per turn
 /// (so one flooding client cannot starve the others), decodes, routes, and sends
 /// acks that the sink threads asked for through the wake-up pipe.
+///
+/// Memory: a connection reserves the declared size of the frame it is receiving from
+/// the collector's `MemoryBudget` before its body is read; one that cannot is paused
+/// (not polled for input) until budget frees, and an unfinished frame that stops
+/// making progress is closed, so stalled frames cannot hold the budget for ever.
 final class CollectorLoop: @unchecked Sendable {
+    /// An unfinished frame with no new byte for this long is closed (slowloris).
+    static let stallTimeout: UInt64 = 30_000_000_000
+    /// The same while other connections wait for memory: the budget must turn over.
+    static let contendedStallTimeout: UInt64 = 5_000_000_000
+    /// While others wait for memory, a frame must also finish this long after it began
+    /// (a trickle of one byte every few seconds would otherwise hold its reservation).
+    static let contendedFrameTimeout: UInt64 = 30_000_000_000
+
     private let listener: Int32
     private let configuration: CollectorConfiguration
     private let router: Router
@@ -27,11 +40,18 @@ final class CollectorLoop: @unchecked Sendable {
     private var buffer: [UInt8]
     private var refusing = false
     private let ownOrigin = Origin(pid: getpid(), uid: getuid(), gid: getgid(), identifier: "journal-bridge")
+    private let budget: MemoryBudget
+    /// Connections waiting for frame budget, oldest first (entries of closed ones are skipped).
+    private var pausedOrder: [Int32] = []
+    private var pausedCount = 0
+    private var lastSweep = MonotonicClock.now()
+    private var lastPauseReport: UInt64 = 0
 
-    init(listener: Int32, configuration: CollectorConfiguration, router: Router) throws(SystemError) {
+    init(listener: Int32, configuration: CollectorConfiguration, router: Router, budget: MemoryBudget) throws(SystemError) {
         self.listener = listener
         self.configuration = configuration
         self.router = router
+        self.budget = budget
         var fds: [Int32] = [0, 0]
         try syscall("pipe2") { c_jb_pipe(&fds) }
         wakeRead = fds[0]
@@ -60,11 +80,17 @@ final class CollectorLoop: @unchecked Sendable {
             order.removeAll(keepingCapacity: true)
             fds.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0))
-            for fd in connections.keys {
+            var unfinished = false
+            for (fd, connection) in connections {
+                if connection.decoder.bufferedByteCount > 0 { unfinished = true }
+                // A paused connection is not polled at all: not even its hang-up, which
+                // would make poll return at once for ever; it is seen when resumed.
+                if connection.memory.paused { continue }
                 fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
                 order.append(fd)
             }
-            let ready = poll(&fds, nfds_t(fds.count), -1)
+            // Wake once a second while a frame is unfinished, to close stalled ones.
+            let ready = poll(&fds, nfds_t(fds.count), unfinished ? 1000 : -1)
             if ready < 0 { continue }  // EINTR
             if fds[0].revents != 0 { drainWakePipe() }
             sendRequestedAcks()
@@ -72,6 +98,8 @@ final class CollectorLoop: @unchecked Sendable {
             for (index, fd) in order.enumerated() where fds[index + 2].revents != 0 {
                 readOnce(fd)
             }
+            closeStalledFrames()
+            resumePaused()
         }
         // Stopping: take in what clients already sent, then leave the rest to `finish`.
         for fd in Array(connections.keys) {
@@ -144,9 +172,16 @@ final class CollectorLoop: @unchecked Sendable {
     @discardableResult
     private func readOnce(_ fd: Int32) -> Bool {
         guard let connection = connections[fd] else { return false }
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard let limit = reserveForRead(connection) else {
+            pause(connection)
+            return false
+        }
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, min(limit, $0.count)) }
         if n < 0 {
-            if errno == EAGAIN || errno == EINTR { return false }
+            if errno == EAGAIN || errno == EINTR {
+                settleReservation(connection, decodedAny: false)
+                return false
+            }
             closeConnection(fd, reason: "read failed: \(SystemError(call: "read", errno: errno))")
             return false
         }
@@ -155,9 +190,12 @@ final class CollectorLoop: @unchecked Sendable {
             closeConnection(fd, reason: left > 0 ? "truncated frame at disconnect (\(left) bytes of an unfinished frame)" : nil)
             return false
         }
+        connection.memory.lastProgress = MonotonicClock.now()
         buffer.withUnsafeBytes { connection.decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        var decodedAny = false
         do throws(WireError) {
             while let frame = try connection.decoder.nextFrame() {
+                decodedAny = true
                 try handle(frame, on: connection)
             }
         } catch {
@@ -165,7 +203,126 @@ final class CollectorLoop: @unchecked Sendable {
             closeConnection(fd, reason: error.description)
             return false
         }
+        settleReservation(connection, decodedAny: decodedAny)
         return true
+    }
+
+    // MARK: the memory budget
+
+    /// How many bytes the next read of `connection` may take, with the budget for them
+    /// reserved; nil when the budget cannot cover its pending frame (then it pauses).
+    /// While the budget has room a read takes a whole chunk (many small frames at once);
+    /// when it is short, reads stop at frame boundaries: the 4-byte header first (not
+    /// counted), then exactly the declared body once it is reserved.
+    private func reserveForRead(_ connection: ClientConnection) -> Int? {
+        let chunk = buffer.count
+        let buffered = connection.decoder.bufferedByteCount
+        let frame = connection.decoder.pendingFrameBytes
+        if pausedCount == 0 && budget.freeFrameBytes >= budget.frameLimit / 4 {
+            // A large frame is read up to its end only, so its buffer never outgrows it.
+            let limit = frame.map { $0 > chunk ? min(chunk, $0 - buffered) : chunk } ?? chunk
+            if grow(connection, to: max(frame ?? 0, buffered + limit)) { return limit }
+        }
+        guard let frame else { return 4 - buffered }
+        return grow(connection, to: frame) ? frame - buffered : nil
+    }
+
+    /// Reserves budget until `connection` holds `bytes`; false (nothing taken) if it does not fit.
+    private func grow(_ connection: ClientConnection, to bytes: Int) -> Bool {
+        let extra = bytes - connection.memory.reserved
+        guard extra > 0 else { return true }
+        guard budget.reserveFrame(extra) else { return false }
+        connection.memory.reserved = bytes
+        return true
+    }
+
+    /// After a read: keeps the reservation for the frame now pending (its whole declared
+    /// size, so its body is read without asking again), gives back the rest, or pauses
+    /// the connection holding only what it has buffered.
+    private func settleReservation(_ connection: ClientConnection, decodedAny: Bool) {
+        guard connections[connection.fd] === connection else { return }
+        let buffered = connection.decoder.bufferedByteCount
+        if decodedAny || buffered == 0 { connection.memory.pendingSince = MonotonicClock.now() }
+        var keep = buffered
+        if let frame = connection.decoder.pendingFrameBytes {
+            if grow(connection, to: frame) {
+                keep = frame
+                if frame > buffer.count { connection.decoder.reserveCapacity(frame) }
+            } else {
+                pause(connection)
+            }
+        }
+        if connection.memory.reserved > keep {
+            budget.releaseFrame(connection.memory.reserved - keep)
+            connection.memory.reserved = keep
+        }
+    }
+
+    private func pause(_ connection: ClientConnection) {
+        guard !connection.memory.paused else { return }
+        connection.memory.paused = true
+        pausedCount += 1
+        pausedOrder.append(connection.fd)
+        let now = MonotonicClock.now()
+        if pausedCount == 1 && now &- lastPauseReport > 10_000_000_000 {
+            lastPauseReport = now
+            event(.notice, "memory budget for unfinished frames in use (\(budget.frameLimit - budget.freeFrameBytes) of \(budget.frameLimit) bytes): pausing connections until it frees")
+        }
+    }
+
+    /// Gives waiting connections their frame's reservation as budget frees, oldest first;
+    /// one whose frame does not fit yet does not hold back smaller ones behind it.
+    private func resumePaused() {
+        guard pausedCount > 0 else {
+            pausedOrder.removeAll()
+            return
+        }
+        var waiting: [Int32] = []
+        var seen = Set<Int32>()
+        let now = MonotonicClock.now()
+        for fd in pausedOrder where seen.insert(fd).inserted {
+            guard let connection = connections[fd], connection.memory.paused else { continue }
+            if let frame = connection.decoder.pendingFrameBytes, !grow(connection, to: frame) {
+                waiting.append(fd)
+                continue
+            }
+            connection.memory.paused = false
+            pausedCount -= 1
+            // The time it waited was the collector's doing, not the client's.
+            connection.memory.lastProgress = now
+            connection.memory.pendingSince = now
+            if let frame = connection.decoder.pendingFrameBytes, frame > buffer.count {
+                connection.decoder.reserveCapacity(frame)
+            }
+        }
+        pausedOrder = waiting
+    }
+
+    /// Closes connections whose unfinished frame stopped arriving: after `stallTimeout`
+    /// without a byte, or sooner while other connections wait for memory. Paused
+    /// connections are not judged: they are not being read.
+    private func closeStalledFrames() {
+        let now = MonotonicClock.now()
+        guard now &- lastSweep >= 1_000_000_000 else { return }
+        lastSweep = now
+        let contended = pausedCount > 0
+        let stallLimit = contended ? Self.contendedStallTimeout : Self.stallTimeout
+        var stalled: [(Int32, String)] = []
+        for (fd, connection) in connections where !connection.memory.paused {
+            let buffered = connection.decoder.bufferedByteCount
+            guard buffered > 0 else { continue }
+            let of = connection.decoder.pendingFrameBytes.map { " of \($0)" } ?? ""
+            let waiting = contended ? " while other connections waited for memory" : ""
+            if now &- connection.memory.lastProgress >= stallLimit {
+                stalled.append((fd, "unfinished frame (\(buffered)\(of) bytes) made no progress for \(stallLimit / 1_000_000_000) s\(waiting)"))
+            } else if contended && now &- connection.memory.pendingSince >= Self.contendedFrameTimeout {
+                stalled.append((fd, "unfinished frame (\(buffered)\(of) bytes) not finished in \(Self.contendedFrameTimeout / 1_000_000_000) s\(waiting)"))
+            }
+        }
+        for (fd, reason) in stalled {
+            sendGoodbye(fd, reason: reason)
+            closeConnection(fd, reason: reason)
+        }
     }
 
     private func handle(_ frame: Frame, on connection: ClientConnection) throws(WireError) {
@@ -260,6 +417,8 @@ final class CollectorLoop: @unchecked Sendable {
         guard let connection = connections.removeValue(forKey: fd) else { return }
         connectionCount.store(connections.count, ordering: .relaxed)
         close(fd)
+        if connection.memory.paused { pausedCount -= 1 }
+        budget.releaseFrame(connection.memory.reserved)
         if let reason {
             event(.warning, "closed the connection from \(connection.describe): \(reason)", metadata: [
                 MetadataField("peer.pid", String(connection.peer.pid)),
