@@ -81,4 +81,49 @@ final class MemoryBoundTests: XCTestCase {
                 + "rss_at_rest=\(atRest >> 20)MiB rss_peak=\(peak >> 20)MiB closed_stalled=\(closed.count) good_client=acknowledged"
         )
     }
+
+    /// Stalled frames holding every byte of the frame share: nothing deadlocks; they are
+    /// closed with a reason once they make no progress while others wait, and the
+    /// connections waiting behind them, a well-behaved one among them, go on.
+    func testStalledFramesHoldingTheWholeBudgetAreClosedAndTheOthersGoOn() throws {
+        let directory = try TemporaryDirectory()
+        let socket = directory.file("w.sock")
+        let collector = Collector(
+            configuration: CollectorConfiguration(socketPath: socket, memoryLimit: 2 << 20),
+            routes: try SinkConfiguration(base: directory.file("w"), consoleLevel: nil, journaldLevel: nil, maxBytes: 0).makeRoutes()
+        )
+        try collector.start()
+        defer { collector.stop() }
+        let budget = collector.memoryBudget
+        // Frames of 128 KiB, length prefix included: 8 of them are the whole 1 MiB frame share.
+        let frameBytes = budget.frameLimit / 8
+        let length = UInt32(frameBytes - 4)
+        let header: [UInt8] = [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
+        var stalled: [RawClient] = []
+        for index in 0..<8 {
+            let client = try RawClient(path: socket)
+            client.send(.hello(Hello(session: UInt64(index + 1), identifier: "stalled")))
+            guard case .welcome? = client.nextFrame() else { return XCTFail("stalled client \(index) not welcomed") }
+            client.send(header + [UInt8](repeating: 0x41, count: 32 << 10))
+            stalled.append(client)
+        }
+        XCTAssertTrue(eventually { budget.current.frames == budget.frameLimit }, "frames hold \(budget.current.frames) of \(budget.frameLimit)")
+
+        // Not even a hello fits now: the good client waits (paused) until the stalled are closed.
+        let good = try RawClient(path: socket)
+        UnixSocket.setTimeout(good.fd, option: SO_RCVTIMEO, seconds: 30)
+        good.send(.hello(Hello(session: 999, identifier: "good")))
+        guard case .welcome? = good.nextFrame() else { return XCTFail("the good client waited for ever") }
+        good.send(.batch([LogRecord(level: .error, message: "after the stall", sequence: 1, origin: .unattributed)]))
+        guard case .ack(1)? = good.nextFrame() else { return XCTFail("the good client's record was not acknowledged") }
+        XCTAssertLessThanOrEqual(budget.current.frames, budget.frameLimit)
+
+        let (frames, closed) = stalled[0].framesUntilClosed()
+        XCTAssertTrue(closed, "the first stalled connection is closed")
+        guard case .goodbye(let reason)? = frames.last else { return XCTFail("no goodbye: \(frames)") }
+        XCTAssertTrue(reason.contains("made no progress"), reason)
+        collector.stop()
+        XCTAssertTrue(directory.lines("w_debug.log").contains { $0.hasSuffix("after the stall") })
+        XCTAssertEqual(budget.current, MemoryBudget.Usage(), "every reservation given back at stop")
+    }
 }

@@ -23,6 +23,13 @@ final class MemoryBudgetTests: XCTestCase {
         XCTAssertEqual(budget.current, MemoryBudget.Usage(frames: 450, records: 0), "frames never touch the record share")
         budget.releaseFrame(450)
         XCTAssertEqual(budget.current.frames, 0)
+        // Large frames leave the last eighth to small ones.
+        XCTAssertTrue(budget.reserveFrame(400, large: true))
+        XCTAssertFalse(budget.reserveFrame(39, large: true), "439 > 500 - 500 / 8")
+        XCTAssertTrue(budget.reserveFrame(38, large: true))
+        XCTAssertTrue(budget.reserveFrame(62), "a small frame may use the kept slice")
+        XCTAssertEqual(budget.current.frames, 500)
+        budget.releaseFrame(500)
         // One frame larger than the whole share passes alone, and nothing beside it.
         XCTAssertTrue(budget.reserveFrame(10_000))
         XCTAssertFalse(budget.reserveFrame(1))

@@ -231,7 +231,8 @@ final class CollectorLoop: @unchecked Sendable {
     private func grow(_ connection: ClientConnection, to bytes: Int) -> Bool {
         let extra = bytes - connection.memory.reserved
         guard extra > 0 else { return true }
-        guard budget.reserveFrame(extra) else { return false }
+        // More than two chunks: a large frame, kept out of the share's small-frame slice.
+        guard budget.reserveFrame(extra, large: bytes > 2 * buffer.count) else { return false }
         connection.memory.reserved = bytes
         return true
     }

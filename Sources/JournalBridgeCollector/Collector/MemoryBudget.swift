@@ -26,6 +26,10 @@ package final class MemoryBudget: Sendable {
     package let limit: Int
     /// What unfinished frames may hold together.
     package let frameLimit: Int
+    /// What large frames may hold together: the last eighth of the frame share is kept
+    /// for small ones (shippers send batches of 64 KiB), so that large frames stalled
+    /// on purpose cannot keep every other client from being read.
+    package let largeFrameLimit: Int
     /// What queued records may hold together.
     package let recordLimit: Int
     private let usage = ConditionLock(Usage())
@@ -33,6 +37,7 @@ package final class MemoryBudget: Sendable {
     package init(limit: Int) {
         self.limit = max(2, limit)
         self.frameLimit = self.limit / 2
+        self.largeFrameLimit = frameLimit - frameLimit / 8
         self.recordLimit = self.limit - self.frameLimit
     }
 
@@ -40,12 +45,14 @@ package final class MemoryBudget: Sendable {
 
     // MARK: frames (the I/O thread only; never waits)
 
-    /// Takes `bytes` for frames if they fit; when nothing at all is held for frames it
-    /// always succeeds, so one maximum-size frame passes even a budget smaller than it.
-    package func reserveFrame(_ bytes: Int) -> Bool {
+    /// Takes `bytes` for frames if they fit (for a `large` frame, within `largeFrameLimit`);
+    /// when nothing at all is held for frames it always succeeds, so one maximum-size
+    /// frame passes even a budget smaller than it.
+    package func reserveFrame(_ bytes: Int, large: Bool = false) -> Bool {
         guard bytes > 0 else { return true }
+        let limit = large ? largeFrameLimit : frameLimit
         return usage.withLock { usage in
-            guard usage.frames == 0 || usage.frames + bytes <= frameLimit else { return false }
+            guard usage.frames == 0 || usage.frames + bytes <= limit else { return false }
             usage.frames += bytes
             return true
         }
