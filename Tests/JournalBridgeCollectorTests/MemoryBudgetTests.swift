@@ -106,6 +106,21 @@ final class MemoryBudgetTests: XCTestCase {
         queue.close()
     }
 
+    func testTheDecoderTellsThePendingFrameSizeOnceItsHeaderIsIn() throws {
+        var encoder = FrameEncoder()
+        encoder.encode(.ack(7))
+        let ack = encoder.bytes
+        var decoder = FrameDecoder()
+        decoder.append(ack + [0x00, 0x80])
+        XCTAssertNotNil(try decoder.nextFrame())
+        XCTAssertNil(try decoder.nextFrame())
+        XCTAssertNil(decoder.pendingFrameBytes, "two bytes of a header say nothing yet")
+        decoder.append([0x00, 0x00, 0x03])
+        XCTAssertNil(try decoder.nextFrame())
+        XCTAssertEqual(decoder.pendingFrameBytes, 4 + (8 << 20), "the declared length, prefix included")
+        XCTAssertEqual(decoder.bufferedByteCount, 5)
+    }
+
     func testMemoryLimitSetting() throws {
         XCTAssertEqual(MemoryBudget.parseSize("256M"), 256 << 20)
         XCTAssertEqual(MemoryBudget.parseSize("64MiB"), 64 << 20)

@@ -179,7 +179,7 @@ final class CollectorLoop: @unchecked Sendable {
         let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, min(limit, $0.count)) }
         if n < 0 {
             if errno == EAGAIN || errno == EINTR {
-                settleReservation(connection, decodedAny: false)
+                settleReservation(connection, frameStarted: false)
                 return false
             }
             closeConnection(fd, reason: "read failed: \(SystemError(call: "read", errno: errno))")
@@ -191,6 +191,7 @@ final class CollectorLoop: @unchecked Sendable {
             return false
         }
         connection.memory.lastProgress = MonotonicClock.now()
+        let startsAFrame = connection.decoder.bufferedByteCount == 0
         buffer.withUnsafeBytes { connection.decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         var decodedAny = false
         do throws(WireError) {
@@ -203,7 +204,7 @@ final class CollectorLoop: @unchecked Sendable {
             closeConnection(fd, reason: error.description)
             return false
         }
-        settleReservation(connection, decodedAny: decodedAny)
+        settleReservation(connection, frameStarted: startsAFrame || decodedAny)
         return true
     }
 
@@ -240,10 +241,10 @@ final class CollectorLoop: @unchecked Sendable {
     /// After a read: keeps the reservation for the frame now pending (its whole declared
     /// size, so its body is read without asking again), gives back the rest, or pauses
     /// the connection holding only what it has buffered.
-    private func settleReservation(_ connection: ClientConnection, decodedAny: Bool) {
+    private func settleReservation(_ connection: ClientConnection, frameStarted: Bool) {
         guard connections[connection.fd] === connection else { return }
         let buffered = connection.decoder.bufferedByteCount
-        if decodedAny || buffered == 0 { connection.memory.pendingSince = MonotonicClock.now() }
+        if frameStarted { connection.memory.pendingSince = MonotonicClock.now() }
         var keep = buffered
         if let frame = connection.decoder.pendingFrameBytes {
             if grow(connection, to: frame) {
