@@ -322,6 +322,10 @@ final class CollectorLoop: @unchecked Sendable {
             }
         }
         for (fd, reason) in stalled {
+            // Bytes waiting mean the collector was the slow one (blocked routing to full
+            // sink queues, say), not the client: it is read next turn, not judged now.
+            var probe = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&probe, 1, 0) > 0 && probe.revents != 0 { continue }
             sendGoodbye(fd, reason: reason)
             closeConnection(fd, reason: reason)
         }
