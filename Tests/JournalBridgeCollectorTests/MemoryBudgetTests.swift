@@ -44,6 +44,7 @@ final class MemoryBudgetTests: XCTestCase {
             } else {
                 let bytes = Int.random(in: 1...200, using: &generator)
                 let expected = held.isEmpty || held.reduce(0, +) + bytes <= budget.frameLimit
+                XCTAssertEqual(budget.wouldFit(bytes, large: false), expected)
                 XCTAssertEqual(budget.reserveFrame(bytes), expected)
                 if expected { held.append(bytes) }
             }

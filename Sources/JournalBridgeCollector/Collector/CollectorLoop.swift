@@ -44,6 +44,9 @@ final class CollectorLoop: @unchecked Sendable {
     /// Connections waiting for frame budget, oldest first (entries of closed ones are skipped).
     private var pausedOrder: [Int32] = []
     private var pausedCount = 0
+    /// The least extra budget any waiting connection needs, small and large frames apart:
+    /// a pass over the waiting ones is pointless until that much is free.
+    private var smallestNeed = (small: Int.max, large: Int.max)
     private var lastSweep = MonotonicClock.now()
     private var lastPauseReport: UInt64 = 0
 
@@ -233,7 +236,7 @@ final class CollectorLoop: @unchecked Sendable {
         let extra = bytes - connection.memory.reserved
         guard extra > 0 else { return true }
         // More than two chunks: a large frame, kept out of the share's small-frame slice.
-        guard budget.reserveFrame(extra, large: bytes > 2 * buffer.count) else { return false }
+        guard budget.reserveFrame(extra, large: isLarge(bytes)) else { return false }
         connection.memory.reserved = bytes
         return true
     }
@@ -260,10 +263,19 @@ final class CollectorLoop: @unchecked Sendable {
         }
     }
 
+    private func isLarge(_ frameBytes: Int) -> Bool { frameBytes > 2 * buffer.count }
+
     private func pause(_ connection: ClientConnection) {
         guard !connection.memory.paused else { return }
         connection.memory.paused = true
+        if pausedCount == 0 { smallestNeed = (Int.max, Int.max) }
         pausedCount += 1
+        noteNeed(of: connection)
+        // Entries of connections closed while paused are dropped now and then, so that
+        // churning connections cannot grow the list while others wait.
+        if pausedOrder.count > 2 * pausedCount + 64 {
+            pausedOrder.removeAll { connections[$0]?.memory.paused != true }
+        }
         pausedOrder.append(connection.fd)
         let now = MonotonicClock.now()
         if pausedCount == 1 && now &- lastPauseReport > 10_000_000_000 {
@@ -279,6 +291,8 @@ final class CollectorLoop: @unchecked Sendable {
             pausedOrder.removeAll()
             return
         }
+        guard budget.wouldFit(smallestNeed.small, large: false) || budget.wouldFit(smallestNeed.large, large: true) else { return }
+        smallestNeed = (Int.max, Int.max)
         var waiting: [Int32] = []
         var seen = Set<Int32>()
         let now = MonotonicClock.now()
@@ -286,6 +300,7 @@ final class CollectorLoop: @unchecked Sendable {
             guard let connection = connections[fd], connection.memory.paused else { continue }
             if let frame = connection.decoder.pendingFrameBytes, !grow(connection, to: frame) {
                 waiting.append(fd)
+                noteNeed(of: connection)
                 continue
             }
             connection.memory.paused = false
@@ -298,6 +313,16 @@ final class CollectorLoop: @unchecked Sendable {
             }
         }
         pausedOrder = waiting
+    }
+
+    private func noteNeed(of connection: ClientConnection) {
+        let frame = connection.decoder.pendingFrameBytes ?? 0
+        let need = max(1, frame - connection.memory.reserved)
+        if isLarge(frame) {
+            smallestNeed.large = min(smallestNeed.large, need)
+        } else {
+            smallestNeed.small = min(smallestNeed.small, need)
+        }
     }
 
     /// Closes connections whose unfinished frame stopped arriving: after `stallTimeout`

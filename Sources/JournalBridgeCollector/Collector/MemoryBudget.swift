@@ -58,6 +58,12 @@ package final class MemoryBudget: Sendable {
         }
     }
 
+    /// Whether `reserveFrame(bytes, large:)` would succeed now.
+    package func wouldFit(_ bytes: Int, large: Bool) -> Bool {
+        let limit = large ? largeFrameLimit : frameLimit
+        return usage.withLock { $0.frames == 0 || bytes <= limit - $0.frames }
+    }
+
     package func releaseFrame(_ bytes: Int) {
         guard bytes > 0 else { return }
         usage.withLock { usage in
