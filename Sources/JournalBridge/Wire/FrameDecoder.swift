@@ -18,7 +18,7 @@ public struct FrameDecoder: Sendable {
     /// 4-byte header is in; nil while fewer than 4 bytes are buffered. Valid after
     /// `nextFrame()` returned nil (which checked the length against the limits): the
     /// collector reserves this much of its memory budget before it reads the body.
-    public var pendingFrameBytes: Int? {
+    package var pendingFrameBytes: Int? {
         guard buffer.count - readIndex >= 4 else { return nil }
         let length = buffer.withUnsafeBufferPointer { p in
             Int(p[readIndex]) << 24 | Int(p[readIndex + 1]) << 16 | Int(p[readIndex + 2]) << 8 | Int(p[readIndex + 3])
@@ -28,7 +28,7 @@ public struct FrameDecoder: Sendable {
 
     /// Makes room for `bytes` buffered bytes at once, so a large frame's body grows the
     /// buffer once to its declared size instead of doubling past it.
-    public mutating func reserveCapacity(_ bytes: Int) {
+    package mutating func reserveCapacity(_ bytes: Int) {
         if readIndex > 0 { compact() }
         buffer.reserveCapacity(bytes)
     }
