@@ -43,12 +43,22 @@ extension JournalBridgeCommand {
         @Option(help: "Group owning a socket the collector binds.")
         var socketGroup: String?
 
+        @Option(help: "Memory for unfinished frames and queued records together, e.g. 256M (at least 16M); past it the collector stops reading.")
+        var memoryLimit: String?
+
         @OptionGroup var sinks: SinkOptions
 
         func validate() throws {
             if let socketMode, parsedSocketMode == nil {
                 throw ValidationError("--socket-mode \(socketMode): expected octal permissions such as 0660")
             }
+            if let memoryLimit, parsedMemoryLimit == nil {
+                throw ValidationError("--memory-limit \(memoryLimit): expected a size of at least 16M, such as 256M or 1G")
+            }
+        }
+
+        private var parsedMemoryLimit: Int? {
+            memoryLimit.flatMap(MemoryBudget.parseSize).flatMap { $0 >= MemoryBudget.minimumLimit ? $0 : nil }
         }
 
         private var parsedSocketMode: mode_t? {
@@ -67,6 +77,10 @@ extension JournalBridgeCommand {
                 configuration.lines["socket_group"] = nil
             }
             if let mode = parsedSocketMode { configuration.socketMode = mode }
+            if let bytes = parsedMemoryLimit {
+                configuration.memoryLimit = bytes
+                configuration.lines["memory_limit"] = nil
+            }
             if sinks.base != nil { configuration.lines["base"] = nil }
             configuration.sinks = sinks.configuration(defaults: configuration.sinks)
             return (configuration, source)
