@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <pthread.h>
 #include <fcntl.h>
@@ -37,6 +39,59 @@ int c_jb_bind_unix(int fd, const char *path) {
     struct sockaddr_un addr;
     if (fill_address(&addr, path) != 0) return -1;
     return bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+}
+
+struct bind_job {
+    int fd;
+    const char *path;
+    mode_t mode;
+    int unshared;
+    int result;
+    int error;
+};
+
+static void *bind_in_own_fs(void *argument) {
+    struct bind_job *job = argument;
+    // This thread's umask becomes its own: the process's (and every other thread's) stays as is.
+    if (unshare(CLONE_FS) != 0) {
+        job->error = errno;
+        return NULL;
+    }
+    job->unshared = 1;
+    umask(~job->mode & 0777);
+    job->result = c_jb_bind_unix(job->fd, job->path);
+    job->error = errno;
+    return NULL;
+}
+
+int c_jb_bind_unix_mode(int fd, const char *path, mode_t mode) {
+    struct bind_job job = {fd, path, mode & 0777, 0, -1, 0};
+    pthread_t thread;
+    int created = pthread_create(&thread, NULL, bind_in_own_fs, &job);
+    if (created == 0) {
+        pthread_join(thread, NULL);
+        if (job.unshared) {
+            errno = job.error;
+            return job.result;
+        }
+    }
+    // No thread or no unshare: the process-wide umask, held for this one system call. A file
+    // another thread creates in this window gets this umask: merely stricter than the process's
+    // when the wanted mode is within what that umask allows (0660 under 0007 or 0027), wider otherwise.
+    mode_t previous = umask(~job.mode & 0777);
+    int result = c_jb_bind_unix(fd, path);
+    int error = errno;
+    umask(previous);
+    errno = error;
+    return result;
+}
+
+int c_jb_open_entry(const char *path) {
+    return open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int c_jb_fchown_entry(int fd, uid_t owner, gid_t group) {
+    return fchownat(fd, "", owner, group, AT_EMPTY_PATH);
 }
 
 int c_jb_connect_unix(int fd, const char *path) {

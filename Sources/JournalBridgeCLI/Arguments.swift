@@ -13,6 +13,8 @@ struct LevelArgument: ExpressibleByArgument, Sendable {
     }
 
     static var allValueStrings: [String] { Logger.Level.allCases.map(\.rawValue) }
+
+    var defaultValueDescription: String { level.rawValue }
 }
 
 /// `--field KEY=VALUE`: extra metadata on every record sent.
@@ -36,16 +38,16 @@ struct SinkOptions: ParsableArguments {
     @Option(help: "Rotated files kept: <file>.1 ... <file>.N (0: never roll).")
     var backupCount: Int?
 
-    @Option(help: "Lowest level in <base>_error.log.")
+    @Option(help: "Lowest level in <base>_error.log (default: warning).")
     var errorLevel: LevelArgument?
 
-    @Option(help: "Lowest level in <base>_debug.log.")
+    @Option(help: "Lowest level in <base>_debug.log (default: debug).")
     var debugLevel: LevelArgument?
 
     @Option(help: "Lowest level on the console (stderr).")
     var consoleLevel: LevelArgument?
 
-    @Option(help: "Lowest level sent to journald.")
+    @Option(help: "Lowest level sent to journald (default: trace, every record).")
     var journaldLevel: LevelArgument?
 
     @Option(help: "Records kept for journald while it is away (then the oldest are dropped, counted and reported).")

@@ -11,23 +11,12 @@ struct ConfigurationOptions: ParsableArguments {
     var config: String?
 
     /// The file's configuration (or the defaults when no file was named and the default is absent),
-    /// and the file's name for messages. A bad file exits 78 naming the key and the problem.
-    func load() throws -> (DaemonConfiguration, String) {
+    /// and the file's name for messages. A bad file throws `ConfigurationError` (exit 78).
+    func load() throws(ConfigurationError) -> (DaemonConfiguration, String) {
         let path = config ?? DaemonConfiguration.defaultPath
         if config == nil && access(path, F_OK) != 0 { return (DaemonConfiguration(), "defaults") }
-        do {
-            return (try DaemonConfiguration.load(path: path), path)
-        } catch {
-            throw ConfigurationFailure(error)
-        }
+        return (try DaemonConfiguration.load(path: path), path)
     }
-}
-
-/// A configuration error on its way out: `JournalBridgeCommand.run` prints it and exits 78 (EX_CONFIG).
-struct ConfigurationFailure: Error, CustomStringConvertible {
-    var error: ConfigurationError
-    init(_ error: ConfigurationError) { self.error = error }
-    var description: String { "journal-bridge: \(error)" }
 }
 
 extension JournalBridgeCommand {
@@ -37,7 +26,9 @@ extension JournalBridgeCommand {
             discussion: """
                 Under systemd, uses the listening socket passed by socket activation and reports readiness \
                 (Type=notify) and watchdog pings. SIGTERM drains every accepted record and exits 0; SIGHUP \
-                reopens the log files. A bad configuration exits 78 naming the key and the problem.
+                reopens the log files. A bad configuration exits 78 naming the file, line, key and problem, \
+                after the same checks as check-config; a failure at run time (log files that cannot be opened, \
+                a socket another collector holds) exits 1 with one line on stderr.
 
                 Settings come from the configuration file; the flags below override it.
                 """
@@ -54,37 +45,64 @@ extension JournalBridgeCommand {
         @Option(help: "Group owning a socket the collector binds.")
         var socketGroup: String?
 
+        @Option(help: "Memory for unfinished frames and queued records together, e.g. 256M (at least 16M); past it the collector stops reading.")
+        var memoryLimit: String?
+
         @OptionGroup var sinks: SinkOptions
 
-        /// The file's settings with the flags on top.
-        func resolved() throws -> (DaemonConfiguration, String) {
-            var (configuration, source) = try configurationOptions.load()
-            if let socket { configuration.socketPath = socket }
-            if let socketGroup { configuration.socketGroup = socketGroup }
-            if let socketMode {
-                guard let mode = mode_t(socketMode, radix: 8), mode <= 0o777 else {
-                    throw ValidationError("--socket-mode \(socketMode): expected octal permissions such as 0660")
-                }
-                configuration.socketMode = mode
+        func validate() throws {
+            if let socketMode, parsedSocketMode == nil {
+                throw ValidationError("--socket-mode \(socketMode): expected octal permissions such as 0660")
             }
+            if let memoryLimit, parsedMemoryLimit == nil {
+                throw ValidationError("--memory-limit \(memoryLimit): expected a size of at least 16M, such as 256M or 1G")
+            }
+        }
+
+        private var parsedMemoryLimit: Int? {
+            memoryLimit.flatMap(MemoryBudget.parseSize).flatMap { $0 >= MemoryBudget.minimumLimit ? $0 : nil }
+        }
+
+        private var parsedSocketMode: mode_t? {
+            socketMode.flatMap { mode_t($0, radix: 8) }.flatMap { $0 <= 0o777 ? $0 : nil }
+        }
+
+        /// The file's settings with the flags on top. A key a flag sets loses its line in the file.
+        func resolved() throws(ConfigurationError) -> (DaemonConfiguration, String) {
+            var (configuration, source) = try configurationOptions.load()
+            if let socket {
+                configuration.socketPath = socket
+                configuration.lines["socket"] = nil
+            }
+            if let socketGroup {
+                configuration.socketGroup = socketGroup
+                configuration.lines["socket_group"] = nil
+            }
+            if let mode = parsedSocketMode { configuration.socketMode = mode }
+            if let bytes = parsedMemoryLimit {
+                configuration.memoryLimit = bytes
+                configuration.lines["memory_limit"] = nil
+            }
+            if sinks.base != nil { configuration.lines["base"] = nil }
             configuration.sinks = sinks.configuration(defaults: configuration.sinks)
             return (configuration, source)
         }
 
         func run() throws {
             let (configuration, source) = try resolved()
-            do {
-                try Daemon.run(configuration, source: source)
-            } catch {
-                throw ConfigurationFailure(error)
-            }
+            try Daemon.run(configuration, source: source)
         }
     }
 
     struct CheckConfig: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check-config",
-            abstract: "Validate a configuration file without starting; exit 78 naming the key and the problem."
+            abstract: "Validate a configuration file without starting; exit 78 naming the file, line, key and problem.",
+            discussion: """
+                Runs every check collect runs before it starts (the file itself, every key, the socket's group \
+                and path, that the log files can be created and written), as the user running it: run it as \
+                the service's user (or root) for an answer that holds for the service.
+                """
         )
 
         @OptionGroup var configurationOptions: ConfigurationOptions
@@ -96,11 +114,7 @@ extension JournalBridgeCommand {
             var options = configurationOptions
             if let file { options.config = file }
             let (configuration, source) = try options.load()
-            do {
-                try configuration.validateEnvironment(source: source)
-            } catch {
-                throw ConfigurationFailure(error)
-            }
+            try configuration.validateEnvironment(source: source)
             print("\(source): OK (socket \(configuration.socketPath), files \(configuration.sinks.base)_{error,debug}.log)")
         }
     }

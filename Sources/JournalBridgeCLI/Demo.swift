@@ -73,7 +73,7 @@ extension JournalBridgeCommand {
             collector.stop()
             print(summary(collector.statistics, sinkConfiguration, processes: children.count + 1))
             if failedWorkers > 0 {
-                throw ValidationError("\(failedWorkers) worker processes failed")
+                throw RuntimeFailure("\(failedWorkers) worker processes failed")
             }
         }
 
@@ -131,11 +131,11 @@ extension JournalBridgeCommand {
     }
 }
 
-/// Opens the sinks of a configuration, turning a failure into a message naming the file.
-func openSinks(_ configuration: SinkConfiguration) throws -> [SinkRoute] {
+/// Opens the sinks of a configuration; a failure is one at run time (exit 1, one line naming the file).
+func openSinks(_ configuration: SinkConfiguration) throws(RuntimeFailure) -> [SinkRoute] {
     do {
         return try configuration.makeRoutes()
     } catch {
-        throw ValidationError("cannot open the log files: \(error)")
+        throw RuntimeFailure("cannot open the log files: \(error)")
     }
 }

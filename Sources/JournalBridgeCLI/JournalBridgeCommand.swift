@@ -23,25 +23,36 @@ public struct JournalBridgeCommand: ParsableCommand {
             lines: "quoted strings", integers, true/false; check-config validates it). The packaged daemon \
             writes /var/log/journal-bridge/journal-bridge_error.log and journal-bridge_debug.log.
 
-            Exit status: 0 on success; 1 for a runtime failure (records not stored or not acknowledged, \
-            files that cannot be opened, a busy socket, an unreachable collector), with one line on stderr; \
-            64 for bad command-line usage; 78 for a bad configuration, naming the file, line, key and problem.
+            Exit status, the same for every subcommand:
+              0   success.
+              1   a failure at run time, which a retry or a restart may fix: the log files cannot be \
+            opened, the socket is held by another collector, the collector does not acknowledge in time. \
+            One line on stderr says what failed.
+              64  bad arguments (EX_USAGE): the error, then the usage text.
+              78  bad configuration (EX_CONFIG): one line naming the file, the line, the key and the \
+            problem. journal-bridge.service does not restart on 78 (RestartPreventExitStatus=78).
             """,
         subcommands: [Send.self, Collect.self, CheckConfig.self, Demo.self, Bench.self, DemoWorker.self, BenchWorker.self]
     )
 
     public init() {}
 
-    /// Like `main()`, but a configuration error exits 78 with its message instead of
-    /// ArgumentParser's generic error output.
+    /// Like `main()`, with the error policy of the discussion above in one place. ArgumentParser
+    /// handles its own errors (usage and 64 for bad arguments, `--help`, `ExitCode`); from a
+    /// running command, a `ConfigurationError` exits 78 and a failure at run time (`RuntimeFailure`,
+    /// or a `SystemError` nothing wrapped) exits 1, each as one line without the usage text.
     public static func run() -> Never {
         do {
             var command = try parseAsRoot()
             try command.run()
             exit(withError: nil)
-        } catch let failure as ConfigurationFailure {
-            StandardError.write("\(failure)\n")
+        } catch let error as ConfigurationError {
+            StandardError.write("journal-bridge: \(error)\n")
             Glibc.exit(ConfigurationError.exitStatus)
+        } catch let error where error is RuntimeFailure || error is SystemError {
+            let failure = error as? RuntimeFailure ?? RuntimeFailure("\(error)")  // its description escapes control characters
+            StandardError.write("journal-bridge: \(failure)\n")
+            Glibc.exit(RuntimeFailure.exitStatus)
         } catch {
             exit(withError: error)
         }

@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import JournalBridge
 import JournalBridgeCollector
 import Logging
@@ -63,10 +66,33 @@ extension JournalBridgeCommand {
                 body(record(message, source: "<argument>", line: 1))
             } else {
                 var lineNumber: UInt32 = 0
-                while let line = readLine(strippingNewline: true) {
+                Self.forEachLineOfStandardInput { line in
                     lineNumber += 1
-                    body(record(line, source: "<stdin>", line: lineNumber))
+                    var next = record("", source: "<stdin>", line: lineNumber)
+                    next.setMessage(bytes: line)  // invalid UTF-8 stays as sent, like logger(1)
+                    body(next)
                 }
+            }
+        }
+
+        /// Each line of stdin as the bytes read, without its "\n" (or "\r\n"), NUL and invalid
+        /// UTF-8 kept; a last line without a newline counts. `readLine` would repair the bytes.
+        private static func forEachLineOfStandardInput(_ body: (UnsafeRawBufferPointer) -> Void) {
+            var buffer: UnsafeMutablePointer<CChar>? = nil
+            var capacity = 0
+            defer { free(buffer) }
+            // A stream of our own over descriptor 0 (Swift 6 cannot share glibc's `stdin`); it is
+            // read once per process and left open, as the descriptor is.
+            guard let input = fdopen(STDIN_FILENO, "r") else { return }
+            // getline returns -1 at the end of the input and on a read error: both end the input,
+            // as they did for readLine.
+            while case let count = getline(&buffer, &capacity, input), count >= 0, let buffer {
+                var length = count
+                if length > 0 && buffer[length - 1] == 0x0A {
+                    length -= 1
+                    if length > 0 && buffer[length - 1] == 0x0D { length -= 1 }
+                }
+                body(UnsafeRawBufferPointer(start: buffer, count: length))
             }
         }
 

@@ -39,7 +39,7 @@ final class BridgeLogHandlerTests: XCTestCase {
             "TRACE none at the call {only.handler=h shared=handler}",
             "INFO call wins {n=1 only.handler=h shared=call}",
             "ERROR with provider {shared=call trace.id=t-1}",
-            "CRITICAL with error {error.message=disk on fire error.type=EndToEndTests.BridgeLogHandlerTests.Failure shared=provider trace.id=t-1}",
+            "CRITICAL with error {error.message=\"disk on fire\" error.type=EndToEndTests.BridgeLogHandlerTests.Failure shared=provider trace.id=t-1}",
         ])
     }
 }

@@ -23,7 +23,8 @@ final class DaemonTests: XCTestCase {
                 for text in testCase.mentions {
                     XCTAssertTrue(result.stderrText.contains(text), "\(arguments): \(result.stderrText)")
                 }
-                XCTAssertTrue(result.stderrText.contains(path), result.stderrText)
+                XCTAssertTrue(result.stderrText.contains("\(path):1: "), "file and line: \(result.stderrText)")
+                XCTAssertFalse(result.stderrText.contains("Usage"), result.stderrText)
             }
         }
         let missing = try Run.journalBridge(["check-config", directory.file("absent.conf")])
@@ -35,6 +36,107 @@ final class DaemonTests: XCTestCase {
         let ok = try Run.journalBridge(["check-config", good])
         XCTAssertEqual(ok.status, 0, ok.stderrText)
         XCTAssertTrue(ok.stdoutText.contains("OK"), ok.stdoutText)
+    }
+
+    /// Runs journal-bridge to its end, bounded: a run that hangs is killed (status 137) instead of hanging the test.
+    private func runBounded(_ arguments: [String], timeout: TimeInterval = 15) throws -> (status: Int32, stderr: String) {
+        let process = try BackgroundProcess(Run.journalBridge, arguments)
+        let status = process.wait(timeout: timeout)
+        _ = eventually(timeout: 5) { process.stderrText.hasSuffix("\n") }
+        return (status, process.stderrText)
+    }
+
+    private func assertOneLine(_ text: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(text.split(separator: "\n").count, 1, "one line: \(text)", file: file, line: line)
+        XCTAssertTrue(text.hasPrefix("journal-bridge: "), text, file: file, line: line)
+        XCTAssertFalse(text.contains("Usage"), "no usage text: \(text)", file: file, line: line)
+    }
+
+    func testAConfigurationPathThatIsNotARegularFileExits78AtOnce() throws {
+        let directory = try TemporaryDirectory()
+        let fifo = directory.file("fifo.conf")
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        // A directory used to pass as an empty file; a FIFO hung; /dev/zero ate memory.
+        for (path, kind) in [(directory.path, "a directory"), (fifo, "a FIFO"), ("/dev/zero", "a character device")] {
+            for arguments in [["check-config", path], ["collect", "--config", path, "--socket", directory.file("s.sock")]] {
+                let (status, stderr) = try runBounded(arguments)
+                XCTAssertEqual(status, 78, "\(arguments): \(stderr)")
+                XCTAssertTrue(stderr.contains("\(path): cannot read the file: it is \(kind), not a regular file"), stderr)
+                assertOneLine(stderr)
+            }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.file("s.sock")), "collect did not start")
+    }
+
+    func testCRLFAndByteOrderMarkConfigurationRunsTheCollector() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("windows.conf")
+        let socket = directory.file("crlf.sock")
+        let text = "\u{FEFF}# saved by Notepad\r\nsocket = \"\(socket)\"\r\nbase = \"\(directory.file("logs/crlf"))\"\r\njournald = false\r\n"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let checked = try Run.journalBridge(["check-config", path])
+        XCTAssertEqual(checked.status, 0, checked.stderrText)
+        XCTAssertTrue(checked.stdoutText.contains("OK (socket \(socket), files \(directory.file("logs/crlf"))_"), checked.stdoutText)
+
+        let daemon = try BackgroundProcess(Run.journalBridge, ["collect", "--config", path])
+        XCTAssertTrue(eventually { FileManager.default.fileExists(atPath: socket) }, daemon.stderrText)
+        let sent = try Run.journalBridge(["send", "--socket", socket, "--timeout", "20", "through a CRLF configuration"])
+        XCTAssertEqual(sent.status, 0, sent.stderrText)
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(daemon.wait(), 0, daemon.stderrText)
+        XCTAssertTrue(directory.lines("logs/crlf_debug.log").last?.hasSuffix("INFO : through a CRLF configuration") == true)
+    }
+
+    func testCheckConfigAndCollectRefuseWhatCannotHoldTheLogFilesWithTheSameMessage() throws {
+        let directory = try TemporaryDirectory()
+        let fifoBase = directory.file("fifo")
+        XCTAssertEqual(mkfifo(fifoBase + "_error.log", 0o600), 0)
+        // /proc: check-config used to say OK (access(2) lets root write anywhere) and collect then refused.
+        // An existing log file that is a FIFO hung collect when it opened it.
+        let cases = [
+            ("/proc/journal-bridge-test/app", "cannot create a file in /proc: "),
+            (fifoBase, "refusing log file \(fifoBase)_error.log: it is a FIFO, not a regular file"),
+        ]
+        for (index, (base, problem)) in cases.enumerated() {
+            let path = directory.file("c\(index).conf")
+            try "journald = false\nbase = \"\(base)\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+            let checked = try runBounded(["check-config", path])
+            let collected = try runBounded(["collect", "--config", path, "--socket", directory.file("c\(index).sock")])
+            XCTAssertEqual(checked.status, 78, checked.stderr)
+            XCTAssertEqual(collected.status, 78, collected.stderr)
+            XCTAssertEqual(checked.stderr, collected.stderr, "one validation for both")
+            XCTAssertTrue(checked.stderr.hasPrefix("journal-bridge: \(path):2: base: cannot write there: "), checked.stderr)
+            XCTAssertTrue(checked.stderr.contains(problem), checked.stderr)
+            assertOneLine(checked.stderr)
+        }
+    }
+
+    func testABusySocketIsARuntimeFailureExit1NotAConfigurationError() throws {
+        let directory = try TemporaryDirectory()
+        let socket = directory.file("busy.sock")
+        let first = try BackgroundProcess(Run.journalBridge, ["collect", "--socket", socket, "--base", directory.file("a/jb"), "--no-journald"])
+        XCTAssertTrue(eventually { FileManager.default.fileExists(atPath: socket) }, first.stderrText)
+        // 78 would tell systemd not to restart (RestartPreventExitStatus=78): a busy socket is not a bad file.
+        let second = try runBounded(["collect", "--socket", socket, "--base", directory.file("b/jb"), "--no-journald"])
+        XCTAssertEqual(second.status, 1, second.stderr)
+        XCTAssertTrue(second.stderr.contains("cannot listen on \(socket): bind \(socket): Address already in use"), second.stderr)
+        assertOneLine(second.stderr)
+        XCTAssertTrue(first.isRunning, "the first collector keeps its socket")
+        first.signal(SIGTERM)
+        XCTAssertEqual(first.wait(), 0, first.stderrText)
+    }
+
+    func testBadArgumentsExit64WithTheUsage() throws {
+        let badMode = try Run.journalBridge(["collect", "--socket-mode", "99"])
+        XCTAssertEqual(badMode.status, 64, badMode.stderrText)
+        XCTAssertTrue(badMode.stderrText.contains("--socket-mode 99: expected octal"), badMode.stderrText)
+        XCTAssertTrue(badMode.stderrText.contains("Usage: journal-bridge collect"), badMode.stderrText)
+        let help = try Run.journalBridge(["--help"])
+        XCTAssertEqual(help.status, 0, help.stderrText)
+        XCTAssertTrue(help.stdoutText.contains("Exit status") && help.stdoutText.contains("78  bad configuration"), help.stdoutText)
+        let unknown = try Run.journalBridge(["check-config", "--colour"])
+        XCTAssertEqual(unknown.status, 64, unknown.stderrText)
+        XCTAssertTrue(unknown.stderrText.contains("Usage"), unknown.stderrText)
     }
 
     func testSighupReopensTheFilesAndSigtermDrainsAndExitsZero() throws {

@@ -56,7 +56,10 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(byCase["0"]?.fields["MESSAGE"], Array("nul\u{0}inside".utf8))
         XCTAssertEqual(byCase["1"]?["MESSAGE"], "one\r\nWARNING : forged\ntwo\rthree")
         XCTAssertEqual(byCase["2"]?.fields["MESSAGE"], Array("\u{1B}[31mred\u{1B}[0m \u{1B}]0;title\u{07}".utf8))
-        XCTAssertEqual(byCase["3"]?["MESSAGE"], "a\u{FFFD}\u{FFFD}b\u{FFFD}(zzzzz", "invalid UTF-8 is repaired, never passed on raw")
+        XCTAssertEqual(
+            byCase["3"]?.fields["MESSAGE"], [0x61, 0xFF, 0xFE, 0x62, 0xC3, 0x28, 0x7A, 0x7A, 0x7A, 0x7A, 0x7A],
+            "invalid UTF-8 reaches journald as sent, like logger(1)"
+        )
         XCTAssertEqual(byCase["4"]?["MESSAGE"], "ends with a newline\n")
         XCTAssertEqual(byCase["6"]?.fields["MESSAGE"]?.count, Array(("Traceback (most recent call last):\n" + trace).utf8).count)
         let keys = try XCTUnwrap(byCase["5"])
@@ -78,6 +81,7 @@ final class HostileInputTests: XCTestCase {
         XCTAssertFalse(lines.contains { $0.hasPrefix("WARNING") }, "no forged line")
         XCTAssertFalse(lines.joined().contains("\u{1B}"), "no raw escape reaches the file")
         XCTAssertTrue(lines[1].hasSuffix("one\\r\\nWARNING : forged\\ntwo\\rthree"))
+        XCTAssertTrue(lines[3].hasSuffix(" : a\\xff\\xfeb\\xc3(zzzzz"), "invalid bytes escaped in the file: \(lines[3])")
     }
 
     func testThousandsOfIdleConnectionsAtTheDescriptorLimit() throws {

@@ -56,6 +56,32 @@ final class SendCommandTests: XCTestCase {
         XCTAssertEqual(directory.names(), [], "nothing written on bad input")
     }
 
+    /// Cannot open the files: a failure at run time, not a usage error (it used to print the usage and exit 64).
+    func testDirectModeThatCannotOpenItsFilesExits1WithOneLine() throws {
+        let directory = try TemporaryDirectory()
+        XCTAssertTrue(FileManager.default.createFile(atPath: directory.file("plain"), contents: nil))
+        let result = try Run.journalBridge(["send", "--direct", "--no-journald", "--base", directory.file("plain/app"), "hello"])
+        XCTAssertEqual(result.status, 1, result.stderrText)
+        XCTAssertEqual(
+            result.stderrText,
+            "journal-bridge: cannot open the log files: open \(directory.file("plain/app"))_error.log: Not a directory (errno 20)\n"
+        )
+        let noBase = try Run.journalBridge(["send", "--direct", "hello"])
+        XCTAssertEqual(noBase.status, 64, "a missing argument is a usage error: \(noBase.stderrText)")
+        XCTAssertTrue(noBase.stderrText.contains("--direct needs --base") && noBase.stderrText.contains("Usage"), noBase.stderrText)
+    }
+
+    func testAnUnreachableCollectorExits1WithoutUsage() throws {
+        let directory = try TemporaryDirectory()
+        let socket = directory.file("nobody.sock")
+        let result = try Run.journalBridge(["send", "--socket", socket, "--timeout", "1", "hello"])
+        XCTAssertEqual(result.status, 1, result.stderrText)
+        let lines = result.stderrText.split(separator: "\n")
+        XCTAssertFalse(result.stderrText.contains("Usage"), result.stderrText)
+        XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("journal-bridge: ") }, result.stderrText)
+        XCTAssertEqual(lines.last, "journal-bridge: 1 records not acknowledged by the collector at \(socket) after 1.0 s")
+    }
+
     /// journald absent: `sd_journal_sendv` would drop silently; the bridge says so once and counts.
     func testJournaldAbsentIsReportedOnceAndFilesKeepEverything() throws {
         let directory = try TemporaryDirectory()

@@ -2,6 +2,9 @@
 import JournalBridgeTestSupport
 import Logging
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 
 final class DaemonConfigurationTests: XCTestCase {
     private func parse(_ text: String) throws -> DaemonConfiguration {
@@ -114,6 +117,96 @@ final class DaemonConfigurationTests: XCTestCase {
         configuration = try parse("socket_group = \"no-such-group-here\"")
         XCTAssertThrowsError(try configuration.validateEnvironment(source: "t")) {
             XCTAssertEqual(($0 as? ConfigurationError)?.key, "socket_group")
+        }
+    }
+
+    func testCRLFLineEndingsAndALeadingByteOrderMarkAreAccepted() throws {
+        let configuration = try parse("\u{FEFF}# saved on Windows\r\nbase = \"/var/log/x/x\"\r\nmax_bytes = 5\r\n\r\nidentifier = \"a b\"\r\n")
+        XCTAssertEqual(configuration.sinks.base, "/var/log/x/x")
+        XCTAssertEqual(configuration.sinks.maxBytes, 5)
+        XCTAssertEqual(configuration.defaultIdentifier, "a b", "the carriage return is not part of the value")
+        assertError("base = \"/x\"\r\ncolour = 1\r\n", .unknownKey, key: "colour", line: 2, mentions: "known keys")
+    }
+
+    func testInvisibleAndControlCharactersAreShownEscaped() {
+        // A byte order mark anywhere but at the start is a character of the key: shown, not invisible.
+        assertError("base = \"/x\"\n\u{FEFF}max_bytes = 1\n", .syntax, key: nil, line: 2, mentions: "bad key \"\\u{FEFF}max_bytes\"")
+        assertError("ba\u{1B}[31mse = 1", .syntax, key: nil, line: 1, mentions: "\"ba\\x1B[31mse\"")
+        XCTAssertThrowsError(try parse("ba\u{1B}[31mse = 1")) {
+            XCTAssertFalse("\($0)".unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }, "\($0)")
+        }
+        XCTAssertThrowsError(try ConfigurationFile(bytes: Array("base = \"/tmp/".utf8) + [0xFF, 0x0A] + Array("x\"\n".utf8), source: "t")) {
+            let error = $0 as? ConfigurationError
+            XCTAssertEqual(error?.line, 1)
+            XCTAssertTrue("\($0)".contains("not valid UTF-8: \"base = \"/tmp/\\xFF\""), "\($0)")
+        }
+        XCTAssertEqual(ConfigurationError(.badValue, key: "k", source: "a\nb", line: 3, "x\ty\u{202E}").description, "a\\nb:3: k: bad value: x\\ty\\u{202E}")
+    }
+
+    func testTheFileMustBeARegularFileOfBoundedSize() throws {
+        let directory = try TemporaryDirectory()
+        let fifo = directory.file("fifo")
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        // Each of these used to read as an empty file (a directory), hang (a FIFO) or eat memory (/dev/zero).
+        for (path, kind) in [(directory.path, "a directory"), (fifo, "a FIFO"), ("/dev/zero", "a character device")] {
+            XCTAssertThrowsError(try DaemonConfiguration.load(path: path)) {
+                XCTAssertEqual(($0 as? ConfigurationError)?.code, .unreadable)
+                XCTAssertEqual(($0 as? ConfigurationError)?.source, path)
+                XCTAssertTrue("\($0)".contains("\(kind), not a regular file"), "\($0)")
+            }
+        }
+        let big = directory.file("big.conf")
+        let padding = [UInt8](repeating: UInt8(ascii: "#"), count: ConfigurationFile.maximumSize) + [0x0A]
+        XCTAssertTrue(FileManager.default.createFile(atPath: big, contents: Data(padding)))
+        XCTAssertThrowsError(try DaemonConfiguration.load(path: big)) {
+            XCTAssertTrue("\($0)".contains("larger than 1048576 bytes"), "\($0)")
+        }
+        let fits = directory.file("fits.conf")
+        let setting = Array("\nmax_bytes = 7".utf8)
+        let exact = [UInt8](repeating: UInt8(ascii: "#"), count: ConfigurationFile.maximumSize - setting.count) + setting
+        XCTAssertTrue(FileManager.default.createFile(atPath: fits, contents: Data(exact)))
+        XCTAssertEqual(try DaemonConfiguration.load(path: fits).sinks.maxBytes, 7, "exactly 1 MiB is read")
+        let link = directory.file("link.conf")
+        XCTAssertEqual(symlink(fits, link), 0)
+        XCTAssertEqual(try DaemonConfiguration.load(path: link).sinks.maxBytes, 7, "a link to a regular file is fine")
+    }
+
+    func testValidationProbesThatFilesCanBeCreatedAndNamesTheLine() throws {
+        // /proc takes no new files, yet access(2) says it is writable to root: only a real creation tells.
+        let configuration = try parse("identifier = \"x\"\nbase = \"/proc/journal-bridge-test/app\"")
+        XCTAssertThrowsError(try configuration.validateEnvironment(source: "t.conf")) {
+            let error = $0 as? ConfigurationError
+            XCTAssertEqual(error?.code, .unwritable)
+            XCTAssertEqual(error?.key, "base")
+            XCTAssertEqual(error?.line, 2)
+            XCTAssertTrue("\($0)".hasPrefix("t.conf:2: base: cannot write there: cannot create a file in /proc: "), "\($0)")
+        }
+        XCTAssertNoThrow(try parse("files = false\nbase = \"/proc/x/app\"").validateEnvironment(source: "t"), "no files, no check")
+
+        let directory = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory.file("app_debug.log"), withIntermediateDirectories: false)
+        XCTAssertThrowsError(try parse("base = \"\(directory.file("app"))\"").validateEnvironment(source: "t")) {
+            XCTAssertTrue("\($0)".contains("app_debug.log: it is a directory, not a regular file"), "\($0)")
+        }
+        XCTAssertTrue(symlink("/etc/passwd", directory.file("b_error.log")) == 0)
+        XCTAssertThrowsError(try parse("base = \"\(directory.file("b"))\"").validateEnvironment(source: "t")) {
+            XCTAssertTrue("\($0)".contains("b_error.log: it is a symbolic link, not a regular file"), "\($0)")
+        }
+        XCTAssertNoThrow(try parse("base = \"\(directory.file("new/sub/c"))\"").validateEnvironment(source: "t"))
+        XCTAssertEqual(directory.names(), ["app_debug.log", "b_error.log"], "the check leaves nothing behind")
+    }
+
+    func testTheSocketPathMustFitAndNotBeAnotherKindOfFile() throws {
+        let long = "/tmp/" + String(repeating: "s", count: 120) + ".sock"
+        XCTAssertThrowsError(try parse("files = false\nsocket = \"\(long)\"").validateEnvironment(source: "t")) {
+            XCTAssertEqual(($0 as? ConfigurationError)?.key, "socket")
+            XCTAssertEqual(($0 as? ConfigurationError)?.line, 2)
+            XCTAssertTrue("\($0)".contains("at most 107"), "\($0)")
+        }
+        let directory = try TemporaryDirectory()
+        XCTAssertTrue(FileManager.default.createFile(atPath: directory.file("plain"), contents: nil))
+        XCTAssertThrowsError(try parse("files = false\nsocket = \"\(directory.file("plain"))\"").validateEnvironment(source: "t")) {
+            XCTAssertTrue("\($0)".contains("plain is a regular file, not a socket"), "\($0)")
         }
     }
 

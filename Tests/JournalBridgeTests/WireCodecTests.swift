@@ -59,6 +59,43 @@ final class WireCodecTests: XCTestCase {
         XCTAssertEqual(encoder.bytes.count, FrameEncoder.encodedSize(of: record))
     }
 
+    /// The message travels byte for byte: invalid UTF-8 is neither repaired nor refused.
+    func testInvalidUTF8MessageTravelsAsSent() throws {
+        let raw: [UInt8] = [0x61, 0xFF, 0xFE, 0x62, 0xC3, 0x28, 0x00, 0xED, 0xA0, 0x80]
+        var sent = LogRecord(level: .info, message: "", sequence: 1, origin: .unattributed)
+        raw.withUnsafeBytes { sent.setMessage(bytes: $0) }
+        XCTAssertEqual(sent.messageBytes, raw)
+        let wire = bytes(.batch([sent]))
+        XCTAssertNotNil((0...(wire.count - raw.count)).first { Array(wire[$0..<$0 + raw.count]) == raw }, "raw bytes on the wire")
+        guard case .batch(let received)? = try decodeAll(wire).first else { return XCTFail("no batch") }
+        XCTAssertEqual(received.first?.messageBytes, raw)
+        XCTAssertEqual(received.first?.message, String(decoding: raw, as: UTF8.self))
+        var encoder = FrameEncoder()
+        encoder.appendRecord(sent)
+        XCTAssertEqual(encoder.bytes.count, FrameEncoder.encodedSize(of: sent))
+
+        // So are metadata values.
+        var field = MetadataField("k", "")
+        raw.withUnsafeBytes { field.setValue(bytes: $0) }
+        sent.metadata = [field, MetadataField("valid", "v")]
+        guard case .batch(let withMetadata)? = try decodeAll(bytes(.batch([sent]))).first else { return XCTFail("no batch") }
+        XCTAssertEqual(withMetadata.first?.metadata.first?.valueBytes, raw)
+        XCTAssertNil(withMetadata.first?.metadata.last?.valueBytes)
+        XCTAssertEqual(withMetadata, [sent])
+        encoder.removeAll()
+        encoder.appendRecord(sent)
+        XCTAssertEqual(encoder.bytes.count, FrameEncoder.encodedSize(of: sent))
+        // A cut 4-byte sequence is repaired to one U+FFFD of the same length: still told apart.
+        var cut = LogRecord(level: .info, message: "", origin: .unattributed)
+        ([0xF0, 0x90, 0x80] as [UInt8]).withUnsafeBytes { cut.setMessage(bytes: $0) }
+        XCTAssertEqual(cut.messageBytes, [0xF0, 0x90, 0x80] as [UInt8])
+        // Valid UTF-8 carries no second copy, and a new message drops the old bytes.
+        guard case .batch(let valid)? = try decodeAll(bytes(.batch([record]))).first else { return XCTFail("no batch") }
+        XCTAssertNil(valid.first?.messageBytes)
+        sent.message = "replaced"
+        XCTAssertNil(sent.messageBytes)
+    }
+
     func testZeroLengthFrame() { expect(.emptyFrame, [0, 0, 0, 0]) }
 
     func testLengthOneByteOverTheLimitIsRejectedBeforeItArrives() {

@@ -14,6 +14,22 @@ int c_jb_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
 int c_jb_bind_unix(int fd, const char *path);
 int c_jb_connect_unix(int fd, const char *path);
 
+/// bind(2) of a Unix stream socket to `path`, the socket file created with exactly the
+/// permission bits `mode & 0777`, whatever the process's umask, and without touching that
+/// umask: the bind runs on a short-lived thread that first unshares its file-system
+/// attributes (unshare(CLONE_FS), which needs no privilege) and sets its own umask there.
+/// If unsharing is refused (a seccomp filter), the process's umask is changed around the
+/// one bind(2) call only. Returns 0, or -1 with errno set.
+int c_jb_bind_unix_mode(int fd, const char *path, mode_t mode);
+
+/// open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC): a descriptor of the entry itself (a link
+/// stays a link) that no read, write or open side effect comes with. Returns it, or -1 with errno.
+int c_jb_open_entry(const char *path);
+
+/// fchownat(fd, "", owner, group, AT_EMPTY_PATH): changes the owner/group of what an
+/// O_PATH descriptor names, never following a path. Returns 0, or -1 with errno set.
+int c_jb_fchown_entry(int fd, uid_t owner, gid_t group);
+
 /// accept4(fd, NULL, NULL, SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0)).
 int c_jb_accept(int fd, int nonblocking);
 

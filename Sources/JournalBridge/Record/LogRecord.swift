@@ -12,7 +12,18 @@ public struct LogRecord: Sendable, Equatable {
     /// Wall-clock time of the `log` call, microseconds since the Unix epoch (journald's unit).
     public var timestampMicros: Int64
     public var label: String
-    public var message: String
+    /// The message. When the bytes received were not valid UTF-8 this is their repaired form
+    /// (U+FFFD for each bad sequence) and `messageBytes` holds the bytes themselves.
+    public var message: String {
+        didSet {
+            // Whoever sets a new message (a cut, say) replaces the raw bytes too.
+            if messageBytes != nil, message != oldValue { messageBytes = nil }
+        }
+    }
+    /// The message's bytes, kept only when they are not valid UTF-8 (a `send -` line, a
+    /// client's frame), so that journald gets them as sent and the files show them escaped.
+    /// nil for every valid message: the common case costs nothing.
+    package private(set) var messageBytes: [UInt8]?
     public var file: String
     public var function: String
     public var line: UInt32
@@ -46,6 +57,19 @@ public struct LogRecord: Sendable, Equatable {
         self.origin = origin
     }
 
+    /// Sets the message from bytes as received: a valid message becomes `message` alone; an
+    /// invalid one is kept in `messageBytes` as well, with its repaired form in `message`.
+    package mutating func setMessage(bytes: UnsafeRawBufferPointer) {
+        let (text, raw) = RawText.decode(bytes)
+        messageBytes = nil
+        message = text
+        messageBytes = raw
+    }
+
+    /// Size of the message on the wire and in journald: its bytes as received.
+    @inline(__always)
+    package var messageByteCount: Int { messageBytes?.count ?? message.utf8.count }
+
     @inline(__always)
     public static func now() -> Int64 {
         var ts = timespec()
@@ -56,11 +80,53 @@ public struct LogRecord: Sendable, Equatable {
 
 public struct MetadataField: Sendable, Equatable {
     public var key: String
-    public var value: String
+    /// The value; its repaired form when the bytes received were not valid UTF-8 (`valueBytes`).
+    public var value: String {
+        didSet {
+            if valueBytes != nil, value != oldValue { valueBytes = nil }
+        }
+    }
+    /// The value's bytes, kept only when they are not valid UTF-8 (a client's frame): journald
+    /// gets them as sent, the files show them escaped. nil for every valid value.
+    package private(set) var valueBytes: [UInt8]?
 
     public init(_ key: String, _ value: String) {
         self.key = key
         self.value = value
+    }
+
+    /// Sets the value from bytes as received, like `LogRecord.setMessage(bytes:)`.
+    package mutating func setValue(bytes: UnsafeRawBufferPointer) {
+        let (text, raw) = RawText.decode(bytes)
+        valueBytes = nil
+        value = text
+        valueBytes = raw
+    }
+
+    /// Size of the value on the wire and in journald: its bytes as received.
+    @inline(__always)
+    package var valueByteCount: Int { valueBytes?.count ?? value.utf8.count }
+
+    /// Appends the value's bytes as received (journald's field value).
+    @inline(__always)
+    package func appendValue(to out: inout [UInt8]) {
+        if let valueBytes { out.append(contentsOf: valueBytes) } else { out.append(contentsOf: value.utf8) }
+    }
+}
+
+/// Text received as bytes: the one rule for keeping what is not valid UTF-8.
+package enum RawText {
+    /// The bytes as a String (repaired with U+FFFD where not valid UTF-8) and, only when a
+    /// repair happened, the bytes themselves.
+    @inline(__always)
+    package static func decode(_ bytes: UnsafeRawBufferPointer) -> (String, [UInt8]?) {
+        var text = String(decoding: bytes, as: UTF8.self)
+        // A repair puts U+FFFD in place of each bad sequence, so the bytes differ. Comparing
+        // them costs a memcmp; String(validating:) would cost more than the decoding itself.
+        let intact = text.withUTF8 { utf8 in
+            utf8.count == bytes.count && (utf8.isEmpty || memcmp(utf8.baseAddress!, bytes.baseAddress!, utf8.count) == 0)
+        }
+        return (text, intact ? nil : Array(bytes))
     }
 }
 

@@ -19,19 +19,64 @@ package enum UnixSocket {
 
     /// Binds and listens at `path`, non-blocking. A socket file left by a dead
     /// collector is replaced; a live one (something answers) is an error.
-    package static func listen(path: String, backlog: Int32 = 1024) throws(SystemError) -> Int32 {
+    ///
+    /// `mode` (permission bits) and `group` are given to the socket file without a
+    /// path-based chmod/chown, which would follow a link renamed over the socket between
+    /// bind and chmod (the race made a root collector chmod a 0600 file to 0666):
+    /// the file is created with `mode` by binding under a umask of its complement, on a
+    /// thread of its own (see `c_jb_bind_unix_mode`: the process's umask is untouched, which
+    /// matters to a collector embedded in a larger program); the group is set through an
+    /// O_PATH|O_NOFOLLOW descriptor of the entry, after fstat shows it is still a socket of
+    /// ours with one link, else the start fails. (fchmod before bind would not do: bind masks
+    /// the socket's mode with the umask anyway.) A directory that others may write without
+    /// the sticky bit is refused: anyone could replace the socket and receive the records.
+    package static func listen(path: String, mode: mode_t? = nil, group: gid_t? = nil, backlog: Int32 = 1024) throws(SystemError) -> Int32 {
+        try checkDirectory(of: path)
         removeStaleSocket(at: path)
         let fd = try syscall("socket") {
             socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         }
         do {
-            try syscall("bind \(path)") { c_jb_bind_unix(fd, path) }
+            if let mode {
+                try syscall("bind \(path)") { c_jb_bind_unix_mode(fd, path, mode) }
+            } else {
+                try syscall("bind \(path)") { c_jb_bind_unix(fd, path) }
+            }
+            if let group { try setGroup(of: path, to: group) }
             try syscall("listen \(path)") { Glibc.listen(fd, backlog) }
         } catch {
             close(fd)
             throw error
         }
         return fd
+    }
+
+    /// Refuses a socket directory writable by others without the sticky bit (a world-writable
+    /// /tmp-like directory must be sticky, as /tmp is).
+    private static func checkDirectory(of path: String) throws(SystemError) {
+        let directory = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        var info = stat()
+        guard stat(directory, &info) == 0 else { return }  // missing: bind reports it, naming the path
+        if info.st_mode & S_IWOTH != 0 && info.st_mode & S_ISVTX == 0 {
+            throw SystemError(
+                call: "refusing to listen at \(path): \(directory) is writable by others and not sticky (anyone could replace the socket)",
+                errno: EPERM
+            )
+        }
+    }
+
+    /// chown of the entry just bound, never through a link (see `listen`).
+    private static func setGroup(of path: String, to group: gid_t) throws(SystemError) {
+        let entry = try syscall("open \(path)") { c_jb_open_entry(path) }
+        defer { close(entry) }
+        var info = stat()
+        try syscall("fstat \(path)") { fstat(entry, &info) }
+        guard (info.st_mode & S_IFMT) == S_IFSOCK, info.st_uid == geteuid(), info.st_nlink == 1 else {
+            throw SystemError(call: "refusing to set the group of \(path): it was replaced after bind", errno: EPERM)
+        }
+        if info.st_gid != group {
+            try syscall("chown \(path)") { c_jb_fchown_entry(entry, uid_t.max, group) }
+        }
     }
 
     /// Unlinks `path` only if it is a socket nobody listens on.

@@ -14,6 +14,25 @@ public struct FrameDecoder: Sendable {
     /// Bytes received but not yet part of a whole frame (a truncated frame, at disconnect).
     public var bufferedByteCount: Int { buffer.count - readIndex }
 
+    /// The whole size (length prefix included) of the frame being waited for, once its
+    /// 4-byte header is in; nil while fewer than 4 bytes are buffered. Valid after
+    /// `nextFrame()` returned nil (which checked the length against the limits): the
+    /// collector reserves this much of its memory budget before it reads the body.
+    package var pendingFrameBytes: Int? {
+        guard buffer.count - readIndex >= 4 else { return nil }
+        let length = buffer.withUnsafeBufferPointer { p in
+            Int(p[readIndex]) << 24 | Int(p[readIndex + 1]) << 16 | Int(p[readIndex + 2]) << 8 | Int(p[readIndex + 3])
+        }
+        return 4 + length
+    }
+
+    /// Makes room for `bytes` buffered bytes at once, so a large frame's body grows the
+    /// buffer once to its declared size instead of doubling past it.
+    package mutating func reserveCapacity(_ bytes: Int) {
+        if readIndex > 0 { compact() }
+        buffer.reserveCapacity(bytes)
+    }
+
     public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
         buffer.append(contentsOf: bytes)
     }
@@ -53,18 +72,24 @@ public struct FrameDecoder: Sendable {
     }
 
     /// Called when waiting for more bytes: drops what was consumed, so a connection holds
-    /// at most one partial frame, and gives back a large buffer once it is empty (a
-    /// thousand idle connections must not each keep the largest frame they ever sent).
+    /// at most one partial frame, and gives back memory it no longer needs: all of it once
+    /// the buffer is empty, and the excess when a small tail is left in a large buffer
+    /// (a thousand idle connections must not each keep the largest chunk they ever sent;
+    /// the collector's memory budget counts what is buffered, so the capacity must follow).
     private mutating func compact() {
         guard readIndex > 0 else { return }
         if readIndex == buffer.count {
-            if buffer.capacity > 256 * 1024 {
-                buffer = []
-            } else {
-                buffer.removeAll(keepingCapacity: true)
-            }
+            buffer = []
         } else {
-            buffer.removeSubrange(..<readIndex)
+            let tail = buffer.count - readIndex
+            if buffer.capacity > 2 * tail + 4096 {
+                var smaller: [UInt8] = []
+                smaller.reserveCapacity(tail)
+                smaller.append(contentsOf: buffer[readIndex...])
+                buffer = smaller
+            } else {
+                buffer.removeSubrange(..<readIndex)
+            }
         }
         readIndex = 0
     }
@@ -122,7 +147,7 @@ public struct FrameDecoder: Sendable {
         let sequence: UInt64 = try reader.integer()
         let line: UInt32 = try reader.integer()
         let label = try reader.string(limit: WireProtocol.maxFieldBytes, what: "label")
-        let message = try reader.string(limit: WireProtocol.maxFieldBytes, what: "message")
+        let messageBytes = try reader.stringBytes(limit: WireProtocol.maxFieldBytes, what: "message")
         let file = try reader.string(limit: WireProtocol.maxFieldBytes, what: "file")
         let function = try reader.string(limit: WireProtocol.maxFieldBytes, what: "function")
         let count: UInt16 = try reader.integer()
@@ -133,14 +158,18 @@ public struct FrameDecoder: Sendable {
         metadata.reserveCapacity(Int(count))
         for _ in 0..<count {
             let key = try reader.string(limit: WireProtocol.maxKeyBytes, what: "metadata key")
-            let value = try reader.string(limit: WireProtocol.maxFieldBytes, what: "metadata value")
-            metadata.append(MetadataField(key, value))
+            var field = MetadataField(key, "")
+            field.setValue(bytes: try reader.stringBytes(limit: WireProtocol.maxFieldBytes, what: "metadata value"))
+            metadata.append(field)
         }
-        return LogRecord(
-            level: level, timestampMicros: timestamp, label: label, message: message, file: file,
+        var record = LogRecord(
+            level: level, timestampMicros: timestamp, label: label, message: "", file: file,
             function: function, line: line, metadata: metadata, sequence: sequence,
             origin: Origin(pid: 0, uid: 0, gid: 0, identifier: "")
         )
+        // The message and metadata values are kept byte for byte, invalid UTF-8 included (docs/protocol.md).
+        record.setMessage(bytes: messageBytes)
+        return record
     }
 }
 
@@ -174,5 +203,13 @@ public struct ByteReader {
         let length: UInt32 = try integer()
         guard Int(length) <= limit else { throw WireError(.limitExceeded, "\(what) of \(length) bytes, limit \(limit)") }
         return String(decoding: try bytes(count: Int(length)), as: UTF8.self)
+    }
+
+    /// A string's bytes as sent, unchecked: for the message and metadata values, kept as bytes.
+    @inline(__always)
+    package mutating func stringBytes(limit: Int, what: String) throws(WireError) -> UnsafeRawBufferPointer {
+        let length: UInt32 = try integer()
+        guard Int(length) <= limit else { throw WireError(.limitExceeded, "\(what) of \(length) bytes, limit \(limit)") }
+        return try bytes(count: Int(length))
     }
 }

@@ -54,8 +54,8 @@ public struct FrameEncoder: Sendable {
     /// Size a record takes on the wire, for keeping frames under the limit.
     public static func encodedSize(of record: LogRecord) -> Int {
         var size = 1 + 8 + 8 + 4 + 4 * 4 + 2
-        size += record.label.utf8.count + record.message.utf8.count + record.file.utf8.count + record.function.utf8.count
-        for field in record.metadata { size += 8 + field.key.utf8.count + field.value.utf8.count }
+        size += record.label.utf8.count + record.messageByteCount + record.file.utf8.count + record.function.utf8.count
+        for field in record.metadata { size += 8 + field.key.utf8.count + field.valueByteCount }
         return size
     }
 
@@ -65,13 +65,17 @@ public struct FrameEncoder: Sendable {
         appendInteger(record.sequence)
         appendInteger(record.line)
         appendString(record.label)
-        appendString(record.message)
+        if let raw = record.messageBytes {
+            appendBytes(raw)  // not valid UTF-8: sent as received (so are metadata values)
+        } else {
+            appendString(record.message)
+        }
         appendString(record.file)
         appendString(record.function)
         appendInteger(UInt16(record.metadata.count))
         for field in record.metadata {
             appendString(field.key)
-            appendString(field.value)
+            if let raw = field.valueBytes { appendBytes(raw) } else { appendString(field.value) }
         }
     }
 
@@ -108,6 +112,11 @@ public struct FrameEncoder: Sendable {
             appendInteger(UInt32(utf8.count))
             bytes.append(contentsOf: utf8)
         }
+    }
+
+    private mutating func appendBytes(_ raw: [UInt8]) {
+        appendInteger(UInt32(raw.count))
+        bytes.append(contentsOf: raw)
     }
 
     private mutating func appendShortString(_ string: String, limit: Int) {

@@ -14,6 +14,10 @@ public enum WireProtocol {
     public static let maxRecordsPerBatch = 65536
     /// Largest program name in a hello.
     public static let maxIdentifierBytes = 255
+    /// How far a record's sequence may lie above the highest one its session already
+    /// routed (the previous records of the same batch included): small gaps (a record a
+    /// shipper dropped alone) pass, a jump closes the connection.
+    public static let maxSequenceGap: UInt64 = 65536
 
     /// The default socket, when neither an explicit path nor `JOURNAL_BRIDGE_SOCKET` names one.
     public static let defaultSocketPath = "/run/journal-bridge/journal-bridge.sock"
@@ -41,6 +45,8 @@ public struct WireError: Error, CustomStringConvertible, Sendable, Equatable {
         case limitExceeded = "limit exceeded"
         case invalidLevel = "invalid level"
         case unexpectedFrame = "unexpected frame"
+        case invalidSession = "invalid session"
+        case invalidSequence = "invalid sequence"
     }
 
     public var code: Code

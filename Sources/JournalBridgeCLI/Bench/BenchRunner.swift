@@ -154,7 +154,7 @@ struct BenchRunner {
                 let done = waitpid(pid, &status, WNOHANG)
                 if done == pid {
                     remaining.remove(pid)
-                    if status != 0 { throw ValidationError("bench worker \(pid) failed (status \(status))") }
+                    if status != 0 { throw RuntimeFailure("bench worker \(pid) failed (status \(status))") }
                 }
             }
             usleep(10_000)
@@ -196,7 +196,7 @@ func format(_ value: Double, digits: Int = 2) -> String {
 
 func makeTemporaryDirectory() throws -> String {
     var template = Array("/tmp/journal-bridge-bench-XXXXXX".utf8CString)
-    guard let made = mkdtemp(&template) else { throw ValidationError("cannot create a temporary directory") }
+    guard let made = mkdtemp(&template) else { throw RuntimeFailure("cannot create a temporary directory") }
     return String(cString: made)
 }
 

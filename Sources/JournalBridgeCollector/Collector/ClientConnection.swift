@@ -8,12 +8,18 @@ final class ClientSession: Sendable {
         var routed: UInt64 = 0
         /// Highest sequence every sink has written: what acks report.
         var stored: UInt64 = 0
+        /// False until the first batch: a session the collector never saw (new, or the
+        /// collector restarted) takes its baseline from its first record.
+        var started = false
     }
 
-    let id: UInt64
+    /// Who opened it (from SO_PEERCRED) and the id its hello named.
+    let key: SessionTable.Key
     let progress = ConditionLock(Progress())
 
-    init(id: UInt64) { self.id = id }
+    init(key: SessionTable.Key) { self.key = key }
+
+    var id: UInt64 { key.id }
 }
 
 /// One accepted connection, owned by the collector's I/O thread.
@@ -21,6 +27,8 @@ final class ClientConnection {
     let fd: Int32
     let peer: (pid: Int32, uid: UInt32, gid: UInt32)
     var decoder = FrameDecoder()
+    /// Its share of the collector's memory budget (CollectorLoop's read path).
+    var memory = ConnectionMemory()
     var session: ClientSession?
     var origin: Origin
     /// Highest sequence already acknowledged on this connection.

@@ -1,6 +1,9 @@
 /// A configuration the daemon cannot run with. `collect` and `check-config` print it
-/// and exit with status 78 (EX_CONFIG), naming the key and the problem.
+/// and exit with status 78 (EX_CONFIG), naming the file, the line, the key and the problem.
+/// Only what a restart cannot fix is a configuration error; a failure at run time
+/// (the socket is busy, a file cannot be opened after the checks passed) is not one.
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The kind of problem, printed before the details.
     public enum Code: String, Sendable {
         case unreadable = "cannot read the file"
         case syntax = "syntax error"
@@ -11,14 +14,21 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equa
         case unwritable = "cannot write there"
     }
 
+    /// EX_CONFIG from sysexits.h; the systemd unit does not restart on it (RestartPreventExitStatus=78).
     public static let exitStatus: Int32 = 78
 
+    /// The kind of problem.
     public var code: Code
+    /// The key at fault, when one is.
     public var key: String?
+    /// The file (or "defaults") the configuration came from.
     public var source: String
+    /// The line of `source` that set `key`, when the file set it.
     public var line: Int?
+    /// What is wrong, in words.
     public var problem: String
 
+    /// A problem with `key` (set on `line` of `source`).
     public init(_ code: Code, key: String? = nil, source: String, line: Int? = nil, _ problem: String) {
         self.code = code
         self.key = key
@@ -27,10 +37,63 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equa
         self.problem = problem
     }
 
+    /// `file:line: key: kind: problem`, one line, with control and invisible characters escaped.
     public var description: String {
-        var location = source
+        var location = Self.escaped(source)
         if let line { location += ":\(line)" }
-        if let key { return "\(location): \(key): \(code.rawValue): \(problem)" }
-        return "\(location): \(code.rawValue): \(problem)"
+        if let key { return "\(location): \(Self.escaped(key)): \(code.rawValue): \(Self.escaped(problem))" }
+        return "\(location): \(code.rawValue): \(Self.escaped(problem))"
+    }
+
+    /// Text from a file or a path, made safe to print on one terminal line: control characters
+    /// (`\n`, `\t`, `\x1B`, ...) and invisible ones (a byte order mark, bidirectional overrides,
+    /// line separators) become visible escapes. Unlike `LineEscaping` (the log files' reversible
+    /// rule) a backslash stays as it is, so that paths and quoted values read as typed; and unlike it,
+    /// format characters are escaped too: an invisible character in a key must be seen to be fixed.
+    static func escaped(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            default:
+                switch scalar.properties.generalCategory {
+                case .control where scalar.value < 0x80:
+                    result += "\\x" + hex(scalar.value, digits: 2)
+                case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
+                    result += "\\u{" + hex(scalar.value, digits: 4) + "}"
+                default:
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result
+    }
+
+    /// Bytes that are not valid UTF-8, shown with the valid text as it is and each invalid byte as `\xNN`.
+    static func escaped(bytes: some Collection<UInt8>) -> String {
+        let bytes = Array(bytes)
+        var result = ""
+        var offset = 0
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded):
+                result.unicodeScalars.append(Unicode.UTF8.decode(encoded))
+                offset += encoded.count
+            case .error(let length):
+                for byte in bytes[offset..<offset + length] { result += "\\x" + hex(UInt32(byte), digits: 2) }
+                offset += length
+            case .emptyInput:
+                return result
+            }
+        }
+    }
+
+    private static func hex(_ value: UInt32, digits: Int) -> String {
+        let text = String(value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, digits - text.count)) + text
     }
 }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import JournalBridge
+
 /// The daemon's configuration file: `key = value` lines, `#` comments, values a
 /// quoted string, an integer or `true`/`false` (a subset of TOML, so editors
 /// highlight it). Parsing keeps each value's line for error messages.
@@ -24,11 +29,27 @@ struct ConfigurationFile {
     let source: String
     private(set) var entries: [String: Entry] = [:]
 
+    /// Parses `text` (see `init(bytes:source:)`).
     init(text: String, source: String) throws(ConfigurationError) {
+        try self.init(bytes: Array(text.utf8), source: source)
+    }
+
+    /// Parses a file's bytes. Lines end in LF or CRLF (a file saved on Windows reads the same);
+    /// a leading UTF-8 byte order mark is skipped; a line that is not valid UTF-8 is an error
+    /// showing the bad bytes escaped.
+    init(bytes: [UInt8], source: String) throws(ConfigurationError) {
         self.source = source
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        var body = bytes[...]
+        if body.starts(with: Self.byteOrderMark) { body = body.dropFirst(Self.byteOrderMark.count) }
+        for (index, lineBytes) in body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             let lineNumber = index + 1
-            let line = Self.strippingComment(raw).trimmingSpaces
+            let withoutReturn = lineBytes.last == UInt8(ascii: "\r") ? lineBytes.dropLast() : lineBytes
+            guard let raw = String(validating: withoutReturn, as: UTF8.self) else {
+                throw ConfigurationError(
+                    .syntax, source: source, line: lineNumber, "not valid UTF-8: \"\(ConfigurationError.escaped(bytes: withoutReturn))\""
+                )
+            }
+            let line = Self.strippingComment(raw[...]).trimmingSpaces
             if line.isEmpty { continue }
             guard let equals = line.firstIndex(of: "=") else {
                 throw ConfigurationError(.syntax, source: source, line: lineNumber, "expected 'key = value', got \"\(line)\"")
@@ -38,11 +59,64 @@ struct ConfigurationFile {
             guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
                 throw ConfigurationError(.syntax, source: source, line: lineNumber, "bad key \"\(key)\"")
             }
-            if entries[key] != nil {
-                throw ConfigurationError(.duplicateKey, key: key, source: source, line: lineNumber, "already set on line \(entries[key]!.line)")
+            if let earlier = entries[key] {
+                throw ConfigurationError(.duplicateKey, key: key, source: source, line: lineNumber, "already set on line \(earlier.line)")
             }
             entries[key] = Entry(value: try Self.parseValue(text, key: key, source: source, line: lineNumber), line: lineNumber)
         }
+    }
+
+    private static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
+
+    /// Configuration files are a few kilobytes; a bigger one is a mistake (or `/dev/zero` behind a link).
+    static let maximumSize = 1 << 20
+
+    /// The bytes of the file at `path`, which must be a regular file (a symbolic link to one is
+    /// fine) of at most `maximumSize` bytes. Opened non-blocking and checked with `fstat` before
+    /// anything is read, so that a FIFO, a device or a directory is refused instead of hanging
+    /// the daemon, eating its memory, or reading as an empty file.
+    static func read(path: String) throws(ConfigurationError) -> [UInt8] {
+        func failure(_ problem: String) -> ConfigurationError { ConfigurationError(.unreadable, source: path, problem) }
+        let fd: Int32
+        do {
+            fd = try syscall("open") { open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) }
+        } catch {
+            throw failure(String(cString: strerror(error.errno)))
+        }
+        defer { close(fd) }  // read-only: nothing to lose if close fails
+        var info = stat()
+        do {
+            try syscall("fstat") { fstat(fd, &info) }
+        } catch {
+            throw failure("fstat: \(String(cString: strerror(error.errno)))")
+        }
+        let type = info.st_mode & S_IFMT
+        guard type == S_IFREG else {
+            throw failure("it is \(FileDescriptorIO.kind(type)), not a regular file")
+        }
+        // Read one byte more than allowed: its arrival says the file is too big, without reading it all.
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while bytes.count <= maximumSize {
+            let wanted = min(chunk.count, maximumSize + 1 - bytes.count)
+            // (Typed throws cannot cross `withUnsafeMutableBytes` without crashing swiftc 6.3: errno comes out instead.)
+            var readErrno: Int32 = 0
+            let count = chunk.withUnsafeMutableBytes { buffer -> Int in
+                do throws(SystemError) {
+                    return try syscall("read") { Glibc.read(fd, buffer.baseAddress, wanted) }
+                } catch {
+                    readErrno = error.errno
+                    return -1
+                }
+            }
+            if count < 0 { throw failure("read: \(String(cString: strerror(readErrno)))") }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+        guard bytes.count <= maximumSize else {
+            throw failure("larger than \(maximumSize) bytes (1 MiB); a configuration file is a few kilobytes")
+        }
+        return bytes
     }
 
     private static func parseValue(_ text: String, key: String, source: String, line: Int) throws(ConfigurationError) -> Value {

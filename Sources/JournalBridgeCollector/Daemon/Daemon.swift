@@ -8,7 +8,12 @@ import JournalBridge
 public enum Daemon {
     /// Runs until SIGTERM/SIGINT. Signals are taken with sigwait on this thread, so
     /// they must be blocked before any other thread starts; this does it first.
-    public static func run(_ configuration: DaemonConfiguration, source: String) throws(ConfigurationError) {
+    ///
+    /// Throws `ConfigurationError` (exit 78) for what `DaemonConfiguration.validateEnvironment`
+    /// finds, the same checks `check-config` runs; anything that fails after them (the log
+    /// files cannot be opened, the socket is busy) is a `RuntimeFailure` (exit 1), which a
+    /// restart may fix.
+    public static func run(_ configuration: DaemonConfiguration, source: String) throws {
         var signals = sigset_t()
         sigemptyset(&signals)
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
@@ -25,7 +30,7 @@ public enum Daemon {
                 )
             }
         } catch {
-            throw ConfigurationError(.unwritable, key: "base", source: source, "\(error)")
+            throw RuntimeFailure("cannot open the log files: \(error)")
         }
         let collector = Collector(
             configuration: CollectorConfiguration(
@@ -35,16 +40,18 @@ public enum Daemon {
                 socketGroup: configuration.socketGroup.flatMap(DaemonConfiguration.groupID),
                 sinkQueueCapacity: configuration.sinkQueueCapacity,
                 maxConnections: configuration.maxConnections,
-                defaultIdentifier: configuration.defaultIdentifier
+                defaultIdentifier: configuration.defaultIdentifier,
+                memoryLimit: configuration.memoryLimit
             ),
             routes: routes
         )
+        let listening = activated.map { "fd \($0) from systemd" } ?? configuration.socketPath
         do {
             try collector.start()
         } catch {
-            throw ConfigurationError(.unwritable, key: "socket", source: source, "\(error)")
+            let hint = error.errno == EADDRINUSE ? " (another collector is listening there)" : ""
+            throw RuntimeFailure("cannot listen on \(listening): \(error)\(hint)")
         }
-        let listening = activated.map { "fd \($0) from systemd" } ?? configuration.socketPath
         StandardError.write("journal-bridge: collecting on \(listening)\n")
         Systemd.notify("READY=1\nSTATUS=collecting on \(listening)\nMAINPID=\(getpid())")
         let watchdog = WatchdogPinger { collector.isRunning }
@@ -63,6 +70,8 @@ public enum Daemon {
         watchdog?.stop()
         collector.stop()
         let statistics = collector.statistics
-        StandardError.write("journal-bridge: stopped after \(statistics.total) records\n")
+        // Every sink's losses in the last line: a record a sink failed to write was still acknowledged.
+        let perSink = statistics.perSink.map { "\($0.name): \($0.failed) failed, \($0.packed) packed" }.joined(separator: "; ")
+        StandardError.write("journal-bridge: stopped after \(statistics.total) records (\(perSink))\n")
     }
 }

@@ -18,19 +18,24 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var sinkQueueCapacity = 16384
     public var journaldOverflow = SinkQueue.Overflow.block
     public var maxConnections = 4096
+    /// Bytes for unfinished frames and queued records together (`memory_limit`, e.g. "256M").
+    public var memoryLimit = CollectorConfiguration.defaultMemoryLimit
 
     public init() {}
 
-    /// The settings of a configuration file on top of the defaults.
+    /// The line that set each key of the file, for messages about it; a key a flag
+    /// overrode has none.
+    package var lines: [String: Int] = [:]
+
+    /// The settings of a configuration file on top of the defaults. The file must be a regular
+    /// file (or a link to one) of at most 1 MiB.
     public static func load(path: String) throws(ConfigurationError) -> DaemonConfiguration {
-        guard let text = readFile(path) else {
-            throw ConfigurationError(.unreadable, source: path, "\(String(cString: strerror(errno)))")
-        }
         var configuration = DaemonConfiguration()
-        try configuration.apply(ConfigurationFile(text: text, source: path))
+        try configuration.apply(ConfigurationFile(bytes: ConfigurationFile.read(path: path), source: path))
         return configuration
     }
 
+    /// The settings of `text` on top of the defaults; `source` names it in messages.
     public static func parse(_ text: String, source: String) throws(ConfigurationError) -> DaemonConfiguration {
         var configuration = DaemonConfiguration()
         try configuration.apply(ConfigurationFile(text: text, source: source))
@@ -72,6 +77,13 @@ public struct DaemonConfiguration: Sendable, Equatable {
         },
         "journald_backlog": { c, v, s throws(ConfigurationError) in c.sinks.journaldBacklog = try s.integer(v, atLeast: 0) },
         "max_connections": { c, v, s throws(ConfigurationError) in c.maxConnections = try s.integer(v, atLeast: 1) },
+        "memory_limit": { c, v, s throws(ConfigurationError) in
+            let text = if case .integer(let bytes) = v { String(bytes) } else { try s.string(v) }
+            guard let bytes = MemoryBudget.parseSize(text), bytes >= MemoryBudget.minimumLimit else {
+                throw s.bad("\"\(text)\": expected a size of at least 16M, such as \"256M\" or \"1G\"")
+            }
+            c.memoryLimit = bytes
+        },
     ]
 
     mutating func apply(_ file: ConfigurationFile) throws(ConfigurationError) {
@@ -85,11 +97,13 @@ public struct DaemonConfiguration: Sendable, Equatable {
                 )
             }
             try apply(&self, entry.value, setter)
+            lines[key] = entry.line
         }
-        // `console = true` before `console_level` must still honour the level; both orders mean the same.
-        if let consoleLevel = file.entries["console_level"], case .string(let text) = consoleLevel.value,
-            file.entries["console"]?.value != .boolean(false)
-        {
+        // `console = true` before `console_level` must still honour the level, and `console = false`
+        // wins wherever `console_level` stands (the shipped file sets both); both orders mean the same.
+        if file.entries["console"]?.value == .boolean(false) {
+            sinks.consoleLevel = nil
+        } else if let consoleLevel = file.entries["console_level"], case .string(let text) = consoleLevel.value {
             sinks.consoleLevel = Logger.Level(parsing: text)
         }
     }
@@ -156,19 +170,74 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
     }
 
-    /// What can only be checked on this machine: the group exists, the log
-    /// directory and the socket's directory can be created and written.
+    /// Every check `collect` makes before it starts, and so everything `check-config` checks:
+    /// both call this one function, so that a file `check-config` passes is one `collect`
+    /// starts with (as the same user). Checks what only this machine can tell: the socket's
+    /// group exists; the socket's path fits a Unix socket address and is not taken by another
+    /// kind of file; a file can really be created where the log files go (a probe created and
+    /// removed at once: `access` says yes to root under /proc); existing log files are regular
+    /// files that can be opened for writing. What fails after this (the socket busy, a log file
+    /// gone bad since) is a failure at run time, not a configuration error.
     public func validateEnvironment(source: String) throws(ConfigurationError) {
+        try checkSocket(source: source)
         if let group = socketGroup, Self.groupID(group) == nil {
-            throw ConfigurationError(.badValue, key: "socket_group", source: source, "no group \"\(group)\" on this machine")
+            throw ConfigurationError(
+                .badValue, key: "socket_group", source: source, line: lines["socket_group"], "no group \"\(group)\" on this machine"
+            )
         }
-        if sinks.errorFileLevel != nil || sinks.debugFileLevel != nil {
-            try Self.checkWritableDirectory(of: sinks.base, key: "base", source: source)
+        var logFiles: [String] = []
+        if sinks.errorFileLevel != nil { logFiles.append(sinks.errorFilePath) }
+        if sinks.debugFileLevel != nil { logFiles.append(sinks.debugFilePath) }
+        guard !logFiles.isEmpty else { return }
+        func unwritable(_ problem: String) -> ConfigurationError {
+            ConfigurationError(.unwritable, key: "base", source: source, line: lines["base"], problem)
+        }
+        let directory = try Self.nearestExistingDirectory(of: sinks.base, key: "base", source: source, line: lines["base"])
+        guard access(directory, W_OK | X_OK) == 0 else { throw unwritable("\(directory): \(String(cString: strerror(errno)))") }
+        try Self.probeFileCreation(in: directory, failure: unwritable)
+        for path in logFiles {
+            var info = stat()
+            guard lstat(path, &info) == 0 else { continue }  // absent: created at start, which the probe showed possible
+            // The rule `collect` applies when it opens the file, checked here on the path so that
+            // check-config refuses the same files with the same words.
+            if let problem = FileDescriptorIO.logFileProblem(info) {
+                throw unwritable(FileDescriptorIO.refusal(path, problem.reason, errno: problem.errno).call)
+            }
+            // Non-blocking and without O_CREAT: checks that the file can be written without touching it.
+            do {
+                let fd = try syscall("open") { open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) }
+                close(fd)  // opened only to check: nothing written, nothing to lose if close fails
+            } catch where Self.passingErrors.contains(error.errno) {
+                continue
+            } catch {
+                throw unwritable("\(path): \(String(cString: strerror(error.errno)))")
+            }
         }
     }
 
-    static func checkWritableDirectory(of path: String, key: String, source: String) throws(ConfigurationError) {
-        // The nearest existing ancestor must let us create (or write in) what is below it.
+    /// The socket's path: short enough for `sockaddr_un`, and not another kind of file.
+    private func checkSocket(source: String) throws(ConfigurationError) {
+        let line = lines["socket"]
+        let limit = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
+        guard socketPath.utf8.count <= limit else {
+            throw ConfigurationError(
+                .badValue, key: "socket", source: source, line: line,
+                "\(socketPath) is \(socketPath.utf8.count) bytes; a Unix socket path holds at most \(limit)"
+            )
+        }
+        var info = stat()
+        if lstat(socketPath, &info) == 0, info.st_mode & S_IFMT != S_IFSOCK {
+            throw ConfigurationError(
+                .unwritable, key: "socket", source: source, line: line,
+                "\(socketPath) is \(FileDescriptorIO.kind(info.st_mode)), not a socket"
+            )
+        }
+        _ = try Self.nearestExistingDirectory(of: socketPath, key: "socket", source: source, line: line)
+    }
+
+    /// The nearest existing ancestor of `path`'s directory (what `mkdir -p` would create in);
+    /// an error if that is not a directory.
+    static func nearestExistingDirectory(of path: String, key: String, source: String, line: Int?) throws(ConfigurationError) -> String {
         var directory = path.hasPrefix("/") ? path : "./" + path
         repeat {
             directory = String(directory[..<(directory.lastIndex(of: "/") ?? directory.startIndex)])
@@ -176,34 +245,44 @@ public struct DaemonConfiguration: Sendable, Equatable {
             var info = stat()
             if stat(directory, &info) == 0 {
                 guard (info.st_mode & S_IFMT) == S_IFDIR else {
-                    throw ConfigurationError(.unwritable, key: key, source: source, "\(directory) is not a directory")
+                    throw ConfigurationError(.unwritable, key: key, source: source, line: line, "\(directory) is not a directory")
                 }
-                guard access(directory, W_OK | X_OK) == 0 else {
-                    throw ConfigurationError(.unwritable, key: key, source: source, "\(directory): \(String(cString: strerror(errno)))")
-                }
-                return
+                return directory
             }
         } while directory != "/"
+        return "/"
     }
 
+    /// Failures of a check that say nothing against the configuration and may pass by themselves
+    /// (a full disk, no descriptors or memory left, an I/O error): the check lets them through, so
+    /// that `collect` fails at run time (exit 1, restarted) instead of with 78 (never restarted).
+    /// EEXIST: a probe left by a check killed midway (same pid, same random name): files were made there.
+    private static let passingErrors: Set<Int32> = [ENOSPC, EDQUOT, EMFILE, ENFILE, ENOMEM, EIO, EEXIST]
+
+    /// Creates and removes a file in `directory`: the only sure way to know that the log files
+    /// (or the directories above them) can be created there, whoever we run as and whatever the
+    /// file system (procfs and sysfs take no new files, a read-only mount says EROFS).
+    private static func probeFileCreation(in directory: String, failure: (String) -> ConfigurationError) throws(ConfigurationError) {
+        let probe = "\(directory == "/" ? "" : directory)/.journal-bridge-check-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            let fd = try syscall("open") { open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600) }
+            close(fd)  // empty and removed next: nothing to lose if close fails
+        } catch where passingErrors.contains(error.errno) {
+            return
+        } catch {
+            throw failure("cannot create a file in \(directory): \(String(cString: strerror(error.errno)))")
+        }
+        do {
+            try syscall("unlink") { unlink(probe) }
+        } catch {
+            throw failure("created \(probe) but cannot remove it: \(String(cString: strerror(error.errno)))")
+        }
+    }
+
+    /// The number of a group given by name or number; nil when this machine has no such group.
     public static func groupID(_ group: String) -> gid_t? {
         if let number = gid_t(group) { return number }
         guard let entry = getgrnam(group) else { return nil }
         return entry.pointee.gr_gid
-    }
-
-    private static func readFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(fd, &chunk, chunk.count)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -1,16 +1,20 @@
 import JournalBridge
 
 /// A line template in Python logging's `%`-style, parsed once:
-/// `[%(asctime)s] %(levelname)s : %(message)s` is the seed's file format.
+/// `[%(asctime)s] %(levelname)s : %(message)s` is the file format of the Python pattern.
 ///
 /// Fields: `asctime`, `levelname`, `message`, `name` (logger label), `process`,
 /// `identifier`, `filename`, `lineno`, `funcName`, `metadata`, `sequence` and
 /// `session` (together they name a record, so a reader can drop a duplicate that a
-/// collector restart let through). Every value is escaped, so a formatted record is
-/// exactly one line.
+/// collector restart let through). Every value is escaped reversibly (`LineEscaping`,
+/// docs/files.md), so a formatted record is exactly one line and its bytes can be
+/// recovered; `metadata` is `key=value` pairs separated by one space, a key or value
+/// quoted when it is empty or holds a space, `=` or `"`.
 public struct LineFormat: Sendable, Equatable {
-    public static let seedFile = try! LineFormat("[%(asctime)s] %(levelname)s : %(message)s")
-    public static let seedConsole = try! LineFormat("[%(levelname)s] %(message)s")
+    /// `[%(asctime)s] %(levelname)s : %(message)s`: the default of `<base>_error.log` and `<base>_debug.log`.
+    public static let defaultFile = try! LineFormat("[%(asctime)s] %(levelname)s : %(message)s")
+    /// `[%(levelname)s] %(message)s`: the default of the console.
+    public static let defaultConsole = try! LineFormat("[%(levelname)s] %(message)s")
 
     enum Part: Sendable, Equatable {
         case literal([UInt8])
@@ -92,7 +96,13 @@ struct LineFormatter {
             case .literal(let bytes): out.append(contentsOf: bytes)
             case .asctime: clock.append(micros: record.timestampMicros, to: &out)
             case .levelname: out.append(contentsOf: record.level.displayName.utf8)
-            case .message: LineEscaping.appendEscaped(record.message, to: &out)
+            case .message:
+                // Raw bytes are there only when the message was not valid UTF-8.
+                if let bytes = record.messageBytes {
+                    LineEscaping.appendEscaped(bytes: bytes, to: &out)
+                } else {
+                    LineEscaping.appendEscaped(record.message, to: &out)
+                }
             case .name: LineEscaping.appendEscaped(record.label, to: &out)
             case .process: out.append(contentsOf: String(record.origin.pid).utf8)
             case .identifier: LineEscaping.appendEscaped(record.origin.identifier, to: &out)
@@ -104,9 +114,13 @@ struct LineFormatter {
             case .metadata:
                 for (i, field) in record.metadata.enumerated() {
                     if i > 0 { out.append(UInt8(ascii: " ")) }
-                    LineEscaping.appendEscaped(field.key, to: &out)
+                    LineEscaping.appendMetadataItem(field.key, to: &out)
                     out.append(UInt8(ascii: "="))
-                    LineEscaping.appendEscaped(field.value, to: &out)
+                    if let bytes = field.valueBytes {
+                        LineEscaping.appendMetadataItem(bytes: bytes, to: &out)
+                    } else {
+                        LineEscaping.appendMetadataItem(field.value, to: &out)
+                    }
                 }
             }
         }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import JournalBridge
 import Logging
 import Synchronization
@@ -14,14 +17,20 @@ public struct SinkRoute: Sendable {
 }
 
 /// Hands each record to every sink whose threshold admits it, and counts
-/// records per level and per sink for summaries.
+/// records per level and per sink for summaries. When a sink fails to write records,
+/// says so through the other sinks (`SinkFailureWatch`).
 public final class Router: Sendable {
     public let routes: [SinkRoute]
     private let counts: ConditionLock<(perLevel: [Int], perRoute: [Int])>
+    private let watches: [SinkFailureWatch]
 
     public init(routes: [SinkRoute]) {
         self.routes = routes
         self.counts = ConditionLock((Array(repeating: 0, count: Logger.Level.allCases.count), Array(repeating: 0, count: routes.count)))
+        self.watches = routes.map { _ in SinkFailureWatch() }
+        for (index, route) in routes.enumerated() {
+            (route.sink as? SinkQueue)?.setAfterWrite { [weak self] in self?.reportFailures(of: index) }
+        }
     }
 
     /// Routes the records; `onStored` runs once every sink has written its share
@@ -42,6 +51,7 @@ public final class Router: Sendable {
             } else {
                 route.sink.write(admitted)
                 ticket?.done()
+                reportFailures(of: index)
             }
         }
         ticket?.done()
@@ -57,6 +67,40 @@ public final class Router: Sendable {
         return records.filter { $0.level >= minimumLevel }
     }
 
+    /// Says, through the other sinks, what sink `index` failed to write since it was last said.
+    private func reportFailures(of index: Int) {
+        let route = routes[index]
+        guard let report = watches[index].check(route.sink, now: MonotonicClock.now()) else { return }
+        let record = LogRecord(
+            level: .error, label: "journal-bridge.collector", message: report.message, metadata: report.metadata,
+            origin: Origin(pid: getpid(), uid: getuid(), gid: getgid(), identifier: "journal-bridge")
+        )
+        let failingIsFile = Self.isFileSink(route.sink)
+        var levels = [Int](repeating: 0, count: Logger.Level.allCases.count)
+        var admitted = [Int](repeating: 0, count: routes.count)
+        for (other, target) in routes.enumerated() where other != index && record.level >= target.minimumLevel {
+            // A file's failure is not reported into the other file: they share a file system,
+            // and a report that cannot be written there would only be a second failure.
+            if failingIsFile && Self.isFileSink(target.sink) { continue }
+            watches[other].willReceiveReport()
+            if let queue = target.sink as? SinkQueue {
+                queue.enqueue([record], ticket: nil, bypassingCapacity: true)
+            } else {
+                target.sink.write([record])
+            }
+            admitted[other] += 1
+            levels[Int(record.level.ordinal)] = 1
+        }
+        counts.withLock { counts in
+            for i in levels.indices { counts.perLevel[i] += levels[i] }
+            for i in admitted.indices { counts.perRoute[i] += admitted[i] }
+        }
+    }
+
+    private static func isFileSink(_ sink: any LogSink) -> Bool {
+        ((sink as? SinkQueue)?.inner ?? sink) is RotatingFileSink
+    }
+
     public func flush() { for route in routes { route.sink.flush() } }
     public func reopen() { for route in routes { route.sink.reopen() } }
     public func close() { for route in routes { route.sink.close() } }
@@ -67,7 +111,8 @@ public final class Router: Sendable {
             perLevel: Dictionary(uniqueKeysWithValues: Logger.Level.allCases.map { ($0, perLevel[Int($0.ordinal)]) }),
             perSink: routes.enumerated().map { index, route in
                 Statistics.SinkCount(
-                    name: route.sink.name, minimumLevel: route.minimumLevel, routed: perRoute[index], failed: route.sink.failedCount
+                    name: route.sink.name, minimumLevel: route.minimumLevel, routed: perRoute[index], failed: route.sink.failedCount,
+                    packed: route.sink.packedCount, lastFailure: route.sink.lastFailure
                 )
             }
         )
@@ -78,7 +123,13 @@ public final class Router: Sendable {
             public var name: String
             public var minimumLevel: Logger.Level
             public var routed: Int
+            /// Routed records this sink could not write: acknowledged all the same, counted here and
+            /// reported (stderr, and a record through the other sinks).
             public var failed: Int
+            /// Records stored in a changed form to fit (journald: metadata packed into `JB_METADATA`).
+            public var packed: Int = 0
+            /// Why the last failure happened, when the sink says.
+            public var lastFailure: String? = nil
         }
 
         public var perLevel: [Logger.Level: Int]

@@ -4,8 +4,8 @@ import Glibc
 import JournalBridge
 import Logging
 
-/// The seed's `config_log`, as data: `<base>_error.log` at WARNING+,
-/// `<base>_debug.log` at DEBUG+, console at INFO+, journald at DEBUG+.
+/// The Python pattern's `config_log`, as data: `<base>_error.log` at WARNING+,
+/// `<base>_debug.log` at DEBUG+, console at INFO+, journald at TRACE+ (every record).
 /// A nil threshold turns that sink off.
 public struct SinkConfiguration: Sendable, Equatable {
     public var base: String
@@ -31,11 +31,11 @@ public struct SinkConfiguration: Sendable, Equatable {
         errorFileLevel: Logger.Level? = .warning,
         debugFileLevel: Logger.Level? = .debug,
         consoleLevel: Logger.Level? = .info,
-        journaldLevel: Logger.Level? = .debug,
+        journaldLevel: Logger.Level? = .trace,
         maxBytes: Int = 10 * 1024 * 1024,
         backupCount: Int = 5,
-        fileFormat: LineFormat = .seedFile,
-        consoleFormat: LineFormat = .seedConsole
+        fileFormat: LineFormat = .defaultFile,
+        consoleFormat: LineFormat = .defaultConsole
     ) {
         self.base = base
         self.errorFileLevel = errorFileLevel

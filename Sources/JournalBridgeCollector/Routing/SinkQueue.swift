@@ -26,6 +26,8 @@ public final class SinkQueue: LogSink {
     private struct Item {
         var records: [LogRecord]
         var ticket: StoreTicket?
+        /// Taken from the memory budget's record share; given back once written.
+        var bytes = 0
     }
 
     private struct State {
@@ -33,6 +35,7 @@ public final class SinkQueue: LogSink {
         var queued = 0
         var busy = false
         var closing = false
+        var budget: MemoryBudget?
     }
 
     /// What a full queue does to the records routed to it.
@@ -50,6 +53,9 @@ public final class SinkQueue: LogSink {
     private let thread = ConditionLock<pthread_t?>(nil)
     private let shed = Atomic<Int>(0)
     private let shedReport: ConditionLock<FailureReport>
+    /// Run on the queue's thread after each round of writes and after each idle call: the
+    /// router looks at the sink's failure count there.
+    private let afterWrite = ConditionLock<(@Sendable () -> Void)?>(nil)
 
     public init(_ inner: any LogSink, capacity: Int = 16384, overflow: Overflow = .block) {
         self.inner = inner
@@ -62,29 +68,62 @@ public final class SinkQueue: LogSink {
 
     public var name: String { inner.name }
     public var failedCount: Int { inner.failedCount + shed.load(ordering: .relaxed) }
+    public var packedCount: Int { inner.packedCount }
+    public var lastFailure: String? {
+        inner.lastFailure ?? (shed.load(ordering: .relaxed) > 0 ? "queue full (\(capacity) records)" : nil)
+    }
+
+    func setAfterWrite(_ body: @escaping @Sendable () -> Void) { afterWrite.withLock { $0 = body } }
 
     public func write(_ records: [LogRecord]) { enqueue(records, ticket: nil) }
 
-    func enqueue(_ records: [LogRecord], ticket: StoreTicket?) {
+    /// Counts what this queue holds against `budget`'s record share (the collector's
+    /// memory budget): a full share makes `enqueue` wait (or drop, for `.drop`) like a full queue.
+    package func useBudget(_ budget: MemoryBudget) {
+        lock.withLock { $0.budget = budget }
+    }
+
+    /// `bypassingCapacity`: never wait (the router's own reports, at most one a second per
+    /// failing sink, must not wait on a sink thread that may itself be waiting to report). They
+    /// may go 64 records past the capacity; past that they are not queued (a queue that far
+    /// behind is stuck; the loss is on stderr and in the statistics already). They take nothing
+    /// from the memory budget: they are few and small, and must not wait for it either.
+    func enqueue(_ records: [LogRecord], ticket: StoreTicket?, bypassingCapacity: Bool = false) {
         let capacity = self.capacity
-        let fits: (State) -> Bool = { $0.queued == 0 || $0.queued + records.count <= capacity || $0.closing }
-        if overflow == .drop {
-            let accepted = lock.withLock { state -> Bool in
-                guard fits(state) else { return false }
+        if bypassingCapacity {
+            lock.withLock { state in
+                guard state.queued + records.count <= capacity + 64 || state.queued == 0 else { return }
                 state.items.append(Item(records: records, ticket: ticket))
+                state.queued += records.count
+                lock.broadcast()
+            }
+            return
+        }
+        let fits: (State) -> Bool = { $0.queued == 0 || $0.queued + records.count <= capacity || $0.closing }
+        // The budget first: it is freed by every queue's thread, none of which waits for
+        // the caller, so waiting here cannot deadlock; then room in this queue.
+        let budget = lock.withLock { $0.budget }
+        let bytes = budget == nil ? 0 : MemoryBudget.approximateBytes(of: records)
+        if overflow == .drop {
+            let reserved = budget?.tryReserveRecords(bytes) ?? true
+            let accepted = reserved && lock.withLock { state -> Bool in
+                guard fits(state) else { return false }
+                state.items.append(Item(records: records, ticket: ticket, bytes: bytes))
                 state.queued += records.count
                 lock.broadcast()
                 return true
             }
             if !accepted {
+                if reserved { budget?.releaseRecords(bytes) }
                 shed.add(records.count, ordering: .relaxed)
-                shedReport.withLock { $0.failed("queue full (\(capacity) records), dropping records for this sink only", records: records.count) }
+                shedReport.withLock { $0.failed("queue full (\(capacity) records or the memory budget), dropping records for this sink only", records: records.count) }
                 ticket?.done()
             }
             return
         }
+        budget?.reserveRecords(bytes)
         lock.wait(until: fits) { state, _ in
-            state.items.append(Item(records: records, ticket: ticket))
+            state.items.append(Item(records: records, ticket: ticket, bytes: bytes))
             state.queued += records.count
             lock.broadcast()
         }
@@ -92,19 +131,21 @@ public final class SinkQueue: LogSink {
 
     private func run() {
         while true {
-            let (items, closing) = lock.wait(until: { !$0.items.isEmpty || $0.closing }, deadline: MonotonicClock.deadline(after: 1)) { state, _ in
+            let (items, closing, budget) = lock.wait(until: { !$0.items.isEmpty || $0.closing }, deadline: MonotonicClock.deadline(after: 1)) { state, _ in
                 defer { state.items.removeAll(keepingCapacity: true) }
                 state.busy = !state.items.isEmpty
-                return (state.items, state.closing)
+                return (state.items, state.closing, state.budget)
             }
             var written = 0
             if items.isEmpty && !closing { inner.idle() }
             if !items.isEmpty && overflow == .drop { shedReport.withLock { $0.recovered() } }
             for item in items {
                 inner.write(item.records)
+                budget?.releaseRecords(item.bytes)
                 item.ticket?.done()
                 written += item.records.count
             }
+            if !items.isEmpty || !closing, let afterWrite = afterWrite.withLock({ $0 }) { afterWrite() }
             lock.withLock { state in
                 state.queued -= written
                 state.busy = false

@@ -16,7 +16,7 @@ public final class ConsoleSink: LogSink {
     private let state: ConditionLock<State>
     private let failed = Atomic<Int>(0)
 
-    public init(name: String = "console", fd: Int32 = 2, format: LineFormat = .seedConsole) {
+    public init(name: String = "console", fd: Int32 = 2, format: LineFormat = .defaultConsole) {
         self.name = name
         self.fd = fd
         self.state = ConditionLock(State(formatter: LineFormatter(format)))

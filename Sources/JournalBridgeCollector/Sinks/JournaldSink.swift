@@ -18,6 +18,9 @@ public final class JournaldSink: LogSink {
         var fields: [UInt8] = []
         var ends: [Int] = []
         var iovecs: [iovec] = []
+        /// Per record: the metadata index of each metadata field in `ends`, and the indices packed.
+        var placed: [Int] = []
+        var packed: [Int] = []
         var failure = FailureReport(sink: "journald")
         /// Cache of metadata key -> journald name: keys repeat from record to record.
         var names: [String: String?] = [:]
@@ -35,32 +38,63 @@ public final class JournaldSink: LogSink {
     private let ownPID = getpid()
     private let state = ConditionLock(State())
     private let failed = Atomic<Int>(0)
+    private let packed = Atomic<Int>(0)
+    private let lastFailureReason = ConditionLock<String?>(nil)
+    private let sendv: SendV
+
+    /// `sd_journal_sendv`'s shape; tests put a refusing one in its place.
+    package typealias SendV = @Sendable (UnsafePointer<iovec>?, Int32) -> Int32
+
+    /// At most this many iovecs an entry: libsystemd hands the entry's iovecs to one
+    /// `sendmsg` (or `writev` into a memfd), and the kernel refuses more than `UIO_MAXIOV`
+    /// (1,024) with EINVAL. libsystemd spends 2 on a field, 5 on a field whose value holds a
+    /// newline (name, newline, 64-bit length, value, newline). Measured on systemd 252: 512
+    /// plain fields are stored, 513 fail with EINVAL. journald's own limits are further
+    /// away (1,024 fields, 768 MiB a field, 770 MiB an entry: `ENTRY_FIELD_COUNT_MAX`,
+    /// `DATA_SIZE_MAX`, `ENTRY_SIZE_MAX`), and the wire protocol keeps a record far below them.
+    static let iovecBudget = 1024
+    /// journald's `ENTRY_SIZE_MAX` (770 MiB) less room for the fields journald adds itself.
+    static let maximumEntryBytes = 768 * 1024 * 1024
 
     /// Records kept while journald is away; past this the oldest are dropped, counted, and
     /// reported to journald by a record of its own when it is back.
     public let backlogCapacity: Int
 
-    public init(attributeObjectPID: Bool = geteuid() == 0, backlogCapacity: Int = 100_000) {
+    /// The real `sd_journal_sendv`.
+    package static let systemSendV: SendV = { sd_journal_sendv($0, $1) }
+
+    public convenience init(attributeObjectPID: Bool = geteuid() == 0, backlogCapacity: Int = 100_000) {
+        self.init(attributeObjectPID: attributeObjectPID, backlogCapacity: backlogCapacity, sendv: Self.systemSendV)
+    }
+
+    package init(attributeObjectPID: Bool, backlogCapacity: Int, sendv: @escaping SendV) {
         self.attributeObjectPID = attributeObjectPID
         self.backlogCapacity = max(0, backlogCapacity)
+        self.sendv = sendv
     }
 
     public var failedCount: Int { failed.load(ordering: .relaxed) }
+
+    /// Records whose metadata did not all fit as fields and went (partly) into `JB_METADATA`.
+    public var packedCount: Int { packed.load(ordering: .relaxed) }
+
+    public var lastFailure: String? { lastFailureReason.withLock { $0 } }
 
     public static var isAvailable: Bool { access(socketPath, F_OK) == 0 }
 
     public func write(_ records: [LogRecord]) {
         state.withLock { state in
-            guard Self.isAvailable else { return hold(records, &state) }
-            drainBacklog(&state)
-            for record in records { deliver(record, &state) }
+            guard Self.isAvailable, drainBacklog(&state) else { return hold(records, &state) }
+            for (index, record) in records.enumerated() where !deliver(record, &state) {
+                return hold(Array(records[index...]), &state)
+            }
         }
     }
 
     /// Retries the backlog when journald is back and no new record came to trigger it.
     public func idle() {
         state.withLock { state in
-            if state.backlogHead < state.backlog.count || state.lostWhileAway > 0, Self.isAvailable { drainBacklog(&state) }
+            if state.backlogHead < state.backlog.count || state.lostWhileAway > 0, Self.isAvailable { _ = drainBacklog(&state) }
         }
     }
 
@@ -70,6 +104,7 @@ public final class JournaldSink: LogSink {
             let waiting = state.backlog.count - state.backlogHead
             if waiting > 0 {
                 failed.add(waiting, ordering: .relaxed)
+                noteFailure("closing with \(waiting) records never sent to journald")
                 state.failure.failed("closing with \(waiting) records never sent to journald", records: waiting)
             }
             state.backlog.removeAll()
@@ -78,14 +113,21 @@ public final class JournaldSink: LogSink {
         }
     }
 
-    private func deliver(_ record: LogRecord, _ state: inout State) {
+    /// Sends one record; false when journald is away (its socket is there but nobody reads it:
+    /// journald stopped or killed outside systemd's socket activation), so the caller keeps it.
+    private func deliver(_ record: LogRecord, _ state: inout State) -> Bool {
         let result = send(record, &state)
+        if result == -ECONNREFUSED { return false }
         if result < 0 {
+            // Nothing else is worth a retry: EINVAL, EMSGSIZE, EFBIG come again for the same entry.
             failed.add(1, ordering: .relaxed)
-            state.failure.failed("sd_journal_sendv: \(SystemError(call: "sd_journal_sendv", errno: -result))", records: 1)
+            let reason = "\(SystemError(call: "sd_journal_sendv", errno: -result))"
+            noteFailure(reason)
+            state.failure.failed(reason, records: 1)
         } else {
             state.failure.recovered()
         }
+        return true
     }
 
     /// journald is away: keep the records (bounded), drop the oldest past the bound.
@@ -93,12 +135,13 @@ public final class JournaldSink: LogSink {
         state.backlog.append(contentsOf: records)
         let excess = max(0, state.backlog.count - state.backlogHead - backlogCapacity)
         state.failure.failed(
-            "journald is not running (no \(Self.socketPath)); keeping up to \(backlogCapacity) records until it is back", records: excess
+            "journald is not running (\(Self.socketPath) missing or refusing); keeping up to \(backlogCapacity) records until it is back", records: excess
         )
         if excess > 0 {
             state.backlogHead += excess
             state.lostWhileAway += excess
             failed.add(excess, ordering: .relaxed)
+            noteFailure("journald away, backlog of \(backlogCapacity) full")
         }
         if state.backlogHead > 65536 && state.backlogHead * 2 > state.backlog.count {
             state.backlog.removeSubrange(..<state.backlogHead)
@@ -106,11 +149,12 @@ public final class JournaldSink: LogSink {
         }
     }
 
-    private func drainBacklog(_ state: inout State) {
-        guard state.backlogHead < state.backlog.count || state.lostWhileAway > 0 else { return }
+    /// Sends what journald missed, in order; false if it went away again (the rest is kept).
+    private func drainBacklog(_ state: inout State) -> Bool {
+        guard state.backlogHead < state.backlog.count || state.lostWhileAway > 0 else { return true }
         if state.lostWhileAway > 0 {
             // Said first, so that a reader of the journal sees the gap before what follows it.
-            deliver(
+            let said = deliver(
                 LogRecord(
                     level: .warning, label: "journal-bridge.collector",
                     message: "\(state.lostWhileAway) records were lost for journald while it was away (backlog of \(backlogCapacity) full); the files have them",
@@ -118,15 +162,19 @@ public final class JournaldSink: LogSink {
                     origin: Origin(pid: ownPID, uid: getuid(), gid: getgid(), identifier: "journal-bridge")
                 ), &state
             )
+            guard said else { return false }
             state.lostWhileAway = 0
         }
         while state.backlogHead < state.backlog.count {
-            deliver(state.backlog[state.backlogHead], &state)
+            guard deliver(state.backlog[state.backlogHead], &state) else { return false }
             state.backlogHead += 1
         }
         state.backlog.removeAll(keepingCapacity: false)
         state.backlogHead = 0
+        return true
     }
+
+    private func noteFailure(_ reason: String) { lastFailureReason.withLock { $0 = reason } }
 
     static func appendHex(_ value: UInt64, to out: inout [UInt8]) {
         let digits = Array("0123456789abcdef".utf8)
@@ -164,7 +212,14 @@ public final class JournaldSink: LogSink {
             Self.appendDecimal(value, to: &state.fields)
             state.ends.append(state.fields.count)
         }
-        field("MESSAGE", record.message)
+        if let raw = record.messageBytes {
+            // Not valid UTF-8: journald gets the bytes as sent, like logger(1) and systemd-cat do.
+            ("MESSAGE=" as StaticString).withUTF8Buffer { state.fields.append(contentsOf: $0) }
+            state.fields.append(contentsOf: raw)
+            state.ends.append(state.fields.count)
+        } else {
+            field("MESSAGE", record.message)
+        }
         field("PRIORITY", Int64(record.level.syslogPriority))
         field("SYSLOG_IDENTIFIER", record.origin.identifier)
         field("SYSLOG_PID", Int64(record.origin.pid))
@@ -174,7 +229,7 @@ public final class JournaldSink: LogSink {
         field("JB_UID", Int64(record.origin.uid))
         field("JB_GID", Int64(record.origin.gid))
         field("JB_TIMESTAMP", record.timestampMicros)
-        if record.sequence != 0 { field("JB_SEQ", Int64(truncatingIfNeeded: record.sequence)) }
+        if record.sequence != 0 { if let small = Int64(exactly: record.sequence) { field("JB_SEQ", small) } else { field("JB_SEQ", String(record.sequence)) } }
         if record.origin.session != 0 {
             ("JB_SESSION=" as StaticString).withUTF8Buffer { state.fields.append(contentsOf: $0) }
             Self.appendHex(record.origin.session, to: &state.fields)
@@ -188,7 +243,10 @@ public final class JournaldSink: LogSink {
             field("CODE_LINE", Int64(record.line))
         }
         if !record.function.isEmpty { field("CODE_FUNC", record.function) }
-        for item in record.metadata {
+        let firstMetadataField = state.ends.count
+        state.placed.removeAll(keepingCapacity: true)
+        state.packed.removeAll(keepingCapacity: true)
+        for (index, item) in record.metadata.enumerated() {
             let mapped: String?
             if let cached = state.names[item.key] {
                 mapped = cached
@@ -196,12 +254,21 @@ public final class JournaldSink: LogSink {
                 mapped = FieldName.journaldName(forMetadataKey: item.key)
                 if state.names.count < 4096 { state.names[item.key] = mapped }
             }
-            guard let mapped else { continue }
+            // A key with no journald name (empty, only punctuation, non-ASCII) is packed, not dropped.
+            guard let mapped else {
+                state.packed.append(index)
+                continue
+            }
             state.fields.append(contentsOf: mapped.utf8)
             state.fields.append(UInt8(ascii: "="))
-            state.fields.append(contentsOf: item.value.utf8)
+            item.appendValue(to: &state.fields)  // the bytes as received, invalid UTF-8 included
             state.ends.append(state.fields.count)
+            state.placed.append(index)
         }
+        if packIntoBudget(record, firstMetadataField: firstMetadataField, &state) { packed.add(1, ordering: .relaxed) }
+        // journald drops a larger entry without a word (sd_journal_sendv returns 0): refuse it
+        // here, so that it is counted. Out of reach of the wire limits (8 MiB a frame).
+        if state.fields.count > Self.maximumEntryBytes { return -EFBIG }
         return state.fields.withUnsafeMutableBytes { raw -> Int32 in
             state.iovecs.removeAll(keepingCapacity: true)
             var start = 0
@@ -209,7 +276,44 @@ public final class JournaldSink: LogSink {
                 state.iovecs.append(iovec(iov_base: raw.baseAddress! + start, iov_len: end - start))
                 start = end
             }
-            return state.iovecs.withUnsafeBufferPointer { sd_journal_sendv($0.baseAddress, Int32($0.count)) }
+            return state.iovecs.withUnsafeBufferPointer { sendv($0.baseAddress, Int32($0.count)) }
         }
+    }
+
+    /// Keeps the entry within `iovecBudget`: the bridge's own fields and as many metadata fields
+    /// as fit stay fields; the metadata after them, and the keys with no journald name, go into
+    /// one `JB_METADATA` field (`PackedMetadata`). Every field of the entry must be in
+    /// `state.fields` by now, the message included: its cost is counted from there.
+    /// Returns whether it packed anything.
+    private func packIntoBudget(_ record: LogRecord, firstMetadataField: Int, _ state: inout State) -> Bool {
+        // Fewer fields than this fit even if every value holds a newline (5 iovecs each).
+        if state.packed.isEmpty && state.ends.count <= Self.iovecBudget / 5 { return false }
+        let packedFieldCost = 2  // JSON escapes newlines: text framing
+        var keep = state.ends.count
+        state.fields.withUnsafeBytes { raw in
+            var used = 0
+            var start = 0
+            var fitsWithPackedField = state.ends.count
+            for (index, end) in state.ends.enumerated() {
+                used += memchr(raw.baseAddress! + start, Int32(UInt8(ascii: "\n")), end - start) == nil ? 2 : 5
+                start = end
+                if used + packedFieldCost > Self.iovecBudget && fitsWithPackedField == state.ends.count {
+                    fitsWithPackedField = max(index, firstMetadataField)
+                }
+            }
+            if used > Self.iovecBudget || !state.packed.isEmpty { keep = fitsWithPackedField }
+        }
+        guard keep < state.ends.count || !state.packed.isEmpty else { return false }
+        if keep < state.ends.count {
+            state.packed.append(contentsOf: state.placed[(keep - firstMetadataField)...])
+            state.packed.sort()
+            state.fields.removeSubrange((keep == 0 ? 0 : state.ends[keep - 1])...)
+            state.ends.removeSubrange(keep...)
+        }
+        PackedMetadata.fieldName.withUTF8Buffer { state.fields.append(contentsOf: $0) }
+        state.fields.append(UInt8(ascii: "="))
+        PackedMetadata.appendJSON(state.packed.lazy.map { record.metadata[$0] }, to: &state.fields)
+        state.ends.append(state.fields.count)
+        return true
     }
 }

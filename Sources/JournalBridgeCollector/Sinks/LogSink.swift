@@ -15,8 +15,14 @@ public protocol LogSink: AnyObject, Sendable {
     /// Called about once a second when the sink has had nothing to write: time to retry
     /// what failed (a journald that came back).
     func idle()
-    /// Records this sink could not store (disk full, journald absent...).
+    /// Records this sink could not store (disk full, journald absent...). They were
+    /// acknowledged all the same: the sink has disposed of them (docs/protocol.md, "ack").
     var failedCount: Int { get }
+    /// Records stored in a changed form so that the destination takes them (journald:
+    /// metadata that did not fit as fields, packed into `JB_METADATA`).
+    var packedCount: Int { get }
+    /// Why the last failure counted in `failedCount` happened, if the sink says.
+    var lastFailure: String? { get }
 }
 
 extension LogSink {
@@ -24,4 +30,6 @@ extension LogSink {
     public func reopen() {}
     public func close() {}
     public func idle() {}
+    public var packedCount: Int { 0 }
+    public var lastFailure: String? { nil }
 }

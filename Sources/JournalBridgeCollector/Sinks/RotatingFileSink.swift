@@ -8,14 +8,21 @@ import Synchronization
 /// before a line that would bring the file to `maxBytes` or past it, `base.N-1`
 /// becomes `base.N` ... `base` becomes `base.1`, and the oldest falls off.
 /// `maxBytes` or `backupCount` 0 means the file never rolls.
+///
+/// The file is opened only if it is safe for a daemon running as root (no link, FIFO or
+/// device, nothing another user owns or may write: see `FileDescriptorIO.openForAppend`).
+/// When the file is reopened (SIGHUP, or the new file after a roll) and the path fails those
+/// checks, the sink keeps writing the file it has open and says so once, until a reopen works.
 public final class RotatingFileSink: LogSink {
     public struct Options: Sendable, Equatable {
         public var maxBytes: Int
         public var backupCount: Int
         public var format: LineFormat
+        /// Permissions of a file the sink creates (less the umask). Write permission for the
+        /// group and others is never given: such a file would be refused when reopened.
         public var mode: mode_t
 
-        public init(maxBytes: Int = 10 * 1024 * 1024, backupCount: Int = 5, format: LineFormat = .seedFile, mode: mode_t = 0o640) {
+        public init(maxBytes: Int = 10 * 1024 * 1024, backupCount: Int = 5, format: LineFormat = .defaultFile, mode: mode_t = 0o640) {
             self.maxBytes = maxBytes
             self.backupCount = backupCount
             self.format = format
@@ -29,6 +36,8 @@ public final class RotatingFileSink: LogSink {
         var formatter: LineFormatter
         var buffer: [UInt8] = []
         var failure: FailureReport
+        /// A reopen was refused and the sink still writes the file it had: said once.
+        var keepingOldFile = false
     }
 
     public let name: String
@@ -36,6 +45,7 @@ public final class RotatingFileSink: LogSink {
     public let options: Options
     private let state: ConditionLock<State>
     private let failed = Atomic<Int>(0)
+    private let lastFailureReason = ConditionLock<String?>(nil)
 
     public init(name: String? = nil, path: String, options: Options = Options()) throws(SystemError) {
         self.name = name ?? path
@@ -50,6 +60,7 @@ public final class RotatingFileSink: LogSink {
     }
 
     public var failedCount: Int { failed.load(ordering: .relaxed) }
+    public var lastFailure: String? { lastFailureReason.withLock { $0 } }
 
     private var rolls: Bool { options.maxBytes > 0 && options.backupCount > 0 }
 
@@ -92,31 +103,50 @@ public final class RotatingFileSink: LogSink {
             // every line in it stays whole, and count the batch as not written.
             if state.fd >= 0 { _ = ftruncate(state.fd, off_t(state.size)) }
             failed.add(records, ordering: .relaxed)
+            lastFailureReason.withLock { $0 = "\(error)" }
             state.failure.failed("\(error)", records: records)
         }
     }
 
     private func rollOver(_ state: inout State) {
-        if state.fd >= 0 { Glibc.close(state.fd) }
-        state.fd = -1
+        // No path operation here follows a link: `exists` is lstat, rename(2) moves a link
+        // itself (and replaces one at the new name, which is how the oldest backup falls off),
+        // and the new file is opened with O_NOFOLLOW. The open file stays open until its
+        // successor is: if the new name is refused, the records keep going to this one.
         // Backups are numbered without gaps from .1: find the last one instead of probing every
         // number up to backupCount (Python's loop), which with a large count costs a syscall per number.
         var last = 0
         while last < options.backupCount - 1 && FileDescriptorIO.exists("\(path).\(last + 1)") { last += 1 }
+        // A failed rename (a directory squatting a backup name, a vanished file) leaves that
+        // name as it was; the roll goes on, and the next one tries again.
         for index in stride(from: last, through: 1, by: -1) {
-            rename("\(path).\(index)", "\(path).\(index + 1)")
+            _ = rename("\(path).\(index)", "\(path).\(index + 1)")
         }
-        rename(path, "\(path).1")
+        _ = rename(path, "\(path).1")
         reopenLocked(&state)
     }
 
+    /// Opens `path` afresh and switches to it. If that fails while a file is open, the sink
+    /// keeps writing the open file (a path swapped for a link or a FIFO neither redirects nor
+    /// silences it) and says so once per episode; with no file open, the failure is counted.
     private func reopenLocked(_ state: inout State) {
-        if state.fd >= 0 { Glibc.close(state.fd) }
         do {
-            (state.fd, state.size) = try FileDescriptorIO.openForAppend(path, mode: options.mode)
+            let (fd, size) = try FileDescriptorIO.openForAppend(path, mode: options.mode)
+            if state.fd >= 0 { Glibc.close(state.fd) }
+            (state.fd, state.size) = (fd, size)
+            if state.keepingOldFile {
+                state.keepingOldFile = false
+                StandardError.write("journal-bridge: \(name): writing \(path) again\n")
+            }
         } catch {
-            state.fd = -1
-            state.failure.failed("\(error)", records: 0)
+            if state.fd >= 0 {
+                if !state.keepingOldFile {
+                    state.keepingOldFile = true
+                    StandardError.write("journal-bridge: \(name): \(error); still writing the file opened before\n")
+                }
+            } else {
+                state.failure.failed("\(error)", records: 0)
+            }
         }
     }
 
