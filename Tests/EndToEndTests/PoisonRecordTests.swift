@@ -213,6 +213,7 @@ final class PoisonRecordTests: XCTestCase {
         XCTAssertEqual(shipper.statistics.refused, 2)
         XCTAssertEqual(shipper.statistics.held, 0)
         XCTAssertLessThanOrEqual(fake.connections, 12, "each poison costs a few reconnects, not a loop")
+        print("PoisonRecordTests: 2 of 301 refused, \(stored.count) stored, \(fake.connections) connections")
     }
 
     func testACollectorThatRefusesEverythingIsRetriedWithBackoffNotInALoop() throws {
@@ -233,6 +234,7 @@ final class PoisonRecordTests: XCTestCase {
         XCTAssertLessThanOrEqual(fake.connections, 12)
         XCTAssertGreaterThanOrEqual(shipper.statistics.refused, 1, "refused records are dropped one by one, not resent forever")
         XCTAssertTrue(fake.stored.isEmpty)
+        print("PoisonRecordTests: refusing everything for 2 s: \(fake.connections) connections, \(shipper.statistics.refused) refused")
     }
 
     /// Issue 9, item 10: socket and direct mode cut a big record the same way, with an exact note.
@@ -267,5 +269,30 @@ final class PoisonRecordTests: XCTestCase {
         let kept = directRecord.message[..<note.lowerBound].utf8.count
         XCTAssertEqual(directRecord.message[note.lowerBound...], "…[truncated \(size - kept) bytes]")
         XCTAssertEqual(directRecord.metadata.last, MetadataField(LogRecord.droppedMetadataKey, "501"))
+    }
+
+    /// The same through `journal-bridge send`: `--direct` and through a collector cut a 3 MiB line alike.
+    func testSendDirectAndThroughACollectorCutALongLineTheSame() throws {
+        let size = 3 * 1024 * 1024
+        let line = Array(repeating: UInt8(ascii: "z"), count: size) + [UInt8(ascii: "\n")]
+        let directory = try TemporaryDirectory()
+        let viaSocket = RecordingSink()
+        let (collector, socket) = try collector(directory, sink: viaSocket)
+        defer { collector.stop() }
+        let sent = try Run.journalBridge(["send", "--socket", socket, "-"], stdin: line)
+        XCTAssertEqual(sent.status, 0, sent.stderrText)
+        let direct = try Run.journalBridge(
+            ["send", "--direct", "--no-journald", "--base", directory.file("cli"), "-"], stdin: line
+        )
+        XCTAssertEqual(direct.status, 0, direct.stderrText)
+
+        let message = try XCTUnwrap(viaSocket.summaries.first?.message)
+        let lines = directory.lines("cli_debug.log")
+        XCTAssertEqual(lines.count, 1)
+        let written = try XCTUnwrap(lines.first?.range(of: "] INFO : ")).upperBound
+        XCTAssertTrue(lines[0][written...] == message, "the same bytes in both modes")
+        let kept = message.utf8.prefix { $0 == UInt8(ascii: "z") }.count
+        XCTAssertEqual(String(message.utf8.dropFirst(kept))!, "…[truncated \(size - kept) bytes]")
+        XCTAssertLessThanOrEqual(message.utf8.count, WireProtocol.maxFieldBytes)
     }
 }
