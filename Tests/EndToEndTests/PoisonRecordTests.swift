@@ -33,22 +33,29 @@ extension RecordingSink where Summary == LogRecord {
 
 /// A collector with a stricter rule than the shipper knows (as a newer or differently built
 /// collector might have): a batch holding a record it refuses gets a goodbye and the connection
-/// is closed, like the real collector's protocol-violation close. Records of earlier batches are
-/// stored and acknowledged.
+/// is closed, like the real collector's protocol-violation close. Like the real one, it routes
+/// every batch before the refused one, drops resent records it already routed, stores after
+/// `storeDelay` (a slow sink), acknowledges what is stored only to the connection that routed it,
+/// and welcomes and acknowledges a resend with what is stored.
 final class RefusingCollector: @unchecked Sendable {
     let path: String
     private let listener: Int32
     private let refuses: @Sendable (LogRecord) -> Bool
+    private let storeDelay: Double
     private let lock = NSLock()
     private var storedRecords: [LogRecord] = []
+    private var routedThrough: UInt64 = 0
     private var storedThrough: UInt64 = 0
+    /// Routed, not yet stored: (when, records).
+    private var storing: [(due: Date, records: [LogRecord])] = []
     private var accepted = 0
     private var stopping = false
     private var done = false
 
-    init(path: String, refuses: @escaping @Sendable (LogRecord) -> Bool) throws {
+    init(path: String, storeDelay: Double = 0, refuses: @escaping @Sendable (LogRecord) -> Bool) throws {
         self.path = path
         self.refuses = refuses
+        self.storeDelay = storeDelay
         listener = try UnixSocket.listen(path: path)
         Thread.detachNewThread { [self] in run() }
     }
@@ -68,7 +75,10 @@ final class RefusingCollector: @unchecked Sendable {
         defer { lock.withLock { done = true } }
         while !isStopping {
             var ready = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-            guard poll(&ready, 1, 50) > 0 else { continue }
+            guard poll(&ready, 1, 20) > 0 else {
+                _ = store()
+                continue
+            }
             let fd = accept(listener, nil, nil)
             guard fd >= 0 else { continue }
             lock.withLock { accepted += 1 }
@@ -83,11 +93,36 @@ final class RefusingCollector: @unchecked Sendable {
         _ = encoder.bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
+    /// Stores what is due; true when it stored anything.
+    private func store() -> Bool {
+        lock.withLock {
+            var any = false
+            while let first = storing.first, first.due <= Date() {
+                storing.removeFirst()
+                storedRecords += first.records
+                storedThrough = max(storedThrough, first.records.last?.sequence ?? 0)
+                any = true
+            }
+            return any
+        }
+    }
+
     private func serve(_ fd: Int32) {
-        UnixSocket.setTimeout(fd, option: SO_RCVTIMEO, seconds: 0.05)
+        UnixSocket.setTimeout(fd, option: SO_RCVTIMEO, seconds: 0.02)
         var decoder = FrameDecoder()
         var buffer = [UInt8](repeating: 0, count: 65536)
+        var ackSent: UInt64 = 0
+        /// Routed on this connection and not yet acknowledged on it.
+        var routedHere: UInt64 = 0
+        func acknowledge() {
+            let stored = lock.withLock { storedThrough }
+            if stored > ackSent {
+                send(fd, .ack(stored))
+                ackSent = stored
+            }
+        }
         while !isStopping {
+            if store() && routedHere > ackSent { acknowledge() }
             let n = recv(fd, &buffer, buffer.count, 0)
             if n == 0 { return }
             if n < 0 {
@@ -98,20 +133,24 @@ final class RefusingCollector: @unchecked Sendable {
             while let frame = try? decoder.nextFrame() {
                 switch frame {
                 case .hello:
-                    send(fd, .welcome(version: WireProtocol.version, acknowledged: lock.withLock { storedThrough }))
+                    ackSent = lock.withLock { storedThrough }
+                    send(fd, .welcome(version: WireProtocol.version, acknowledged: ackSent))
                 case .batch(let records):
                     if records.contains(where: refuses) {
                         send(fd, .goodbye(reason: "limit exceeded: refused by the test"))
                         return
                     }
-                    let through = lock.withLock { () -> UInt64 in
-                        for record in records where record.sequence > storedThrough {
-                            storedRecords.append(record)
-                            storedThrough = record.sequence
+                    let fresh = lock.withLock { () -> [LogRecord] in
+                        let fresh = records.filter { $0.sequence > routedThrough }
+                        if let last = fresh.last {
+                            routedThrough = last.sequence
+                            storing.append((Date().addingTimeInterval(storeDelay), fresh))
                         }
-                        return storedThrough
+                        return fresh
                     }
-                    send(fd, .ack(through))
+                    if let last = fresh.last { routedHere = last.sequence }
+                    _ = store()
+                    acknowledge()
                 default:
                     return
                 }
@@ -214,6 +253,35 @@ final class PoisonRecordTests: XCTestCase {
         XCTAssertEqual(shipper.statistics.held, 0)
         XCTAssertLessThanOrEqual(fake.connections, 12, "each poison costs a few reconnects, not a loop")
         print("PoisonRecordTests: 2 of 301 refused, \(stored.count) stored, \(fake.connections) connections")
+    }
+
+    func testIsolationGetsPastRecordsTheCollectorRoutedButHadNotStoredAtTheRefusal() throws {
+        // Small batches and a slow sink: when the poison's batch is refused, the batches before it
+        // are routed but not stored, so the next connection's welcome does not cover them and
+        // their acks went to the closed connection. Resent alone, they are duplicates the
+        // collector acknowledges only when asked again once they are stored.
+        let directory = try TemporaryDirectory()
+        let fake = try RefusingCollector(path: directory.file("slow.sock"), storeDelay: 0.3) { $0.message.hasPrefix("POISON") }
+        defer { fake.stop() }
+        let shipper = RecordShipper(
+            configuration: ShipperConfiguration(socketPath: fake.path, identifier: "poison", flushAtExit: nil, batchBytes: 200)
+        )
+        defer { shipper.shutdown(timeout: 0) }
+        var expected: [String] = []
+        for index in 1...40 {
+            if index == 25 {
+                shipper.enqueue(LogRecord(level: .error, message: "POISON \(index)", origin: .unattributed))
+            } else {
+                shipper.enqueue(LogRecord(level: .info, message: "good \(index)", origin: .unattributed))
+                expected.append("good \(index)")
+            }
+        }
+        XCTAssertTrue(shipper.flush(timeout: 30), "flushed: \(shipper.statistics)")
+        let stored = fake.stored
+        XCTAssertEqual(stored.filter { $0.label != "journal-bridge" }.map(\.message), expected)
+        XCTAssertEqual(stored.filter { $0.label == "journal-bridge" }.count, 1)
+        XCTAssertEqual(shipper.statistics.refused, 1)
+        print("PoisonRecordTests: slow sink, 1 of 40 refused, \(fake.connections) connections")
     }
 
     func testACollectorThatRefusesEverythingIsRetriedWithBackoffNotInALoop() throws {
