@@ -9,7 +9,7 @@ import XCTest
 /// (metadata counts up to ~70,000, empty and huge keys, huge values, huge labels, files and
 /// functions, multi-line text) through a real in-process collector. Every record must arrive,
 /// in order, within the protocol's limits, every cut stated; nothing may crash or wedge.
-/// `JB_HANDLER_FUZZ_RECORDS` sets the count (default 120, a few seconds);
+/// `JB_HANDLER_FUZZ_RECORDS` sets the count (default 80, a few seconds);
 /// `JB_HANDLER_FUZZ_STATE` the generator's starting state, to replay a run.
 final class BridgeLogHandlerFuzzTests: XCTestCase {
     /// What the test checks of a delivered record (the records themselves may be megabytes).
@@ -47,7 +47,7 @@ final class BridgeLogHandlerFuzzTests: XCTestCase {
 
     func testRandomExtremeRecordsAllArriveInOrderWithinTheLimits() throws {
         let environment = ProcessInfo.processInfo.environment
-        let count = Int(environment["JB_HANDLER_FUZZ_RECORDS"] ?? "") ?? 120
+        let count = Int(environment["JB_HANDLER_FUZZ_RECORDS"] ?? "") ?? 80
         let start = UInt64(environment["JB_HANDLER_FUZZ_STATE"] ?? "") ?? UInt64.random(in: 0...UInt64.max)
         var random = Generator(state: start)
         print("BridgeLogHandlerFuzzTests: \(count) records, JB_HANDLER_FUZZ_STATE=\(start)")

@@ -5,7 +5,7 @@
 extension LogRecord {
     /// Key of the metadata field a clamped record carries when it had more metadata entries than
     /// the protocol allows: its value is how many entries were dropped (the last ones in key order).
-    public static let droppedMetadataKey = "metadata.dropped"
+    package static let droppedMetadataKey = "metadata.dropped"
 
     /// The largest record one batch frame can hold: the frame's type byte and the batch's count
     /// take 5 of the frame's bytes.
