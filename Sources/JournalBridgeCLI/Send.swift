@@ -122,7 +122,8 @@ extension JournalBridgeCommand {
             defaults.consoleLevel = nil  // like logger(1): quiet unless asked
             let configuration = sinks.configuration(defaults: defaults)
             let router = Router(routes: try openSinks(configuration))
-            forEachRecord { router.route([$0]) }
+            // Cut to the protocol's limits as the shipper cuts them: the same bytes in both modes.
+            forEachRecord { router.route([$0.clampedToWireLimits()]) }
             router.close()
             var failed = false
             for sink in router.statistics.perSink where sink.failed > 0 {

@@ -39,6 +39,7 @@ public struct DirectLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let merged = MetadataMerge.merged(base: metadata, provider: metadataProvider, explicit: event.metadata, error: event.error)
-        router.route([LogRecord(event: event, label: label, origin: origin, metadata: merged)])
+        // The same limits as through a collector, cut the same way, so both modes keep the same bytes.
+        router.route([LogRecord(event: event, label: label, origin: origin, metadata: merged).clampedToWireLimits()])
     }
 }
