@@ -109,6 +109,17 @@ final class SyslogRecordMappingTests: XCTestCase {
         XCTAssertEqual(entry["SYSLOG_FACILITY"], [Array("1".utf8)])
         XCTAssertEqual(entry["SYSLOG_MSGID"], [Array("MSG".utf8)])
         XCTAssertEqual(entry["X_1_A"], [Array("1".utf8)])
+        // Structured data cannot pose as the bridge's fields or journald's trusted ones.
+        let hostile = record(Array("<13>1 - h app - - [syslog pid=\"1\" identifier=\"x\"][_SYSTEMD_UNIT x=\"y\"][JB uid=\"0\"] m".utf8))
+        let forged = try XCTUnwrap(sentFields([hostile]).first)
+        XCTAssertEqual(forged["META_SYSLOG_PID"], [Array("1".utf8)])
+        XCTAssertEqual(forged["META_SYSLOG_IDENTIFIER"], [Array("x".utf8)])
+        XCTAssertEqual(forged["SYSTEMD_UNIT_X"], [Array("y".utf8)])
+        XCTAssertEqual(forged["META_JB_UID"], [Array("0".utf8)])
+        XCTAssertNil(forged["SYSLOG_PID"], "no PROCID, no claim")
+        XCTAssertEqual(forged["SYSLOG_IDENTIFIER"], [Array("app".utf8)])
+        XCTAssertEqual(forged["JB_UID"], [Array("1000".utf8)])
+        XCTAssertTrue(forged.keys.allSatisfy { !$0.hasPrefix("_") })
         // A bridge record is written as before.
         let bridge = try XCTUnwrap(sentFields([LogRecord(level: .error, message: "m", origin: kernel)]).first)
         XCTAssertEqual(bridge["PRIORITY"], [Array("3".utf8)])
