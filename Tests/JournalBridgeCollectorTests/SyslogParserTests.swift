@@ -240,6 +240,7 @@ final class SyslogParserTests: XCTestCase {
         XCTAssertEqual(SyslogParser.parse(Array("<13>1 - h a p m -x".utf8)).failure?.code, .invalidStructuredData)
         XCTAssertEqual(SyslogParser.parse(Array("<13>1 - h a p m [".utf8)).failure?.code, .invalidStructuredData)
         XCTAssertEqual(SyslogParser.parse(Array("<13>1 - h a p m []".utf8)).failure?.code, .invalidStructuredData)
+        XCTAssertEqual(SyslogParser.parse(Array("<13>1 2003-10-11T22:14:15\u{7}Z h a p m - x".utf8)).failure?.code, .invalidTimestamp)
         XCTAssertEqual(SyslogParser.parse(Array("<1234>x".utf8)).failure?.code, .invalidPriority)
         XCTAssertEqual(SyslogParser.parse(Array("<>x".utf8)).failure?.code, .invalidPriority)
     }

@@ -10,7 +10,7 @@ enum RFC5424Parser {
         var index = start
         // TIMESTAMP
         guard let timestamp = headerToken(bytes, &index, maximumLength: 64) else {
-            return fail(.truncatedHeader, at: index, &message)
+            return fail(index >= bytes.count ? .truncatedHeader : .invalidTimestamp, at: start, &message)
         }
         if !isNil(bytes, timestamp) {
             guard let micros = SyslogTimestamp.parseRFC5424(UnsafeRawBufferPointer(rebasing: bytes[timestamp])) else {
