@@ -13,6 +13,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // Only the collector reports through swift-metrics; the worker library does not depend on it.
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -30,7 +32,10 @@ let package = Package(
         ),
         .target(
             name: "JournalBridgeCollector",
-            dependencies: ["JournalBridge", "CSystemd", "CJournalBridgeShims"]
+            dependencies: [
+                "JournalBridge", "CSystemd", "CJournalBridgeShims",
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
         ),
         .target(
             name: "JournalBridgeCLI",

@@ -34,6 +34,8 @@ final class ClientConnection {
     /// Highest sequence already acknowledged on this connection.
     var ackSent: UInt64 = 0
     var received = 0
+    /// Who it is for the counters and the rate limit, known from its hello.
+    var source: SourceKey?
 
     init(fd: Int32, peer: (pid: Int32, uid: UInt32, gid: UInt32)) {
         self.fd = fd

@@ -14,6 +14,10 @@ public final class Collector: Sendable {
     public let router: Router
     /// What unfinished frames and queued records may hold (`configuration.memoryLimit`).
     package let memoryBudget: MemoryBudget
+    /// Counters per input and source (Metrics/); the sinks' are in each `SinkQueue.tally`.
+    package let inputTally = InputTally()
+    /// The fair share per source (`configuration.rateLimit`; `reconfigure` replaces it).
+    package let rateLimiter: SourceRateLimiter
     private let loop: ConditionLock<CollectorLoop?>
     private let thread = ConditionLock<pthread_t?>(nil)
 
@@ -22,6 +26,7 @@ public final class Collector: Sendable {
         self.configuration = configuration
         let budget = MemoryBudget(limit: configuration.memoryLimit)
         self.memoryBudget = budget
+        self.rateLimiter = SourceRateLimiter(configuration.rateLimit)
         self.router = Router(
             routes: routes.map { route in
                 let queue = route.sink as? SinkQueue ?? SinkQueue(route.sink, capacity: configuration.sinkQueueCapacity)
@@ -43,7 +48,9 @@ public final class Collector: Sendable {
             // Mode and group are set as the socket is made, never by path afterwards (see `UnixSocket.listen`).
             listener = try UnixSocket.listen(path: configuration.socketPath, mode: configuration.socketMode, group: configuration.socketGroup)
         }
-        let loop = try CollectorLoop(listener: listener, configuration: configuration, router: router, budget: memoryBudget)
+        let loop = try CollectorLoop(
+            listener: listener, configuration: configuration, router: router, budget: memoryBudget, tally: inputTally, limiter: rateLimiter
+        )
         self.loop.withLock { $0 = loop }
         let started = startThread(name: "jb-collector") { loop.run() }
         thread.withLock { $0 = started }
@@ -68,6 +75,16 @@ public final class Collector: Sendable {
     public func reopen() { router.reopen() }
 
     public var statistics: Router.Statistics { router.statistics }
+
+    /// Every counter and gauge at one moment (`CollectorSnapshot`).
+    package var snapshot: CollectorSnapshot {
+        let usage = memoryBudget.current
+        return CollectorSnapshot(
+            sinks: router.routes.compactMap { ($0.sink as? SinkQueue)?.tally.snapshot }, inputs: inputTally.snapshot,
+            levels: router.statistics.perLevel, connections: connectionCount,
+            unfinishedFrameBytes: usage.frames, queuedRecordBytes: usage.records
+        )
+    }
 
     public var isRunning: Bool { loop.withLock { $0 != nil } }
 

@@ -50,8 +50,16 @@ final class CollectorLoop: @unchecked Sendable {
     private var smallestNeed = (small: Int.max, large: Int.max)
     private var lastSweep = MonotonicClock.now()
     private var lastPauseReport: UInt64 = 0
+    /// Counters per input and source, and the fair share per source (Metrics/).
+    private let tally: InputTally
+    private let limiter: SourceRateLimiter
 
-    init(listener: Int32, configuration: CollectorConfiguration, router: Router, budget: MemoryBudget) throws(SystemError) {
+    init(
+        listener: Int32, configuration: CollectorConfiguration, router: Router, budget: MemoryBudget,
+        tally: InputTally = InputTally(), limiter: SourceRateLimiter = SourceRateLimiter(RateLimit())
+    ) throws(SystemError) {
+        self.tally = tally
+        self.limiter = limiter
         self.listener = listener
         self.configuration = configuration
         self.router = router
@@ -96,10 +104,11 @@ final class CollectorLoop: @unchecked Sendable {
             }
             // Wake when a diagnostics summary is due, and once a second while a frame is
             // unfinished, to close stalled ones.
-            let summaryDue = diagnosticsTimeout()
+            let summaryDue = diagnosticsTimeout(limiter.deadline)
             let timeout = unfinished ? (summaryDue < 0 ? 1000 : min(summaryDue, 1000)) : summaryDue
             let ready = poll(&fds, nfds_t(fds.count), timeout)
             reportExpiredDiagnostics()
+            reportRateLimits()
             if ready < 0 { continue }  // EINTR
             if fds[0].revents != 0 { drainWakePipe() }
             sendRequestedAcks()
@@ -121,6 +130,7 @@ final class CollectorLoop: @unchecked Sendable {
         sendRequestedAcks()
         for fd in Array(connections.keys) { closeConnection(fd, reason: nil) }
         reportExpiredDiagnostics(force: true)
+        reportRateLimits(force: true)
         if configuration.listeningDescriptor == nil { close(listener) }
         close(wakeRead)
         close(wakeWrite)
@@ -213,6 +223,7 @@ final class CollectorLoop: @unchecked Sendable {
                 try handle(frame, on: connection)
             }
         } catch {
+            tally.failure(input: "bridge", reason: error.code == .frameTooLarge || error.code == .limitExceeded ? .oversizeCut : .parseFailure)
             sendGoodbye(fd, reason: error.description)
             closeConnection(fd, reason: error.description)
             return false
@@ -376,6 +387,9 @@ final class CollectorLoop: @unchecked Sendable {
             connection.session = session
             connection.origin.session = hello.session
             connection.origin.identifier = hello.identifier.isEmpty ? configuration.defaultIdentifier : hello.identifier
+            connection.source = SourceKey(
+                uid: connection.peer.uid, unit: SourceKey.unit(ofProcess: connection.peer.pid), identifier: connection.origin.identifier
+            )
             let stored = session.progress.withLock { $0.stored }
             connection.ackSent = stored
             var encoder = FrameEncoder(capacity: 32)
@@ -384,6 +398,7 @@ final class CollectorLoop: @unchecked Sendable {
         case .batch(var records):
             guard let session = connection.session else { throw WireError(.unexpectedFrame, "records before hello") }
             connection.received += records.count
+            let receivedCount = records.count
             // Only this I/O thread moves `routed`, so it cannot change between the check and the update.
             let routed = session.progress.withLock { $0.started ? $0.routed : nil }
             try Self.checkSequences(records, routed: routed)
@@ -392,11 +407,19 @@ final class CollectorLoop: @unchecked Sendable {
             if let routed, let first = records.first, first.sequence <= routed {
                 records.removeAll { $0.sequence <= routed }
             }
+            let source = connection.source ?? SourceKey(uid: connection.peer.uid, unit: nil, identifier: connection.origin.identifier)
             guard let last = records.last else {
+                tally.batch(input: "bridge", source: source, received: receivedCount, duplicates: receivedCount, rateLimited: 0, routed: 0, workerShed: 0)
                 requestAck(connection.fd)
                 return
             }
             for index in records.indices { records[index].origin = connection.origin }
+            // Rate-limited records are acknowledged like the others (the worker must not resend them).
+            let (admitted, suppressed) = limiter.admit(records, source: source, now: MonotonicClock.now())
+            tally.batch(
+                input: "bridge", source: source, received: receivedCount, duplicates: receivedCount - records.count,
+                rateLimited: suppressed, routed: admitted.count, workerShed: Self.workerShed(in: admitted)
+            )
             session.progress.withLock { progress in
                 // A session the collector never saw starts here: its first record is the baseline.
                 progress.started = true
@@ -404,7 +427,7 @@ final class CollectorLoop: @unchecked Sendable {
             }
             let fd = connection.fd
             let sequence = last.sequence
-            router.route(records) { [weak self] in
+            router.route(admitted) { [weak self] in
                 session.progress.withLock { $0.stored = max($0.stored, sequence) }
                 self?.requestAck(fd)
             }
@@ -507,9 +530,31 @@ final class CollectorLoop: @unchecked Sendable {
         }
     }
 
-    /// poll's timeout: until the pending diagnostics summary is due, else forever.
-    private func diagnosticsTimeout() -> Int32 {
-        guard let deadline = diagnostics.deadline else { return -1 }
+    /// Records a worker's shipper reported it shed ("dropped N records", `dropped` metadata).
+    static func workerShed(in records: [LogRecord]) -> Int {
+        var shed = 0
+        for record in records where record.message.hasPrefix("dropped ") {
+            if let field = record.metadata.first(where: { $0.key == "dropped" }), let count = Int(field.value), count > 0 {
+                shed += min(count, 1 << 40)
+            }
+        }
+        return shed
+    }
+
+    /// One record for each source's interval that suppressed anything (`SourceRateLimiter`).
+    private func reportRateLimits(force: Bool = false) {
+        for summary in limiter.expire(now: MonotonicClock.now(), force: force) {
+            event(.warning, summary.message, metadata: [
+                MetadataField(HealthEvent.messageIDKey, HealthEvent.rateLimited.id),
+                MetadataField("source", summary.source), MetadataField("suppressed", String(summary.suppressed)),
+            ])
+        }
+    }
+
+    /// poll's timeout: until the pending diagnostics summary (or `other`) is due, else forever.
+    private func diagnosticsTimeout(_ other: UInt64? = nil) -> Int32 {
+        let deadlines = [diagnostics.deadline, other].compactMap { $0 }
+        guard let deadline = deadlines.min() else { return -1 }
         let now = MonotonicClock.now()
         return deadline <= now ? 0 : Int32(clamping: (deadline - now) / 1_000_000 + 1)
     }

@@ -41,10 +41,16 @@ public final class Router: Sendable {
         var admittedCounts = [Int](repeating: 0, count: routes.count)
         // One count for this call itself, so the ticket cannot fire before every sink has its share.
         let ticket = onStored.map { StoreTicket(count: routes.count + 1, onStored: $0) }
+        // When no sink takes any of them (all below every threshold, or none left after the rate
+        // limit), an empty item still goes through each queue: the acknowledgement must wait for the
+        // batches routed before it, or it would claim records still queued.
+        let noneAdmitted = ticket != nil && routes.allSatisfy { route in !records.contains { $0.level >= route.minimumLevel } }
         for (index, route) in routes.enumerated() {
             let admitted = Self.admitted(records, minimumLevel: route.minimumLevel)
             admittedCounts[index] = admitted.count
-            if admitted.isEmpty {
+            if noneAdmitted, let queue = route.sink as? SinkQueue {
+                queue.enqueue([], ticket: ticket, bypassingCapacity: true)
+            } else if admitted.isEmpty {
                 ticket?.done()
             } else if let queue = route.sink as? SinkQueue {
                 queue.enqueue(admitted, ticket: ticket)

@@ -28,6 +28,8 @@ public final class SinkQueue: LogSink {
         var ticket: StoreTicket?
         /// Taken from the memory budget's record share; given back once written.
         var bytes = 0
+        /// When it was routed, for the latency histogram.
+        var routedAt: UInt64 = 0
     }
 
     private struct State {
@@ -49,6 +51,8 @@ public final class SinkQueue: LogSink {
     public let inner: any LogSink
     public let capacity: Int
     public let overflow: Overflow
+    /// This sink's exact counters (routed, written, dropped by reason, in flight, latency).
+    package let tally: SinkTally
     private let lock = ConditionLock(State())
     private let thread = ConditionLock<pthread_t?>(nil)
     private let shed = Atomic<Int>(0)
@@ -62,6 +66,7 @@ public final class SinkQueue: LogSink {
         self.capacity = max(1, capacity)
         self.overflow = overflow
         self.shedReport = ConditionLock(FailureReport(sink: inner.name))
+        self.tally = SinkTally(name: inner.name)
         let started = startThread(name: "jb-\(inner.name)") { [unowned self] in self.run() }
         thread.withLock { $0 = started }
     }
@@ -90,12 +95,20 @@ public final class SinkQueue: LogSink {
     /// from the memory budget: they are few and small, and must not wait for it either.
     func enqueue(_ records: [LogRecord], ticket: StoreTicket?, bypassingCapacity: Bool = false) {
         let capacity = self.capacity
+        let now = MonotonicClock.now()
         if bypassingCapacity {
-            lock.withLock { state in
-                guard state.queued + records.count <= capacity + 64 || state.queued == 0 else { return }
-                state.items.append(Item(records: records, ticket: ticket))
+            let queued = lock.withLock { state -> Bool in
+                guard state.queued + records.count <= capacity + 64 || state.queued == 0 else { return false }
+                // Counted under the queue's lock, before the thread can take it.
+                tally.enqueued(records.count)
+                state.items.append(Item(records: records, ticket: ticket, routedAt: now))
                 state.queued += records.count
                 lock.broadcast()
+                return true
+            }
+            if !queued {
+                tally.refused(records.count, reason: .queueFull)
+                ticket?.done()
             }
             return
         }
@@ -108,7 +121,8 @@ public final class SinkQueue: LogSink {
             let reserved = budget?.tryReserveRecords(bytes) ?? true
             let accepted = reserved && lock.withLock { state -> Bool in
                 guard fits(state) else { return false }
-                state.items.append(Item(records: records, ticket: ticket, bytes: bytes))
+                tally.enqueued(records.count)
+                state.items.append(Item(records: records, ticket: ticket, bytes: bytes, routedAt: now))
                 state.queued += records.count
                 lock.broadcast()
                 return true
@@ -116,6 +130,7 @@ public final class SinkQueue: LogSink {
             if !accepted {
                 if reserved { budget?.releaseRecords(bytes) }
                 shed.add(records.count, ordering: .relaxed)
+                tally.refused(records.count, reason: .queueFull)
                 shedReport.withLock { $0.failed("queue full (\(capacity) records or the memory budget), dropping records for this sink only", records: records.count) }
                 ticket?.done()
             }
@@ -123,7 +138,8 @@ public final class SinkQueue: LogSink {
         }
         budget?.reserveRecords(bytes)
         lock.wait(until: fits) { state, _ in
-            state.items.append(Item(records: records, ticket: ticket, bytes: bytes))
+            tally.enqueued(records.count)
+            state.items.append(Item(records: records, ticket: ticket, bytes: bytes, routedAt: now))
             state.queued += records.count
             lock.broadcast()
         }
@@ -137,10 +153,15 @@ public final class SinkQueue: LogSink {
                 return (state.items, state.closing, state.budget)
             }
             var written = 0
-            if items.isEmpty && !closing { inner.idle() }
+            if items.isEmpty && !closing {
+                inner.idle()
+                settle(taken: 0, routedAt: nil)
+            }
             if !items.isEmpty && overflow == .drop { shedReport.withLock { $0.recovered() } }
             for item in items {
-                inner.write(item.records)
+                // An empty item only keeps a batch's acknowledgement in order (see `Router.route`).
+                if !item.records.isEmpty { inner.write(item.records) }
+                settle(taken: item.records.count, routedAt: item.routedAt)
                 budget?.releaseRecords(item.bytes)
                 item.ticket?.done()
                 written += item.records.count
@@ -173,6 +194,16 @@ public final class SinkQueue: LogSink {
         if let thread = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) {
             pthread_join(thread, nil)
             inner.close()
+            settle(taken: 0, routedAt: nil)
         }
+    }
+
+    /// Brings the tally up to date with the sink's own counts, after a call into the sink.
+    private func settle(taken: Int, routedAt: UInt64?) {
+        let accounted = inner as? any AccountedSink
+        tally.settle(
+            taken: taken, latency: routedAt.map { MonotonicClock.now() &- $0 }, failed: inner.failedCount,
+            backlogDropped: accounted?.backlogDropCount ?? 0, held: accounted?.heldCount ?? 0
+        )
     }
 }

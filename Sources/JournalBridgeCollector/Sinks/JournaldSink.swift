@@ -39,6 +39,8 @@ public final class JournaldSink: LogSink {
     private let state = ConditionLock(State())
     private let failed = Atomic<Int>(0)
     private let packed = Atomic<Int>(0)
+    /// Of `failed`, the records dropped from a full backlog (or left in it at close).
+    private let overflowed = Atomic<Int>(0)
     private let lastFailureReason = ConditionLock<String?>(nil)
     private let sendv: SendV
 
@@ -103,6 +105,7 @@ public final class JournaldSink: LogSink {
         state.withLock { state in
             let waiting = state.backlog.count - state.backlogHead
             if waiting > 0 {
+                overflowed.add(waiting, ordering: .relaxed)
                 failed.add(waiting, ordering: .relaxed)
                 noteFailure("closing with \(waiting) records never sent to journald")
                 state.failure.failed("closing with \(waiting) records never sent to journald", records: waiting)
@@ -140,6 +143,7 @@ public final class JournaldSink: LogSink {
         if excess > 0 {
             state.backlogHead += excess
             state.lostWhileAway += excess
+            overflowed.add(excess, ordering: .relaxed)
             failed.add(excess, ordering: .relaxed)
             noteFailure("journald away, backlog of \(backlogCapacity) full")
         }
@@ -260,7 +264,10 @@ public final class JournaldSink: LogSink {
         state.packed.removeAll(keepingCapacity: true)
         for (index, item) in record.metadata.enumerated() {
             let mapped: String?
-            if let cached = state.names[item.key] {
+            if item.key == HealthEvent.messageIDKey && record.origin.session == 0 && record.origin.pid == ownPID {
+                // The collector's own health record (no client has session 0 or this pid).
+                mapped = "MESSAGE_ID"
+            } else if let cached = state.names[item.key] {
                 mapped = cached
             } else {
                 mapped = FieldName.journaldName(forMetadataKey: item.key)
@@ -328,4 +335,9 @@ public final class JournaldSink: LogSink {
         state.ends.append(state.fields.count)
         return true
     }
+}
+
+extension JournaldSink: AccountedSink {
+    package var backlogDropCount: Int { overflowed.load(ordering: .relaxed) }
+    package var heldCount: Int { state.withLock { $0.backlog.count - $0.backlogHead } }
 }
