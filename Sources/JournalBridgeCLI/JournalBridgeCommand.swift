@@ -32,7 +32,7 @@ public struct JournalBridgeCommand: ParsableCommand {
               78  bad configuration (EX_CONFIG): one line naming the file, the line, the key and the \
             problem. journal-bridge.service does not restart on 78 (RestartPreventExitStatus=78).
             """,
-        subcommands: [Send.self, Collect.self, CheckConfig.self, Demo.self, Bench.self, DemoWorker.self, BenchWorker.self]
+        subcommands: [Send.self, Collect.self, CheckConfig.self, Status.self, Demo.self, Bench.self, DemoWorker.self, BenchWorker.self]
     )
 
     public init() {}

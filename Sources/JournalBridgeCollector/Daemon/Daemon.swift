@@ -32,8 +32,7 @@ public enum Daemon {
         } catch {
             throw RuntimeFailure("cannot open the log files: \(error)")
         }
-        let collector = Collector(
-            configuration: CollectorConfiguration(
+        var collectorConfiguration = CollectorConfiguration(
                 socketPath: configuration.socketPath,
                 listeningDescriptor: activated,
                 socketMode: configuration.socketMode,
@@ -42,9 +41,9 @@ public enum Daemon {
                 maxConnections: configuration.maxConnections,
                 defaultIdentifier: configuration.defaultIdentifier,
                 memoryLimit: configuration.memoryLimit
-            ),
-            routes: routes
-        )
+            )
+        collectorConfiguration.rateLimit = configuration.rateLimit
+        let collector = Collector(configuration: collectorConfiguration, routes: routes)
         let listening = activated.map { "fd \($0) from systemd" } ?? configuration.socketPath
         do {
             try collector.start()
@@ -53,22 +52,36 @@ public enum Daemon {
             throw RuntimeFailure("cannot listen on \(listening): \(error)\(hint)")
         }
         StandardError.write("journal-bridge: collecting on \(listening)\n")
+        let operations = DaemonOperations(collector: collector, configuration: configuration, source: source)
+        operations.startControl()
+        collector.announce(.started, .notice, "journal-bridge collector started on \(listening)")
         Systemd.notify("READY=1\nSTATUS=collecting on \(listening)\nMAINPID=\(getpid())")
         let watchdog = WatchdogPinger { collector.isRunning }
 
+        var lastTick = MonotonicClock.now()
         while true {
-            var received: Int32 = 0
-            guard sigwait(&signals, &received) == 0 else { continue }
+            // Woken every second to write the metrics textfile and STATUS= when they are due.
+            var timeout = timespec(tv_sec: 1, tv_nsec: 0)
+            let received = sigtimedwait(&signals, nil, &timeout)
             if received == SIGHUP {
                 collector.reopen()
                 StandardError.write("journal-bridge: reopened the log files\n")
+                operations.reload()
                 continue
             }
-            break
+            if received == SIGTERM || received == SIGINT { break }
+            let now = MonotonicClock.now()
+            if now &- lastTick >= UInt64(operations.interval) * 1_000_000_000 {
+                lastTick = now
+                operations.tick()
+            }
         }
         Systemd.notify("STOPPING=1\nSTATUS=draining")
         watchdog?.stop()
+        operations.stopControl()
+        collector.announce(.stopped, .notice, "journal-bridge collector stopping: \(collector.snapshot.summary)")
         collector.stop()
+        operations.tick(notify: false)
         let statistics = collector.statistics
         // Every sink's losses in the last line: a record a sink failed to write was still acknowledged.
         let perSink = statistics.perSink.map { "\($0.name): \($0.failed) failed, \($0.packed) packed" }.joined(separator: "; ")

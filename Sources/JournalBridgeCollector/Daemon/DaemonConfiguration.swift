@@ -20,6 +20,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var maxConnections = 4096
     /// Bytes for unfinished frames and queued records together (`memory_limit`, e.g. "256M").
     public var memoryLimit = CollectorConfiguration.defaultMemoryLimit
+    /// Fair share per source (`rate_limit_*`; off unless `rate_limit_burst` > 0).
+    package var rateLimit = RateLimit()
+    /// Where to write the Prometheus textfile for node_exporter (`metrics_textfile`); nil: none.
+    package var metricsTextfile: String?
+    /// Seconds between textfile writes and `STATUS=` updates (`metrics_interval`).
+    package var metricsInterval = 15
 
     public init() {}
 
@@ -76,6 +82,20 @@ public struct DaemonConfiguration: Sendable, Equatable {
             }
         },
         "journald_backlog": { c, v, s throws(ConfigurationError) in c.sinks.journaldBacklog = try s.integer(v, atLeast: 0) },
+        "rate_limit_interval": { c, v, s throws(ConfigurationError) in c.rateLimit.interval = Double(try s.integer(v, atLeast: 1)) },
+        "rate_limit_burst": { c, v, s throws(ConfigurationError) in c.rateLimit.burst = try s.integer(v, atLeast: 0) },
+        "rate_limit_key": { c, v, s throws(ConfigurationError) in
+            let text = try s.string(v)
+            guard let key = RateLimit.Key(rawValue: text) else { throw s.bad("\"\(text)\": expected \"unit\", \"uid\" or \"identifier\"") }
+            c.rateLimit.key = key
+        },
+        "rate_limit_severity": { c, v, s throws(ConfigurationError) in
+            // Records at this level and above are never limited; "none" limits every level.
+            let text = try s.string(v)
+            c.rateLimit.exemptLevel = text == "none" ? nil : try s.level(v)
+        },
+        "metrics_textfile": { c, v, s throws(ConfigurationError) in c.metricsTextfile = try s.path(v) },
+        "metrics_interval": { c, v, s throws(ConfigurationError) in c.metricsInterval = try s.integer(v, atLeast: 1) },
         "max_connections": { c, v, s throws(ConfigurationError) in c.maxConnections = try s.integer(v, atLeast: 1) },
         "memory_limit": { c, v, s throws(ConfigurationError) in
             let text = if case .integer(let bytes) = v { String(bytes) } else { try s.string(v) }

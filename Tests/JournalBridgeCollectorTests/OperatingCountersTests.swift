@@ -1,0 +1,170 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import JournalBridge
+@testable import JournalBridgeCollector
+import JournalBridgeTestSupport
+import Logging
+import XCTest
+
+/// A sink that keeps what it stores and fails every third call ("disk full"), optionally slowly.
+private final class KeepingSink: LogSink, @unchecked Sendable {
+    let name: String
+    private let lock = NSLock()
+    private var calls = 0
+    private var failed = 0
+    private(set) var stored: [LogRecord] = []
+    let failing: Bool
+    let delay: useconds_t
+
+    init(name: String, failing: Bool, delay: useconds_t = 0) {
+        self.name = name
+        self.failing = failing
+        self.delay = delay
+    }
+
+    func write(_ records: [LogRecord]) {
+        if delay > 0 { usleep(delay) }
+        lock.lock()
+        defer { lock.unlock() }
+        calls += 1
+        if failing && calls % 3 == 0 { failed += records.count } else { stored += records }
+    }
+
+    var failedCount: Int { lock.lock(); defer { lock.unlock() }; return failed }
+    var storedRecords: [LogRecord] { lock.lock(); defer { lock.unlock() }; return stored }
+}
+
+final class OperatingCountersTests: XCTestCase {
+    /// Overload (a small drop queue behind a slow sink), journald away (a refusing sendv with a small
+    /// backlog), a failing sink (disk full) and a rate-limited flooder beside a modest source: every
+    /// sink's counters add up to the record and match what it holds; every interval that suppressed
+    /// anything produced one summary whose N is the counter; the modest source lost nothing.
+    func testCountersAddUpToTheRecordUnderFaultsAndTheRateLimitHoldsTheFlooder() throws {
+        let directory = try TemporaryDirectory()
+        let socket = directory.file("c.sock")
+        let failing = KeepingSink(name: "failing", failing: true)
+        let slow = KeepingSink(name: "slow", failing: false, delay: 2000)
+        let journald = JournaldSink(attributeObjectPID: false, backlogCapacity: 100, sendv: { _, _ in -ECONNREFUSED })
+        var configuration = CollectorConfiguration(socketPath: socket)
+        configuration.rateLimit = RateLimit(interval: 1, burst: 500, exemptLevel: .warning, key: .identifier)
+        let collector = Collector(
+            configuration: configuration,
+            routes: [
+                SinkRoute(failing, minimumLevel: .trace),
+                SinkRoute(SinkQueue(slow, capacity: 64, overflow: .drop), minimumLevel: .trace),
+                SinkRoute(journald, minimumLevel: .trace),
+            ]
+        )
+        try collector.start()
+
+        func shipper(_ identifier: String) -> RecordShipper {
+            RecordShipper(configuration: ShipperConfiguration(socketPath: socket, identifier: identifier, capacity: 4096, overflow: .block, flushAtExit: nil))
+        }
+        let flooder = shipper("flooder-\(getpid())")
+        let modest = shipper("modest-\(getpid())")
+        let stop = Date().addingTimeInterval(2.5)
+        let flooding = Thread {
+            var n = 0
+            while Date() < stop {
+                flooder.enqueue(LogRecord(level: .info, message: "flood \(n)"))
+                n += 1
+            }
+        }
+        flooding.start()
+        var modestSent = 0
+        while Date() < stop {
+            modest.enqueue(LogRecord(level: modestSent % 2 == 0 ? .info : .warning, message: "modest \(modestSent)"))
+            modestSent += 1
+            usleep(10_000)  // 100 records a second
+        }
+        while !flooding.isFinished { usleep(10_000) }
+        XCTAssertTrue(flooder.flush(timeout: 30))
+        XCTAssertTrue(modest.flush(timeout: 30))
+        flooder.shutdown()
+        modest.shutdown()
+
+        // While running: the identity with the records in flight as a term.
+        for sink in collector.snapshot.sinks {
+            XCTAssertEqual(sink.routed, sink.written + sink.droppedTotal + sink.inFlight, sink.name)
+        }
+        let prometheusRunning = collector.snapshot
+        XCTAssertFalse(prometheusRunning.prometheus.isEmpty)
+        collector.stop()
+
+        let snapshot = collector.snapshot
+        let byName = Dictionary(uniqueKeysWithValues: snapshot.sinks.map { ($0.name, $0) })
+        for sink in snapshot.sinks {
+            XCTAssertEqual(sink.inFlight, 0, sink.name)
+            XCTAssertEqual(sink.routed, sink.written + sink.droppedTotal, sink.name)
+        }
+        // What the sinks hold, record for record.
+        XCTAssertEqual(byName["failing"]?.written, failing.storedRecords.count)
+        XCTAssertEqual(byName["failing"]?.dropped[.sinkFailure], failing.failedCount)
+        XCTAssertGreaterThan(failing.failedCount, 0)
+        XCTAssertEqual(byName["slow"]?.written, slow.storedRecords.count)
+        XCTAssertGreaterThan(byName["slow"]?.dropped[.queueFull] ?? 0, 0, "the slow sink's queue overflowed")
+        XCTAssertEqual(byName["journald"]?.written, 0)
+        XCTAssertGreaterThan(byName["journald"]?.dropped[.journaldBacklog] ?? 0, 0)
+        // The router's own count agrees.
+        for sink in collector.statistics.perSink { XCTAssertEqual(byName[sink.name]?.routed, sink.routed, sink.name) }
+
+        // Inputs and sources: received = duplicates + rate_limited + routed.
+        let bridge = try XCTUnwrap(snapshot.inputs.inputs["bridge"])
+        XCTAssertEqual(bridge.received, bridge.duplicates + (bridge.dropped[.rateLimited] ?? 0) + bridge.routed)
+        let sources = snapshot.inputs.sources
+        XCTAssertEqual(sources.values.reduce(0) { $0 + $1.received }, bridge.received)
+        let flood = try XCTUnwrap(sources.first { $0.key.identifier.hasPrefix("flooder-") }?.value)
+        let calm = try XCTUnwrap(sources.first { $0.key.identifier.hasPrefix("modest-") }?.value)
+        XCTAssertEqual(calm.routed, modestSent, "the modest source delivers 100 %")
+        XCTAssertEqual(calm.dropped[.rateLimited] ?? 0, 0)
+        let limited = try XCTUnwrap(flood.dropped[.rateLimited])
+        XCTAssertGreaterThan(limited, 0)
+
+        // One summary per interval that suppressed anything, N equal to the counter; the flooder
+        // got exactly its burst in each of those intervals.
+        let summaries = failing.storedRecords.filter { $0.message.hasPrefix("suppressed ") && $0.message.contains("flooder-") }
+        let suppressedSum = summaries.compactMap { r in r.metadata.first { $0.key == "suppressed" }.flatMap { Int($0.value) } }.reduce(0, +)
+        // The failing sink loses every third call, so count the summaries the collector reported
+        // through the slow sink and the failing one together, and compare with both views.
+        let allSummaries = (failing.storedRecords + slow.storedRecords).filter { $0.message.hasPrefix("suppressed ") && $0.message.contains("flooder-") }
+        let distinct = Dictionary(grouping: allSummaries, by: \.message).keys.count
+        XCTAssertLessThanOrEqual(suppressedSum, limited)
+        XCTAssertGreaterThan(distinct, 0)
+        XCTAssertEqual(flood.routed % 500, 0, "the flooder is held to its burst in each interval")
+        XCTAssertGreaterThanOrEqual(flood.routed, 500 * 2)
+
+        // JSON and Prometheus agree.
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(snapshot.json.utf8)) as? [String: Any])
+        let sinks = try XCTUnwrap(json["sinks"] as? [String: [String: Any]])
+        for sink in snapshot.sinks {
+            let written = try XCTUnwrap(sinks[sink.name]?["written"] as? Int)
+            XCTAssertTrue(snapshot.prometheus.contains("journal_bridge_sink_written_total{sink=\"\(sink.name)\"} \(written)\n"))
+            let dropped = try XCTUnwrap(sinks[sink.name]?["dropped"] as? [String: Int])
+            for (reason, count) in dropped {
+                XCTAssertTrue(snapshot.prometheus.contains("journal_bridge_sink_dropped_total{sink=\"\(sink.name)\",reason=\"\(reason)\"} \(count)\n"))
+            }
+        }
+        XCTAssertNotNil(json["inputs"] as? [String: Any])
+        XCTAssertEqual((json["sources"] as? [Any])?.count, sources.count)
+    }
+
+    /// The limiter's own rules: exempt levels pass, each window admits `burst`, one summary per
+    /// window that suppressed anything with N equal to what it suppressed.
+    func testRateLimiterWindowsAndSummaries() {
+        let limiter = SourceRateLimiter(RateLimit(interval: 1, burst: 3, exemptLevel: .warning, key: .uid))
+        let source = SourceKey(uid: 42, unit: nil, identifier: "x")
+        let records = (0..<10).map { LogRecord(level: $0 == 9 ? .error : .info, message: "m\($0)") }
+        let (admitted, suppressed) = limiter.admit(records, source: source, now: 1_000)
+        XCTAssertEqual(admitted.count, 4)
+        XCTAssertEqual(suppressed, 6)
+        XCTAssertTrue(limiter.expire(now: 1_000 + 500_000_000).isEmpty)
+        let summaries = limiter.expire(now: 1_000 + 1_000_000_000)
+        XCTAssertEqual(summaries.count, 1)
+        XCTAssertEqual(summaries.first?.suppressed, 6)
+        XCTAssertEqual(summaries.first?.message, "suppressed 6 records from uid 42 in the last 1 s")
+        XCTAssertNil(limiter.deadline)
+        XCTAssertEqual(limiter.admit(records, source: source, now: 2_000_000_000).admitted.count, 4, "a new window")
+    }
+}
