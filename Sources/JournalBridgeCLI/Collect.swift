@@ -90,7 +90,8 @@ extension JournalBridgeCommand {
 
         func run() throws {
             let (configuration, source) = try resolved()
-            try Daemon.run(configuration, source: source)
+            let command = self
+            try Daemon.run(configuration, source: source) { () throws(ConfigurationError) in try command.resolved().0 }
         }
     }
 

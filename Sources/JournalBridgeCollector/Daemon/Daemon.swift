@@ -4,7 +4,8 @@ import Glibc
 import JournalBridge
 
 /// `journal-bridge collect`: the collector as a service. SIGTERM/SIGINT drain and
-/// exit 0, SIGHUP reopens the files (after an external logrotate).
+/// exit 0, SIGHUP reopens the files (after an external logrotate) and reloads the configuration
+/// (`DaemonOperations.reload`).
 public enum Daemon {
     /// Runs until SIGTERM/SIGINT. Signals are taken with sigwait on this thread, so
     /// they must be blocked before any other thread starts; this does it first.
@@ -13,7 +14,12 @@ public enum Daemon {
     /// finds, the same checks `check-config` runs; anything that fails after them (the log
     /// files cannot be opened, the socket is busy) is a `RuntimeFailure` (exit 1), which a
     /// restart may fix.
-    public static func run(_ configuration: DaemonConfiguration, source: String) throws {
+    ///
+    /// `reload` reads the configuration again on SIGHUP (the file with the command line's flags
+    /// on top); nil: the file at `source` alone.
+    public static func run(
+        _ configuration: DaemonConfiguration, source: String, reload: (@Sendable () throws(ConfigurationError) -> DaemonConfiguration)? = nil
+    ) throws {
         var signals = sigset_t()
         sigemptyset(&signals)
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
@@ -52,7 +58,7 @@ public enum Daemon {
             throw RuntimeFailure("cannot listen on \(listening): \(error)\(hint)")
         }
         StandardError.write("journal-bridge: collecting on \(listening)\n")
-        let operations = DaemonOperations(collector: collector, configuration: configuration, source: source)
+        let operations = DaemonOperations(collector: collector, configuration: configuration, source: source, load: reload)
         operations.startControl()
         collector.announce(.started, .notice, "journal-bridge collector started on \(listening)")
         Systemd.notify("READY=1\nSTATUS=collecting on \(listening)\nMAINPID=\(getpid())")

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import JournalBridge
+import Logging
 
 /// What the daemon does besides collecting: the control channel (`journal-bridge status`),
 /// the Prometheus textfile and `STATUS=`, and reloading the configuration on SIGHUP.
@@ -13,7 +14,13 @@ final class DaemonOperations {
     private var control: ControlServer?
     private let reloads = ConditionLock((applied: 0, failed: 0))
 
-    init(collector: Collector, configuration: DaemonConfiguration, source: String) {
+    private let load: (@Sendable () throws(ConfigurationError) -> DaemonConfiguration)?
+
+    init(
+        collector: Collector, configuration: DaemonConfiguration, source: String,
+        load: (@Sendable () throws(ConfigurationError) -> DaemonConfiguration)?
+    ) {
+        self.load = load
         self.collector = collector
         self.configuration = configuration
         self.source = source
@@ -76,14 +83,66 @@ final class DaemonOperations {
         }
     }
 
-    /// SIGHUP: re-reads the configuration file. A valid one applies what can change live (the
-    /// rate limit, the metrics textfile and interval) and names the changed keys that need a
-    /// restart; an invalid one leaves everything as it was and is reported and counted.
+    /// The four thresholds by key, old and new.
+    private static func levelKeys(_ old: SinkConfiguration, _ new: SinkConfiguration) -> [(String, Logger.Level?, Logger.Level?)] {
+        [
+            ("error_file_level", old.errorFileLevel, new.errorFileLevel), ("debug_file_level", old.debugFileLevel, new.debugFileLevel),
+            ("console_level", old.consoleLevel, new.consoleLevel), ("journald_level", old.journaldLevel, new.journaldLevel),
+        ]
+    }
+
+    /// Applies what can change in the running sinks: thresholds of sinks that stay on, the file
+    /// rotation and format, the console format, journald's queue policy. Records `live` as it is
+    /// now and returns the keys applied.
+    private func applySinks(_ new: DaemonConfiguration, to live: inout DaemonConfiguration) -> [String] {
+        var applied: [String] = []
+        let names = ["error_file_level": "error-file", "debug_file_level": "debug-file", "console_level": "console", "journald_level": "journald"]
+        for (key, old, now) in Self.levelKeys(live.sinks, new.sinks) {
+            guard let old, let now, old != now, let name = names[key] else { continue }
+            collector.router.setMinimumLevel(now, forSinkNamed: name)
+            applied.append(key)
+        }
+        live.sinks.errorFileLevel = live.sinks.errorFileLevel.flatMap { _ in new.sinks.errorFileLevel ?? live.sinks.errorFileLevel }
+        live.sinks.debugFileLevel = live.sinks.debugFileLevel.flatMap { _ in new.sinks.debugFileLevel ?? live.sinks.debugFileLevel }
+        live.sinks.consoleLevel = live.sinks.consoleLevel.flatMap { _ in new.sinks.consoleLevel ?? live.sinks.consoleLevel }
+        live.sinks.journaldLevel = live.sinks.journaldLevel.flatMap { _ in new.sinks.journaldLevel ?? live.sinks.journaldLevel }
+        let sinks = collector.router.routes.map { ($0.sink as? SinkQueue)?.inner ?? $0.sink }
+        if new.sinks.maxBytes != live.sinks.maxBytes || new.sinks.backupCount != live.sinks.backupCount || new.sinks.fileFormat != live.sinks.fileFormat {
+            for case let file as RotatingFileSink in sinks {
+                var options = file.options
+                options.maxBytes = new.sinks.maxBytes
+                options.backupCount = new.sinks.backupCount
+                options.format = new.sinks.fileFormat
+                file.apply(options)
+            }
+            if new.sinks.maxBytes != live.sinks.maxBytes { applied.append("max_bytes") }
+            if new.sinks.backupCount != live.sinks.backupCount { applied.append("backup_count") }
+            if new.sinks.fileFormat != live.sinks.fileFormat { applied.append("file_format") }
+            (live.sinks.maxBytes, live.sinks.backupCount, live.sinks.fileFormat) = (new.sinks.maxBytes, new.sinks.backupCount, new.sinks.fileFormat)
+        }
+        if new.sinks.consoleFormat != live.sinks.consoleFormat {
+            for case let console as ConsoleSink in sinks { console.setFormat(new.sinks.consoleFormat) }
+            live.sinks.consoleFormat = new.sinks.consoleFormat
+            applied.append("console_format")
+        }
+        if new.journaldOverflow != live.journaldOverflow {
+            for route in collector.router.routes where route.sink.name == "journald" { (route.sink as? SinkQueue)?.setOverflow(new.journaldOverflow) }
+            live.journaldOverflow = new.journaldOverflow
+            applied.append("journald_overflow")
+        }
+        return applied
+    }
+
+    /// SIGHUP: re-reads the configuration file. A valid one applies what can change live
+    /// (thresholds of sinks that stay on, file rotation and format, console format, journald's
+    /// queue policy, the rate limit, the metrics textfile and interval) without touching a
+    /// connection or a queued record, and names the changed keys that need a restart; an invalid
+    /// one leaves everything as it was and is reported (file:line: key: problem) and counted.
     func reload() {
-        guard source != "defaults" else { return }
+        guard load != nil || source != "defaults" else { return }
         let new: DaemonConfiguration
-        do {
-            new = try DaemonConfiguration.load(path: source)
+        do throws(ConfigurationError) {
+            if let load { new = try load() } else { new = try DaemonConfiguration.load(path: source) }
         } catch {
             reloads.withLock { $0.failed += 1 }
             StandardError.write("journal-bridge: reload refused, the configuration in use stays: \(error)\n")
@@ -98,14 +157,19 @@ final class DaemonOperations {
         if new.metricsTextfile != configuration.metricsTextfile { applied.append("metrics_textfile") }
         if new.metricsInterval != configuration.metricsInterval { applied.append("metrics_interval") }
         var live = configuration
+        applied += applySinks(new, to: &live)
         live.rateLimit = new.rateLimit
         live.metricsTextfile = new.metricsTextfile
         live.metricsInterval = new.metricsInterval
         live.lines = new.lines
         var restart: [String] = []
         if new.socketPath != live.socketPath || new.socketMode != live.socketMode || new.socketGroup != live.socketGroup { restart.append("socket") }
-        if new.sinks != live.sinks { restart.append("sinks (levels, formats, rotation, base)") }
-        if new.sinkQueueCapacity != live.sinkQueueCapacity || new.journaldOverflow != live.journaldOverflow { restart.append("sink queues") }
+        if new.sinks.base != live.sinks.base { restart.append("base") }
+        for (key, old, now) in Self.levelKeys(live.sinks, new.sinks) where (old == nil) != (now == nil) {
+            restart.append(key + (now == nil ? " (turning the sink off)" : " (turning the sink on)"))
+        }
+        if new.sinks.journaldBacklog != live.sinks.journaldBacklog { restart.append("journald_backlog") }
+        if new.sinkQueueCapacity != live.sinkQueueCapacity { restart.append("sink_queue_capacity") }
         if new.maxConnections != live.maxConnections || new.memoryLimit != live.memoryLimit || new.defaultIdentifier != live.defaultIdentifier {
             restart.append("limits")
         }

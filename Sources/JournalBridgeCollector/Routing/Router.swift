@@ -23,11 +23,14 @@ public final class Router: Sendable {
     public let routes: [SinkRoute]
     private let counts: ConditionLock<(perLevel: [Int], perRoute: [Int])>
     private let watches: [SinkFailureWatch]
+    /// Each route's threshold now: `routes[i].minimumLevel` at first, changed by a reload (`setMinimumLevel`).
+    private let thresholds: ConditionLock<[Logger.Level]>
 
     public init(routes: [SinkRoute]) {
         self.routes = routes
         self.counts = ConditionLock((Array(repeating: 0, count: Logger.Level.allCases.count), Array(repeating: 0, count: routes.count)))
         self.watches = routes.map { _ in SinkFailureWatch() }
+        self.thresholds = ConditionLock(routes.map(\.minimumLevel))
         for (index, route) in routes.enumerated() {
             (route.sink as? SinkQueue)?.setAfterWrite { [weak self] in self?.reportFailures(of: index) }
         }
@@ -44,9 +47,10 @@ public final class Router: Sendable {
         // When no sink takes any of them (all below every threshold, or none left after the rate
         // limit), an empty item still goes through each queue: the acknowledgement must wait for the
         // batches routed before it, or it would claim records still queued.
-        let noneAdmitted = ticket != nil && routes.allSatisfy { route in !records.contains { $0.level >= route.minimumLevel } }
+        let thresholds = self.thresholds.withLock { $0 }
+        let noneAdmitted = ticket != nil && thresholds.allSatisfy { level in !records.contains { $0.level >= level } }
         for (index, route) in routes.enumerated() {
-            let admitted = Self.admitted(records, minimumLevel: route.minimumLevel)
+            let admitted = Self.admitted(records, minimumLevel: thresholds[index])
             admittedCounts[index] = admitted.count
             if noneAdmitted, let queue = route.sink as? SinkQueue {
                 queue.enqueue([], ticket: ticket, bypassingCapacity: true)
@@ -78,13 +82,15 @@ public final class Router: Sendable {
         let route = routes[index]
         guard let report = watches[index].check(route.sink, now: MonotonicClock.now()) else { return }
         let record = LogRecord(
-            level: .error, label: "journal-bridge.collector", message: report.message, metadata: report.metadata,
+            level: .error, label: "journal-bridge.collector", message: report.message,
+            metadata: [MetadataField(HealthEvent.messageIDKey, HealthEvent.dropEpisode.id)] + report.metadata,
             origin: Origin(pid: getpid(), uid: getuid(), gid: getgid(), identifier: "journal-bridge")
         )
         let failingIsFile = Self.isFileSink(route.sink)
         var levels = [Int](repeating: 0, count: Logger.Level.allCases.count)
         var admitted = [Int](repeating: 0, count: routes.count)
-        for (other, target) in routes.enumerated() where other != index && record.level >= target.minimumLevel {
+        let thresholds = self.thresholds.withLock { $0 }
+        for (other, target) in routes.enumerated() where other != index && record.level >= thresholds[other] {
             // A file's failure is not reported into the other file: they share a file system,
             // and a report that cannot be written there would only be a second failure.
             if failingIsFile && Self.isFileSink(target.sink) { continue }
@@ -107,17 +113,27 @@ public final class Router: Sendable {
         ((sink as? SinkQueue)?.inner ?? sink) is RotatingFileSink
     }
 
+    /// Changes the threshold of the sink named `name` from the next record routed (a reload);
+    /// false when no sink has that name.
+    @discardableResult
+    package func setMinimumLevel(_ level: Logger.Level, forSinkNamed name: String) -> Bool {
+        guard let index = routes.firstIndex(where: { $0.sink.name == name }) else { return false }
+        thresholds.withLock { $0[index] = level }
+        return true
+    }
+
     public func flush() { for route in routes { route.sink.flush() } }
     public func reopen() { for route in routes { route.sink.reopen() } }
     public func close() { for route in routes { route.sink.close() } }
 
     public var statistics: Statistics {
         let (perLevel, perRoute) = counts.withLock { $0 }
+        let thresholds = self.thresholds.withLock { $0 }
         return Statistics(
             perLevel: Dictionary(uniqueKeysWithValues: Logger.Level.allCases.map { ($0, perLevel[Int($0.ordinal)]) }),
             perSink: routes.enumerated().map { index, route in
                 Statistics.SinkCount(
-                    name: route.sink.name, minimumLevel: route.minimumLevel, routed: perRoute[index], failed: route.sink.failedCount,
+                    name: route.sink.name, minimumLevel: thresholds[index], routed: perRoute[index], failed: route.sink.failedCount,
                     packed: route.sink.packedCount, lastFailure: route.sink.lastFailure
                 )
             }

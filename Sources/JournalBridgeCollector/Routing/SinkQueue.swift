@@ -50,7 +50,9 @@ public final class SinkQueue: LogSink {
 
     public let inner: any LogSink
     public let capacity: Int
-    public let overflow: Overflow
+    /// What a full queue does now (a reload may change it: `setOverflow`).
+    public var overflow: Overflow { dropping.load(ordering: .relaxed) ? .drop : .block }
+    private let dropping: Atomic<Bool>
     /// This sink's exact counters (routed, written, dropped by reason, in flight, latency).
     package let tally: SinkTally
     private let lock = ConditionLock(State())
@@ -64,7 +66,7 @@ public final class SinkQueue: LogSink {
     public init(_ inner: any LogSink, capacity: Int = 16384, overflow: Overflow = .block) {
         self.inner = inner
         self.capacity = max(1, capacity)
-        self.overflow = overflow
+        self.dropping = Atomic(overflow == .drop)
         self.shedReport = ConditionLock(FailureReport(sink: inner.name))
         self.tally = SinkTally(name: inner.name)
         let started = startThread(name: "jb-\(inner.name)") { [unowned self] in self.run() }
@@ -77,6 +79,9 @@ public final class SinkQueue: LogSink {
     public var lastFailure: String? {
         inner.lastFailure ?? (shed.load(ordering: .relaxed) > 0 ? "queue full (\(capacity) records)" : nil)
     }
+
+    /// Changes what a full queue does, from the next record routed (a reload).
+    package func setOverflow(_ overflow: Overflow) { dropping.store(overflow == .drop, ordering: .relaxed) }
 
     func setAfterWrite(_ body: @escaping @Sendable () -> Void) { afterWrite.withLock { $0 = body } }
 
@@ -117,7 +122,7 @@ public final class SinkQueue: LogSink {
         // the caller, so waiting here cannot deadlock; then room in this queue.
         let budget = lock.withLock { $0.budget }
         let bytes = budget == nil ? 0 : MemoryBudget.approximateBytes(of: records)
-        if overflow == .drop {
+        if dropping.load(ordering: .relaxed) {
             let reserved = budget?.tryReserveRecords(bytes) ?? true
             let accepted = reserved && lock.withLock { state -> Bool in
                 guard fits(state) else { return false }

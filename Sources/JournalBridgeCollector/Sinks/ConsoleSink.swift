@@ -24,6 +24,11 @@ public final class ConsoleSink: LogSink {
 
     public var failedCount: Int { failed.load(ordering: .relaxed) }
 
+    /// Takes a new line format (a reload); the next record uses it.
+    package func setFormat(_ format: LineFormat) {
+        state.withLock { $0.formatter = LineFormatter(format) }
+    }
+
     public func write(_ records: [LogRecord]) {
         state.withLock { state in
             for record in records { state.formatter.append(record, to: &state.buffer) }

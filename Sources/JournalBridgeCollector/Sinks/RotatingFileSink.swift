@@ -38,11 +38,13 @@ public final class RotatingFileSink: LogSink {
         var failure: FailureReport
         /// A reopen was refused and the sink still writes the file it had: said once.
         var keepingOldFile = false
+        /// Here rather than a constant so that a reload can change them (`apply`).
+        var options: Options
     }
 
     public let name: String
     public let path: String
-    public let options: Options
+    public var options: Options { state.withLock { $0.options } }
     private let state: ConditionLock<State>
     private let failed = Atomic<Int>(0)
     private let lastFailureReason = ConditionLock<String?>(nil)
@@ -50,9 +52,8 @@ public final class RotatingFileSink: LogSink {
     public init(name: String? = nil, path: String, options: Options = Options()) throws(SystemError) {
         self.name = name ?? path
         self.path = path
-        self.options = options
         let (fd, size) = try FileDescriptorIO.openForAppend(path, mode: options.mode)
-        var initial = State(formatter: LineFormatter(options.format), failure: FailureReport(sink: self.name))
+        var initial = State(formatter: LineFormatter(options.format), failure: FailureReport(sink: self.name), options: options)
         initial.fd = fd
         initial.size = size
         initial.buffer.reserveCapacity(64 * 1024)
@@ -62,7 +63,14 @@ public final class RotatingFileSink: LogSink {
     public var failedCount: Int { failed.load(ordering: .relaxed) }
     public var lastFailure: String? { lastFailureReason.withLock { $0 } }
 
-    private var rolls: Bool { options.maxBytes > 0 && options.backupCount > 0 }
+    /// Takes new rotation settings and format (a reload); the next record uses them. The mode
+    /// applies to files created from now on.
+    package func apply(_ options: Options) {
+        state.withLock { state in
+            if state.options.format != options.format { state.formatter = LineFormatter(options.format) }
+            state.options = options
+        }
+    }
 
     public func write(_ records: [LogRecord]) {
         state.withLock { state in
@@ -74,7 +82,8 @@ public final class RotatingFileSink: LogSink {
                 // Python rolls when size + len(line) >= maxBytes; an empty file never rolls, so
                 // one oversized line makes one oversized file instead of an empty backup.
                 let sizeBefore = state.size + lineStart
-                if rolls && sizeBefore > 0 && sizeBefore + lineLength >= options.maxBytes {
+                let rolls = state.options.maxBytes > 0 && state.options.backupCount > 0
+                if rolls && sizeBefore > 0 && sizeBefore + lineLength >= state.options.maxBytes {
                     let line = Array(state.buffer[lineStart...])
                     state.buffer.removeSubrange(lineStart...)
                     flushBuffer(&state, records: pending)
@@ -116,7 +125,7 @@ public final class RotatingFileSink: LogSink {
         // Backups are numbered without gaps from .1: find the last one instead of probing every
         // number up to backupCount (Python's loop), which with a large count costs a syscall per number.
         var last = 0
-        while last < options.backupCount - 1 && FileDescriptorIO.exists("\(path).\(last + 1)") { last += 1 }
+        while last < state.options.backupCount - 1 && FileDescriptorIO.exists("\(path).\(last + 1)") { last += 1 }
         // A failed rename (a directory squatting a backup name, a vanished file) leaves that
         // name as it was; the roll goes on, and the next one tries again.
         for index in stride(from: last, through: 1, by: -1) {
@@ -131,7 +140,7 @@ public final class RotatingFileSink: LogSink {
     /// silences it) and says so once per episode; with no file open, the failure is counted.
     private func reopenLocked(_ state: inout State) {
         do {
-            let (fd, size) = try FileDescriptorIO.openForAppend(path, mode: options.mode)
+            let (fd, size) = try FileDescriptorIO.openForAppend(path, mode: state.options.mode)
             if state.fd >= 0 { Glibc.close(state.fd) }
             (state.fd, state.size) = (fd, size)
             if state.keepingOldFile {
