@@ -210,6 +210,24 @@ final class DaemonConfigurationTests: XCTestCase {
         }
     }
 
+    func testRateLimitAndMetricsKeys() throws {
+        let configuration = try parse("""
+            rate_limit_interval = 5
+            rate_limit_burst = 200
+            rate_limit_key = "identifier"
+            rate_limit_severity = "none"
+            metrics_textfile = "/var/lib/x.prom"
+            metrics_interval = 3
+            """)
+        XCTAssertEqual(configuration.rateLimit, RateLimit(interval: 5, burst: 200, exemptLevel: nil, key: .identifier))
+        XCTAssertEqual(configuration.metricsTextfile, "/var/lib/x.prom")
+        XCTAssertEqual(configuration.metricsInterval, 3)
+        XCTAssertEqual(try parse("rate_limit_severity = \"error\"\n").rateLimit.exemptLevel, .error)
+        XCTAssertFalse(DaemonConfiguration().rateLimit.isOn, "off unless configured")
+        assertError("rate_limit_key = \"pid\"\n", .badValue, key: "rate_limit_key", line: 1, mentions: "expected \"unit\"")
+        assertError("rate_limit_burst = -1\n", .badValue, key: "rate_limit_burst", line: 1, mentions: "at least 0")
+    }
+
     func testTheShippedConfigurationIsValid() throws {
         let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../debian/journal-bridge.conf").standardized.path

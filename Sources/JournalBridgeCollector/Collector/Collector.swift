@@ -76,17 +76,6 @@ public final class Collector: Sendable {
 
     public var statistics: Router.Statistics { router.statistics }
 
-    /// Routes one of the collector's own health records (`HealthEvent`: a fixed `MESSAGE_ID` in journald).
-    package func announce(_ event: HealthEvent, _ level: Logger.Level, _ message: String, metadata: [MetadataField] = []) {
-        router.route([
-            LogRecord(
-                level: level, label: "journal-bridge.collector", message: message,
-                metadata: [MetadataField(HealthEvent.messageIDKey, event.id)] + metadata,
-                origin: Origin(pid: getpid(), uid: getuid(), gid: getgid(), identifier: "journal-bridge")
-            )
-        ])
-    }
-
     /// Every counter and gauge at one moment (`CollectorSnapshot`).
     package var snapshot: CollectorSnapshot {
         let usage = memoryBudget.current

@@ -54,13 +54,15 @@ public enum Daemon {
         do {
             try collector.start()
         } catch {
+            // The sink threads are running: stop them before the queues they serve go away.
+            collector.router.close()
             let hint = error.errno == EADDRINUSE ? " (another collector is listening there)" : ""
             throw RuntimeFailure("cannot listen on \(listening): \(error)\(hint)")
         }
         StandardError.write("journal-bridge: collecting on \(listening)\n")
         let operations = DaemonOperations(collector: collector, configuration: configuration, source: source, load: reload)
         operations.startControl()
-        collector.announce(.started, .notice, "journal-bridge collector started on \(listening)")
+        operations.announce(.started, .notice, "journal-bridge collector started on \(listening)")
         Systemd.notify("READY=1\nSTATUS=collecting on \(listening)\nMAINPID=\(getpid())")
         let watchdog = WatchdogPinger { collector.isRunning }
 
@@ -85,7 +87,7 @@ public enum Daemon {
         Systemd.notify("STOPPING=1\nSTATUS=draining")
         watchdog?.stop()
         operations.stopControl()
-        collector.announce(.stopped, .notice, "journal-bridge collector stopping: \(collector.snapshot.summary)")
+        operations.announce(.stopped, .notice, "journal-bridge collector stopping: \(collector.snapshot.summary)")
         collector.stop()
         operations.tick(notify: false)
         let statistics = collector.statistics

@@ -13,6 +13,10 @@ final class DaemonOperations {
     let source: String
     private var control: ControlServer?
     private let reloads = ConditionLock((applied: 0, failed: 0))
+    /// The health records' own way to journald, apart from the sinks: they are neither counted
+    /// among the clients' records nor kept in the journald sink's backlog (with journald away they
+    /// are lost; stderr has each of them too).
+    private let healthSink = JournaldSink(attributeObjectPID: false, backlogCapacity: 0)
 
     private let load: (@Sendable () throws(ConfigurationError) -> DaemonConfiguration)?
 
@@ -57,6 +61,19 @@ final class DaemonOperations {
     }
 
     func stopControl() { control?.stop() }
+
+    /// One health record (`HealthEvent`: a fixed `MESSAGE_ID`) straight to journald.
+    func announce(_ event: HealthEvent, _ level: Logger.Level, _ message: String) {
+        // With journald's socket gone the journald sink has said so already: no second report.
+        guard JournaldSink.isAvailable else { return }
+        healthSink.write([
+            LogRecord(
+                level: level, label: "journal-bridge.collector", message: message,
+                metadata: [MetadataField(HealthEvent.messageIDKey, event.id)],
+                origin: Origin(pid: getpid(), uid: getuid(), gid: getgid(), identifier: "journal-bridge")
+            )
+        ])
+    }
 
     /// Every `metrics_interval` seconds: STATUS= and the textfile.
     func tick(notify: Bool = true) {
@@ -146,7 +163,7 @@ final class DaemonOperations {
         } catch {
             reloads.withLock { $0.failed += 1 }
             StandardError.write("journal-bridge: reload refused, the configuration in use stays: \(error)\n")
-            collector.announce(.reloadFailed, .error, "configuration reload refused, the configuration in use stays: \(error)")
+            announce(.reloadFailed, .error, "configuration reload refused, the configuration in use stays: \(error)")
             return
         }
         var applied: [String] = []
@@ -175,9 +192,11 @@ final class DaemonOperations {
         }
         configuration = live
         reloads.withLock { $0.applied += 1 }
+        // logrotate's postrotate reloads at every rotation: an unchanged file says nothing more.
+        guard !applied.isEmpty || !restart.isEmpty else { return }
         let message = "configuration reloaded from \(source): applied " + (applied.isEmpty ? "nothing new" : applied.joined(separator: ", "))
             + (restart.isEmpty ? "" : "; changed but needing a restart: " + restart.joined(separator: ", "))
         StandardError.write("journal-bridge: \(message)\n")
-        collector.announce(.reloaded, .notice, message)
+        announce(.reloaded, .notice, message)
     }
 }
