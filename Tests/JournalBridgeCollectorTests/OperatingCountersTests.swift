@@ -6,6 +6,7 @@ import JournalBridge
 @testable import JournalBridgeCollector
 import JournalBridgeTestSupport
 import Logging
+import Synchronization
 import XCTest
 
 /// A sink that keeps what it stores and fails every third call ("disk full"), optionally slowly.
@@ -166,5 +167,37 @@ final class OperatingCountersTests: XCTestCase {
         XCTAssertEqual(summaries.first?.message, "suppressed 6 records from uid 42 in the last 1 s")
         XCTAssertNil(limiter.deadline)
         XCTAssertEqual(limiter.admit(records, source: source, now: 2_000_000_000).admitted.count, 4, "a new window")
+    }
+
+    /// A batch no sink takes (every record below every threshold, or all rate-limited) is
+    /// acknowledged only after the batches routed before it are written: its ack covers them.
+    func testABatchNoSinkTakesIsStoredOnlyAfterTheBatchesBeforeIt() {
+        let gate = NSCondition()
+        var open = false
+        final class GatedSink: LogSink, @unchecked Sendable {
+            let name = "gated"
+            let wait: () -> Void
+            init(wait: @escaping () -> Void) { self.wait = wait }
+            func write(_ records: [LogRecord]) { wait() }
+            var failedCount: Int { 0 }
+        }
+        let sink = GatedSink {
+            gate.lock()
+            while !open { gate.wait() }
+            gate.unlock()
+        }
+        let router = Router(routes: [SinkRoute(SinkQueue(sink), minimumLevel: .info)])
+        let stored = Mutex<[String]>([])
+        router.route([LogRecord(level: .info, message: "first")]) { stored.withLock { $0.append("first") } }
+        router.route([LogRecord(level: .debug, message: "below")]) { stored.withLock { $0.append("below") } }
+        usleep(100_000)
+        XCTAssertEqual(stored.withLock { $0 }, [], "nothing is stored while the first batch waits")
+        gate.lock()
+        open = true
+        gate.broadcast()
+        gate.unlock()
+        router.flush()
+        XCTAssertEqual(stored.withLock { $0 }, ["first", "below"])
+        router.close()
     }
 }

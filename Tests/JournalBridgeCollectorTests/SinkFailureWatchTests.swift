@@ -38,4 +38,19 @@ final class SinkFailureWatchTests: XCTestCase {
         sink.failed.store(6, ordering: .relaxed)
         XCTAssertEqual(watch.check(sink, now: 9 * second)?.metadata[2], MetadataField("failed.total", "6"))
     }
+
+    func testOneRecoveryReportAfterAnEpisodeOnceTheSinkWritesAgainForASecond() {
+        let sink = FailingSink()
+        let watch = SinkFailureWatch()
+        let second: UInt64 = 1_000_000_000
+        XCTAssertNil(watch.checkRecovery(sink, written: 10, now: second), "no episode, no recovery")
+        sink.failed.store(5, ordering: .relaxed)
+        XCTAssertNotNil(watch.check(sink, now: 2 * second))
+        XCTAssertNil(watch.checkRecovery(sink, written: 10, now: 2 * second), "just failed")
+        XCTAssertNil(watch.checkRecovery(sink, written: 20, now: 2 * second + second / 2), "not a second yet")
+        let recovered = watch.checkRecovery(sink, written: 30, now: 3 * second + 1)
+        XCTAssertEqual(recovered?.event, .recovered)
+        XCTAssertEqual(recovered?.message, "fake is writing again; 5 records were lost in the episode, 5 in all")
+        XCTAssertNil(watch.checkRecovery(sink, written: 40, now: 5 * second), "once per episode")
+    }
 }

@@ -16,20 +16,29 @@ package final class ControlServer: Sendable {
 
     private let listener: Int32
     private let path: String
+    /// False for a socket systemd passed: systemd made it and removes it.
+    private let owned: Bool
     private let wakeRead: Int32
     private let wakeWrite: Int32
     private let thread = ConditionLock<pthread_t?>(nil)
 
+    /// `listeningDescriptor`: a socket systemd passed, used instead of binding `path`.
     package init(
-        path: String, mode: mode_t, group: gid_t?, respond: @escaping @Sendable (String) -> String?
+        path: String, mode: mode_t, group: gid_t?, listeningDescriptor: Int32? = nil, respond: @escaping @Sendable (String) -> String?
     ) throws(SystemError) {
         self.path = path
-        listener = try UnixSocket.listen(path: path, mode: mode, group: group, backlog: 16)
+        owned = listeningDescriptor == nil
+        if let listeningDescriptor {
+            listener = listeningDescriptor
+            UnixSocket.setNonBlocking(listeningDescriptor)
+        } else {
+            listener = try UnixSocket.listen(path: path, mode: mode, group: group, backlog: 16)
+        }
         var fds: [Int32] = [0, 0]
         do {
             try syscall("pipe2") { c_jb_pipe(&fds) }
         } catch {
-            close(listener)
+            if owned { close(listener) }
             throw error
         }
         wakeRead = fds[0]
@@ -68,15 +77,17 @@ package final class ControlServer: Sendable {
         }
     }
 
-    /// Stops the thread and removes the socket.
+    /// Stops the thread and removes the socket it made.
     package func stop() {
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)  // the pipe is empty and non-blocking: this byte fits
         if let thread = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) { pthread_join(thread, nil) }
-        close(listener)
         close(wakeRead)
         close(wakeWrite)
-        unlink(path)
+        if owned {
+            close(listener)
+            unlink(path)
+        }
     }
 
     /// Asks the control socket at `path` for `request`; the whole answer (at most 64 MiB).

@@ -25,6 +25,7 @@ public enum Daemon {
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
+        let activatedControl = Systemd.activatedControlSocket()
         let activated = Systemd.activatedSocket()
         try configuration.validateEnvironment(source: source)
         let routes: [SinkRoute]
@@ -61,7 +62,7 @@ public enum Daemon {
         }
         StandardError.write("journal-bridge: collecting on \(listening)\n")
         let operations = DaemonOperations(collector: collector, configuration: configuration, source: source, load: reload)
-        operations.startControl()
+        operations.startControl(activated: activatedControl)
         operations.announce(.started, .notice, "journal-bridge collector started on \(listening)")
         Systemd.notify("READY=1\nSTATUS=collecting on \(listening)\nMAINPID=\(getpid())")
         let watchdog = WatchdogPinger { collector.isRunning }

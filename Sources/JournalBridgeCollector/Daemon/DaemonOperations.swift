@@ -39,12 +39,15 @@ final class DaemonOperations {
         return snapshot
     }
 
-    /// Opens `<socket>.control` (beside the socket's path, also under socket activation) with the
-    /// main socket's mode and group. A failure is reported and the daemon runs on without it.
-    func startControl() {
+    /// Serves the control channel on the socket systemd passed (`activated`), else on
+    /// `<socket>.control`, made with the main socket's mode and group. A failure is reported and
+    /// the daemon runs on without it.
+    func startControl(activated: Int32?) {
         let group = configuration.socketGroup.flatMap(DaemonConfiguration.groupID)
         do {
-            control = try ControlServer(path: configuration.socketPath + ControlServer.suffix, mode: configuration.socketMode, group: group) {
+            control = try ControlServer(
+                path: configuration.socketPath + ControlServer.suffix, mode: configuration.socketMode, group: group, listeningDescriptor: activated
+            ) {
                 [collector, reloads] request in
                 var snapshot = collector.snapshot
                 (snapshot.reloads, snapshot.reloadFailures) = reloads.withLock { $0 }

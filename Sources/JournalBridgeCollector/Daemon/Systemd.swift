@@ -20,6 +20,15 @@ public enum Systemd {
         return fd
     }
 
+    /// The control socket systemd passed as the second listening socket (fd 4, the socket unit's
+    /// second `ListenStream=`), if any. Call before `activatedSocket`, which clears the count.
+    package static func activatedControlSocket() -> Int32? {
+        guard sd_listen_fds(0) >= 2 else { return nil }
+        let fd = SD_LISTEN_FDS_START + 1
+        guard sd_is_socket_unix(fd, Int32(SOCK_STREAM.rawValue), 1, nil, 0) > 0 else { return nil }
+        return fd
+    }
+
     public static func notify(_ state: String) {
         _ = sd_notify(0, state)
     }

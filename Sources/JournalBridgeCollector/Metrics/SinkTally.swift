@@ -97,4 +97,7 @@ package final class SinkTally: Sendable {
     }
 
     package var snapshot: Snapshot { state.withLock { $0.snapshot } }
+
+    /// Records the sink has stored so far.
+    package var writtenCount: Int { state.withLock { $0.snapshot.written } }
 }

@@ -80,10 +80,14 @@ public final class Router: Sendable {
     /// Says, through the other sinks, what sink `index` failed to write since it was last said.
     private func reportFailures(of index: Int) {
         let route = routes[index]
-        guard let report = watches[index].check(route.sink, now: MonotonicClock.now()) else { return }
+        let now = MonotonicClock.now()
+        guard
+            let report = watches[index].check(route.sink, now: now)
+                ?? (route.sink as? SinkQueue).flatMap({ watches[index].checkRecovery(route.sink, written: $0.tally.writtenCount, now: now) })
+        else { return }
         let record = LogRecord(
-            level: .error, label: "journal-bridge.collector", message: report.message,
-            metadata: [MetadataField(HealthEvent.messageIDKey, HealthEvent.dropEpisode.id)] + report.metadata,
+            level: report.level, label: "journal-bridge.collector", message: report.message,
+            metadata: [MetadataField(HealthEvent.messageIDKey, report.event.id)] + report.metadata,
             origin: Origin(pid: getpid(), uid: getuid(), gid: getgid(), identifier: "journal-bridge")
         )
         let failingIsFile = Self.isFileSink(route.sink)

@@ -1,4 +1,5 @@
 import JournalBridge
+import Logging
 
 /// Watches one sink's `failedCount` for the router, which says what the sink failed to write
 /// as a record through the other sinks: at most once a second per sink (failures in between
@@ -9,12 +10,20 @@ final class SinkFailureWatch: Sendable {
     struct Report {
         var message: String
         var metadata: [MetadataField]
+        var level: Logger.Level = .error
+        var event: HealthEvent = .dropEpisode
     }
 
     private struct State {
         var reported = 0
         var lastReport: UInt64 = 0
         var reportsReceived = 0
+        /// A failure was reported and no recovery yet; the failed count when the episode began.
+        var episodeFrom: Int?
+        /// The failed count last seen, when it last changed, and what the sink had written then.
+        var lastSeenFailed = 0
+        var lastFailureAt: UInt64 = 0
+        var writtenAtLastFailure = 0
     }
 
     private let state = ConditionLock(State())
@@ -35,6 +44,7 @@ final class SinkFailureWatch: Sendable {
             state.reported = failed
             state.reportsReceived = 0
             if onlyReports { return nil }
+            if state.episodeFrom == nil { state.episodeFrom = failed - new }
             state.lastReport = now
             let reason = sink.lastFailure ?? "the sink gave no reason"
             return Report(
@@ -43,6 +53,29 @@ final class SinkFailureWatch: Sendable {
                     MetadataField("sink", sink.name), MetadataField("failed", String(new)), MetadataField("failed.total", String(failed)),
                     MetadataField("reason", reason),
                 ]
+            )
+        }
+    }
+
+    /// After a reported episode: once the sink has written records again (`written`, its tally)
+    /// and failed no more for a second, one report that it recovered, with what the episode lost.
+    func checkRecovery(_ sink: any LogSink, written: Int, now: UInt64) -> Report? {
+        let failed = sink.failedCount
+        return state.withLock { state -> Report? in
+            if failed != state.lastSeenFailed {
+                state.lastSeenFailed = failed
+                state.lastFailureAt = now
+                state.writtenAtLastFailure = written
+                return nil
+            }
+            guard let from = state.episodeFrom, failed == state.reported, written > state.writtenAtLastFailure,
+                now &- state.lastFailureAt >= 1_000_000_000
+            else { return nil }
+            state.episodeFrom = nil
+            return Report(
+                message: "\(sink.name) is writing again; \(failed - from) records were lost in the episode, \(failed) in all",
+                metadata: [MetadataField("sink", sink.name), MetadataField("lost", String(failed - from)), MetadataField("failed.total", String(failed))],
+                level: .notice, event: .recovered
             )
         }
     }
