@@ -117,6 +117,40 @@ final class OperatingDaemonTests: XCTestCase {
     }
 }
 
+extension OperatingDaemonTests {
+    /// Under socket activation the control channel is the second socket systemd passes (fd 4),
+    /// and STATUS= carries the one-line summary every `metrics_interval` seconds.
+    func testActivatedControlSocketAndStatusLine() throws {
+        let directory = try TemporaryDirectory()
+        let notify = try NotifyListener(path: directory.file("notify.sock"))
+        let socket = directory.file("activated.sock")
+        let path = directory.file("jb.conf")
+        try "base = \"\(directory.file("logs/jb"))\"\njournald = false\nmetrics_interval = 1\nsocket = \"\(directory.file("not-this.sock"))\"\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let activator = try BackgroundProcess(
+            "/usr/bin/systemd-socket-activate",
+            ["-E", "NOTIFY_SOCKET", "-l", socket, "-l", socket + ".control", Run.journalBridge, "collect", "--config", path],
+            environment: ["NOTIFY_SOCKET": notify.path]
+        )
+        defer { if activator.isRunning { activator.signal(SIGKILL); _ = activator.wait() } }
+        XCTAssertTrue(eventually { FileManager.default.fileExists(atPath: socket + ".control") }, activator.stderrText)
+        let sent = try Run.journalBridge(["send", "--socket", socket, "--timeout", "20", "through an activated socket"])
+        XCTAssertEqual(sent.status, 0, sent.stderrText + activator.stderrText)
+        let result = try Run.journalBridge(["status", "--socket", socket, "--json"])
+        XCTAssertEqual(result.status, 0, result.stderrText + activator.stderrText)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any])
+        let sinks = try XCTUnwrap(json["sinks"] as? [String: [String: Any]])
+        XCTAssertEqual(sinks["debug-file"]?["written"] as? Int, 1)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.file("not-this.sock.control")), "did not bind its own")
+        XCTAssertTrue(
+            eventually(timeout: 10) { notify.messages.contains { $0.hasPrefix("STATUS=") && $0.contains("1 records received") } }, "\(notify.messages)"
+        )
+        activator.signal(SIGTERM)
+        XCTAssertEqual(activator.wait(), 0, activator.stderrText)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: socket + ".control"), "an activated socket belongs to systemd: not unlinked")
+    }
+}
+
 /// A flag and a count shared with a thread.
 private final class ConditionFlag: @unchecked Sendable {
     private let lock = NSLock()
