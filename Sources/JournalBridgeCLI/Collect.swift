@@ -26,7 +26,10 @@ extension JournalBridgeCommand {
             discussion: """
                 Under systemd, uses the listening socket passed by socket activation and reports readiness \
                 (Type=notify) and watchdog pings. SIGTERM drains every accepted record and exits 0; SIGHUP \
-                reopens the log files. A bad configuration exits 78 naming the file, line, key and problem, \
+                reopens the log files and reloads the configuration: a valid file's thresholds, rotation, \
+                formats, queue policy, rate limit and metrics keys apply at once, the changed keys that need \
+                a restart are named, and an invalid file changes nothing and is reported. The counters: \
+                journal-bridge status. A bad configuration exits 78 naming the file, line, key and problem, \
                 after the same checks as check-config; a failure at run time (log files that cannot be opened, \
                 a socket another collector holds) exits 1 with one line on stderr.
 

@@ -49,6 +49,8 @@ package final class SourceRateLimiter: Sendable {
     }
 
     private let state: ConditionLock<State>
+    /// Sources limited apart within one interval, at most.
+    package static let maximumWindows = 4096
 
     package init(_ limit: RateLimit) { state = ConditionLock(State(limit: limit)) }
 
@@ -62,7 +64,10 @@ package final class SourceRateLimiter: Sendable {
         state.withLock { state in
             let limit = state.limit
             guard limit.isOn, !records.isEmpty else { return (records, 0) }
-            let key = source.limitKey(limit.key)
+            var key = source.limitKey(limit.key)
+            // Identifiers are the client's to choose: past this many windows open at once, new
+            // sources share one, so that churning names cannot grow the table.
+            if state.windows[key] == nil && state.windows.count >= Self.maximumWindows { key = SourceKey.other.identifier }
             var window = state.windows[key] ?? Window(start: now)
             var admitted: [LogRecord] = []
             admitted.reserveCapacity(records.count)
