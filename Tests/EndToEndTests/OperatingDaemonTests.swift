@@ -73,7 +73,9 @@ final class OperatingDaemonTests: XCTestCase {
         }
         load.start()
         usleep(200_000)
-        try configuration(directory, errorLevel: "error", extra: "rate_limit_burst = 100000\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try configuration(
+            directory, errorLevel: "error", extra: "rate_limit_burst = 2000\nrate_limit_interval = 1\nrate_limit_key = \"identifier\"\n"
+        ).write(toFile: path, atomically: true, encoding: .utf8)
         daemon.signal(SIGHUP)
         XCTAssertTrue(eventually(timeout: 10) { daemon.stderrText.contains("configuration reloaded") }, daemon.stderrText)
         XCTAssertTrue(daemon.stderrText.contains("applied rate_limit, error_file_level"), daemon.stderrText)
@@ -88,7 +90,13 @@ final class OperatingDaemonTests: XCTestCase {
         XCTAssertFalse(errorLines.contains { $0.hasSuffix("after reload warning") }, "the new threshold applies")
         let debugText = try String(contentsOfFile: directory.file("logs/app_debug.log"), encoding: .utf8)
         let loaded = Set(debugText.split(separator: "\n").compactMap { line in line.range(of: "INFO : load ").map { String(line[$0.upperBound...]) } })
-        XCTAssertEqual(loaded.count, stopLoad.count, "every record sent during the reload is in the debug file")
+        // The new limit applies too: every load record is in the debug file or counted as rate-limited.
+        let counted = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try status(socket, "--json").utf8)) as? [String: Any])
+        let source = try XCTUnwrap((counted["sources"] as? [[String: Any]])?.first { $0["identifier"] as? String == identifier })
+        let limited = try XCTUnwrap((source["dropped"] as? [String: Int])?["rate_limited"])
+        XCTAssertGreaterThan(limited, 0, "the new rate limit applies")
+        XCTAssertEqual(source["duplicates"] as? Int, 0)
+        XCTAssertEqual(loaded.count + limited, stopLoad.count, "every record sent during the reload is in the debug file or counted as limited")
         XCTAssertTrue(daemon.isRunning)
 
         // A bad file: refused with file:line: key, counted, the old configuration stays.

@@ -7,7 +7,8 @@ import JournalBridge
 /// The daemon's control channel: a second Unix socket, `<socket>.control`, made with the main
 /// socket's mode and group, that answers one request per connection (`json`, `prometheus` or
 /// `table`, one line) with the counters (`journal-bridge status`). Peers are checked with
-/// SO_PEERCRED as well: root, the daemon's own uid, or the socket's group. One request at a
+/// SO_PEERCRED as well: root, the daemon's own uid, or the socket's group as the peer's primary
+/// group (SO_PEERCRED carries no supplementary groups; the socket's mode admits those). One request at a
 /// time on a thread of its own; a peer gets one second to send its line.
 package final class ControlServer: Sendable {
     package static let suffix = ".control"
@@ -96,6 +97,8 @@ package final class ControlServer: Sendable {
         defer { close(fd) }  // read to the end: nothing to lose on close
         UnixSocket.setTimeout(fd, option: SO_RCVTIMEO, seconds: 10)
         let line = Array((request + "\n").utf8)
+        // A line this short goes in one send on a fresh socket; if it did not, the read below
+        // gets the server's "unknown request" or times out, and says so.
         _ = line.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         var answer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
