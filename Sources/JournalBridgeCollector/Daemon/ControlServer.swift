@@ -8,7 +8,9 @@ import JournalBridge
 /// socket's mode and group, that answers one request per connection (`json`, `prometheus` or
 /// `table`, one line) with the counters (`journal-bridge status`). Peers are checked with
 /// SO_PEERCRED as well: root, the daemon's own uid, or the socket's group as the peer's primary
-/// group (SO_PEERCRED carries no supplementary groups; the socket's mode admits those). One request at a
+/// group. SO_PEERCRED carries no supplementary groups: when the mode gives others nothing, the
+/// kernel's permission check at connect already admitted only the owner and the group, so any
+/// peer that got through is let in. One request at a
 /// time on a thread of its own; a peer gets one second to send its line.
 package final class ControlServer: Sendable {
     package static let suffix = ".control"
@@ -47,12 +49,12 @@ package final class ControlServer: Sendable {
         let listener = self.listener
         let wakeRead = self.wakeRead
         let started = startThread(name: "jb-control") {
-            Self.serve(listener: listener, wake: wakeRead, group: group, respond: respond)
+            Self.serve(listener: listener, wake: wakeRead, group: group, groupOnly: mode & 0o007 == 0, respond: respond)
         }
         thread.withLock { $0 = started }
     }
 
-    private static func serve(listener: Int32, wake: Int32, group: gid_t?, respond: (String) -> String?) {
+    private static func serve(listener: Int32, wake: Int32, group: gid_t?, groupOnly: Bool, respond: (String) -> String?) {
         while true {
             var fds = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0), pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
             guard poll(&fds, 2, -1) >= 0 else { continue }  // EINTR
@@ -61,7 +63,8 @@ package final class ControlServer: Sendable {
             let fd = c_jb_accept(listener, 0)
             guard fd >= 0 else { continue }
             defer { close(fd) }  // the answer was sent or abandoned: nothing to lose on close
-            guard let peer = try? UnixSocket.peerCredentials(fd), peer.uid == 0 || peer.uid == geteuid() || (group != nil && peer.gid == group!)
+            guard let peer = try? UnixSocket.peerCredentials(fd),
+                groupOnly || peer.uid == 0 || peer.uid == geteuid() || (group != nil && peer.gid == group!)
             else { continue }
             UnixSocket.setTimeout(fd, option: SO_RCVTIMEO, seconds: 1)
             UnixSocket.setTimeout(fd, option: SO_SNDTIMEO, seconds: 5)
