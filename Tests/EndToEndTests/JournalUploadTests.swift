@@ -20,6 +20,7 @@ final class JournalUploadTests: XCTestCase {
     /// metadata, a multi-line message, NUL bytes, a 100 KiB value and bytes that are not
     /// UTF-8 are, at the receiver, what journald holds here.
     func testEveryFieldOfTheBridgesRecordsArrivesAtTheOtherHost() throws {
+        _ = try RemoteJournalHost.prerequisites()
         let directory = try TemporaryDirectory()
         let identifier = Journal.uniqueIdentifier("jbupload")
         let start = try UploadStart.now()
@@ -115,6 +116,7 @@ final class JournalUploadTests: XCTestCase {
     /// Every number arrives; a number arrives twice only when the upload that carried it was cut
     /// by a kill (the cursor is saved when an upload completes).
     func testAReceiverKilledMidStreamMissesNothingThanksToTheUploadersSavedCursor() throws {
+        _ = try RemoteJournalHost.prerequisites()
         let directory = try TemporaryDirectory()
         let identifier = Journal.uniqueIdentifier("jbupload")
         let start = try UploadStart.now()
@@ -281,17 +283,22 @@ private final class RemoteJournalHost: @unchecked Sendable {
     private var receiverProcess: BackgroundProcess?
     private var closed = false
 
-    init() throws {
+    /// ip(8); skips the test where namespaces cannot be made (not root, no iproute2), fails it
+    /// where only the packages are missing: CI must run it, and scripts/bootstrap installs them.
+    static func prerequisites() throws -> String {
         guard geteuid() == 0 else { throw XCTSkip("network namespaces need root") }
         guard let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first(where: FileManager.default.isExecutableFile) else {
             throw XCTSkip("no ip(8) here (Debian's iproute2)")
         }
-        self.ip = ip
         for tool in ["/lib/systemd/systemd-journal-remote", "/lib/systemd/systemd-journal-upload", "/usr/bin/openssl"]
         where !FileManager.default.isExecutableFile(atPath: tool) {
-            // Not a skip: CI must run this test; scripts/bootstrap installs what it needs.
             throw Run.Failure(description: "\(tool) is missing: run scripts/bootstrap (it installs systemd-journal-remote and openssl)")
         }
+        return ip
+    }
+
+    init() throws {
+        ip = try Self.prerequisites()
         directory = try TemporaryDirectory()
         let tag = "\(getpid())-\(UUID().uuidString.prefix(4).lowercased())"
         sender = Self.prefix + "s-" + tag
