@@ -1,0 +1,93 @@
+import JournalBridge
+@testable import JournalBridgeCollector
+import NIOCore
+import XCTest
+
+/// The forward sink's parts without a receiver: RFC 5424 formatting, URLs, RELP frames,
+/// the buffer's bounds, the configuration keys.
+final class ForwardSinkTests: XCTestCase {
+    private func text(_ record: LogRecord) -> String {
+        String(decoding: SyslogFormatter(hostname: "host one").format(record), as: UTF8.self)
+    }
+
+    func testRFC5424HeaderStructuredDataAndBOM() {
+        let record = LogRecord(
+            level: .warning, timestampMicros: 1_700_000_000_123_456, label: "app.db", message: "disk \"full\"",
+            file: "Sources/A.swift", function: "f()", line: 12,
+            metadata: [MetadataField("request.id", "42"), MetadataField("odd key=", "a]b\"c\\d"), MetadataField("_x", "y")],
+            sequence: 7, origin: Origin(pid: 321, uid: 1000, gid: 100, identifier: "my app", session: 0xABC)
+        )
+        let out = text(record)
+        XCTAssertTrue(out.hasPrefix("<12>1 2023-11-14T22:13:20.123456Z host_one my_app 321 - [jb@32473 SYSLOG_IDENTIFIER=\"my app\" SYSLOG_PID=\"321\" JB_UID=\"1000\" JB_GID=\"100\" PRIORITY=\"4\" LOGGER_LEVEL=\"warning\" LOGGER_LABEL=\"app.db\" CODE_FILE=\"Sources/A.swift\" CODE_LINE=\"12\" CODE_FUNC=\"f()\" JB_SESSION=\"0000000000000abc\" JB_SEQ=\"7\" JB_TIMESTAMP=\"1700000000123456\"]"), out)
+        XCTAssertTrue(out.contains("[jbmeta@32473 request.id=\"42\" _1.k=\"odd key=\" _1.v=\"a\\]b\\\"c\\\\d\" _2.k=\"_x\" _2.v=\"y\"]"), out)
+        XCTAssertTrue(out.hasSuffix("] \u{FEFF}disk \"full\""), out)
+    }
+
+    func testParamNames() {
+        XCTAssertTrue(SyslogFormatter.isParamName("request.id"))
+        XCTAssertFalse(SyslogFormatter.isParamName(""))
+        XCTAssertFalse(SyslogFormatter.isParamName(String(repeating: "k", count: 33)))
+        for bad in ["a b", "a=b", "a]b", "a\"b", "é"] { XCTAssertFalse(SyslogFormatter.isParamName(bad), bad) }
+    }
+
+    func testDestinations() throws {
+        XCTAssertEqual(try ForwardDestination(parsing: "relp://127.0.0.1:2514"), ForwardDestination(transport: .relp, host: "127.0.0.1", port: 2514))
+        XCTAssertEqual(try ForwardDestination(parsing: "syslog+tls://[::1]:6514").host, "::1")
+        XCTAssertEqual(try ForwardDestination(parsing: "SYSLOG+TCP://logs.example:514/").transport, .tcp)
+        for bad in ["udp://h:514", "relp://h", "relp://h:0", "relp://:514", "relp://h:70000", "h:514", "relp://a b:1"] {
+            XCTAssertThrowsError(try ForwardDestination(parsing: bad), bad)
+        }
+    }
+
+    func testRELPFrames() throws {
+        var out = ByteBuffer()
+        Array("hello".utf8).withUnsafeBytes { RELPFrame.encode(txnr: 3, command: "syslog", data: $0, into: &out) }
+        XCTAssertEqual(String(buffer: out), "3 syslog 5 hello\n")
+        var inbound = ByteBuffer(string: "1 rsp 6 200 OK\n0 serverclose 0\n2 rsp 6 200")
+        XCTAssertEqual(try RELPFrame.decode(&inbound), RELPFrame(txnr: 1, command: "rsp", data: Array("200 OK".utf8)))
+        XCTAssertEqual(try RELPFrame.decode(&inbound), RELPFrame(txnr: 0, command: "serverclose"))
+        XCTAssertNil(try RELPFrame.decode(&inbound), "incomplete")
+        for hostile in ["x rsp 0\n", "1 rsp 99999999 ", "1 rsp 3 abcd\n", "1234567890 rsp 0\n", "1 r$p 0\n"] {
+            var bytes = ByteBuffer(string: hostile)
+            XCTAssertThrowsError(try RELPFrame.decode(&bytes), hostile)
+        }
+        XCTAssertEqual(RELPFrame.next(after: RELPFrame.maximumTxnr), 1)
+    }
+
+    func testBufferDropsTheOldestCountsThemAndRewinds() {
+        let buffer = ForwardBuffer(maximumRecords: 3, maximumBytes: 1000)
+        XCTAssertEqual(buffer.append([[1], [2], [3], [4], [5]]), 2)
+        XCTAssertEqual(buffer.dropped, 2)
+        XCTAssertEqual(buffer.takeUnreportedDrops(), 2)
+        XCTAssertEqual(buffer.takeUnreportedDrops(), 0)
+        XCTAssertEqual(buffer.next()?.bytes, [3])
+        XCTAssertEqual(buffer.next()?.bytes, [4])
+        buffer.rewind()
+        let again = buffer.next()
+        XCTAssertEqual(again?.bytes, [3], "unconfirmed messages are sent again")
+        buffer.confirm(upTo: again!.id)
+        XCTAssertEqual(buffer.count, 2)
+        XCTAssertEqual(buffer.confirmed, 1)
+        let bytes = ForwardBuffer(maximumRecords: 100, maximumBytes: 10)
+        XCTAssertEqual(bytes.append([[UInt8](repeating: 0, count: 6), [UInt8](repeating: 1, count: 6)]), 1)
+    }
+
+    func testConfigurationKeys() throws {
+        let configuration = try DaemonConfiguration.parse(
+            "forward = \"relp://10.0.0.1:2514, syslog+tcp://logs:514\"\nforward_level = \"warning\"\n", source: "t.conf"
+        )
+        XCTAssertEqual(configuration.sinks.forward.map(\.description), ["relp://10.0.0.1:2514", "syslog+tcp://logs:514"])
+        XCTAssertEqual(configuration.sinks.forwardLevel, .warning)
+        XCTAssertThrowsError(try DaemonConfiguration.parse("\n forward = \"udp://x:1\"\n", source: "t.conf")) { error in
+            let error = error as? ConfigurationError
+            XCTAssertEqual(error?.key, "forward")
+            XCTAssertEqual(error?.line, 2)
+            XCTAssertEqual(error?.code, .badValue)
+        }
+        let badCA = try DaemonConfiguration.parse("forward = \"syslog+tls://h:6514\"\nforward_ca = \"/nonexistent/ca.pem\"\nsocket = \"/tmp/x.sock\"\njournald = false\nfiles = false\n", source: "t.conf")
+        XCTAssertThrowsError(try badCA.validateEnvironment(source: "t.conf")) { error in
+            XCTAssertEqual((error as? ConfigurationError)?.key, "forward_ca")
+            XCTAssertEqual((error as? ConfigurationError)?.line, 2)
+        }
+    }
+}
