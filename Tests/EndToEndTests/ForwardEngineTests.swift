@@ -39,12 +39,14 @@ final class ForwardEngineTests: XCTestCase {
         let input = #"module(load="imrelp") input(type="imrelp" address="127.0.0.1" port="2514")"#
         var receiver = try bed.rsyslog(input: input)
         let daemon = try bed.collect(forward: "relp://127.0.0.1:2514")
-        let workers = try bed.startWorkers(workers, perWorker, pauseEvery: 50)
+        let workers = try bed.startWorkers(workers, perWorker, lasting: 4)
         for _ in 1...2 {
-            Thread.sleep(forTimeInterval: 0.7)
+            Thread.sleep(forTimeInterval: 0.8)
+            let before = bed.count(receiver)
+            XCTAssertTrue(before > 0 && before < self.workers * perWorker, "killed mid-stream: \(before) received")
             receiver.signal(SIGKILL)
             receiver.wait()
-            Thread.sleep(forTimeInterval: 0.7)
+            Thread.sleep(forTimeInterval: 0.8)
             receiver = try bed.rsyslog(input: input)
         }
         try bed.finish(workers)
@@ -63,12 +65,14 @@ final class ForwardEngineTests: XCTestCase {
         let input = #"module(load="imtcp") input(type="imtcp" address="127.0.0.1" port="6514")"#
         var receiver = try bed.rsyslog(input: input)
         let daemon = try bed.collect(forward: "syslog+tcp://127.0.0.1:6514")
-        let workers = try bed.startWorkers(workers, perWorker, pauseEvery: 50)
+        let workers = try bed.startWorkers(workers, perWorker, lasting: 4)
         for _ in 1...2 {
-            Thread.sleep(forTimeInterval: 0.7)
+            Thread.sleep(forTimeInterval: 0.8)
+            let before = bed.count(receiver)
+            XCTAssertTrue(before > 0 && before < self.workers * perWorker, "killed mid-stream: \(before) received")
             receiver.signal(SIGKILL)
             receiver.wait()
-            Thread.sleep(forTimeInterval: 0.7)
+            Thread.sleep(forTimeInterval: 0.8)
             receiver = try bed.rsyslog(input: input)
         }
         try bed.finish(workers)
@@ -78,6 +82,44 @@ final class ForwardEngineTests: XCTestCase {
         // Each kill can lose at most what the socket buffers held (a few MiB): far less than the stream.
         XCTAssertLessThan(got.missing, self.workers * perWorker / 2)
         XCTAssertGreaterThan(got.unique, 0)
+        XCTAssertTrue(got.fieldsIntact, got.sample)
+    }
+
+    /// A receiver away, a buffer of 100 and no spill: the oldest are dropped, and the receiver
+    /// is told how many by a record of its own when it is back.
+    func testFullBufferDropsTheOldestAndSaysHowMany() throws {
+        try requireRoot(); try require("/usr/sbin/rsyslogd"); try require("/usr/lib/x86_64-linux-gnu/rsyslog/imrelp.so")
+        let bed = try TestBed()
+        let daemon = try bed.collect(forward: "relp://127.0.0.1:2514", extra: ["forward_buffer = 100"])
+        try bed.runWorkers(4, 250)
+        let receiver = try bed.rsyslog(input: #"module(load="imrelp") input(type="imrelp" address="127.0.0.1" port="2514")"#)
+        let got = try bed.received(receiver, expected: 100, settle: 15)
+        try bed.stop(daemon)
+        XCTAssertEqual(got.unique, 100, "the newest 100 are kept")
+        let text = (try? String(contentsOfFile: receiver.file, encoding: .utf8)) ?? ""
+        XCTAssertTrue(text.contains("900 records were dropped for relp://127.0.0.1:2514"), text.suffix(2000).description)
+        XCTAssertTrue(daemon.stderrText.contains("forward relp://127.0.0.1:2514"), daemon.stderrText)
+    }
+
+    /// A receiver away, a buffer of 100 and a spill directory, and the collector restarted
+    /// meanwhile: every record arrives once when the receiver is back.
+    func testSpillKeepsEverythingAcrossAnOutageAndACollectorRestart() throws {
+        try requireRoot(); try require("/usr/sbin/rsyslogd"); try require("/usr/lib/x86_64-linux-gnu/rsyslog/imrelp.so")
+        let bed = try TestBed()
+        bed.drainSeconds = 1
+        let extra = ["forward_buffer = 100", "forward_spill = \"\(bed.directory.file("spill"))\"", "forward_drain_seconds = 1"]
+        let first = try bed.collect(forward: "relp://127.0.0.1:2514", extra: extra)
+        try bed.runWorkers(4, 500)
+        try bed.stop(first)
+        let spilled = (try? FileManager.default.subpathsOfDirectory(atPath: bed.directory.file("spill"))) ?? []
+        XCTAssertTrue(spilled.contains { $0.hasSuffix(".spill") }, "\(spilled)")
+        let receiver = try bed.rsyslog(input: #"module(load="imrelp") input(type="imrelp" address="127.0.0.1" port="2514")"#)
+        let second = try bed.collect(forward: "relp://127.0.0.1:2514", extra: extra)
+        let got = try bed.received(receiver, expected: 2000, settle: 20)
+        bed.drainSeconds = 10
+        try bed.stop(second)
+        XCTAssertEqual(got.missing, 0)
+        XCTAssertEqual(got.duplicates, 0)
         XCTAssertTrue(got.fieldsIntact, got.sample)
     }
 
@@ -237,13 +279,14 @@ private final class TestBed: @unchecked Sendable {
         return daemon
     }
 
-    func startWorkers(_ count: Int, _ messages: Int, pauseEvery: Int = 0, socketName: String = "c.sock") throws -> [Process] {
+    /// Worker processes logging `messages` each, spread over about `lasting` seconds (0: at full speed).
+    func startWorkers(_ count: Int, _ messages: Int, lasting: Double = 0, socketName: String = "c.sock") throws -> [Process] {
         try (1...count).map { worker in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: Run.journalBridge)
             process.arguments = [
                 "demo-worker", "--socket", directory.file(socketName), "--worker", "\(worker)", "--messages", "\(messages)",
-                "--max-sleep", pauseEvery > 0 ? "0.002" : "0", "--identifier", identifier,
+                "--max-sleep", String(2 * lasting / Double(messages)), "--identifier", identifier,
             ]
             try process.run()
             return process
@@ -266,9 +309,15 @@ private final class TestBed: @unchecked Sendable {
         daemon.signal(SIGTERM)
         let status = daemon.wait(timeout: TimeInterval(drainSeconds + 30))
         guard status == 0 else { throw Run.Failure(description: "collect exited \(status): \(daemon.stderrText)") }
-        if !expectLoss && daemon.stderrText.contains("never forwarded") {
+        if !expectLoss && daemon.stderrText.contains("never forwarded") && !daemon.stderrText.contains("spill") {
             throw Run.Failure(description: "collect lost records at close: \(daemon.stderrText)")
         }
+    }
+
+    /// This test's records the receiver has written so far.
+    func count(_ receiver: Receiver) -> Int {
+        let text = (try? String(contentsOfFile: receiver.file, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").filter { $0.contains(identifier) }.count
     }
 
     struct Received {

@@ -82,6 +82,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "forward_cert": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.certificateFile = try s.path(v) },
         "forward_key": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.keyFile = try s.path(v) },
         "forward_buffer": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.bufferRecords = try s.integer(v, atLeast: 1) },
+        "forward_spill": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.spillDirectory = try s.path(v) },
+        "forward_spill_bytes": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.spillBytes = try s.integer(v, atLeast: 1 << 20) },
+        "forward_drain_seconds": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.drainSeconds = Double(try s.integer(v, atLeast: 0)) },
         "forward_buffer_bytes": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.bufferBytes = try s.integer(v, atLeast: 1) },
     ]
 

@@ -72,7 +72,7 @@ public struct SinkConfiguration: Sendable, Equatable {
             routes.append(SinkRoute(JournaldSink(attributeObjectPID: journaldObjectPID ?? (geteuid() == 0), backlogCapacity: journaldBacklog), minimumLevel: level))
         }
         for destination in forward {
-            routes.append(SinkRoute(ForwardSink(destination: destination, options: forwardOptions), minimumLevel: forwardLevel))
+            routes.append(SinkRoute(try ForwardSink(destination: destination, options: forwardOptions), minimumLevel: forwardLevel))
         }
         return routes
     }

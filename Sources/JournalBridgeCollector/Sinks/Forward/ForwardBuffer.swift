@@ -4,7 +4,8 @@ import NIOCore
 /// The messages a forward sink holds for its receiver, oldest first: those sent and not
 /// yet confirmed (RELP: acknowledged; TCP/TLS: written to the socket), then those not
 /// sent. Bounded in records and bytes: past either bound the oldest are dropped and counted
-/// (`dropped`), never silently. Shared by the sink's queue thread (`append`) and its
+/// (`dropped`), never silently; with a spill directory (`ForwardSpill`) what does not fit
+/// goes to disk instead, in order, and the drops happen only past the spill's own bound. Shared by the sink's queue thread (`append`) and its
 /// event loop (the rest), under one lock.
 package final class ForwardBuffer: Sendable {
     package struct Entry: Sendable {
@@ -21,29 +22,38 @@ package final class ForwardBuffer: Sendable {
         var dropped = 0
         var droppedUnreported = 0
         var confirmed = 0
+        var spill: ForwardSpill?
     }
 
     package let maximumRecords: Int
     package let maximumBytes: Int
     private let state = ConditionLock(State())
 
-    package init(maximumRecords: Int, maximumBytes: Int) {
+    package init(maximumRecords: Int, maximumBytes: Int, spill: ForwardSpill? = nil) {
         self.maximumRecords = max(1, maximumRecords)
         self.maximumBytes = max(1, maximumBytes)
+        state.withLock { $0.spill = spill }
+        refill()
     }
 
     /// Takes the messages; drops the oldest past the bounds. Returns how many it dropped.
     @discardableResult
     package func append(_ messages: [[UInt8]]) -> Int {
         state.withLock { state in
+            var dropped = 0
             for message in messages {
+                // Once anything is on disk, everything newer goes there too: the order holds.
+                if let spill = state.spill, !spill.isEmpty || state.entries.count >= maximumRecords || state.bytes + message.count > maximumBytes {
+                    dropped += spill.append(message)
+                    continue
+                }
                 state.entries.append(Entry(id: state.nextID, bytes: message))
                 state.nextID += 1
                 state.bytes += message.count
             }
-            var dropped = 0
             // One message larger than the byte bound still goes alone: the bound is for the many.
-            while state.entries.count > maximumRecords || (state.bytes > maximumBytes && state.entries.count > 1) {
+            // With a spill, memory goes past the bounds only by the one segment brought back: no drops here.
+            while state.spill == nil && (state.entries.count > maximumRecords || (state.bytes > maximumBytes && state.entries.count > 1)) {
                 let oldest = state.entries.removeFirst()
                 state.bytes -= oldest.bytes.count
                 if state.sent > 0 { state.sent -= 1 }
@@ -77,15 +87,33 @@ package final class ForwardBuffer: Sendable {
                 state.sent -= 1
                 state.confirmed += 1
             }
-            if state.entries.isEmpty { self.state.broadcast() }
+            if state.entries.isEmpty && (state.spill?.isEmpty ?? true) { self.state.broadcast() }
+        }
+        refill()
+    }
+
+    /// Brings the oldest spilled segment into memory once memory is half empty.
+    private func refill() {
+        state.withLock { state in
+            guard let spill = state.spill else { return }
+            while !spill.isEmpty && state.entries.count < maximumRecords / 2 && state.bytes < maximumBytes / 2 {
+                for message in spill.takeOldest() {
+                    state.entries.append(Entry(id: state.nextID, bytes: message))
+                    state.nextID += 1
+                    state.bytes += message.count
+                }
+            }
         }
     }
+
+    /// Why the spill last failed, if it did.
+    package var spillProblem: String? { state.withLock { $0.spill?.lastProblem } }
 
     /// The connection broke: what was sent and not confirmed is sent again.
     package func rewind() { state.withLock { $0.sent = 0 } }
 
-    /// Records held (sent or not).
-    package var count: Int { state.withLock { $0.entries.count } }
+    /// Records held (sent or not), in memory and on disk.
+    package var count: Int { state.withLock { $0.entries.count + ($0.spill?.records ?? 0) } }
     /// Records dropped from a full buffer since the start.
     package var dropped: Int { state.withLock { $0.dropped } }
     /// Records the receiver confirmed since the start.
@@ -105,16 +133,23 @@ package final class ForwardBuffer: Sendable {
     /// Waits until the buffer is empty or the deadline (monotonic nanoseconds) passes;
     /// returns what is left.
     package func waitUntilEmpty(deadline: UInt64) -> Int {
-        state.wait(until: { $0.entries.isEmpty }, deadline: deadline) { state, _ in state.entries.count }
+        state.wait(until: { $0.entries.isEmpty && ($0.spill?.isEmpty ?? true) }, deadline: deadline) { state, _ in
+            state.entries.count + (state.spill?.records ?? 0)
+        }
     }
 
-    /// Empties the buffer (at close); returns how many records were still in it.
+    /// Empties the buffer (at close); returns how many records were lost with it. With a
+    /// spill, none: what memory held is written before what is on disk, for the next start.
     package func removeAll() -> Int {
         state.withLock { state in
             defer {
                 state.entries.removeAll()
                 state.sent = 0
                 state.bytes = 0
+            }
+            if let spill = state.spill {
+                spill.prepend(state.entries.map(\.bytes))
+                return 0
             }
             return state.entries.count
         }

@@ -17,5 +17,10 @@ package struct ForwardOptions: Sendable, Equatable {
     /// At close, how long the sink may still try to deliver what it holds.
     package var drainSeconds = 10.0
 
+    /// A directory for what does not fit in memory (`ForwardSpill`; one subdirectory per
+    /// receiver), and the bytes it may hold per receiver. nil: no spill.
+    package var spillDirectory: String?
+    package var spillBytes = 1024 * 1024 * 1024
+
     package init() {}
 }

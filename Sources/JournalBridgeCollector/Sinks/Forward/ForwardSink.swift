@@ -22,12 +22,17 @@ package final class ForwardSink: LogSink {
     private let link: ForwardLink
     private let lostAtClose = Atomic<Int>(0)
 
-    package init(destination: ForwardDestination, options: ForwardOptions, formatter: SyslogFormatter = SyslogFormatter()) {
+    /// Throws only when the spill directory cannot be made or is not safe to use.
+    package init(destination: ForwardDestination, options: ForwardOptions, formatter: SyslogFormatter = SyslogFormatter()) throws(SystemError) {
         self.name = "forward \(destination)"
         self.destination = destination
         self.options = options
         self.formatter = formatter
-        self.buffer = ForwardBuffer(maximumRecords: options.bufferRecords, maximumBytes: options.bufferBytes)
+        let spill = try options.spillDirectory.map { directory throws(SystemError) in
+            let name = "\(destination.transport.rawValue)-\(destination.host)-\(destination.port)".map { $0 == ":" ? "_" : $0 }
+            return try ForwardSpill(directory: directory + "/" + String(name), maximumBytes: options.spillBytes)
+        }
+        self.buffer = ForwardBuffer(maximumRecords: options.bufferRecords, maximumBytes: options.bufferBytes, spill: spill)
         self.link = ForwardLink(destination: destination, buffer: buffer, options: options, formatter: formatter)
     }
 
@@ -46,7 +51,7 @@ package final class ForwardSink: LogSink {
     package var forwardedCount: Int { buffer.confirmed }
 
     package var lastFailure: String? {
-        if let problem = link.lastProblem { return problem }
+        if let problem = link.lastProblem ?? buffer.spillProblem { return problem }
         return buffer.dropped > 0 ? "buffer full" : nil
     }
 
@@ -57,9 +62,11 @@ package final class ForwardSink: LogSink {
         let left = buffer.waitUntilEmpty(deadline: MonotonicClock.deadline(after: options.drainSeconds))
         link.shutdown()
         let lost = buffer.removeAll()
-        if lost > 0 || left > 0 {
+        if lost > 0 {
             lostAtClose.add(lost, ordering: .relaxed)
             StandardError.write("journal-bridge: \(name): closing with \(lost) records never forwarded (\(link.lastProblem ?? "receiver too slow"))\n")
+        } else if left > 0, let directory = options.spillDirectory {
+            StandardError.write("journal-bridge: \(name): \(left) records kept in \(directory) for the next start\n")
         }
     }
 }
