@@ -26,14 +26,14 @@ final class ForwardEngineTests: XCTestCase {
         let receiver = try bed.rsyslog(input: #"module(load="imtcp") input(type="imtcp" address="127.0.0.1" port="6514")"#)
         let daemon = try bed.collect(forward: "syslog+tcp://127.0.0.1:6514")
         try bed.runWorkers(workers, perWorker)
+        let got = try bed.received(receiver, expected: workers * perWorker, settle: 120)
         try bed.stop(daemon)
-        let got = try bed.received(receiver, expected: workers * perWorker)
         XCTAssertEqual(got.missing, 0, "plain TCP with no restart loses nothing")
         XCTAssertEqual(got.duplicates, 0)
         XCTAssertTrue(got.fieldsIntact, got.sample)
     }
 
-    func testRsyslogRELPExactlyOnceAcrossTwoReceiverKills() throws {
+    func testRsyslogRELPNothingMissingAcrossTwoReceiverKills() throws {
         try requireRoot(); try require("/usr/sbin/rsyslogd"); try require("/usr/lib/x86_64-linux-gnu/rsyslog/imrelp.so")
         let bed = try TestBed()
         let input = #"module(load="imrelp") input(type="imrelp" address="127.0.0.1" port="2514")"#
@@ -50,10 +50,13 @@ final class ForwardEngineTests: XCTestCase {
             receiver = try bed.rsyslog(input: input)
         }
         try bed.finish(workers)
+        let got = try bed.received(receiver, expected: self.workers * perWorker, settle: 180)
         try bed.stop(daemon)
-        let got = try bed.received(receiver, expected: self.workers * perWorker)
         XCTAssertEqual(got.missing, 0, "RELP: every record acknowledged before it leaves the buffer")
-        XCTAssertEqual(got.duplicates, 0, "rsyslog's direct queue writes before it acknowledges; a resend only follows a lost ack")
+        // A kill between rsyslog's write and its `rsp` reaching the sink: those are sent again.
+        // At most the window (128) per kill; each a byte-identical copy (same JB_SESSION, JB_SEQ).
+        XCTAssertLessThanOrEqual(got.duplicates, 2 * 128)
+        print("forward: RELP, 2 receiver kills: \(got.missing) of \(self.workers * perWorker) missing, \(got.duplicates) duplicates")
         XCTAssertTrue(got.fieldsIntact, got.sample)
     }
 
@@ -131,8 +134,8 @@ final class ForwardEngineTests: XCTestCase {
         let receiver = try bed.syslogNG(source: #"syslog(ip("127.0.0.1") port(6601) transport("tcp"))"#)
         let daemon = try bed.collect(forward: "syslog+tcp://127.0.0.1:6601")
         try bed.runWorkers(workers, perWorker)
+        let got = try bed.received(receiver, expected: workers * perWorker, settle: 120)
         try bed.stop(daemon)
-        let got = try bed.received(receiver, expected: workers * perWorker)
         XCTAssertEqual(got.missing, 0)
         XCTAssertEqual(got.duplicates, 0)
         XCTAssertTrue(got.fieldsIntact, got.sample)

@@ -12,7 +12,7 @@ final class ForwardHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = Self.unwrapInboundIn(data)
         inbound.writeBuffer(&bytes)
-        link.received(&inbound)
+        link.received(&inbound)  // decodes only: no call back into this handler
         inbound.discardReadBytes()
     }
 

@@ -35,6 +35,8 @@ final class ForwardLink: @unchecked Sendable {
     private var txnr = 1
     private var unacknowledged = CircularBuffer<(txnr: Int, id: UInt64)>()
     private var openTxnr = 0
+    /// Counts connections: a response decoded for one is not applied to the next.
+    private var generation = 0
     private var closeTxnr = -1
 
     private static let firstRetry: Int64 = 100
@@ -108,14 +110,15 @@ final class ForwardLink: @unchecked Sendable {
         }
         let host = destination.host
         let serverName = (sslContext != nil && !Self.isAddress(host)) ? host : nil
+        let tlsContext = sslContext
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(.seconds(5))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.writeBufferWaterMark, value: .init(low: 256 * 1024, high: 1024 * 1024))
             .channelInitializer { [self] channel in
                 do {
-                    if let sslContext {
-                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tlsContext, serverHostname: serverName))
                     }
                     try channel.pipeline.syncOperations.addHandler(ForwardHandler(link: self))
                     return channel.eventLoop.makeSucceededVoidFuture()
@@ -133,6 +136,7 @@ final class ForwardLink: @unchecked Sendable {
                     return
                 }
                 self.channel = channel
+                generation += 1
                 buffer.rewind()
                 unacknowledged.removeAll()
                 txnr = 1
@@ -188,7 +192,8 @@ final class ForwardLink: @unchecked Sendable {
                 // Written to the socket = forwarded (TCP, TLS): confirmed by the write's promise.
                 let promise = loop.makePromise(of: Void.self)
                 let buffer = self.buffer
-                promise.futureResult.whenSuccess { buffer.confirm(upTo: lastID) }
+                let written = lastID
+                promise.futureResult.whenSuccess { buffer.confirm(upTo: written) }
                 channel.write(chunk, promise: promise)
             }
             wrote = true
@@ -213,17 +218,34 @@ final class ForwardLink: @unchecked Sendable {
 
     // MARK: events from the channel, on the loop
 
+    /// Bytes from the receiver. Only decodes here: what the frames mean is acted on in a task
+    /// of its own, so that nothing written or closed while the handler reads can call back
+    /// into the handler (NIO delivers events synchronously).
     func received(_ inbound: inout ByteBuffer) {
         guard destination.transport == .relp else {
             inbound.clear()  // a syslog receiver says nothing; whatever it says is ignored
             return
         }
+        var frames: [RELPFrame] = []
+        var problem: RELPFrame.ProtocolError?
         do {
-            while let frame = try RELPFrame.decode(&inbound) {
-                try handle(frame)
-            }
+            while let frame = try RELPFrame.decode(&inbound) { frames.append(frame) }
         } catch {
-            fail("RELP: \(error)")
+            problem = error
+            inbound.clear()
+        }
+        guard !frames.isEmpty || problem != nil else { return }
+        let decodedFor = generation
+        let decoded = frames
+        let failure = problem
+        loop.execute { [self] in
+            guard decodedFor == generation, channel != nil else { return }
+            do {
+                for frame in decoded { try handle(frame) }
+                if let failure { throw failure }
+            } catch {
+                fail("RELP: \(error)")
+            }
         }
     }
 
