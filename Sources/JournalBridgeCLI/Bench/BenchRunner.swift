@@ -127,7 +127,9 @@ struct BenchRunner {
         var sinks = SinkConfiguration(base: "\(directory)/forward", errorFileLevel: nil, debugFileLevel: nil, consoleLevel: nil, journaldLevel: nil)
         do { sinks.forward = [try ForwardDestination(parsing: url)] } catch { throw RuntimeFailure("--forward \(error)") }
         sinks.forwardLevel = .trace
+        // Room for the whole phase: a record dropped from a full buffer would never be forwarded.
         sinks.forwardOptions.bufferRecords = max(sinks.forwardOptions.bufferRecords, total)
+        sinks.forwardOptions.bufferBytes = max(sinks.forwardOptions.bufferBytes, total * (options.recordSize + 1024))
         let routes = try openSinks(sinks)
         guard let sink = routes.first?.sink as? ForwardSink else { throw RuntimeFailure("no forward sink") }
         let socket = "\(directory)/forward.sock"
@@ -139,7 +141,7 @@ struct BenchRunner {
             progress("\(sink.forwardedCount)/\(total) records forwarded")
         }
         let deadline = MonotonicClock.deadline(after: 120)
-        while sink.forwardedCount < total && MonotonicClock.now() < deadline { usleep(5_000) }
+        while sink.forwardedCount + sink.failedCount < total && MonotonicClock.now() < deadline { usleep(5_000) }
         let end = MonotonicClock.now()
         let forwarded = sink.forwardedCount
         collector.stop()

@@ -75,6 +75,21 @@ package final class ForwardBuffer: Sendable {
         }
     }
 
+    /// Up to `limit` messages not sent yet (at most `bytes` bytes, but at least one), now counted as sent.
+    package func next(limit: Int, bytes: Int) -> [Entry] {
+        state.withLock { state in
+            var taken: [Entry] = []
+            var size = 0
+            while state.sent < state.entries.count && taken.count < limit && (taken.isEmpty || size < bytes) {
+                let entry = state.entries[state.entries.index(state.entries.startIndex, offsetBy: state.sent)]
+                taken.append(entry)
+                size += entry.bytes.count
+                state.sent += 1
+            }
+            return taken
+        }
+    }
+
     /// Whether a message waits to be sent.
     package var hasUnsent: Bool { state.withLock { $0.sent < $0.entries.count } }
 

@@ -35,6 +35,11 @@ final class ForwardLink: @unchecked Sendable {
     private var txnr = 1
     private var unacknowledged = CircularBuffer<(txnr: Int, id: UInt64)>()
     private var openTxnr = 0
+    /// RELP: when a response last came (or the window last emptied), and the watch on it.
+    private var lastResponse: UInt64 = 0
+    private var responseWatch: RepeatedTask?
+    /// RELP: a receiver that leaves messages unanswered this long is taken for gone.
+    private static let responseTimeout: UInt64 = 10_000_000_000
     /// Counts connections: a response decoded for one is not applied to the next.
     private var generation = 0
     private var closeTxnr = -1
@@ -157,6 +162,17 @@ final class ForwardLink: @unchecked Sendable {
 
     private func ready() {
         phase = .ready
+        if destination.transport == .relp {
+            lastResponse = MonotonicClock.now()
+            responseWatch?.cancel()
+            let watchedGeneration = generation
+            responseWatch = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] task in
+                guard watchedGeneration == generation, phase == .ready else { return task.cancel() }
+                if !unacknowledged.isEmpty && MonotonicClock.now() - lastResponse > Self.responseTimeout {
+                    fail("RELP: no response for \(Self.responseTimeout / 1_000_000_000) s to \(unacknowledged.count) messages; reconnecting to send them again")
+                }
+            }
+        }
         retryDelay = Self.firstRetry
         failure.recovered()
         send()
@@ -171,19 +187,24 @@ final class ForwardLink: @unchecked Sendable {
             var chunk = channel.allocator.buffer(capacity: Self.chunkBytes)
             var lastID: UInt64 = 0
             while chunk.readableBytes < Self.chunkBytes {
-                if relp && unacknowledged.count >= options.relpWindow { break }
-                guard let entry = nextMessage() else { break }
-                if relp {
-                    entry.bytes.withUnsafeBytes { RELPFrame.encode(txnr: txnr, command: "syslog", data: $0, into: &chunk) }
-                    unacknowledged.append((txnr, entry.id))
-                    txnr = RELPFrame.next(after: txnr)
-                } else {
-                    // RFC 6587, 3.4.1: octet counting, MSG-LEN SP SYSLOG-MSG.
-                    chunk.writeString(String(entry.bytes.count))
-                    chunk.writeInteger(UInt8(ascii: " "))
-                    chunk.writeBytes(entry.bytes)
+                let room = relp ? options.relpWindow - unacknowledged.count : 4096
+                guard room > 0 else { break }
+                let entries = nextMessages(limit: room, bytes: Self.chunkBytes - chunk.readableBytes)
+                guard !entries.isEmpty else { break }
+                for entry in entries {
+                    if relp {
+                        entry.bytes.withUnsafeBytes { RELPFrame.encode(txnr: txnr, command: "syslog", data: $0, into: &chunk) }
+                        if unacknowledged.isEmpty { lastResponse = MonotonicClock.now() }
+                        unacknowledged.append((txnr, entry.id))
+                        txnr = RELPFrame.next(after: txnr)
+                    } else {
+                        // RFC 6587, 3.4.1: octet counting, MSG-LEN SP SYSLOG-MSG.
+                        RELPFrame.writeDecimal(entry.bytes.count, into: &chunk)
+                        chunk.writeInteger(UInt8(ascii: " "))
+                        chunk.writeBytes(entry.bytes)
+                    }
+                    if entry.id != 0 { lastID = entry.id }
                 }
-                if entry.id != 0 { lastID = entry.id }
             }
             guard chunk.readableBytes > 0 else { break }
             if relp || lastID == 0 {
@@ -201,8 +222,8 @@ final class ForwardLink: @unchecked Sendable {
         if wrote { channel.flush() }
     }
 
-    /// The buffer's next message, after a report of what a full buffer dropped (id 0: not the buffer's).
-    private func nextMessage() -> ForwardBuffer.Entry? {
+    /// The buffer's next messages, after a report of what a full buffer dropped (id 0: not the buffer's).
+    private func nextMessages(limit: Int, bytes: Int) -> [ForwardBuffer.Entry] {
         let dropped = buffer.takeUnreportedDrops()
         if dropped > 0 {
             let report = LogRecord(
@@ -211,9 +232,9 @@ final class ForwardLink: @unchecked Sendable {
                 metadata: [MetadataField("lost", String(dropped))],
                 origin: Origin(pid: getpid(), uid: getuid(), gid: getgid(), identifier: "journal-bridge")
             )
-            return ForwardBuffer.Entry(id: 0, bytes: formatter.format(report))
+            return [ForwardBuffer.Entry(id: 0, bytes: formatter.format(report))]
         }
-        return buffer.next()
+        return buffer.next(limit: limit, bytes: bytes)
     }
 
     // MARK: events from the channel, on the loop
@@ -266,6 +287,7 @@ final class ForwardLink: @unchecked Sendable {
         guard unacknowledged.contains(where: { $0.txnr == frame.txnr }) else {
             throw RELPFrame.ProtocolError(description: "response to unknown transaction \(frame.txnr)")
         }
+        lastResponse = MonotonicClock.now()
         var lastID: UInt64 = 0
         while let first = unacknowledged.first {
             unacknowledged.removeFirst()

@@ -25,16 +25,28 @@ package struct RELPFrame: Sendable, Equatable {
 
     /// Appends the frame to `out`.
     package static func encode(txnr: Int, command: StaticString, data: UnsafeRawBufferPointer, into out: inout ByteBuffer) {
-        out.writeString(String(txnr))
+        writeDecimal(txnr, into: &out)
         out.writeInteger(UInt8(ascii: " "))
         out.writeStaticString(command)
         out.writeInteger(UInt8(ascii: " "))
-        out.writeString(String(data.count))
+        writeDecimal(data.count, into: &out)
         if data.count > 0 {
             out.writeInteger(UInt8(ascii: " "))
             out.writeBytes(data)
         }
         out.writeInteger(UInt8(ascii: "\n"))
+    }
+
+    /// A non-negative number in decimal digits, without a String on the way (per message).
+    package static func writeDecimal(_ value: Int, into out: inout ByteBuffer) {
+        var divisor = 1
+        while divisor <= value / 10 { divisor *= 10 }
+        var rest = max(0, value)
+        while divisor > 0 {
+            out.writeInteger(UInt8(48 + rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
     }
 
     /// What the receiver sent that is not RELP.

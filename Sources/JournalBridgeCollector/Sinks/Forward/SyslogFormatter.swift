@@ -70,42 +70,61 @@ package struct SyslogFormatter: Sendable {
         appendNumber(Int(record.origin.pid), &out)
         out.append(contentsOf: " - [".utf8)
         out.append(contentsOf: Self.fieldsID.utf8)
-        func param(_ name: String, _ value: String) {
+        func param(_ name: StaticString, _ value: String) {
             out.append(UInt8(ascii: " "))
-            out.append(contentsOf: name.utf8)
-            out.append(contentsOf: "=\"".utf8)
+            name.withUTF8Buffer { out.append(contentsOf: $0) }
+            out.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "\"")])
             Self.appendParamValue(value, to: &out)
             out.append(UInt8(ascii: "\""))
         }
+        // Numbers are written as digits straight into the message: no String per field.
+        func param(_ name: StaticString, _ value: Int64) {
+            out.append(UInt8(ascii: " "))
+            name.withUTF8Buffer { out.append(contentsOf: $0) }
+            out.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "\"")])
+            JournaldSink.appendDecimal(value, to: &out)
+            out.append(UInt8(ascii: "\""))
+        }
         param("SYSLOG_IDENTIFIER", record.origin.identifier)
-        param("SYSLOG_PID", String(record.origin.pid))
-        param("JB_UID", String(record.origin.uid))
-        param("JB_GID", String(record.origin.gid))
-        param("PRIORITY", String(record.level.syslogPriority))
+        param("SYSLOG_PID", Int64(record.origin.pid))
+        param("JB_UID", Int64(record.origin.uid))
+        param("JB_GID", Int64(record.origin.gid))
+        param("PRIORITY", Int64(record.level.syslogPriority))
         param("LOGGER_LEVEL", record.level.rawValue)
         param("LOGGER_LABEL", record.label)
         if !record.file.isEmpty {
             param("CODE_FILE", record.file)
-            param("CODE_LINE", String(record.line))
+            param("CODE_LINE", Int64(record.line))
         }
         if !record.function.isEmpty { param("CODE_FUNC", record.function) }
         if record.origin.session != 0 {
-            var hex: [UInt8] = []
-            JournaldSink.appendHex(record.origin.session, to: &hex)
-            param("JB_SESSION", String(decoding: hex, as: UTF8.self))
+            out.append(contentsOf: " JB_SESSION=\"".utf8)
+            JournaldSink.appendHex(record.origin.session, to: &out)
+            out.append(UInt8(ascii: "\""))
         }
-        if record.sequence != 0 { param("JB_SEQ", String(record.sequence)) }
-        param("JB_TIMESTAMP", String(record.timestampMicros))
+        if record.sequence != 0 {
+            out.append(contentsOf: " JB_SEQ=\"".utf8)
+            if let small = Int64(exactly: record.sequence) { JournaldSink.appendDecimal(small, to: &out) } else { out.append(contentsOf: String(record.sequence).utf8) }
+            out.append(UInt8(ascii: "\""))
+        }
+        param("JB_TIMESTAMP", record.timestampMicros)
         out.append(UInt8(ascii: "]"))
         if !record.metadata.isEmpty {
             out.append(UInt8(ascii: "["))
             out.append(contentsOf: Self.metadataID.utf8)
+            func param(named name: String, _ value: String) {
+                out.append(UInt8(ascii: " "))
+                out.append(contentsOf: name.utf8)
+                out.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "\"")])
+                Self.appendParamValue(value, to: &out)
+                out.append(UInt8(ascii: "\""))
+            }
             for (index, item) in record.metadata.enumerated() {
                 if Self.isParamName(item.key) && !item.key.hasPrefix("_") {
-                    param(item.key, item.value)
+                    param(named: item.key, item.value)
                 } else {
-                    param("_\(index).k", item.key)
-                    param("_\(index).v", item.value)
+                    param(named: "_\(index).k", item.key)
+                    param(named: "_\(index).v", item.value)
                 }
             }
             out.append(UInt8(ascii: "]"))
@@ -132,7 +151,12 @@ package struct SyslogFormatter: Sendable {
 
     /// PARAM-VALUE: `"`, `\` and `]` escaped with a backslash; everything else as it is.
     package static func appendParamValue(_ value: String, to out: inout [UInt8]) {
-        for byte in value.utf8 {
+        let utf8 = value.utf8
+        if !utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "]") }) {
+            out.append(contentsOf: utf8)
+            return
+        }
+        for byte in utf8 {
             if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "]") { out.append(UInt8(ascii: "\\")) }
             out.append(byte)
         }
