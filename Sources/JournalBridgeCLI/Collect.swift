@@ -29,6 +29,8 @@ extension JournalBridgeCommand {
                 reopens the log files. A bad configuration exits 78 naming the file, line, key and problem, \
                 after the same checks as check-config; a failure at run time (log files that cannot be opened, \
                 a socket another collector holds) exits 1 with one line on stderr.
+
+                Settings come from the configuration file; the flags below override it.
                 """
         )
 
@@ -43,6 +45,9 @@ extension JournalBridgeCommand {
         @Option(help: "Group owning a socket the collector binds.")
         var socketGroup: String?
 
+        @Option(help: "Memory for unfinished frames and queued records together, e.g. 256M (at least 16M); past it the collector stops reading.")
+        var memoryLimit: String?
+
         @OptionGroup var sinks: SinkOptions
 
         @Option(help: "Also send every record to a central syslog receiver: syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT or relp://HOST:PORT (repeatable; replaces the file's forward key).")
@@ -55,6 +60,13 @@ extension JournalBridgeCommand {
             if let socketMode, parsedSocketMode == nil {
                 throw ValidationError("--socket-mode \(socketMode): expected octal permissions such as 0660")
             }
+            if let memoryLimit, parsedMemoryLimit == nil {
+                throw ValidationError("--memory-limit \(memoryLimit): expected a size of at least 16M, such as 256M or 1G")
+            }
+        }
+
+        private var parsedMemoryLimit: Int? {
+            memoryLimit.flatMap(MemoryBudget.parseSize).flatMap { $0 >= MemoryBudget.minimumLimit ? $0 : nil }
         }
 
         private var parsedSocketMode: mode_t? {
@@ -73,6 +85,10 @@ extension JournalBridgeCommand {
                 configuration.lines["socket_group"] = nil
             }
             if let mode = parsedSocketMode { configuration.socketMode = mode }
+            if let bytes = parsedMemoryLimit {
+                configuration.memoryLimit = bytes
+                configuration.lines["memory_limit"] = nil
+            }
             if sinks.base != nil { configuration.lines["base"] = nil }
             configuration.sinks = sinks.configuration(defaults: configuration.sinks)
             if !forward.isEmpty {

@@ -13,7 +13,8 @@ extension JournalBridgeCommand {
             abstract: "Log a message, or one record per line of standard input.",
             discussion: """
                 With --direct the records go straight to journald and <base>_error.log / <base>_debug.log \
-                in this process; otherwise they go through a collector's socket.
+                in this process; otherwise they go through a collector's socket, and the command exits only \
+                once the collector has acknowledged every record (or with status 1 after --timeout seconds).
                 """
         )
 
@@ -121,7 +122,8 @@ extension JournalBridgeCommand {
             defaults.consoleLevel = nil  // like logger(1): quiet unless asked
             let configuration = sinks.configuration(defaults: defaults)
             let router = Router(routes: try openSinks(configuration))
-            forEachRecord { router.route([$0]) }
+            // Cut to the protocol's limits as the shipper cuts them: the same bytes in both modes.
+            forEachRecord { router.route([$0.clampedToWireLimits()]) }
             router.close()
             var failed = false
             for sink in router.statistics.perSink where sink.failed > 0 {

@@ -12,6 +12,10 @@ public final class RecordShipper: Sendable {
     public struct Statistics: Sendable, Equatable {
         public var enqueued = 0
         public var dropped = 0
+        /// Records the collector refused even alone (a limit of that collector the shipper does
+        /// not know): each dropped by itself, after the others before it were stored, and
+        /// reported by a WARNING record of its own ("dropped 1 record: refused by the collector: ...").
+        public var refused = 0
         public var acknowledged: UInt64 = 0
         public var reconnects = 0
         public var held = 0

@@ -15,7 +15,8 @@ public struct ShipperConfiguration: Sendable {
     public var flushAtExit: Double?
     /// Target size of one batch frame.
     public var batchBytes: Int
-    /// Reconnect backoff, doubling from `minimum` to `maximum` seconds.
+    /// Reconnect backoff, doubling from `minimum` to `maximum` seconds after each failed
+    /// connection or lost one (a refusal too); back to `minimum` once the collector acknowledges.
     public var reconnectDelay: (minimum: Double, maximum: Double)
 
     public init(

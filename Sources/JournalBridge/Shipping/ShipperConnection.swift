@@ -25,6 +25,25 @@ final class ShipperConnection: @unchecked Sendable {
     private var reportedFailure = false
     private var spare: [QueuedRecord] = []
 
+    // Isolating a record the collector refuses (a goodbye after a batch: it broke a limit of
+    // that collector). Resending the batch as it was would be refused forever and hold up every
+    // record after it; instead the records that were in flight go out again one batch at a time,
+    // each waiting for its ack, until one record alone is refused: that one is dropped, counted
+    // and reported, and the rest flow as before.
+    /// The last record in flight at the refusal: records up to it are suspects. 0: not isolating.
+    private var suspectsThrough: UInt64 = 0
+    /// Records per batch while isolating: doubles while the collector takes them (most suspects
+    /// are innocent), 1 once a batch of several was refused (the culprit is in it).
+    private var probeSize = 1
+    private var narrowed = false
+    /// When the batch in flight while isolating went out; an ack that does not come (the
+    /// collector already had the records) is asked for again by sending them again.
+    private var probeSentAt: UInt64 = 0
+    private static let probeRetryNanoseconds: UInt64 = 200_000_000
+    /// Sequences of this shipper's own refusal reports not yet acknowledged: one refused in
+    /// turn is dropped without a report of its own (no report about a report, forever).
+    private var refusalReports: [UInt64] = []
+
     init(shipper: RecordShipper) {
         self.shipper = shipper
         self.backoff = shipper.configuration.reconnectDelay.minimum
@@ -50,7 +69,8 @@ final class ShipperConnection: @unchecked Sendable {
             }
             // Everything sent, nothing new last turn, only acks to wait for: wait for them on the
             // socket (10 ms at most, so records logged meanwhile are not held longer).
-            let awaitingAcks = fd >= 0 && !blocked && idleLastTurn && unsentHead == unsent.count && unackedHead < unacked.count
+            let awaitingAcks = fd >= 0 && !blocked && idleLastTurn && (unsentHead == unsent.count || suspectsThrough > 0)
+                && unackedHead < unacked.count
             if awaitingAcks {
                 var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 _ = poll(&ready, 1, 10)
@@ -119,7 +139,8 @@ final class ShipperConnection: @unchecked Sendable {
             let acknowledged = try readWelcome(socket)
             UnixSocket.setNonBlocking(socket)
             fd = socket
-            backoff = shipper.configuration.reconnectDelay.minimum
+            // The backoff is reset by the first ack, not here: a collector that welcomes and then
+            // refuses must not be reconnected to in a tight loop.
             if reportedFailure {
                 reportedFailure = false
                 StandardError.write("journal-bridge: reconnected to the collector at \(path)\n")
@@ -197,6 +218,7 @@ final class ShipperConnection: @unchecked Sendable {
                 if unsentHead < unsent.count {
                     encodeBatch()
                 }
+                if encoder.bytes.isEmpty { resendProbeIfOverdue() }
             }
             if written < encoder.bytes.count {
                 let n = encoder.bytes.withUnsafeBytes { raw in
@@ -214,20 +236,36 @@ final class ShipperConnection: @unchecked Sendable {
     }
 
     private func encodeBatch() {
+        var maxCount = WireProtocol.maxRecordsPerBatch
+        var through = UInt64.max
+        if suspectsThrough > 0 {
+            if unsent[unsentHead].sequence > suspectsThrough {
+                suspectsThrough = 0  // every suspect was taken: the refusal was not about a record
+            } else {
+                guard unackedHead == unacked.count else { return }  // one batch at a time
+                maxCount = probeSize
+                through = suspectsThrough
+                probeSentAt = MonotonicClock.now()
+            }
+        }
         let limit = shipper.configuration.batchBytes
         let start = encoder.beginBatch()
         var count = 0
         var size = 0
-        while unsentHead < unsent.count && count < WireProtocol.maxRecordsPerBatch {
+        while unsentHead < unsent.count && count < maxCount && unsent[unsentHead].sequence <= through {
             var record = unsent[unsentHead]
-            var recordSize = FrameEncoder.encodedSize(of: record)
-            if recordSize > WireProtocol.maxFrameBytes - 64 {
+            let recordSize: Int
+            if let fits = record.encodedSizeWithinWireLimits {
+                recordSize = fits
+            } else {
+                // Rare: what the caller passed breaks a limit of the protocol. Cut (saying so in
+                // the record) rather than have the collector refuse it; kept cut for any resend.
                 record = record.clampedToWireLimits()
                 recordSize = FrameEncoder.encodedSize(of: record)
             }
             if count > 0 && size + recordSize > limit { break }
             encoder.appendRecord(record)
-            unacked.append(unsent[unsentHead])
+            unacked.append(record)
             unsentHead += 1
             count += 1
             size += recordSize
@@ -237,6 +275,19 @@ final class ShipperConnection: @unchecked Sendable {
             unsent.removeAll(keepingCapacity: true)
             unsentHead = 0
         }
+    }
+
+    /// While isolating: the batch in flight is sent again when its ack is overdue. The collector
+    /// may have routed those records on the connection it closed and acknowledge them only to
+    /// that one; a resend is recognised as a duplicate and acknowledged here.
+    private func resendProbeIfOverdue() {
+        guard suspectsThrough > 0, unackedHead < unacked.count,
+            MonotonicClock.now() &- probeSentAt >= Self.probeRetryNanoseconds
+        else { return }
+        let start = encoder.beginBatch()
+        for record in unacked[unackedHead...] { encoder.appendRecord(record) }
+        encoder.endBatch(start, count: unacked.count - unackedHead)
+        probeSentAt = MonotonicClock.now()
     }
 
     /// Reads whatever acknowledgements arrived; true when any did.
@@ -257,8 +308,12 @@ final class ShipperConnection: @unchecked Sendable {
                     case .ack(let sequence):
                         acknowledge(upTo: sequence)
                         any = true
+                        backoff = shipper.configuration.reconnectDelay.minimum
+                        if suspectsThrough > 0 && !narrowed && unackedHead == unacked.count {
+                            probeSize = min(probeSize * 2, WireProtocol.maxRecordsPerBatch)
+                        }
                     case .goodbye(let reason):
-                        lost("the collector said goodbye: \(reason)")
+                        lost("the collector said goodbye: \(reason)", refusal: reason)
                         return any
                     default:
                         break
@@ -289,6 +344,7 @@ final class ShipperConnection: @unchecked Sendable {
             unacked.removeSubrange(..<unackedHead)
             unackedHead = 0
         }
+        if !refusalReports.isEmpty { refusalReports.removeAll { $0 <= sequence } }
         shipper.lock.withLock { state in
             if sequence > state.statistics.acknowledged { state.statistics.acknowledged = sequence }
             state.held -= released
@@ -296,17 +352,67 @@ final class ShipperConnection: @unchecked Sendable {
         }
     }
 
-    private func lost(_ reason: String) {
+    /// The connection is gone. `refusal`: the reason of the collector's goodbye, when it said one.
+    private func lost(_ reason: String, refusal: String? = nil) {
         // A collector that stops cleanly acknowledges everything it stored and then closes:
         // those acks may still sit unread behind the error that brought us here. Take them
-        // first, or their records would be sent again.
-        if fd >= 0 { takeFinalAcks() }
+        // first, or their records would be sent again. A goodbye may sit there too (a send
+        // failed because the collector had closed after refusing a batch).
+        var refusal = refusal
+        if fd >= 0, let said = takeFinalFrames() { refusal = refusal ?? said }
         StandardError.write("journal-bridge: lost the collector (\(reason)); resending what it did not acknowledge\n")
+        if let refusal { isolate(refusedBecause: refusal) }
         reportedFailure = true
         disconnect(resend: true)
+        // A collector that keeps refusing is retried ever more slowly; the first ack resets this.
+        backoff = min(backoff * 2, shipper.configuration.reconnectDelay.maximum)
     }
 
-    private func takeFinalAcks() {
+    /// The collector refused what was in flight: start isolating the culprit, narrow it down,
+    /// or, when one suspect was refused alone, drop it.
+    private func isolate(refusedBecause reason: String) {
+        let inFlight = unacked.count - unackedHead
+        guard inFlight > 0 else { return }
+        if suspectsThrough > 0 && inFlight == 1 {
+            let record = unacked[unackedHead]
+            unackedHead += 1
+            suspectsThrough = 0
+            drop(record, refusedBecause: reason)
+        } else {
+            narrowed = suspectsThrough > 0
+            suspectsThrough = unacked[unacked.count - 1].sequence
+            probeSize = 1
+        }
+    }
+
+    /// Drops a record the collector refused on its own; counts it and queues a record saying so
+    /// (after every record already taken, so sequence order holds).
+    private func drop(_ record: LogRecord, refusedBecause reason: String) {
+        let isReport = refusalReports.contains(record.sequence)
+        refusalReports.removeAll { $0 == record.sequence }
+        StandardError.write("journal-bridge: the collector refused record \(record.sequence) (\(reason)); dropped it, the others go on\n")
+        shipper.lock.withLock { state in
+            state.held -= 1
+            state.statistics.refused += 1
+            if !isReport {
+                var report = LogRecord(
+                    level: .warning, label: "journal-bridge",
+                    message: "dropped 1 record: refused by the collector: \(reason)",
+                    metadata: [MetadataField("dropped", "1"), MetadataField("reason", reason)],
+                    origin: .unattributed
+                )
+                report.sequence = state.nextSequence
+                state.nextSequence += 1
+                state.held += 1
+                state.queue.append(QueuedRecord(record: report, base: [:], explicit: nil))
+                refusalReports.append(report.sequence)
+            }
+            if state.waiters > 0 { shipper.lock.broadcast() }
+        }
+    }
+
+    /// Reads what the collector sent before closing: applies its acks, returns its goodbye's reason.
+    private func takeFinalFrames() -> String? {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
@@ -314,33 +420,19 @@ final class ShipperConnection: @unchecked Sendable {
             guard n > 0 else { break }
             acks.append(buffer[0..<n])
         }
-        while case .ack(let sequence)? = try? acks.nextFrame() { acknowledge(upTo: sequence) }
+        var goodbye: String?
+        while let frame = try? acks.nextFrame() {
+            switch frame {
+            case .ack(let sequence): acknowledge(upTo: sequence)
+            case .goodbye(let reason): goodbye = reason
+            default: break
+            }
+        }
+        return goodbye
     }
 }
 
 extension Origin {
     /// For records whose sender the collector fills in from SO_PEERCRED.
     public static let unattributed = Origin(pid: 0, uid: 0, gid: 0, identifier: "")
-}
-
-extension LogRecord {
-    /// A copy that fits the protocol's limits: long strings cut (with a note), extra metadata dropped.
-    public func clampedToWireLimits() -> LogRecord {
-        func cut(_ s: String, _ limit: Int) -> String {
-            guard s.utf8.count > limit else { return s }
-            let note = "…[truncated \(s.utf8.count - limit) bytes]"
-            return String(decoding: s.utf8.prefix(limit - note.utf8.count - 4), as: UTF8.self) + note
-        }
-        var copy = self
-        let budget = WireProtocol.maxFrameBytes / 2
-        copy.message = cut(message, min(WireProtocol.maxFieldBytes, budget))
-        copy.label = cut(label, 4096)
-        copy.file = cut(file, 4096)
-        copy.function = cut(function, 4096)
-        let perValue = max(1024, (WireProtocol.maxFrameBytes - budget - 64 * 1024) / max(1, metadata.count))
-        copy.metadata = metadata.prefix(WireProtocol.maxMetadataPerRecord).map {
-            MetadataField(cut($0.key, WireProtocol.maxKeyBytes), cut($0.value, min(WireProtocol.maxFieldBytes, perValue)))
-        }
-        return copy
-    }
 }

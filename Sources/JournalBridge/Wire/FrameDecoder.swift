@@ -14,6 +14,25 @@ public struct FrameDecoder: Sendable {
     /// Bytes received but not yet part of a whole frame (a truncated frame, at disconnect).
     public var bufferedByteCount: Int { buffer.count - readIndex }
 
+    /// The whole size (length prefix included) of the frame being waited for, once its
+    /// 4-byte header is in; nil while fewer than 4 bytes are buffered. Valid after
+    /// `nextFrame()` returned nil (which checked the length against the limits): the
+    /// collector reserves this much of its memory budget before it reads the body.
+    package var pendingFrameBytes: Int? {
+        guard buffer.count - readIndex >= 4 else { return nil }
+        let length = buffer.withUnsafeBufferPointer { p in
+            Int(p[readIndex]) << 24 | Int(p[readIndex + 1]) << 16 | Int(p[readIndex + 2]) << 8 | Int(p[readIndex + 3])
+        }
+        return 4 + length
+    }
+
+    /// Makes room for `bytes` buffered bytes at once, so a large frame's body grows the
+    /// buffer once to its declared size instead of doubling past it.
+    package mutating func reserveCapacity(_ bytes: Int) {
+        if readIndex > 0 { compact() }
+        buffer.reserveCapacity(bytes)
+    }
+
     public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
         buffer.append(contentsOf: bytes)
     }
@@ -53,18 +72,24 @@ public struct FrameDecoder: Sendable {
     }
 
     /// Called when waiting for more bytes: drops what was consumed, so a connection holds
-    /// at most one partial frame, and gives back a large buffer once it is empty (a
-    /// thousand idle connections must not each keep the largest frame they ever sent).
+    /// at most one partial frame, and gives back memory it no longer needs: all of it once
+    /// the buffer is empty, and the excess when a small tail is left in a large buffer
+    /// (a thousand idle connections must not each keep the largest chunk they ever sent;
+    /// the collector's memory budget counts what is buffered, so the capacity must follow).
     private mutating func compact() {
         guard readIndex > 0 else { return }
         if readIndex == buffer.count {
-            if buffer.capacity > 256 * 1024 {
-                buffer = []
-            } else {
-                buffer.removeAll(keepingCapacity: true)
-            }
+            buffer = []
         } else {
-            buffer.removeSubrange(..<readIndex)
+            let tail = buffer.count - readIndex
+            if buffer.capacity > 2 * tail + 4096 {
+                var smaller: [UInt8] = []
+                smaller.reserveCapacity(tail)
+                smaller.append(contentsOf: buffer[readIndex...])
+                buffer = smaller
+            } else {
+                buffer.removeSubrange(..<readIndex)
+            }
         }
         readIndex = 0
     }

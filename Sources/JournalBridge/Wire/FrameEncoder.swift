@@ -47,18 +47,25 @@ public struct FrameEncoder: Sendable {
     }
 
     public mutating func endBatch(_ start: Int, count: Int) {
-        patch(UInt32(count), at: start + 5)
+        patch(UInt32(clamping: count), at: start + 5)
         endFrame(start)
     }
 
+    /// Bytes of a record besides its strings: level, timestamp, sequence, line, four string
+    /// lengths and the metadata count.
+    package static let recordHeaderBytes = 1 + 8 + 8 + 4 + 4 * 4 + 2
+
     /// Size a record takes on the wire, for keeping frames under the limit.
     public static func encodedSize(of record: LogRecord) -> Int {
-        var size = 1 + 8 + 8 + 4 + 4 * 4 + 2
+        var size = recordHeaderBytes
         size += record.label.utf8.count + record.messageByteCount + record.file.utf8.count + record.function.utf8.count
-        for field in record.metadata { size += 8 + field.key.utf8.count + field.valueByteCount }
+        for field in record.metadata.prefix(Int(UInt16.max)) { size += 8 + field.key.utf8.count + field.valueByteCount }
         return size
     }
 
+    /// Appends the record as it is: the protocol's limits are `LogRecord.clampedToWireLimits`'s
+    /// business (tests need over-limit records on the wire). What no length field can represent
+    /// is cut, never trapped on: metadata past 65,535 entries, a string past 4 GiB.
     public mutating func appendRecord(_ record: LogRecord) {
         bytes.append(record.level.ordinal)
         appendInteger(UInt64(bitPattern: record.timestampMicros))
@@ -72,8 +79,9 @@ public struct FrameEncoder: Sendable {
         }
         appendString(record.file)
         appendString(record.function)
-        appendInteger(UInt16(record.metadata.count))
-        for field in record.metadata {
+        let count = UInt16(clamping: record.metadata.count)
+        appendInteger(count)
+        for field in record.metadata.prefix(Int(count)) {
             appendString(field.key)
             if let raw = field.valueBytes { appendBytes(raw) } else { appendString(field.value) }
         }
@@ -89,7 +97,8 @@ public struct FrameEncoder: Sendable {
     }
 
     private mutating func endFrame(_ start: Int) {
-        patch(UInt32(bytes.count - start - 4), at: start)
+        // Clamped, not trapped on: a frame this large is refused by its reader anyway.
+        patch(UInt32(clamping: bytes.count - start - 4), at: start)
     }
 
     private mutating func patch(_ value: UInt32, at offset: Int) {
@@ -109,8 +118,9 @@ public struct FrameEncoder: Sendable {
     private mutating func appendString(_ string: String) {
         var string = string
         string.withUTF8 { utf8 in
-            appendInteger(UInt32(utf8.count))
-            bytes.append(contentsOf: utf8)
+            let count = UInt32(clamping: utf8.count)
+            appendInteger(count)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8.prefix(Int(count))))
         }
     }
 

@@ -5,23 +5,28 @@ import JournalBridge
 import Logging
 import Synchronization
 
-/// The listener of the seed, done properly: accepts many worker connections on a
+/// The Python pattern's QueueListener, done properly: accepts many worker connections on a
 /// Unix socket, attributes each record to its sender with SO_PEERCRED, routes it
 /// to the sinks (each on its own queue and thread) and acknowledges it once
 /// every sink has written it. Embedded in a parent process, or run as the daemon.
 public final class Collector: Sendable {
     public let configuration: CollectorConfiguration
     public let router: Router
+    /// What unfinished frames and queued records may hold (`configuration.memoryLimit`).
+    package let memoryBudget: MemoryBudget
     private let loop: ConditionLock<CollectorLoop?>
     private let thread = ConditionLock<pthread_t?>(nil)
 
     /// `routes` are wrapped in `SinkQueue`s unless they already are.
     public init(configuration: CollectorConfiguration, routes: [SinkRoute]) {
         self.configuration = configuration
+        let budget = MemoryBudget(limit: configuration.memoryLimit)
+        self.memoryBudget = budget
         self.router = Router(
             routes: routes.map { route in
-                route.sink is SinkQueue
-                    ? route : SinkRoute(SinkQueue(route.sink, capacity: configuration.sinkQueueCapacity), minimumLevel: route.minimumLevel)
+                let queue = route.sink as? SinkQueue ?? SinkQueue(route.sink, capacity: configuration.sinkQueueCapacity)
+                queue.useBudget(budget)
+                return SinkRoute(queue, minimumLevel: route.minimumLevel)
             }
         )
         self.loop = ConditionLock(nil)
@@ -38,7 +43,7 @@ public final class Collector: Sendable {
             // Mode and group are set as the socket is made, never by path afterwards (see `UnixSocket.listen`).
             listener = try UnixSocket.listen(path: configuration.socketPath, mode: configuration.socketMode, group: configuration.socketGroup)
         }
-        let loop = try CollectorLoop(listener: listener, configuration: configuration, router: router)
+        let loop = try CollectorLoop(listener: listener, configuration: configuration, router: router, budget: memoryBudget)
         self.loop.withLock { $0 = loop }
         let started = startThread(name: "jb-collector") { loop.run() }
         thread.withLock { $0 = started }

@@ -23,6 +23,17 @@ public struct CollectorConfiguration: Sendable {
     /// first is logged in full, the rest counted and summarised at the end (0: all in full).
     public var diagnosticsInterval: Double = 10
 
+    /// Bytes the collector may hold for all clients together: half for unfinished frames,
+    /// half for records waiting in the sink queues. Past it the collector stops reading
+    /// (a connection waits for its frame's share; routing waits for the sinks).
+    public var memoryLimit: Int
+
+    /// 256 MiB: a quarter of a 1 GiB VM. Half of it holds 16 maximum-size (8 MiB) frames
+    /// arriving at once, far more than shippers' 64 KiB batches need; the other half holds
+    /// 128 MiB of queued records: 16,384 of 8 KiB each, while typical records are a few
+    /// hundred bytes, so normally the queues' record count binds first.
+    public static let defaultMemoryLimit = 256 * 1024 * 1024
+
     public init(
         socketPath: String,
         listeningDescriptor: Int32? = nil,
@@ -31,8 +42,10 @@ public struct CollectorConfiguration: Sendable {
         sinkQueueCapacity: Int = 16384,
         maxConnections: Int = 4096,
         readChunkBytes: Int = 64 * 1024,
-        defaultIdentifier: String = "unknown"
+        defaultIdentifier: String = "unknown",
+        memoryLimit: Int = CollectorConfiguration.defaultMemoryLimit
     ) {
+        self.memoryLimit = memoryLimit
         self.defaultIdentifier = defaultIdentifier
         self.socketPath = socketPath
         self.listeningDescriptor = listeningDescriptor

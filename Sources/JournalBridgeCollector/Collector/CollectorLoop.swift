@@ -10,7 +10,20 @@ import Synchronization
 /// every connection. It reads a bounded chunk from each ready connection per turn
 /// (so one flooding client cannot starve the others), decodes, routes, and sends
 /// acks that the sink threads asked for through the wake-up pipe.
+///
+/// Memory: a connection reserves the declared size of the frame it is receiving from
+/// the collector's `MemoryBudget` before its body is read; one that cannot is paused
+/// (not polled for input) until budget frees, and an unfinished frame that stops
+/// making progress is closed, so stalled frames cannot hold the budget for ever.
 final class CollectorLoop: @unchecked Sendable {
+    /// An unfinished frame with no new byte for this long is closed (slowloris).
+    static let stallTimeout: UInt64 = 30_000_000_000
+    /// The same while other connections wait for memory: the budget must turn over.
+    static let contendedStallTimeout: UInt64 = 5_000_000_000
+    /// While others wait for memory, a frame must also finish this long after it began
+    /// (a trickle of one byte every few seconds would otherwise hold its reservation).
+    static let contendedFrameTimeout: UInt64 = 30_000_000_000
+
     private let listener: Int32
     private let configuration: CollectorConfiguration
     private let router: Router
@@ -28,11 +41,21 @@ final class CollectorLoop: @unchecked Sendable {
     private var buffer: [UInt8]
     private var refusing = false
     private let ownOrigin = Origin(pid: getpid(), uid: getuid(), gid: getgid(), identifier: "journal-bridge")
+    private let budget: MemoryBudget
+    /// Connections waiting for frame budget, oldest first (entries of closed ones are skipped).
+    private var pausedOrder: [Int32] = []
+    private var pausedCount = 0
+    /// The least extra budget any waiting connection needs, small and large frames apart:
+    /// a pass over the waiting ones is pointless until that much is free.
+    private var smallestNeed = (small: Int.max, large: Int.max)
+    private var lastSweep = MonotonicClock.now()
+    private var lastPauseReport: UInt64 = 0
 
-    init(listener: Int32, configuration: CollectorConfiguration, router: Router) throws(SystemError) {
+    init(listener: Int32, configuration: CollectorConfiguration, router: Router, budget: MemoryBudget) throws(SystemError) {
         self.listener = listener
         self.configuration = configuration
         self.router = router
+        self.budget = budget
         var fds: [Int32] = [0, 0]
         try syscall("pipe2") { c_jb_pipe(&fds) }
         wakeRead = fds[0]
@@ -62,19 +85,30 @@ final class CollectorLoop: @unchecked Sendable {
             order.removeAll(keepingCapacity: true)
             fds.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0))
-            for fd in connections.keys {
+            var unfinished = false
+            for (fd, connection) in connections {
+                if connection.decoder.bufferedByteCount > 0 { unfinished = true }
+                // A paused connection is not polled at all: not even its hang-up, which
+                // would make poll return at once for ever; it is seen when resumed.
+                if connection.memory.paused { continue }
                 fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
                 order.append(fd)
             }
-            let ready = poll(&fds, nfds_t(fds.count), diagnosticsTimeout())
+            // Wake when a diagnostics summary is due, and once a second while a frame is
+            // unfinished, to close stalled ones.
+            let summaryDue = diagnosticsTimeout()
+            let timeout = unfinished ? (summaryDue < 0 ? 1000 : min(summaryDue, 1000)) : summaryDue
+            let ready = poll(&fds, nfds_t(fds.count), timeout)
             reportExpiredDiagnostics()
-            if ready <= 0 { continue }  // EINTR, or only a summary was due
+            if ready < 0 { continue }  // EINTR
             if fds[0].revents != 0 { drainWakePipe() }
             sendRequestedAcks()
             if fds[1].revents != 0 { acceptAll() }
             for (index, fd) in order.enumerated() where fds[index + 2].revents != 0 {
                 readOnce(fd)
             }
+            closeStalledFrames()
+            resumePaused()
         }
         // Stopping: take in what clients already sent, then leave the rest to `finish`.
         for fd in Array(connections.keys) {
@@ -151,9 +185,16 @@ final class CollectorLoop: @unchecked Sendable {
     @discardableResult
     private func readOnce(_ fd: Int32) -> Bool {
         guard let connection = connections[fd] else { return false }
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard let limit = reserveForRead(connection) else {
+            pause(connection)
+            return false
+        }
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, min(limit, $0.count)) }
         if n < 0 {
-            if errno == EAGAIN || errno == EINTR { return false }
+            if errno == EAGAIN || errno == EINTR {
+                settleReservation(connection, frameStarted: false)
+                return false
+            }
             closeConnection(fd, reason: "read failed: \(SystemError(call: "read", errno: errno))")
             return false
         }
@@ -162,9 +203,13 @@ final class CollectorLoop: @unchecked Sendable {
             closeConnection(fd, reason: left > 0 ? "truncated frame at disconnect (\(left) bytes of an unfinished frame)" : nil)
             return false
         }
+        connection.memory.lastProgress = MonotonicClock.now()
+        let startsAFrame = connection.decoder.bufferedByteCount == 0
         buffer.withUnsafeBytes { connection.decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        var decodedAny = false
         do throws(WireError) {
             while let frame = try connection.decoder.nextFrame() {
+                decodedAny = true
                 try handle(frame, on: connection)
             }
         } catch {
@@ -172,7 +217,153 @@ final class CollectorLoop: @unchecked Sendable {
             closeConnection(fd, reason: error.description)
             return false
         }
+        settleReservation(connection, frameStarted: startsAFrame || decodedAny)
         return true
+    }
+
+    // MARK: the memory budget
+
+    /// How many bytes the next read of `connection` may take, with the budget for them
+    /// reserved; nil when the budget cannot cover its pending frame (then it pauses).
+    /// While the budget has room a read takes a whole chunk (many small frames at once);
+    /// when it is short, reads stop at frame boundaries: the 4-byte header first (not
+    /// counted), then exactly the declared body once it is reserved.
+    private func reserveForRead(_ connection: ClientConnection) -> Int? {
+        let chunk = buffer.count
+        let buffered = connection.decoder.bufferedByteCount
+        let frame = connection.decoder.pendingFrameBytes
+        if pausedCount == 0 && budget.freeFrameBytes >= budget.frameLimit / 4 {
+            // A large frame is read up to its end only, so its buffer never outgrows it.
+            let limit = frame.map { $0 > chunk ? min(chunk, $0 - buffered) : chunk } ?? chunk
+            if grow(connection, to: max(frame ?? 0, buffered + limit)) { return limit }
+        }
+        guard let frame else { return 4 - buffered }
+        return grow(connection, to: frame) ? frame - buffered : nil
+    }
+
+    /// Reserves budget until `connection` holds `bytes`; false (nothing taken) if it does not fit.
+    private func grow(_ connection: ClientConnection, to bytes: Int) -> Bool {
+        let extra = bytes - connection.memory.reserved
+        guard extra > 0 else { return true }
+        // More than two chunks: a large frame, kept out of the share's small-frame slice.
+        guard budget.reserveFrame(extra, large: isLarge(bytes)) else { return false }
+        connection.memory.reserved = bytes
+        return true
+    }
+
+    /// After a read: keeps the reservation for the frame now pending (its whole declared
+    /// size, so its body is read without asking again), gives back the rest, or pauses
+    /// the connection holding only what it has buffered.
+    private func settleReservation(_ connection: ClientConnection, frameStarted: Bool) {
+        guard connections[connection.fd] === connection else { return }
+        let buffered = connection.decoder.bufferedByteCount
+        if frameStarted { connection.memory.pendingSince = MonotonicClock.now() }
+        var keep = buffered
+        if let frame = connection.decoder.pendingFrameBytes {
+            if grow(connection, to: frame) {
+                keep = frame
+                if frame > buffer.count { connection.decoder.reserveCapacity(frame) }
+            } else {
+                pause(connection)
+            }
+        }
+        if connection.memory.reserved > keep {
+            budget.releaseFrame(connection.memory.reserved - keep)
+            connection.memory.reserved = keep
+        }
+    }
+
+    private func isLarge(_ frameBytes: Int) -> Bool { frameBytes > 2 * buffer.count }
+
+    private func pause(_ connection: ClientConnection) {
+        guard !connection.memory.paused else { return }
+        connection.memory.paused = true
+        if pausedCount == 0 { smallestNeed = (Int.max, Int.max) }
+        pausedCount += 1
+        noteNeed(of: connection)
+        // Entries of connections closed while paused are dropped now and then, so that
+        // churning connections cannot grow the list while others wait.
+        if pausedOrder.count > 2 * pausedCount + 64 {
+            pausedOrder.removeAll { connections[$0]?.memory.paused != true }
+        }
+        pausedOrder.append(connection.fd)
+        let now = MonotonicClock.now()
+        if pausedCount == 1 && now &- lastPauseReport > 10_000_000_000 {
+            lastPauseReport = now
+            event(.notice, "memory budget for unfinished frames in use (\(budget.frameLimit - budget.freeFrameBytes) of \(budget.frameLimit) bytes): pausing connections until it frees")
+        }
+    }
+
+    /// Gives waiting connections their frame's reservation as budget frees, oldest first;
+    /// one whose frame does not fit yet does not hold back smaller ones behind it.
+    private func resumePaused() {
+        guard pausedCount > 0 else {
+            pausedOrder.removeAll()
+            return
+        }
+        guard budget.wouldFit(smallestNeed.small, large: false) || budget.wouldFit(smallestNeed.large, large: true) else { return }
+        smallestNeed = (Int.max, Int.max)
+        var waiting: [Int32] = []
+        var seen = Set<Int32>()
+        let now = MonotonicClock.now()
+        for fd in pausedOrder where seen.insert(fd).inserted {
+            guard let connection = connections[fd], connection.memory.paused else { continue }
+            if let frame = connection.decoder.pendingFrameBytes, !grow(connection, to: frame) {
+                waiting.append(fd)
+                noteNeed(of: connection)
+                continue
+            }
+            connection.memory.paused = false
+            pausedCount -= 1
+            // The time it waited was the collector's doing, not the client's.
+            connection.memory.lastProgress = now
+            connection.memory.pendingSince = now
+            if let frame = connection.decoder.pendingFrameBytes, frame > buffer.count {
+                connection.decoder.reserveCapacity(frame)
+            }
+        }
+        pausedOrder = waiting
+    }
+
+    private func noteNeed(of connection: ClientConnection) {
+        let frame = connection.decoder.pendingFrameBytes ?? 0
+        let need = max(1, frame - connection.memory.reserved)
+        if isLarge(frame) {
+            smallestNeed.large = min(smallestNeed.large, need)
+        } else {
+            smallestNeed.small = min(smallestNeed.small, need)
+        }
+    }
+
+    /// Closes connections whose unfinished frame stopped arriving: after `stallTimeout`
+    /// without a byte, or sooner while other connections wait for memory. Paused
+    /// connections are not judged: they are not being read.
+    private func closeStalledFrames() {
+        let now = MonotonicClock.now()
+        guard now &- lastSweep >= 1_000_000_000 else { return }
+        lastSweep = now
+        let contended = pausedCount > 0
+        let stallLimit = contended ? Self.contendedStallTimeout : Self.stallTimeout
+        var stalled: [(Int32, String)] = []
+        for (fd, connection) in connections where !connection.memory.paused {
+            let buffered = connection.decoder.bufferedByteCount
+            guard buffered > 0 else { continue }
+            let of = connection.decoder.pendingFrameBytes.map { " of \($0)" } ?? ""
+            let waiting = contended ? " while other connections waited for memory" : ""
+            if now &- connection.memory.lastProgress >= stallLimit {
+                stalled.append((fd, "unfinished frame (\(buffered)\(of) bytes) made no progress for \(stallLimit / 1_000_000_000) s\(waiting)"))
+            } else if contended && now &- connection.memory.pendingSince >= Self.contendedFrameTimeout {
+                stalled.append((fd, "unfinished frame (\(buffered)\(of) bytes) not finished in \(Self.contendedFrameTimeout / 1_000_000_000) s\(waiting)"))
+            }
+        }
+        for (fd, reason) in stalled {
+            // Bytes waiting mean the collector was the slow one (blocked routing to full
+            // sink queues, say), not the client: it is read next turn, not judged now.
+            var probe = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&probe, 1, 0) > 0 && probe.revents != 0 { continue }
+            sendGoodbye(fd, reason: reason)
+            closeConnection(fd, reason: reason)
+        }
     }
 
     private func handle(_ frame: Frame, on connection: ClientConnection) throws(WireError) {
@@ -289,6 +480,8 @@ final class CollectorLoop: @unchecked Sendable {
         connectionCount.store(connections.count, ordering: .relaxed)
         close(fd)
         if let session = connection.session { sessions.release(session.key) }
+        if connection.memory.paused { pausedCount -= 1 }
+        budget.releaseFrame(connection.memory.reserved)
         if let reason {
             violation(by: connection.peer, reason: reason) { "closed the connection from \(connection.describe): \(reason)" }
         }

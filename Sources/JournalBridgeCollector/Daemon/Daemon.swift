@@ -40,7 +40,8 @@ public enum Daemon {
                 socketGroup: configuration.socketGroup.flatMap(DaemonConfiguration.groupID),
                 sinkQueueCapacity: configuration.sinkQueueCapacity,
                 maxConnections: configuration.maxConnections,
-                defaultIdentifier: configuration.defaultIdentifier
+                defaultIdentifier: configuration.defaultIdentifier,
+                memoryLimit: configuration.memoryLimit
             ),
             routes: routes
         )

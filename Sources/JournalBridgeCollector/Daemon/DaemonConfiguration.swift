@@ -18,6 +18,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var sinkQueueCapacity = 16384
     public var journaldOverflow = SinkQueue.Overflow.block
     public var maxConnections = 4096
+    /// Bytes for unfinished frames and queued records together (`memory_limit`, e.g. "256M").
+    public var memoryLimit = CollectorConfiguration.defaultMemoryLimit
 
     public init() {}
 
@@ -75,6 +77,13 @@ public struct DaemonConfiguration: Sendable, Equatable {
         },
         "journald_backlog": { c, v, s throws(ConfigurationError) in c.sinks.journaldBacklog = try s.integer(v, atLeast: 0) },
         "max_connections": { c, v, s throws(ConfigurationError) in c.maxConnections = try s.integer(v, atLeast: 1) },
+        "memory_limit": { c, v, s throws(ConfigurationError) in
+            let text = if case .integer(let bytes) = v { String(bytes) } else { try s.string(v) }
+            guard let bytes = MemoryBudget.parseSize(text), bytes >= MemoryBudget.minimumLimit else {
+                throw s.bad("\"\(text)\": expected a size of at least 16M, such as \"256M\" or \"1G\"")
+            }
+            c.memoryLimit = bytes
+        },
         // The file format has no lists: several receivers are one comma-separated string.
         "forward": { c, v, s throws(ConfigurationError) in c.sinks.forward = try s.destinations(v) },
         "forward_level": { c, v, s throws(ConfigurationError) in c.sinks.forwardLevel = try s.level(v) },

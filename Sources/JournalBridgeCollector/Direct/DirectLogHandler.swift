@@ -1,7 +1,7 @@
 import JournalBridge
 import Logging
 
-/// Direct mode (the seed's `config_log`): a swift-log handler that writes straight to
+/// Direct mode (the Python pattern's `config_log`, without the queue): a swift-log handler that writes straight to
 /// the sinks in this process, with no collector. The handler is a cheap value; the
 /// sinks live in the shared `Router`.
 ///
@@ -39,6 +39,7 @@ public struct DirectLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let merged = MetadataMerge.merged(base: metadata, provider: metadataProvider, explicit: event.metadata, error: event.error)
-        router.route([LogRecord(event: event, label: label, origin: origin, metadata: merged)])
+        // The same limits as through a collector, cut the same way, so both modes keep the same bytes.
+        router.route([LogRecord(event: event, label: label, origin: origin, metadata: merged).clampedToWireLimits()])
     }
 }

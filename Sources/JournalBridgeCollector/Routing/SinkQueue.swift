@@ -26,6 +26,8 @@ public final class SinkQueue: LogSink {
     private struct Item {
         var records: [LogRecord]
         var ticket: StoreTicket?
+        /// Taken from the memory budget's record share; given back once written.
+        var bytes = 0
     }
 
     private struct State {
@@ -33,6 +35,7 @@ public final class SinkQueue: LogSink {
         var queued = 0
         var busy = false
         var closing = false
+        var budget: MemoryBudget?
     }
 
     /// What a full queue does to the records routed to it.
@@ -74,10 +77,17 @@ public final class SinkQueue: LogSink {
 
     public func write(_ records: [LogRecord]) { enqueue(records, ticket: nil) }
 
+    /// Counts what this queue holds against `budget`'s record share (the collector's
+    /// memory budget): a full share makes `enqueue` wait (or drop, for `.drop`) like a full queue.
+    package func useBudget(_ budget: MemoryBudget) {
+        lock.withLock { $0.budget = budget }
+    }
+
     /// `bypassingCapacity`: never wait (the router's own reports, at most one a second per
     /// failing sink, must not wait on a sink thread that may itself be waiting to report). They
     /// may go 64 records past the capacity; past that they are not queued (a queue that far
-    /// behind is stuck; the loss is on stderr and in the statistics already).
+    /// behind is stuck; the loss is on stderr and in the statistics already). They take nothing
+    /// from the memory budget: they are few and small, and must not wait for it either.
     func enqueue(_ records: [LogRecord], ticket: StoreTicket?, bypassingCapacity: Bool = false) {
         let capacity = self.capacity
         if bypassingCapacity {
@@ -90,23 +100,30 @@ public final class SinkQueue: LogSink {
             return
         }
         let fits: (State) -> Bool = { $0.queued == 0 || $0.queued + records.count <= capacity || $0.closing }
+        // The budget first: it is freed by every queue's thread, none of which waits for
+        // the caller, so waiting here cannot deadlock; then room in this queue.
+        let budget = lock.withLock { $0.budget }
+        let bytes = budget == nil ? 0 : MemoryBudget.approximateBytes(of: records)
         if overflow == .drop {
-            let accepted = lock.withLock { state -> Bool in
+            let reserved = budget?.tryReserveRecords(bytes) ?? true
+            let accepted = reserved && lock.withLock { state -> Bool in
                 guard fits(state) else { return false }
-                state.items.append(Item(records: records, ticket: ticket))
+                state.items.append(Item(records: records, ticket: ticket, bytes: bytes))
                 state.queued += records.count
                 lock.broadcast()
                 return true
             }
             if !accepted {
+                if reserved { budget?.releaseRecords(bytes) }
                 shed.add(records.count, ordering: .relaxed)
-                shedReport.withLock { $0.failed("queue full (\(capacity) records), dropping records for this sink only", records: records.count) }
+                shedReport.withLock { $0.failed("queue full (\(capacity) records or the memory budget), dropping records for this sink only", records: records.count) }
                 ticket?.done()
             }
             return
         }
+        budget?.reserveRecords(bytes)
         lock.wait(until: fits) { state, _ in
-            state.items.append(Item(records: records, ticket: ticket))
+            state.items.append(Item(records: records, ticket: ticket, bytes: bytes))
             state.queued += records.count
             lock.broadcast()
         }
@@ -114,16 +131,17 @@ public final class SinkQueue: LogSink {
 
     private func run() {
         while true {
-            let (items, closing) = lock.wait(until: { !$0.items.isEmpty || $0.closing }, deadline: MonotonicClock.deadline(after: 1)) { state, _ in
+            let (items, closing, budget) = lock.wait(until: { !$0.items.isEmpty || $0.closing }, deadline: MonotonicClock.deadline(after: 1)) { state, _ in
                 defer { state.items.removeAll(keepingCapacity: true) }
                 state.busy = !state.items.isEmpty
-                return (state.items, state.closing)
+                return (state.items, state.closing, state.budget)
             }
             var written = 0
             if items.isEmpty && !closing { inner.idle() }
             if !items.isEmpty && overflow == .drop { shedReport.withLock { $0.recovered() } }
             for item in items {
                 inner.write(item.records)
+                budget?.releaseRecords(item.bytes)
                 item.ticket?.done()
                 written += item.records.count
             }
