@@ -164,6 +164,20 @@ final class ForwardEngineTests: XCTestCase {
         XCTAssertEqual(after.unique, 100, "nothing came through the refused handshake")
     }
 
+    /// A bad URL is a configuration error (78) naming the key, from the file (with its line) or the flag.
+    func testABadForwardURLExits78NamingTheKey() throws {
+        let directory = try TemporaryDirectory()
+        let config = directory.file("bad.conf")
+        try "journald = false\nforward = \"relp://central:2514, udp://central:514\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let checked = try Run.journalBridge(["check-config", config])
+        XCTAssertEqual(checked.status, 78, checked.stderrText)
+        XCTAssertTrue(checked.stderrText.contains("bad.conf:2: forward:"), checked.stderrText)
+        XCTAssertTrue(checked.stderrText.contains("unknown scheme \"udp\""), checked.stderrText)
+        let flagged = try Run.journalBridge(["collect", "--socket", directory.file("s.sock"), "--no-journald", "--no-files", "--forward", "relp://central"])
+        XCTAssertEqual(flagged.status, 78, flagged.stderrText)
+        XCTAssertTrue(flagged.stderrText.contains("forward") && flagged.stderrText.contains("no port"), flagged.stderrText)
+    }
+
     // MARK: helpers
 
     private func requireRoot() throws {

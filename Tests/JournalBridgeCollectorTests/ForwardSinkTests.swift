@@ -23,6 +23,48 @@ final class ForwardSinkTests: XCTestCase {
         XCTAssertTrue(out.hasSuffix("] \u{FEFF}disk \"full\""), out)
     }
 
+    /// What the sink sends, read back by the collector's own RFC 5424 parser: every field and
+    /// every metadata key and value recoverable, hostile ones included.
+    func testRoundTripThroughTheRFC5424Parser() throws {
+        let metadata = [
+            MetadataField("plain", "v"), MetadataField("with space", "a b"), MetadataField("q\"uote", "x\"y"), MetadataField("br]acket", "]\\["),
+            MetadataField("日本", "値"), MetadataField("", "empty key"), MetadataField(String(repeating: "k", count: 40), "long key"),
+            MetadataField("_leading", "u"), MetadataField("multi", "line one\nline two"), MetadataField("eq=", "="),
+        ]
+        let record = LogRecord(
+            level: .trace, timestampMicros: 1_795_853_552_123_456, label: "a.b", message: "héllo ] \" \\", file: "F.swift", function: "g()", line: 3,
+            metadata: metadata, sequence: 99, origin: Origin(pid: 77, uid: 5, gid: 6, identifier: "id with spaces and a very long name beyond forty eight characters", session: 1)
+        )
+        let parsed = SyslogParser.parse(SyslogFormatter(hostname: "h").format(record))
+        XCTAssertNil(parsed.failure)
+        XCTAssertEqual(parsed.format, .rfc5424)
+        XCTAssertEqual(parsed.timestampMicros, record.timestampMicros)
+        XCTAssertEqual(parsed.procID.map { String(decoding: $0, as: UTF8.self) }, "77")
+        XCTAssertEqual(String(decoding: parsed.message, as: UTF8.self), record.message)
+        let fields = try XCTUnwrap(parsed.structuredData.first { $0.id == SyslogFormatter.fieldsID })
+        func field(_ name: String) -> String? { fields.parameters.first { $0.name == name }.map { String(decoding: $0.value, as: UTF8.self) } }
+        XCTAssertEqual(field("SYSLOG_IDENTIFIER"), record.origin.identifier)
+        XCTAssertEqual(field("LOGGER_LEVEL"), "trace")
+        XCTAssertEqual(field("JB_SEQ"), "99")
+        XCTAssertEqual(field("JB_SESSION"), "0000000000000001")
+        XCTAssertEqual(field("CODE_FUNC"), "g()")
+        let meta = try XCTUnwrap(parsed.structuredData.first { $0.id == SyslogFormatter.metadataID })
+        var recovered: [MetadataField] = []
+        var pendingKey: String?
+        for parameter in meta.parameters {
+            let value = String(decoding: parameter.value, as: UTF8.self)
+            if parameter.name.hasPrefix("_") && parameter.name.hasSuffix(".k") {
+                pendingKey = value
+            } else if parameter.name.hasPrefix("_") && parameter.name.hasSuffix(".v"), let key = pendingKey {
+                recovered.append(MetadataField(key, value))
+                pendingKey = nil
+            } else {
+                recovered.append(MetadataField(parameter.name, value))
+            }
+        }
+        XCTAssertEqual(recovered, metadata)
+    }
+
     func testParamNames() {
         XCTAssertTrue(SyslogFormatter.isParamName("request.id"))
         XCTAssertFalse(SyslogFormatter.isParamName(""))
