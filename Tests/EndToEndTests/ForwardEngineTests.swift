@@ -164,6 +164,31 @@ final class ForwardEngineTests: XCTestCase {
         XCTAssertEqual(after.unique, 100, "nothing came through the refused handshake")
     }
 
+    /// A receiver that requires a client certificate: the sink's (forward_cert, forward_key) is
+    /// accepted; without one the receiver refuses the handshake and nothing arrives.
+    func testTLSClientCertificate() throws {
+        try requireRoot(); try require(Self.syslogNGRoot + "/usr/sbin/syslog-ng"); try require("/usr/bin/openssl")
+        let bed = try TestBed()
+        let pki = try bed.makePKI()
+        let source = #"syslog(ip("127.0.0.1") port(6603) transport("tls") tls(key-file("\#(pki.serverKey)") cert-file("\#(pki.serverCert)") ca-file("\#(pki.ca)") peer-verify(required-trusted)))"#
+        let receiver = try bed.syslogNG(source: source)
+        let withCert = try bed.collect(
+            forward: "syslog+tls://127.0.0.1:6603",
+            extra: ["forward_ca = \"\(pki.ca)\"", "forward_cert = \"\(pki.clientCert)\"", "forward_key = \"\(pki.clientKey)\""]
+        )
+        try bed.runWorkers(2, 50)
+        let got = try bed.received(receiver, expected: 100, settle: 15)
+        try bed.stop(withCert)
+        XCTAssertEqual(got.missing, 0)
+        let without = try bed.collect(forward: "syslog+tls://127.0.0.1:6603", extra: ["forward_ca = \"\(pki.ca)\""], socketName: "nocert.sock")
+        try bed.runWorkers(1, 10, socketName: "nocert.sock")
+        XCTAssertTrue(eventually(timeout: 10) { without.stderrText.contains("forward syslog+tls://127.0.0.1:6603") }, without.stderrText)
+        bed.drainSeconds = 1
+        try bed.stop(without, expectLoss: true)
+        XCTAssertTrue(without.stderrText.contains("never forwarded"), without.stderrText)
+        XCTAssertEqual(try bed.received(receiver, expected: 100, settle: 1).unique, 100, "nothing came without a client certificate")
+    }
+
     /// A bad URL is a configuration error (78) naming the key, from the file (with its line) or the flag.
     func testABadForwardURLExits78NamingTheKey() throws {
         let directory = try TemporaryDirectory()
@@ -383,6 +408,8 @@ private final class TestBed: @unchecked Sendable {
         var otherCA: String
         var serverCert: String
         var serverKey: String
+        var clientCert: String
+        var clientKey: String
     }
 
     /// A test CA, a server certificate it signs for 127.0.0.1, and an unrelated CA.
@@ -396,10 +423,15 @@ private final class TestBed: @unchecked Sendable {
         openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr 2>/dev/null
         printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ext.cnf
         openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf -out server.pem 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj /CN=jb-client -keyout client.key -out client.csr 2>/dev/null
+        openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out client.pem 2>/dev/null
         """
         let result = try Run.command("/bin/sh", ["-c", script])
         guard result.status == 0 else { throw Run.Failure(description: "openssl: \(result.stderrText)") }
-        return PKI(ca: d + "/ca.pem", otherCA: d + "/other.pem", serverCert: d + "/server.pem", serverKey: d + "/server.key")
+        return PKI(
+            ca: d + "/ca.pem", otherCA: d + "/other.pem", serverCert: d + "/server.pem", serverKey: d + "/server.key",
+            clientCert: d + "/client.pem", clientKey: d + "/client.key"
+        )
     }
 }
 

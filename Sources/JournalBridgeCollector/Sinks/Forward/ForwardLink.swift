@@ -210,11 +210,23 @@ final class ForwardLink: @unchecked Sendable {
             if relp || lastID == 0 {
                 channel.write(chunk, promise: nil)
             } else {
-                // Written to the socket = forwarded (TCP, TLS): confirmed by the write's promise.
+                // Written to the socket = forwarded (TCP): confirmed by the write's promise. TLS 1.3
+                // lets the client write before the receiver has checked its certificate, and a
+                // refusal comes as an alert after the first flight: TLS confirms a second later, if
+                // the connection still stands (else the chunk is sent again).
                 let promise = loop.makePromise(of: Void.self)
                 let buffer = self.buffer
                 let written = lastID
-                promise.futureResult.whenSuccess { buffer.confirm(upTo: written) }
+                if destination.transport == .tls {
+                    let writtenOn = generation
+                    promise.futureResult.whenSuccess { [self] in
+                        loop.scheduleTask(in: .seconds(1)) { [self] in
+                            if writtenOn == generation && channel != nil { buffer.confirm(upTo: written) }
+                        }
+                    }
+                } else {
+                    promise.futureResult.whenSuccess { buffer.confirm(upTo: written) }
+                }
                 channel.write(chunk, promise: promise)
             }
             wrote = true
