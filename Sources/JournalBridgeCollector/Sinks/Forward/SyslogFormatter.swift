@@ -65,7 +65,7 @@ package struct SyslogFormatter: Sendable {
         out.append(UInt8(ascii: " "))
         out.append(contentsOf: hostname)
         out.append(UInt8(ascii: " "))
-        out.append(contentsOf: Self.header(record.origin.identifier, limit: 48))
+        Self.appendHeader(record.origin.identifier, limit: 48, to: &out)
         out.append(UInt8(ascii: " "))
         appendNumber(Int(record.origin.pid), &out)
         out.append(contentsOf: " - [".utf8)
@@ -151,22 +151,36 @@ package struct SyslogFormatter: Sendable {
 
     /// PARAM-VALUE: `"`, `\` and `]` escaped with a backslash; everything else as it is.
     package static func appendParamValue(_ value: String, to out: inout [UInt8]) {
-        let utf8 = value.utf8
-        if !utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "]") }) {
-            out.append(contentsOf: utf8)
-            return
-        }
-        for byte in utf8 {
-            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "]") { out.append(UInt8(ascii: "\\")) }
-            out.append(byte)
+        var value = value
+        value.withUTF8 { utf8 in
+            var start = 0
+            for (index, byte) in utf8.enumerated() where byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "]") {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index]))
+                out.append(UInt8(ascii: "\\"))
+                start = index
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
         }
     }
 
     /// A header field (HOSTNAME, APP-NAME): printable ASCII only (others become `_`), at most
     /// `limit` characters, `-` (NILVALUE) when empty.
     static func header(_ text: String, limit: Int) -> [UInt8] {
+        let utf8 = text.utf8
+        if !utf8.isEmpty && utf8.count <= limit && utf8.allSatisfy({ $0 >= 33 && $0 <= 126 }) { return Array(utf8) }
         let bytes = text.utf8.prefix(limit).map { $0 >= 33 && $0 <= 126 ? $0 : UInt8(ascii: "_") }
         return bytes.isEmpty ? [UInt8(ascii: "-")] : bytes
+    }
+
+    /// `header` appended, without an array on the way when the text needs no change.
+    static func appendHeader(_ text: String, limit: Int, to out: inout [UInt8]) {
+        var text = text
+        let clean = text.withUTF8 { utf8 in
+            guard !utf8.isEmpty, utf8.count <= limit, utf8.allSatisfy({ $0 >= 33 && $0 <= 126 }) else { return false }
+            out.append(contentsOf: utf8)
+            return true
+        }
+        if !clean { out.append(contentsOf: header(text, limit: limit)) }
     }
 
     /// RFC 3339 in UTC with microseconds, as RFC 5424's TIMESTAMP allows (at most 6 digits).
