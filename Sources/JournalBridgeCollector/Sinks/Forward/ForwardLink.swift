@@ -276,6 +276,8 @@ final class ForwardLink: @unchecked Sendable {
             do {
                 for frame in decoded { try handle(frame) }
                 if let failure { throw failure }
+                // Once for all the responses of one read: the window refills in one write.
+                send()
             } catch {
                 fail("RELP: \(error)")
             }
@@ -307,7 +309,6 @@ final class ForwardLink: @unchecked Sendable {
             if first.txnr == frame.txnr { break }
         }
         if lastID != 0 { buffer.confirm(upTo: lastID) }
-        send()
     }
 
     func writabilityChanged() { send() }
