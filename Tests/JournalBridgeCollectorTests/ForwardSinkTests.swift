@@ -1,4 +1,6 @@
+import Foundation
 import JournalBridge
+import JournalBridgeTestSupport
 @testable import JournalBridgeCollector
 import NIOCore
 import XCTest
@@ -127,6 +129,16 @@ final class ForwardSinkTests: XCTestCase {
             XCTAssertEqual(error?.code, .badValue)
         }
         let badCA = try DaemonConfiguration.parse("forward = \"syslog+tls://h:6514\"\nforward_ca = \"/nonexistent/ca.pem\"\nsocket = \"/tmp/x.sock\"\njournald = false\nfiles = false\n", source: "t.conf")
+        let directory = try TemporaryDirectory()
+        XCTAssertTrue(FileManager.default.createFile(atPath: directory.file("plain"), contents: nil))
+        let badSpill = try DaemonConfiguration.parse(
+            "forward = \"relp://h:2514\"\nforward_spill = \"\(directory.file("plain"))/spill\"\nsocket = \"\(directory.file("s.sock"))\"\njournald = false\nfiles = false\n",
+            source: "t.conf"
+        )
+        XCTAssertThrowsError(try badSpill.validateEnvironment(source: "t.conf")) { error in
+            XCTAssertEqual((error as? ConfigurationError)?.key, "forward_spill")
+            XCTAssertEqual((error as? ConfigurationError)?.line, 2)
+        }
         XCTAssertThrowsError(try badCA.validateEnvironment(source: "t.conf")) { error in
             XCTAssertEqual((error as? ConfigurationError)?.key, "forward_ca")
             XCTAssertEqual((error as? ConfigurationError)?.line, 2)

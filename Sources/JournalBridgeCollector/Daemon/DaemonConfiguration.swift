@@ -207,6 +207,13 @@ public struct DaemonConfiguration: Sendable, Equatable {
         if let (key, problem) = ForwardTLS.problem(sinks.forwardOptions, forwarding: sinks.forward) {
             throw ConfigurationError(.badValue, key: key, source: source, line: lines[key], problem)
         }
+        if let spill = sinks.forwardOptions.spillDirectory, !sinks.forward.isEmpty {
+            let line = lines["forward_spill"]
+            let directory = try Self.nearestExistingDirectory(of: spill + "/x", key: "forward_spill", source: source, line: line)
+            guard access(directory, W_OK | X_OK) == 0 else {
+                throw ConfigurationError(.unwritable, key: "forward_spill", source: source, line: line, "\(directory): \(String(cString: strerror(errno)))")
+            }
+        }
         var logFiles: [String] = []
         if sinks.errorFileLevel != nil { logFiles.append(sinks.errorFilePath) }
         if sinks.debugFileLevel != nil { logFiles.append(sinks.debugFilePath) }
