@@ -41,7 +41,10 @@ final class ForwardEngineTests: XCTestCase {
         let daemon = try bed.collect(forward: "relp://127.0.0.1:2514")
         let workers = try bed.startWorkers(workers, perWorker, lasting: 4)
         for _ in 1...2 {
-            Thread.sleep(forTimeInterval: 0.8)
+            // Some records through this receiver first (a loaded machine starts slowly), then the kill.
+            let seen = bed.count(receiver)
+            XCTAssertTrue(eventually(timeout: 20) { bed.count(receiver) > seen })
+            Thread.sleep(forTimeInterval: 0.5)
             let before = bed.count(receiver)
             XCTAssertTrue(before > 0 && before < self.workers * perWorker, "killed mid-stream: \(before) received")
             receiver.signal(SIGKILL)
@@ -70,7 +73,10 @@ final class ForwardEngineTests: XCTestCase {
         let daemon = try bed.collect(forward: "syslog+tcp://127.0.0.1:6514")
         let workers = try bed.startWorkers(workers, perWorker, lasting: 4)
         for _ in 1...2 {
-            Thread.sleep(forTimeInterval: 0.8)
+            // Some records through this receiver first (a loaded machine starts slowly), then the kill.
+            let seen = bed.count(receiver)
+            XCTAssertTrue(eventually(timeout: 20) { bed.count(receiver) > seen })
+            Thread.sleep(forTimeInterval: 0.5)
             let before = bed.count(receiver)
             XCTAssertTrue(before > 0 && before < self.workers * perWorker, "killed mid-stream: \(before) received")
             receiver.signal(SIGKILL)
