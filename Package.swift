@@ -15,6 +15,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         // Only the collector reports through swift-metrics; the worker library does not depend on it.
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        // The forward sink's transports (TCP, TLS, RELP): the collector only, never the worker library.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(
@@ -35,6 +38,9 @@ let package = Package(
             dependencies: [
                 "JournalBridge", "CSystemd", "CJournalBridgeShims",
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .target(
@@ -49,7 +55,10 @@ let package = Package(
         // Helpers for the tests: journalctl read-back, real processes, temporary directories.
         .target(name: "JournalBridgeTestSupport", dependencies: ["JournalBridge"], path: "Tests/Support"),
         .testTarget(name: "JournalBridgeTests", dependencies: ["JournalBridge", "JournalBridgeTestSupport"]),
-        .testTarget(name: "JournalBridgeCollectorTests", dependencies: ["JournalBridgeCollector", "JournalBridgeTestSupport"]),
+        .testTarget(
+            name: "JournalBridgeCollectorTests",
+            dependencies: ["JournalBridgeCollector", "JournalBridgeTestSupport", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["JournalBridge", "JournalBridgeCollector", "JournalBridgeTestSupport", "journal-bridge"]

@@ -145,6 +145,13 @@ final class DaemonOperations {
             live.sinks.consoleFormat = new.sinks.consoleFormat
             applied.append("console_format")
         }
+        if new.sinks.forwardLevel != live.sinks.forwardLevel && !live.sinks.forward.isEmpty {
+            for route in collector.router.routes where ((route.sink as? SinkQueue)?.inner ?? route.sink) is ForwardSink {
+                collector.router.setMinimumLevel(new.sinks.forwardLevel, forSinkNamed: route.sink.name)
+            }
+            live.sinks.forwardLevel = new.sinks.forwardLevel
+            applied.append("forward_level")
+        }
         if new.journaldOverflow != live.journaldOverflow {
             for route in collector.router.routes where route.sink.name == "journald" { (route.sink as? SinkQueue)?.setOverflow(new.journaldOverflow) }
             live.journaldOverflow = new.journaldOverflow
@@ -189,6 +196,7 @@ final class DaemonOperations {
             restart.append(key + (now == nil ? " (turning the sink off)" : " (turning the sink on)"))
         }
         if new.sinks.journaldBacklog != live.sinks.journaldBacklog { restart.append("journald_backlog") }
+        if new.sinks.forward != live.sinks.forward || new.sinks.forwardOptions != live.sinks.forwardOptions { restart.append("forward*") }
         if new.sinkQueueCapacity != live.sinkQueueCapacity { restart.append("sink_queue_capacity") }
         if new.maxConnections != live.maxConnections || new.memoryLimit != live.memoryLimit || new.defaultIdentifier != live.defaultIdentifier {
             restart.append("limits")
