@@ -114,7 +114,7 @@ final class MemoryBoundTests: XCTestCase {
 
         // Not even a hello fits now: the good client waits (paused) until the stalled are closed.
         let good = try RawClient(path: socket)
-        UnixSocket.setTimeout(good.fd, option: SO_RCVTIMEO, seconds: 30)
+        try UnixSocket.setTimeout(good.fd, option: SO_RCVTIMEO, seconds: 30)
         good.send(.hello(Hello(session: 999, identifier: "good")))
         guard case .welcome? = good.nextFrame() else { return XCTFail("the good client waited for ever") }
         good.send(.batch([LogRecord(level: .error, message: "after the stall", sequence: 1, origin: .unattributed)]))

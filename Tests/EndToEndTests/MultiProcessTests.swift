@@ -76,18 +76,16 @@ final class MultiProcessTests: XCTestCase {
         // Files, current and rotated: every record once in debug, exactly the WARNING+ ones in error.
         func records(_ prefix: String) -> [Key: String] {
             var found: [Key: String] = [:]
-            for name in directory.names() where name.hasPrefix(prefix) {
-                for line in directory.lines(name) {
-                    // [date time] LEVEL : worker-N message I
-                    guard let colon = line.range(of: " : "), let key = key(line[colon.upperBound...]) else { continue }
-                    let level = line[..<colon.lowerBound].split(separator: " ").last.map(String.init)!
-                    XCTAssertNil(found[key], "duplicate \(key) in \(prefix)")
-                    found[key] = level
-                }
+            for line in directory.rotated(prefix).lines() {
+                // [date time] LEVEL : worker-N message I
+                guard let colon = line.range(of: " : "), let key = key(line[colon.upperBound...]) else { continue }
+                let level = line[..<colon.lowerBound].split(separator: " ").last.map(String.init)!
+                XCTAssertNil(found[key], "duplicate \(key) in \(prefix)")
+                found[key] = level
             }
             return found
         }
-        XCTAssertGreaterThan(directory.names().filter { $0.hasPrefix("multi_debug.log.") }.count, 3, "rotation happened")
+        XCTAssertGreaterThan(directory.rotated("multi_debug.log").copyCount, 3, "rotation happened")
         let debug = records("multi_debug.log")
         let error = records("multi_error.log")
         XCTAssertEqual(debug.count, total)

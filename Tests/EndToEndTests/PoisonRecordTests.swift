@@ -108,7 +108,7 @@ final class RefusingCollector: @unchecked Sendable {
     }
 
     private func serve(_ fd: Int32) {
-        UnixSocket.setTimeout(fd, option: SO_RCVTIMEO, seconds: 0.02)
+        XCTAssertNoThrow(try UnixSocket.setTimeout(fd, option: SO_RCVTIMEO, seconds: 0.02))
         var decoder = FrameDecoder()
         var buffer = [UInt8](repeating: 0, count: 65536)
         var ackSent: UInt64 = 0

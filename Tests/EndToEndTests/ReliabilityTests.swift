@@ -148,7 +148,7 @@ final class ReliabilityTests: XCTestCase {
         let files = checker.checkFiles(directory: setup.directory.path, name: "r_debug.log")
         XCTAssertEqual(files.missingCount, 0, "\(files)")
         XCTAssertEqual(files.duplicates, 0, "\(files)")
-        let rotated = setup.directory.names().filter { $0.hasPrefix("r_debug.log.") }.count
+        let rotated = setup.directory.rotated("r_debug.log").copyCount
         XCTAssertGreaterThan(rotated, 5)
         report("rotation-hup", [
             ("records", checker.expected.values.reduce(0, +)), ("hups", hups), ("rotated_files", rotated),
@@ -382,10 +382,7 @@ extension ReliabilityTests {
         let total = 10 * perProducer
         let early = Self.full ? 1_000_000 : total / 3
         func written() -> Int {
-            setup.directory.names().filter { $0.hasPrefix("r_debug.log") }.reduce(0) { sum, name in
-                let attributes = try? FileManager.default.attributesOfItem(atPath: setup.directory.file(name))
-                return sum + ((attributes?[.size] as? Int) ?? 0) / 45  // about 45 bytes a line
-            }
+            setup.directory.rotated("r_debug.log").totalBytes / 45  // about 45 bytes a line
         }
         XCTAssertTrue(eventually(timeout: 900) { written() >= early })
         let rssEarly = ProcessMemory.residentBytes(of: daemon.pid)

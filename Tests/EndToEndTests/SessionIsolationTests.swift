@@ -15,7 +15,8 @@ final class SessionIsolationTests: XCTestCase {
     override func setUpWithError() throws {
         directory = try TemporaryDirectory()
         let sinks = SinkConfiguration(base: directory.file("p"), consoleLevel: nil, journaldLevel: .debug, maxBytes: 0)
-        collector = Collector(configuration: CollectorConfiguration(socketPath: socketPath), routes: try sinks.makeRoutes())
+        // 0666: another user (uid 65534) must be able to connect to attempt the attack.
+        collector = Collector(configuration: CollectorConfiguration(socketPath: socketPath, socketMode: 0o666), routes: try sinks.makeRoutes())
         try collector.start()
     }
 

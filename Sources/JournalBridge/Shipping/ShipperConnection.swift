@@ -131,13 +131,19 @@ final class ShipperConnection: @unchecked Sendable {
         let path = shipper.configuration.resolvedSocketPath
         do {
             let socket = try UnixSocket.connect(path: path)
-            UnixSocket.setTimeout(socket, option: SO_RCVTIMEO, seconds: 5)
-            UnixSocket.setTimeout(socket, option: SO_SNDTIMEO, seconds: 5)
-            var hello = FrameEncoder(capacity: 64)
-            hello.encode(.hello(Hello(session: shipper.session, identifier: shipper.configuration.identifier)))
-            try writeAllBlocking(socket, hello.bytes)
-            let acknowledged = try readWelcome(socket)
-            UnixSocket.setNonBlocking(socket)
+            let acknowledged: UInt64
+            do {
+                try UnixSocket.setTimeout(socket, option: SO_RCVTIMEO, seconds: 5)
+                try UnixSocket.setTimeout(socket, option: SO_SNDTIMEO, seconds: 5)
+                var hello = FrameEncoder(capacity: 64)
+                hello.encode(.hello(Hello(session: shipper.session, identifier: shipper.configuration.identifier)))
+                try writeAll(socket, hello.bytes, socket: true)
+                acknowledged = try readWelcome(socket)
+                try UnixSocket.setNonBlocking(socket)
+            } catch {
+                close(socket)  // never used: nothing to lose if close fails
+                throw error
+            }
             fd = socket
             // The backoff is reset by the first ack, not here: a collector that welcomes and then
             // refuses must not be reconnected to in a tight loop.
@@ -176,16 +182,6 @@ final class ShipperConnection: @unchecked Sendable {
             let n = try syscall("recv") { recv(socket, &buffer, buffer.count, 0) }
             if n == 0 { throw ProtocolFailure(description: "collector closed the connection") }
             decoder.append(buffer[0..<n])
-        }
-    }
-
-    private func writeAllBlocking(_ socket: Int32, _ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = try bytes.withUnsafeBytes { raw in
-                try syscall("send") { send(socket, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL)) }
-            }
-            offset += n
         }
     }
 

@@ -23,12 +23,7 @@ public enum Daemon {
         try configuration.validateEnvironment(source: source)
         let routes: [SinkRoute]
         do {
-            routes = try configuration.sinks.makeRoutes().map { route in
-                let overflow: SinkQueue.Overflow = route.sink is JournaldSink ? configuration.journaldOverflow : .block
-                return SinkRoute(
-                    SinkQueue(route.sink, capacity: configuration.sinkQueueCapacity, overflow: overflow), minimumLevel: route.minimumLevel
-                )
-            }
+            routes = try configuration.sinks.makeRoutes()
         } catch {
             throw RuntimeFailure("cannot open the log files: \(error)")
         }
