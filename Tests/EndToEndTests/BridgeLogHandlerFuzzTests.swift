@@ -52,7 +52,6 @@ final class BridgeLogHandlerFuzzTests: XCTestCase {
         var random = Generator(state: start)
         print("BridgeLogHandlerFuzzTests: \(count) records, JB_HANDLER_FUZZ_STATE=\(start)")
 
-        let directory = try TemporaryDirectory()
         let sink = RecordingSink { record in
             Delivered(
                 marker: BridgeLogHandlerFuzzTests.markerOf(record.message), label: record.label,
@@ -62,14 +61,10 @@ final class BridgeLogHandlerFuzzTests: XCTestCase {
                     .reduce(0) { $0 + ($1.hasSuffix(" bytes]") && $1.contains("…[truncated ") ? 1 : 0) }
             )
         }
-        let socket = directory.file("c.sock")
-        let collector = Collector(configuration: CollectorConfiguration(socketPath: socket), routes: [SinkRoute(sink, minimumLevel: .trace)])
-        try collector.start()
-        defer { collector.stop() }
+        let fixture = try CollectorFixture(sink: sink)
+        defer { fixture.stop() }
         // .block: nothing shed, so every record must arrive.
-        let shipper = RecordShipper(
-            configuration: ShipperConfiguration(socketPath: socket, identifier: "fuzz", overflow: .block, flushAtExit: nil)
-        )
+        let shipper = fixture.shipper(identifier: "fuzz", overflow: .block)
         defer { shipper.shutdown(timeout: 0) }
 
         func text(maxBytes: Int) -> String {

@@ -22,12 +22,14 @@ final class CollectorFixture {
     }
 
     /// A collector writing the files `<base>_error.log` and `<base>_debug.log` in the directory,
-    /// never rolling, with no console and no journald unless `sinks` sets them.
+    /// never rolling, to journald from `journaldLevel` (nil: not at all), with no console;
+    /// `sinks` changes that first.
     convenience init(
-        files base: String, configure: (inout CollectorConfiguration) -> Void = { _ in }, sinks: (inout SinkConfiguration) throws -> Void = { _ in }
+        files base: String, journaldLevel: Logger.Level? = nil, configure: (inout CollectorConfiguration) -> Void = { _ in },
+        sinks: (inout SinkConfiguration) throws -> Void = { _ in }
     ) throws {
         try self.init(configure: configure) { directory in
-            var configuration = SinkConfiguration(base: directory.file(base), consoleLevel: nil, journaldLevel: nil, maxBytes: 0)
+            var configuration = SinkConfiguration(base: directory.file(base), consoleLevel: nil, journaldLevel: journaldLevel, maxBytes: 0)
             try sinks(&configuration)
             return try configuration.makeRoutes()
         }

@@ -89,14 +89,9 @@ final class MemoryBoundTests: XCTestCase {
     /// closed with a reason once they make no progress while others wait, and the
     /// connections waiting behind them, a well-behaved one among them, go on.
     func testStalledFramesHoldingTheWholeBudgetAreClosedAndTheOthersGoOn() throws {
-        let directory = try TemporaryDirectory()
-        let socket = directory.file("w.sock")
-        let collector = Collector(
-            configuration: CollectorConfiguration(socketPath: socket, memoryLimit: 2 << 20),
-            routes: try SinkConfiguration(base: directory.file("w"), consoleLevel: nil, journaldLevel: nil, maxBytes: 0).makeRoutes()
-        )
-        try collector.start()
-        defer { collector.stop() }
+        let fixture = try CollectorFixture(files: "w", configure: { $0.memoryLimit = 2 << 20 })
+        defer { fixture.stop() }
+        let (directory, socket, collector) = (fixture.directory, fixture.socketPath, fixture.collector)
         let budget = collector.memoryBudget
         // Frames of 128 KiB, length prefix included: 8 of them are the whole 1 MiB frame share.
         let frameBytes = budget.frameLimit / 8

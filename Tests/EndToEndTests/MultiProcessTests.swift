@@ -20,12 +20,12 @@ final class MultiProcessTests: XCTestCase {
     }
 
     func testTenWorkersThousandsOfRecordsEachStoredExactlyOnce() throws {
-        let directory = try TemporaryDirectory()
         let identifier = Journal.uniqueIdentifier("jbmulti")
-        let socketPath = directory.file("c.sock")
-        let sinks = SinkConfiguration(base: directory.file("multi"), consoleLevel: nil, maxBytes: 64 * 1024, backupCount: 10_000)
-        let collector = Collector(configuration: CollectorConfiguration(socketPath: socketPath), routes: try sinks.makeRoutes())
-        try collector.start()
+        let fixture = try CollectorFixture(files: "multi", journaldLevel: .trace, sinks: { sinks in
+            sinks.maxBytes = 64 * 1024
+            sinks.backupCount = 10_000
+        })
+        let (directory, socketPath, collector) = (fixture.directory, fixture.socketPath, fixture.collector)
 
         let workers = 10
         let messages = 500
@@ -97,14 +97,9 @@ final class MultiProcessTests: XCTestCase {
     }
 
     func testSendThroughTheCollectorExitsOnlyOnceAcknowledged() throws {
-        let directory = try TemporaryDirectory()
         let identifier = Journal.uniqueIdentifier()
-        let socketPath = directory.file("c.sock")
-        let collector = Collector(
-            configuration: CollectorConfiguration(socketPath: socketPath),
-            routes: try SinkConfiguration(base: directory.file("s"), consoleLevel: nil, maxBytes: 0).makeRoutes()
-        )
-        try collector.start()
+        let fixture = try CollectorFixture(files: "s", journaldLevel: .trace)
+        let (directory, socketPath, collector) = (fixture.directory, fixture.socketPath, fixture.collector)
         let lines = (1...2000).map { "stdin line \($0)" }.joined(separator: "\n") + "\n"
         let result = try Run.journalBridge(
             ["send", "--socket", socketPath, "--identifier", identifier, "--level", "warning", "--field", "batch=b1", "-"],

@@ -9,8 +9,7 @@ import XCTest
 final class SessionKeyTests: XCTestCase {
     func testASessionWithALeadingZeroDigitIsTheSameKeyInJournaldAndInTheFile() throws {
         let identifier = Journal.uniqueIdentifier("jbsession")
-        let fixture = try CollectorFixture(files: "s", sinks: { sinks in
-            sinks.journaldLevel = .debug
+        let fixture = try CollectorFixture(files: "s", journaldLevel: .debug, sinks: { sinks in
             sinks.fileFormat = try LineFormat("%(session)s %(sequence)d %(message)s")
         })
         defer { fixture.stop() }
