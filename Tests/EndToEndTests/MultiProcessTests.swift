@@ -30,21 +30,17 @@ final class MultiProcessTests: XCTestCase {
         let workers = 10
         let messages = 500
         var pids: [String: Int32] = [:]
-        var processes: [Process] = []
+        var processes: [BackgroundProcess] = []
         for worker in 1...workers {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Run.journalBridge)
-            process.arguments = [
+            let process = try BackgroundProcess(Run.journalBridge, [
                 "demo-worker", "--socket", socketPath, "--worker", "\(worker)", "--messages", "\(messages)",
                 "--max-sleep", "0", "--identifier", identifier,
-            ]
-            try process.run()
-            pids["worker-\(worker)"] = process.processIdentifier
+            ])
+            pids["worker-\(worker)"] = process.pid
             processes.append(process)
         }
         for process in processes {
-            process.waitUntilExit()
-            XCTAssertEqual(process.terminationStatus, 0)
+            XCTAssertEqual(process.finish(), 0, process.stderrText)
         }
         collector.stop()
         let total = workers * messages
