@@ -139,3 +139,16 @@ final class CollectorPipelineTests: XCTestCase {
         XCTAssertThrowsError(try DaemonConfiguration.parse("socket_mode = \"1777\"", source: "t.conf"))
     }
 }
+
+extension CollectorPipelineTests {
+    func testAStoppedCollectorRefusesToStartAgainAndAStartedOneStartsOnce() throws {
+        let directory = try TemporaryDirectory()
+        let collector = Collector(configuration: CollectorConfiguration(socketPath: directory.file("c.sock")), routes: [])
+        try collector.start()
+        try collector.start()
+        XCTAssertTrue(collector.isRunning)
+        collector.stop()
+        XCTAssertFalse(collector.isRunning)
+        XCTAssertThrowsError(try collector.start()) { XCTAssertEqual(($0 as? SystemError)?.errno, EINVAL) }
+    }
+}

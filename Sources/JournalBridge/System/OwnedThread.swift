@@ -27,10 +27,11 @@ package final class OwnedThread: Sendable {
     /// No thread yet: `start` makes it (so that an owner can start it once fully initialised).
     package init() {}
 
-    /// Starts `body` on a new thread named `name` (at most 15 bytes are kept). Once only.
+    /// Starts `body` on a new thread named `name` (at most 15 bytes are kept); not while one
+    /// runs (after `join`, again is fine: an owner whose start failed halfway may start again).
     package func start(name: String, _ body: @escaping @Sendable () -> Void) {
         handle.withLock { thread in
-            precondition(thread == nil, "OwnedThread started twice")
+            precondition(thread == nil, "OwnedThread started while its thread runs")
             thread = startThread(name: name, body)
         }
     }

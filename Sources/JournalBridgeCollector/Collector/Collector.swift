@@ -19,7 +19,8 @@ public final class Collector: Sendable {
     /// What unfinished frames and queued records may hold (`configuration.memoryLimit`).
     package let memoryBudget: MemoryBudget
     package let inputs: [any Input]
-    private let running = ConditionLock(false)
+    private enum Phase { case idle, running, stopped }
+    private let phase = ConditionLock(Phase.idle)
 
     /// Listens as `configuration` says (the bridge's input) and writes to `routes`, each
     /// route's sink behind one queue with the route's policy.
@@ -39,7 +40,18 @@ public final class Collector: Sendable {
     deinit { stop() }
 
     /// Starts every input (binds or adopts its socket). If one fails, those started are stopped.
+    /// Again while running: nothing. After `stop()` a collector cannot start again (its sinks
+    /// are closed): that throws EINVAL.
     public func start() throws(SystemError) {
+        let previous = phase.withLock { phase -> Phase in
+            defer { if phase == .idle { phase = .running } }
+            return phase
+        }
+        switch previous {
+        case .running: return
+        case .stopped: throw SystemError(call: "start: this collector was stopped (its sinks are closed); make a new one", errno: EINVAL)
+        case .idle: break
+        }
         let context = InputContext(router: router, budget: memoryBudget)
         for (index, input) in inputs.enumerated() {
             do {
@@ -47,16 +59,20 @@ public final class Collector: Sendable {
             } catch {
                 for started in inputs[..<index] { started.stopReading() }
                 for started in inputs[..<index] { started.close() }
+                phase.withLock { $0 = .idle }
                 throw error
             }
         }
-        running.withLock { $0 = true }
     }
 
     /// Stops accepting, reads what clients already sent, writes every accepted record
     /// to every sink, acknowledges it, and closes. Returns when all of that is done.
     public func stop() {
-        guard running.withLock({ running in defer { running = false }; return running }) else { return }
+        let wasRunning = phase.withLock { phase -> Bool in
+            defer { if phase == .running { phase = .stopped } }
+            return phase == .running
+        }
+        guard wasRunning else { return }
         for input in inputs { input.stopReading() }
         router.flush()
         for input in inputs { input.close() }
@@ -68,7 +84,7 @@ public final class Collector: Sendable {
 
     public var statistics: Router.Statistics { router.statistics }
 
-    public var isRunning: Bool { running.withLock { $0 } }
+    public var isRunning: Bool { phase.withLock { $0 == .running } }
 
     public var connectionCount: Int { inputs.reduce(0) { $0 + $1.connectionCount } }
 }
