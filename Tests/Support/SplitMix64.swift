@@ -1,5 +1,5 @@
-/// SplitMix64: a small, fast random number generator that gives the same sequence for the same
-/// start, so that a fuzz test's failure names an input that can be replayed.
+/// SplitMix64: a random number generator started from a given state, so that a fuzz failure
+/// names an input that can be replayed.
 public struct SplitMix64: RandomNumberGenerator {
     public var state: UInt64
 

@@ -4,7 +4,7 @@ import Glibc
 import JournalBridge
 import Logging
 
-/// The Python pattern's listener, done properly, as a pipeline: inputs → router → routes.
+/// The Python pattern's QueueListener, done properly, as a pipeline: inputs → router → routes.
 /// The bridge's input (`BridgeInput`) accepts many worker connections on a Unix socket and
 /// attributes each record to its sender with SO_PEERCRED; the router hands each record to
 /// every route whose level admits it, each route's sink behind one bounded queue and thread
