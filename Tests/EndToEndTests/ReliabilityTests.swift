@@ -29,14 +29,13 @@ final class ReliabilityTests: XCTestCase {
 
     private func collect(_ setup: Setup, _ extra: [String] = [], listeningSocket: Int32? = nil) throws -> BackgroundProcess {
         let arguments = ["collect", "--socket", setup.socket, "--base", setup.base, "--no-console"] + extra
-        if let listeningSocket {
-            // As systemd does: the socket as fd 3, LISTEN_FDS=1 and LISTEN_PID naming the daemon itself.
-            return try BackgroundProcess(
-                "/bin/sh", ["-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" \"$@\"", Run.journalBridge] + arguments,
-                listeningSocket: listeningSocket
+        // As systemd does: the socket as fd 3, LISTEN_FDS=1 and LISTEN_PID naming the daemon itself.
+        let daemon = try listeningSocket.map { socket in
+            try BackgroundProcess(
+                "/bin/sh", ["-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" \"$@\"", Run.journalBridge] + arguments, listeningSocket: socket
             )
-        }
-        let daemon = try BackgroundProcess(Run.journalBridge, arguments)
+        } ?? BackgroundProcess(Run.journalBridge, arguments)
+        // Ready (its signals blocked): a SIGTERM sent before that would kill it outright.
         XCTAssertTrue(eventually { daemon.stderrText.contains("collecting on") }, daemon.stderrText)
         return daemon
     }
