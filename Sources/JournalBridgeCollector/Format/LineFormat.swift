@@ -110,7 +110,7 @@ struct LineFormatter {
             case .lineno: out.append(contentsOf: String(record.line).utf8)
             case .funcName: LineEscaping.appendEscaped(record.function, to: &out)
             case .sequence: out.append(contentsOf: String(record.sequence).utf8)
-            case .session: SessionHex.append(record.origin.session, to: &out)
+            case .session: Hex.appendSession(record.origin.session, to: &out)
             case .metadata:
                 for (i, field) in record.metadata.enumerated() {
                     if i > 0 { out.append(UInt8(ascii: " ")) }

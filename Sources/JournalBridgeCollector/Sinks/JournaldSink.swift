@@ -247,7 +247,7 @@ public final class JournaldSink: LogSink {
         if record.sequence != 0 { if let small = Int64(exactly: record.sequence) { field("JB_SEQ", small) } else { field("JB_SEQ", String(record.sequence)) } }
         if record.origin.session != 0 {
             ("JB_SESSION=" as StaticString).withUTF8Buffer { state.fields.append(contentsOf: $0) }
-            SessionHex.append(record.origin.session, to: &state.fields)
+            Hex.appendSession(record.origin.session, to: &state.fields)
             state.ends.append(state.fields.count)
         }
         field("LOGGER_LABEL", record.label)
