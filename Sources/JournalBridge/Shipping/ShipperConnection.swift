@@ -65,6 +65,8 @@ final class ShipperConnection: @unchecked Sendable {
                 // (or an ack arrives), not on the 1 ms tick, which with a hundred workers
                 // would be a hundred thousand wake-ups a second on a busy machine.
                 var ready = pollfd(fd: fd, events: Int16(POLLOUT | POLLIN), revents: 0)
+                // Only a wait: the turn below tries the socket whatever poll says, so a failed
+                // or interrupted poll just means trying sooner.
                 _ = poll(&ready, 1, 50)
             }
             // Everything sent, nothing new last turn, only acks to wait for: wait for them on the
@@ -73,7 +75,7 @@ final class ShipperConnection: @unchecked Sendable {
                 && unackedHead < unacked.count
             if awaitingAcks {
                 var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                _ = poll(&ready, 1, 10)
+                _ = poll(&ready, 1, 10)  // only a wait, as above
             }
             let now = MonotonicClock.now()
             let active = pendingCount > 0 || now - lastActivity < Self.lingerNanoseconds

@@ -17,7 +17,7 @@ public enum Daemon {
         var signals = sigset_t()
         sigemptyset(&signals)
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        checkPthread(pthread_sigmask(SIG_BLOCK, &signals, nil), "pthread_sigmask")
 
         let activated = Systemd.activatedSocket()
         try configuration.validateEnvironment(source: source)

@@ -377,8 +377,10 @@ final class BridgeLoop: @unchecked Sendable {
         for (fd, reason) in stalled {
             // Bytes waiting mean the collector was the slow one (blocked routing to full
             // sink queues, say), not the client: it is read next turn, not judged now.
+            // A probe that fails (ENOMEM) judges nothing: the next sweep looks again.
             var probe = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&probe, 1, 0) > 0 && probe.revents != 0 { continue }
+            guard let ready = try? syscall("poll", { poll(&probe, 1, 0) }) else { continue }
+            if ready > 0 && probe.revents != 0 { continue }
             sendGoodbye(fd, reason: reason)
             closeConnection(fd, reason: reason)
         }
