@@ -152,3 +152,38 @@ extension CollectorPipelineTests {
         XCTAssertThrowsError(try collector.start()) { XCTAssertEqual(($0 as? SystemError)?.errno, EINVAL) }
     }
 }
+
+extension CollectorPipelineTests {
+    /// The names of this process's threads (/proc/self/task/*/comm).
+    private func threadNames() -> [String] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return tasks.compactMap { task in
+            (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines)
+        }
+    }
+
+    func testTheWatchdogPingersThreadIsGoneWhenStopReturns() throws {
+        // A 20 s watchdog: the pinger sleeps 10 s between pings; stop must wake and join it.
+        setenv("WATCHDOG_USEC", "20000000", 1)
+        defer { unsetenv("WATCHDOG_USEC") }
+        let pings = ConditionLock(0)
+        let pinger = try XCTUnwrap(WatchdogPinger { pings.withLock { $0 += 1 }; return true })
+        XCTAssertTrue(eventually { pings.withLock { $0 } == 1 })
+        XCTAssertTrue(eventually { self.threadNames().contains("jb-watchdog") })
+        pinger.stop()
+        XCTAssertFalse(threadNames().contains("jb-watchdog"), "joined, not left sleeping")
+    }
+
+    func testEveryThreadOfACollectorIsGoneWhenStopReturns() throws {
+        let directory = try TemporaryDirectory()
+        let collector = Collector(
+            configuration: CollectorConfiguration(socketPath: directory.file("c.sock")),
+            routes: [SinkRoute(LoggingSink(Log()), minimumLevel: .trace)]
+        )
+        try collector.start()
+        // (Each thread names itself as it starts.)
+        XCTAssertTrue(eventually { self.threadNames().contains("jb-collector") && self.threadNames().contains("jb-logging") }, "\(threadNames())")
+        collector.stop()
+        XCTAssertFalse(threadNames().contains { $0 == "jb-collector" || $0 == "jb-logging" }, "\(threadNames())")
+    }
+}
