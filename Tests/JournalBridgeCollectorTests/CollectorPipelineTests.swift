@@ -120,7 +120,7 @@ final class CollectorPipelineTests: XCTestCase {
         XCTAssertEqual(log.all, ["sink closed"])
     }
 
-    func testTheSocketIsOwnerAndGroupOnlyUnlessWidenedAndTheDaemonHasTheSameDefault() throws {
+    func testTheSocketIsOwnerAndGroupOnlyUnlessWidened() throws {
         let directory = try TemporaryDirectory()
         let socket = directory.file("c.sock")
         let collector = Collector(configuration: CollectorConfiguration(socketPath: socket), routes: [])
@@ -129,14 +129,6 @@ final class CollectorPipelineTests: XCTestCase {
         var info = stat()
         XCTAssertEqual(lstat(socket, &info), 0)
         XCTAssertEqual(info.st_mode & 0o777, 0o660)
-        XCTAssertEqual(DaemonConfiguration().socketMode, 0o660)
-    }
-
-    func testSocketModesAreParsedByOneRule() throws {
-        XCTAssertEqual(DaemonConfiguration.parseMode("0660"), 0o660)
-        XCTAssertEqual(DaemonConfiguration.parseMode("600"), 0o600)
-        for bad in ["", "0800", "1777", "rw-rw----", "0x1b6"] { XCTAssertNil(DaemonConfiguration.parseMode(bad), bad) }
-        XCTAssertThrowsError(try DaemonConfiguration.parse("socket_mode = \"1777\"", source: "t.conf"))
     }
 }
 
@@ -154,26 +146,6 @@ extension CollectorPipelineTests {
 }
 
 extension CollectorPipelineTests {
-    /// The names of this process's threads (/proc/self/task/*/comm).
-    private func threadNames() -> [String] {
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        return tasks.compactMap { task in
-            (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines)
-        }
-    }
-
-    func testTheWatchdogPingersThreadIsGoneWhenStopReturns() throws {
-        // A 20 s watchdog: the pinger sleeps 10 s between pings; stop must wake and join it.
-        setenv("WATCHDOG_USEC", "20000000", 1)
-        defer { unsetenv("WATCHDOG_USEC") }
-        let pings = ConditionLock(0)
-        let pinger = try XCTUnwrap(WatchdogPinger { pings.withLock { $0 += 1 }; return true })
-        XCTAssertTrue(eventually { pings.withLock { $0 } == 1 })
-        XCTAssertTrue(eventually { self.threadNames().contains("jb-watchdog") })
-        pinger.stop()
-        XCTAssertFalse(threadNames().contains("jb-watchdog"), "joined, not left sleeping")
-    }
-
     func testEveryThreadOfACollectorIsGoneWhenStopReturns() throws {
         let directory = try TemporaryDirectory()
         let collector = Collector(
@@ -182,7 +154,7 @@ extension CollectorPipelineTests {
         )
         try collector.start()
         // (Each thread names itself as it starts.)
-        XCTAssertTrue(eventually { self.threadNames().contains("jb-collector") && self.threadNames().contains("jb-logging") }, "\(threadNames())")
+        XCTAssertTrue(eventually { threadNames().contains("jb-collector") && threadNames().contains("jb-logging") }, "\(threadNames())")
         collector.stop()
         XCTAssertFalse(threadNames().contains { $0 == "jb-collector" || $0 == "jb-logging" }, "\(threadNames())")
     }

@@ -50,6 +50,11 @@ package final class OwnedThread: Sendable {
         return true
     }
 
+    /// Whether the caller runs on this thread (an owner released there cannot wait for it).
+    package var isCurrent: Bool {
+        handle.withLock { thread in thread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+    }
+
     /// Started and not yet joined.
     package var isRunning: Bool { handle.withLock { $0 != nil } }
 }
