@@ -37,7 +37,9 @@ package final class BridgeInput: Input {
         } else {
             try FileDescriptorIO.createParentDirectory(of: configuration.socketPath)
             // Mode and group are set as the socket is made, never by path afterwards (see `UnixSocket.listen`).
-            listener = try UnixSocket.listen(path: configuration.socketPath, mode: configuration.socketMode, group: configuration.socketGroup)
+            listener = try UnixSocket.listen(
+                path: configuration.socketPath, mode: configuration.socketMode, group: configuration.socketGroup
+            )
         }
         let loop: BridgeLoop
         do {

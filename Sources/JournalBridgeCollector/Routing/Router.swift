@@ -111,8 +111,10 @@ public final class Router: Sendable {
     /// Says, through the other sinks, what sink `index` failed to write since it was last said.
     private func reportFailures(of index: Int) {
         let route = routes[index]
-        let check = watches[index].check(name: route.sink.name, failed: failedCount(of: index), lastFailure: lastFailure(of: index), now: MonotonicClock.now())
-        guard let report = check else { return }
+        let report = watches[index].check(
+            name: route.sink.name, failed: failedCount(of: index), lastFailure: lastFailure(of: index), now: MonotonicClock.now()
+        )
+        guard let report else { return }
         let record = CollectorIdentity.record(.error, report.message, metadata: report.metadata)
         let failingIsFile = route.sink is RotatingFileSink
         var levels = [Int](repeating: 0, count: Logger.Level.allCases.count)

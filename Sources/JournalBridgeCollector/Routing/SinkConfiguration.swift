@@ -68,12 +68,10 @@ public struct SinkConfiguration: Sendable, Equatable {
             routes.append(SinkRoute(ConsoleSink(fd: consoleDescriptor, format: consoleFormat), minimumLevel: level))
         }
         if let level = journaldLevel {
-            routes.append(
-                SinkRoute(
-                    JournaldSink(attributeObjectPID: journaldObjectPID ?? JournaldSink.attributesObjectPIDByDefault, backlogCapacity: journaldBacklog), minimumLevel: level,
-                    overflow: journaldOverflow
-                )
+            let sink = JournaldSink(
+                attributeObjectPID: journaldObjectPID ?? JournaldSink.attributesObjectPIDByDefault, backlogCapacity: journaldBacklog
             )
+            routes.append(SinkRoute(sink, minimumLevel: level, overflow: journaldOverflow))
         }
         return routes
     }

@@ -153,7 +153,9 @@ public final class RotatingFileSink: LogSink {
             state.lastRolloverFailure = "\(failure)"
             if !state.rolloverFailing {
                 state.rolloverFailing = true
-                StandardError.write("journal-bridge: \(name): cannot roll over: \(failure); \(path) grows past \(options.maxBytes) bytes until a rollover works\n")
+                StandardError.write(
+                    "journal-bridge: \(name): cannot roll over: \(failure); \(path) grows past \(options.maxBytes) bytes until a rollover works\n"
+                )
             }
         } else if state.rolloverFailing {
             state.rolloverFailing = false
