@@ -159,3 +159,45 @@ extension CollectorPipelineTests {
         XCTAssertFalse(threadNames().contains { $0 == "jb-collector" || $0 == "jb-logging" }, "\(threadNames())")
     }
 }
+
+extension CollectorPipelineTests {
+    /// An input with a thread of its own, as the syslog inputs will have: it delivers `count`
+    /// records one at a time, counting those `deliver` took.
+    private final class CountingInput: Input, @unchecked Sendable {
+        let name = "counting"
+        let count: Int
+        let delivered = ConditionLock(0)
+        private let thread = OwnedThread()
+        init(count: Int) { self.count = count }
+        func start(_ context: InputContext) throws(SystemError) {
+            let (count, delivered) = (self.count, self.delivered)
+            thread.start(name: "jb-counting") {
+                for index in 0..<count {
+                    context.deliver([LogRecord(level: .info, message: "r\(index)", origin: Origin(pid: 1, uid: 0, gid: 0, identifier: "k"))])
+                    delivered.withLock { $0 += 1 }
+                }
+            }
+        }
+        func stopReading() { thread.join() }
+        func close() {}
+        var connectionCount: Int { 0 }
+    }
+
+    func testAFullBlockQueueStopsAnInputsThreadUntilTheSinkTakesMore() throws {
+        let sink = LoggingSink(Log(), open: false)
+        let input = CountingInput(count: 100)
+        let collector = Collector(
+            configuration: CollectorConfiguration(socketPath: "/nonexistent/unused.sock"), inputs: [input],
+            routes: [SinkRoute(sink, minimumLevel: .trace, overflow: .block, capacity: 2)]
+        )
+        try collector.start()
+        // One record in the sink's hands, one queued (both count until written): the third waits, and the input with it.
+        XCTAssertTrue(eventually { input.delivered.withLock { $0 } == 2 })
+        Thread.sleep(forTimeInterval: 0.2)
+        XCTAssertEqual(input.delivered.withLock { $0 }, 2, "the input waits while the queue is full")
+        sink.open()
+        XCTAssertTrue(eventually { input.delivered.withLock { $0 } == 100 })
+        collector.stop()
+        XCTAssertEqual(sink.written.count, 100, "nothing lost")
+    }
+}
