@@ -168,22 +168,15 @@ package final class SinkQueue: Sendable {
 
     /// Drains, stops and joins the thread, closes the sink. Again: nothing.
     package func close() {
-        if thread.isCurrent {
-            // Released on its own thread (the router's last reference dropped in a failure
-            // report there): it cannot wait for itself. It drains what it holds and ends; the
-            // sink, no longer referenced, closes in its own deinit.
-            lock.withLock { state in
-                state.closing = true
-                lock.broadcast()
-            }
-            thread.join()
-            return
-        }
-        flush()
+        // Released on its own thread (the router's last reference dropped in a failure report
+        // there), it cannot wait for itself: it drains what it holds and ends (`join` detaches
+        // it), and the sink, no longer referenced, closes in its own deinit.
+        let onOwnThread = thread.isCurrent
+        if !onOwnThread { flush() }
         lock.withLock { state in
             state.closing = true
             lock.broadcast()
         }
-        if thread.join() { inner.close() }
+        if thread.join() && !onOwnThread { inner.close() }
     }
 }
