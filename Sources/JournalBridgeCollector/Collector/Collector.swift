@@ -11,8 +11,9 @@ import Logging
 /// of its own; a batch is acknowledged once every sink has written it. Embedded in a parent
 /// process, or run as the daemon.
 ///
-/// Thread owner (`OwnedThread`): `start()` starts the inputs' and the queues' threads,
-/// `stop()` joins them all, and `deinit` stops a collector that was not stopped.
+/// Thread owner (`OwnedThread`): `init` starts the queues' threads and `start()` the inputs';
+/// `stop()` joins them all, and `deinit` stops a collector that was not stopped (one never
+/// started closes its sinks).
 public final class Collector: Sendable {
     public let configuration: CollectorConfiguration
     public let router: Router
@@ -37,7 +38,10 @@ public final class Collector: Sendable {
         self.inputs = inputs
     }
 
-    deinit { stop() }
+    deinit {
+        stop()
+        router.close()  // a collector never started: its queues' threads and sinks (else done already)
+    }
 
     /// Starts every input (binds or adopts its socket). If one fails, those started are stopped.
     /// Again while running: nothing. After `stop()` a collector cannot start again (its sinks
