@@ -98,11 +98,11 @@ final class BridgeLoop: @unchecked Sendable {
             // unfinished, to close stalled ones.
             let summaryDue = diagnosticsTimeout()
             let timeout = unfinished ? (summaryDue < 0 ? 1000 : min(summaryDue, 1000)) : summaryDue
-            let ready = poll(&fds, nfds_t(fds.count), timeout)
+            // A signal restarts the wait (`syscall`); any other failure is said and retried.
+            let polled = Result { () throws(SystemError) in try syscall("poll") { poll(&fds, nfds_t(fds.count), timeout) } }
             reportExpiredDiagnostics()
-            if ready < 0 {
-                let code = errno
-                if code != EINTR { pollFailed(code) }
+            if case .failure(let failure) = polled {
+                pollFailed(failure)
                 continue
             }
             if pollFailing {
@@ -126,10 +126,10 @@ final class BridgeLoop: @unchecked Sendable {
 
     /// poll(2) failed for another reason than a signal (ENOMEM: the kernel is short of memory):
     /// said once per episode, and retried after a pause instead of spinning.
-    private func pollFailed(_ code: Int32) {
+    private func pollFailed(_ failure: SystemError) {
         if !pollFailing {
             pollFailing = true
-            event(.error, "poll failed: \(SystemError(call: "poll", errno: code)); retrying every 100 ms")
+            event(.error, "poll failed: \(failure); retrying every 100 ms")
         }
         usleep(100_000)
     }
