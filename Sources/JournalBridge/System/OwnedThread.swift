@@ -8,10 +8,11 @@ import Glibc
 /// # The thread-owner rule
 ///
 /// Every type that owns a thread (`RecordShipper`, `SinkQueue`, `BridgeInput`, `Collector`
-/// through its inputs and routes, the daemon's `WatchdogPinger`) follows this one rule:
+/// through its inputs and routes, the daemon's `WatchdogPinger`, `ForwardSink` through its
+/// link's NIO event loop) follows this one rule:
 ///
 /// 1. **Start.** The thread starts in `init` or in `start()`, whichever the type documents,
-///    through `OwnedThread.start`.
+///    through `OwnedThread.start` (or NIO's event loop group, which joins the same way).
 /// 2. **Stop joins.** One method (`stop()`, `close()` or `shutdown()`) tells the thread to
 ///    end and joins it: when it returns, the thread has finished all its work. Calling it
 ///    again does nothing. It is never called from the owned thread itself.

@@ -28,6 +28,10 @@ public struct SinkConfiguration: Sendable, Equatable {
     /// What the journald route's queue does when full: wait (lossless, the default) or drop
     /// for journald only, so that a journald slower than the workers does not hold back the files.
     public var journaldOverflow = SinkRoute.Overflow.block
+    /// Central syslog receivers each record at `forwardLevel` and above also goes to (`ForwardSink`).
+    package var forward: [ForwardDestination] = []
+    package var forwardLevel: Logger.Level = .info
+    package var forwardOptions = ForwardOptions()
 
     public init(
         base: String,
@@ -72,6 +76,9 @@ public struct SinkConfiguration: Sendable, Equatable {
                 attributeObjectPID: journaldObjectPID ?? JournaldSink.attributesObjectPIDByDefault, backlogCapacity: journaldBacklog
             )
             routes.append(SinkRoute(sink, minimumLevel: level, overflow: journaldOverflow))
+        }
+        for destination in forward {
+            routes.append(SinkRoute(try ForwardSink(destination: destination, options: forwardOptions), minimumLevel: forwardLevel))
         }
         return routes
     }
