@@ -55,7 +55,7 @@ final class OperatingCountersTests: XCTestCase {
             configuration: configuration,
             routes: [
                 SinkRoute(failing, minimumLevel: .trace),
-                SinkRoute(SinkQueue(slow, capacity: 64, overflow: .drop), minimumLevel: .trace),
+                SinkRoute(slow, minimumLevel: .trace, overflow: .drop, capacity: 64),
                 SinkRoute(journald, minimumLevel: .trace),
                 SinkRoute(complete, minimumLevel: .trace),
             ]
@@ -203,7 +203,7 @@ final class OperatingCountersTests: XCTestCase {
             while !open { gate.wait() }
             gate.unlock()
         }
-        let router = Router(routes: [SinkRoute(SinkQueue(sink), minimumLevel: .info)])
+        let router = Router(routes: [SinkRoute(sink, minimumLevel: .info)], queueCapacity: 16, budget: nil)
         let stored = Mutex<[String]>([])
         router.route([LogRecord(level: .info, message: "first")]) { stored.withLock { $0.append("first") } }
         router.route([LogRecord(level: .debug, message: "below")]) { stored.withLock { $0.append("below") } }

@@ -23,7 +23,10 @@ package final class ControlServer: Sendable {
     private let owned: Bool
     private let wakeRead: Int32
     private let wakeWrite: Int32
-    private let thread = ConditionLock<pthread_t?>(nil)
+    /// Started in `init`, joined by `stop()`, which `deinit` calls (the thread-owner rule,
+    /// `OwnedThread`): the thread holds the descriptors and the responder, not the server.
+    private let thread = OwnedThread()
+    private let stopped = ConditionLock(false)
 
     /// `listeningDescriptor`: a socket systemd passed, used instead of binding `path`.
     package init(
@@ -33,7 +36,7 @@ package final class ControlServer: Sendable {
         owned = listeningDescriptor == nil
         if let listeningDescriptor {
             listener = listeningDescriptor
-            UnixSocket.setNonBlocking(listeningDescriptor)
+            try UnixSocket.setNonBlocking(listeningDescriptor)
         } else {
             listener = try UnixSocket.listen(path: path, mode: mode, group: group, backlog: 16)
         }
@@ -48,11 +51,12 @@ package final class ControlServer: Sendable {
         wakeWrite = fds[1]
         let listener = self.listener
         let wakeRead = self.wakeRead
-        let started = startThread(name: "jb-control") {
+        thread.start(name: "jb-control") {
             Self.serve(listener: listener, wake: wakeRead, group: group, groupOnly: mode & 0o007 == 0, respond: respond)
         }
-        thread.withLock { $0 = started }
     }
+
+    deinit { stop() }
 
     private static func serve(listener: Int32, wake: Int32, group: gid_t?, groupOnly: Bool, respond: (String) -> String?) {
         while true {
@@ -66,8 +70,10 @@ package final class ControlServer: Sendable {
             guard let peer = try? UnixSocket.peerCredentials(fd),
                 groupOnly || peer.uid == 0 || peer.uid == geteuid() || (group != nil && peer.gid == group!)
             else { continue }
-            UnixSocket.setTimeout(fd, option: SO_RCVTIMEO, seconds: 1)
-            UnixSocket.setTimeout(fd, option: SO_SNDTIMEO, seconds: 5)
+            // Without the timeouts a silent or stuck peer would hold the channel: refuse it then.
+            guard (try? UnixSocket.setTimeout(fd, option: SO_RCVTIMEO, seconds: 1)) != nil,
+                (try? UnixSocket.setTimeout(fd, option: SO_SNDTIMEO, seconds: 5)) != nil
+            else { continue }
             var request: [UInt8] = []
             var byte: UInt8 = 0
             while request.count < maximumRequest, read(fd, &byte, 1) == 1, byte != UInt8(ascii: "\n") { request.append(byte) }
@@ -83,9 +89,10 @@ package final class ControlServer: Sendable {
 
     /// Stops the thread and removes the socket it made.
     package func stop() {
+        guard stopped.withLock({ stopped -> Bool in defer { stopped = true }; return !stopped }) else { return }
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)  // the pipe is empty and non-blocking: this byte fits
-        if let thread = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) { pthread_join(thread, nil) }
+        thread.join()
         close(wakeRead)
         close(wakeWrite)
         if owned {
@@ -98,7 +105,7 @@ package final class ControlServer: Sendable {
     package static func ask(path: String, request: String) throws(SystemError) -> String {
         let fd = try UnixSocket.connect(path: path)
         defer { close(fd) }  // read to the end: nothing to lose on close
-        UnixSocket.setTimeout(fd, option: SO_RCVTIMEO, seconds: 10)
+        try UnixSocket.setTimeout(fd, option: SO_RCVTIMEO, seconds: 10)
         let line = Array((request + "\n").utf8)
         // A line this short goes in one send on a fresh socket; if it did not, the read below
         // gets the server's "unknown request" or times out, and says so.

@@ -23,40 +23,33 @@ public enum Daemon {
         var signals = sigset_t()
         sigemptyset(&signals)
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        checkPthread(pthread_sigmask(SIG_BLOCK, &signals, nil), "pthread_sigmask")
 
         let activatedControl = Systemd.activatedControlSocket()
         let activated = Systemd.activatedSocket()
         try configuration.validateEnvironment(source: source)
         let routes: [SinkRoute]
         do {
-            routes = try configuration.sinks.makeRoutes().map { route in
-                let overflow: SinkQueue.Overflow = route.sink is JournaldSink ? configuration.journaldOverflow : .block
-                return SinkRoute(
-                    SinkQueue(route.sink, capacity: configuration.sinkQueueCapacity, overflow: overflow), minimumLevel: route.minimumLevel
-                )
-            }
+            routes = try configuration.sinks.makeRoutes()
         } catch {
             throw RuntimeFailure("cannot open the log files: \(error)")
         }
         var collectorConfiguration = CollectorConfiguration(
-                socketPath: configuration.socketPath,
-                listeningDescriptor: activated,
-                socketMode: configuration.socketMode,
-                socketGroup: configuration.socketGroup.flatMap(DaemonConfiguration.groupID),
-                sinkQueueCapacity: configuration.sinkQueueCapacity,
-                maxConnections: configuration.maxConnections,
-                defaultIdentifier: configuration.defaultIdentifier,
-                memoryLimit: configuration.memoryLimit
-            )
+            socketPath: configuration.socketPath,
+            listeningDescriptor: activated,
+            socketMode: configuration.socketMode,
+            socketGroup: configuration.socketGroup.flatMap(DaemonConfiguration.groupID),
+            sinkQueueCapacity: configuration.sinkQueueCapacity,
+            maxConnections: configuration.maxConnections,
+            defaultIdentifier: configuration.defaultIdentifier,
+            memoryLimit: configuration.memoryLimit
+        )
         collectorConfiguration.rateLimit = configuration.rateLimit
         let collector = Collector(configuration: collectorConfiguration, routes: routes)
         let listening = activated.map { "fd \($0) from systemd" } ?? configuration.socketPath
         do {
             try collector.start()
         } catch {
-            // The sink threads are running: stop them before the queues they serve go away.
-            collector.router.close()
             let hint = error.errno == EADDRINUSE ? " (another collector is listening there)" : ""
             throw RuntimeFailure("cannot listen on \(listening): \(error)\(hint)")
         }

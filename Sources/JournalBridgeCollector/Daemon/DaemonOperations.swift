@@ -126,7 +126,7 @@ final class DaemonOperations {
         live.sinks.debugFileLevel = live.sinks.debugFileLevel.flatMap { _ in new.sinks.debugFileLevel ?? live.sinks.debugFileLevel }
         live.sinks.consoleLevel = live.sinks.consoleLevel.flatMap { _ in new.sinks.consoleLevel ?? live.sinks.consoleLevel }
         live.sinks.journaldLevel = live.sinks.journaldLevel.flatMap { _ in new.sinks.journaldLevel ?? live.sinks.journaldLevel }
-        let sinks = collector.router.routes.map { ($0.sink as? SinkQueue)?.inner ?? $0.sink }
+        let sinks = collector.router.routes.map(\.sink)
         if new.sinks.maxBytes != live.sinks.maxBytes || new.sinks.backupCount != live.sinks.backupCount || new.sinks.fileFormat != live.sinks.fileFormat {
             for case let file as RotatingFileSink in sinks {
                 var options = file.options
@@ -146,15 +146,15 @@ final class DaemonOperations {
             applied.append("console_format")
         }
         if new.sinks.forwardLevel != live.sinks.forwardLevel && !live.sinks.forward.isEmpty {
-            for route in collector.router.routes where ((route.sink as? SinkQueue)?.inner ?? route.sink) is ForwardSink {
+            for route in collector.router.routes where route.sink is ForwardSink {
                 collector.router.setMinimumLevel(new.sinks.forwardLevel, forSinkNamed: route.sink.name)
             }
             live.sinks.forwardLevel = new.sinks.forwardLevel
             applied.append("forward_level")
         }
-        if new.journaldOverflow != live.journaldOverflow {
-            for route in collector.router.routes where route.sink.name == "journald" { (route.sink as? SinkQueue)?.setOverflow(new.journaldOverflow) }
-            live.journaldOverflow = new.journaldOverflow
+        if new.sinks.journaldOverflow != live.sinks.journaldOverflow {
+            collector.router.setOverflow(new.sinks.journaldOverflow, forSinkNamed: "journald")
+            live.sinks.journaldOverflow = new.sinks.journaldOverflow
             applied.append("journald_overflow")
         }
         return applied

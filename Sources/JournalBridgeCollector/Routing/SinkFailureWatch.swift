@@ -32,9 +32,8 @@ final class SinkFailureWatch: Sendable {
     func willReceiveReport() { state.withLock { $0.reportsReceived += 1 } }
 
     /// A report of the failures since the last one, if there are any and a second has passed.
-    func check(_ sink: any LogSink, now: UInt64) -> Report? {
-        let failed = sink.failedCount
-        return state.withLock { state -> Report? in
+    func check(name: String, failed: Int, lastFailure: String?, now: UInt64) -> Report? {
+        state.withLock { state -> Report? in
             guard failed > state.reported else { return nil }
             guard state.lastReport == 0 || now &- state.lastReport >= 1_000_000_000 else { return nil }
             let new = failed - state.reported
@@ -46,11 +45,11 @@ final class SinkFailureWatch: Sendable {
             if onlyReports { return nil }
             if state.episodeFrom == nil { state.episodeFrom = failed - new }
             state.lastReport = now
-            let reason = sink.lastFailure ?? "the sink gave no reason"
+            let reason = lastFailure ?? "the sink gave no reason"
             return Report(
-                message: "\(sink.name) could not write \(new) records (\(reason)); \(failed) in all. They were acknowledged; the other sinks are not affected",
+                message: "\(name) could not write \(new) records (\(reason)); \(failed) in all. They were acknowledged; the other sinks are not affected",
                 metadata: [
-                    MetadataField("sink", sink.name), MetadataField("failed", String(new)), MetadataField("failed.total", String(failed)),
+                    MetadataField("sink", name), MetadataField("failed", String(new)), MetadataField("failed.total", String(failed)),
                     MetadataField("reason", reason),
                 ]
             )
@@ -59,9 +58,8 @@ final class SinkFailureWatch: Sendable {
 
     /// After a reported episode: once the sink has written records again (`written`, its tally)
     /// and failed no more for a second, one report that it recovered, with what the episode lost.
-    func checkRecovery(_ sink: any LogSink, written: Int, now: UInt64) -> Report? {
-        let failed = sink.failedCount
-        return state.withLock { state -> Report? in
+    func checkRecovery(name: String, failed: Int, written: Int, now: UInt64) -> Report? {
+        state.withLock { state -> Report? in
             if failed != state.lastSeenFailed {
                 state.lastSeenFailed = failed
                 state.lastFailureAt = now
@@ -73,8 +71,8 @@ final class SinkFailureWatch: Sendable {
             else { return nil }
             state.episodeFrom = nil
             return Report(
-                message: "\(sink.name) is writing again; \(failed - from) records were lost in the episode, \(failed) in all",
-                metadata: [MetadataField("sink", sink.name), MetadataField("lost", String(failed - from)), MetadataField("failed.total", String(failed))],
+                message: "\(name) is writing again; \(failed - from) records were lost in the episode, \(failed) in all",
+                metadata: [MetadataField("sink", name), MetadataField("lost", String(failed - from)), MetadataField("failed.total", String(failed))],
                 level: .notice, event: .recovered
             )
         }

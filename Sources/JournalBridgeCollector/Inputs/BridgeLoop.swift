@@ -6,8 +6,8 @@ import JournalBridge
 import Logging
 import Synchronization
 
-/// The collector's one I/O thread: poll(2) over the listener, a wake-up pipe and
-/// every connection. It reads a bounded chunk from each ready connection per turn
+/// The bridge input's I/O thread (`BridgeInput`): poll(2) over the listener, a wake-up pipe
+/// and every connection. It reads a bounded chunk from each ready connection per turn
 /// (so one flooding client cannot starve the others), decodes, routes, and sends
 /// acks that the sink threads asked for through the wake-up pipe.
 ///
@@ -15,7 +15,7 @@ import Synchronization
 /// the collector's `MemoryBudget` before its body is read; one that cannot is paused
 /// (not polled for input) until budget frees, and an unfinished frame that stops
 /// making progress is closed, so stalled frames cannot hold the budget for ever.
-final class CollectorLoop: @unchecked Sendable {
+final class BridgeLoop: @unchecked Sendable {
     /// An unfinished frame with no new byte for this long is closed (slowloris).
     static let stallTimeout: UInt64 = 30_000_000_000
     /// The same while other connections wait for memory: the budget must turn over.
@@ -26,7 +26,7 @@ final class CollectorLoop: @unchecked Sendable {
 
     private let listener: Int32
     private let configuration: CollectorConfiguration
-    private let router: Router
+    private let context: InputContext
     private let wakeRead: Int32
     private let wakeWrite: Int32
     /// A descriptor kept in reserve: when accept fails with EMFILE it is closed so the
@@ -40,8 +40,7 @@ final class CollectorLoop: @unchecked Sendable {
     let connectionCount = Atomic<Int>(0)
     private var buffer: [UInt8]
     private var refusing = false
-    private let ownOrigin = Origin(pid: getpid(), uid: getuid(), gid: getgid(), identifier: "journal-bridge")
-    private let budget: MemoryBudget
+    private var budget: MemoryBudget { context.budget }
     /// Connections waiting for frame budget, oldest first (entries of closed ones are skipped).
     private var pausedOrder: [Int32] = []
     private var pausedCount = 0
@@ -50,20 +49,12 @@ final class CollectorLoop: @unchecked Sendable {
     private var smallestNeed = (small: Int.max, large: Int.max)
     private var lastSweep = MonotonicClock.now()
     private var lastPauseReport: UInt64 = 0
-    /// Counters per input and source, and the fair share per source (Metrics/).
-    private let tally: InputTally
-    private let limiter: SourceRateLimiter
+    private var pollFailing = false
 
-    init(
-        listener: Int32, configuration: CollectorConfiguration, router: Router, budget: MemoryBudget,
-        tally: InputTally = InputTally(), limiter: SourceRateLimiter = SourceRateLimiter(RateLimit())
-    ) throws(SystemError) {
-        self.tally = tally
-        self.limiter = limiter
+    init(listener: Int32, configuration: CollectorConfiguration, context: InputContext) throws(SystemError) {
         self.listener = listener
         self.configuration = configuration
-        self.router = router
-        self.budget = budget
+        self.context = context
         var fds: [Int32] = [0, 0]
         try syscall("pipe2") { c_jb_pipe(&fds) }
         wakeRead = fds[0]
@@ -80,6 +71,7 @@ final class CollectorLoop: @unchecked Sendable {
 
     private func wake() {
         var byte: UInt8 = 1
+        // Non-blocking: EAGAIN means the pipe is full, so the loop is already due to wake.
         _ = write(wakeWrite, &byte, 1)
     }
 
@@ -104,12 +96,20 @@ final class CollectorLoop: @unchecked Sendable {
             }
             // Wake when a diagnostics summary is due, and once a second while a frame is
             // unfinished, to close stalled ones.
-            let summaryDue = diagnosticsTimeout(limiter.deadline)
+            let summaryDue = diagnosticsTimeout(context.limiter.deadline)
             let timeout = unfinished ? (summaryDue < 0 ? 1000 : min(summaryDue, 1000)) : summaryDue
-            let ready = poll(&fds, nfds_t(fds.count), timeout)
+            // A signal restarts the wait (`syscall`); any other failure is said and retried.
+            let polled = Result { () throws(SystemError) in try syscall("poll") { poll(&fds, nfds_t(fds.count), timeout) } }
             reportExpiredDiagnostics()
             reportRateLimits()
-            if ready < 0 { continue }  // EINTR
+            if case .failure(let failure) = polled {
+                pollFailed(failure)
+                continue
+            }
+            if pollFailing {
+                pollFailing = false
+                event(.notice, "poll works again")
+            }
             if fds[0].revents != 0 { drainWakePipe() }
             sendRequestedAcks()
             if fds[1].revents != 0 { acceptAll() }
@@ -123,6 +123,16 @@ final class CollectorLoop: @unchecked Sendable {
         for fd in Array(connections.keys) {
             while connections[fd] != nil && readOnce(fd) {}
         }
+    }
+
+    /// poll(2) failed for another reason than a signal (ENOMEM: the kernel is short of memory):
+    /// said once per episode, and retried after a pause instead of spinning.
+    private func pollFailed(_ failure: SystemError) {
+        if !pollFailing {
+            pollFailing = true
+            event(.error, "poll failed: \(failure); retrying every 100 ms")
+        }
+        usleep(100_000)
     }
 
     /// After the sinks drained: the last acks, then close everything.
@@ -223,7 +233,7 @@ final class CollectorLoop: @unchecked Sendable {
                 try handle(frame, on: connection)
             }
         } catch {
-            tally.failure(input: "bridge", reason: error.code == .frameTooLarge || error.code == .limitExceeded ? .oversizeCut : .parseFailure)
+            context.tally.failure(input: "bridge", reason: error.code == .frameTooLarge || error.code == .limitExceeded ? .oversizeCut : .parseFailure)
             sendGoodbye(fd, reason: error.description)
             closeConnection(fd, reason: error.description)
             return false
@@ -370,8 +380,10 @@ final class CollectorLoop: @unchecked Sendable {
         for (fd, reason) in stalled {
             // Bytes waiting mean the collector was the slow one (blocked routing to full
             // sink queues, say), not the client: it is read next turn, not judged now.
+            // A probe that fails (ENOMEM) judges nothing: the next sweep looks again.
             var probe = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&probe, 1, 0) > 0 && probe.revents != 0 { continue }
+            guard let ready = try? syscall("poll", { poll(&probe, 1, 0) }) else { continue }
+            if ready > 0 && probe.revents != 0 { continue }
             sendGoodbye(fd, reason: reason)
             closeConnection(fd, reason: reason)
         }
@@ -409,14 +421,14 @@ final class CollectorLoop: @unchecked Sendable {
             }
             let source = connection.source ?? SourceKey(uid: connection.peer.uid, unit: nil, identifier: connection.origin.identifier)
             guard let last = records.last else {
-                tally.batch(input: "bridge", source: source, received: receivedCount, duplicates: receivedCount, rateLimited: 0, routed: 0, workerShed: 0)
+                context.tally.batch(input: "bridge", source: source, received: receivedCount, duplicates: receivedCount, rateLimited: 0, routed: 0, workerShed: 0)
                 requestAck(connection.fd)
                 return
             }
             for index in records.indices { records[index].origin = connection.origin }
             // Rate-limited records are acknowledged like the others (the worker must not resend them).
-            let (admitted, suppressed) = limiter.admit(records, source: source, now: MonotonicClock.now())
-            tally.batch(
+            let (admitted, suppressed) = context.limiter.admit(records, source: source, now: MonotonicClock.now())
+            context.tally.batch(
                 input: "bridge", source: source, received: receivedCount, duplicates: receivedCount - records.count,
                 rateLimited: suppressed, routed: admitted.count, workerShed: Self.workerShed(in: admitted)
             )
@@ -427,7 +439,7 @@ final class CollectorLoop: @unchecked Sendable {
             }
             let fd = connection.fd
             let sequence = last.sequence
-            router.route(admitted) { [weak self] in
+            context.deliver(admitted) { [weak self] in
                 session.progress.withLock { $0.stored = max($0.stored, sequence) }
                 self?.requestAck(fd)
             }
@@ -543,7 +555,7 @@ final class CollectorLoop: @unchecked Sendable {
 
     /// One record for each source's interval that suppressed anything (`SourceRateLimiter`).
     private func reportRateLimits(force: Bool = false) {
-        for summary in limiter.expire(now: MonotonicClock.now(), force: force) {
+        for summary in context.limiter.expire(now: MonotonicClock.now(), force: force) {
             event(.warning, summary.message, metadata: [
                 MetadataField(HealthEvent.messageIDKey, HealthEvent.rateLimited.id),
                 MetadataField("source", summary.source), MetadataField("suppressed", String(summary.suppressed)),
@@ -551,7 +563,7 @@ final class CollectorLoop: @unchecked Sendable {
         }
     }
 
-    /// poll's timeout: until the pending diagnostics summary (or `other`) is due, else forever.
+    /// poll's timeout: until the pending diagnostics summary is due, else forever.
     private func diagnosticsTimeout(_ other: UInt64? = nil) -> Int32 {
         let deadlines = [diagnostics.deadline, other].compactMap { $0 }
         guard let deadline = deadlines.min() else { return -1 }
@@ -561,8 +573,6 @@ final class CollectorLoop: @unchecked Sendable {
 
     /// The collector's own diagnostics go through the same sinks, as records of its own.
     private func event(_ level: Logger.Level, _ message: String, metadata: [MetadataField] = []) {
-        router.route([
-            LogRecord(level: level, label: "journal-bridge.collector", message: message, metadata: metadata, origin: ownOrigin)
-        ])
+        context.event(level, message, metadata: metadata)
     }
 }
