@@ -400,7 +400,8 @@ final class BridgeLoop: @unchecked Sendable {
             connection.origin.session = hello.session
             connection.origin.identifier = hello.identifier.isEmpty ? configuration.defaultIdentifier : hello.identifier
             connection.source = SourceKey(
-                uid: connection.peer.uid, unit: SourceKey.unit(ofProcess: connection.peer.pid), identifier: connection.origin.identifier
+                uid: connection.peer.uid, unit: connection.origin.identity.flatMap { $0.unit ?? $0.userUnit },
+                identifier: connection.origin.identifier
             )
             let stored = session.progress.withLock { $0.stored }
             connection.ackSent = stored
