@@ -4,9 +4,10 @@ import PackageDescription
 let package = Package(
     name: "journal-bridge",
     products: [
-        // What worker processes link: records, levels, field names, the wire codec and BridgeLogHandler.
+        // What worker processes link: the record, BridgeLogHandler, RecordShipper and its configuration.
+        // It does not need libsystemd.
         .library(name: "JournalBridge", targets: ["JournalBridge"]),
-        // Sinks, router, direct mode and the collector.
+        // The collector: sinks (journald, rotating files, console), router, direct mode and `Collector`.
         .library(name: "JournalBridgeCollector", targets: ["JournalBridgeCollector"]),
         .executable(name: "journal-bridge", targets: ["journal-bridge"]),
     ],
@@ -32,22 +33,43 @@ let package = Package(
             name: "JournalBridgeCollector",
             dependencies: ["JournalBridge", "CSystemd", "CJournalBridgeShims"]
         ),
+        // Not products: what the `journal-bridge` command and the tests share.
+        // The daemon: configuration file, systemd notify and watchdog, signals.
+        .target(name: "JournalBridgeDaemon", dependencies: ["JournalBridge", "JournalBridgeCollector", "CSystemd"]),
+        // The benchmark's measures: journald's ceiling, counting journal entries, RSS.
+        .target(name: "JournalBridgeBenchmarks", dependencies: ["JournalBridge", "JournalBridgeCollector", "CSystemd"]),
+        // Starting and reaping child processes (workers, the daemon under test).
+        .target(name: "JournalBridgeProcess", dependencies: ["JournalBridge"]),
         .target(
             name: "JournalBridgeCLI",
             dependencies: [
                 "JournalBridge",
                 "JournalBridgeCollector",
+                "JournalBridgeDaemon",
+                "JournalBridgeBenchmarks",
+                "JournalBridgeProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "journal-bridge", dependencies: ["JournalBridgeCLI"]),
         // Helpers for the tests: journalctl read-back, real processes, temporary directories.
-        .target(name: "JournalBridgeTestSupport", dependencies: ["JournalBridge"], path: "Tests/Support"),
+        .target(
+            name: "JournalBridgeTestSupport",
+            dependencies: ["JournalBridge", "JournalBridgeProcess"],
+            path: "Tests/Support"
+        ),
+        // Links only the worker library: builds without libsystemd.
         .testTarget(name: "JournalBridgeTests", dependencies: ["JournalBridge", "JournalBridgeTestSupport"]),
-        .testTarget(name: "JournalBridgeCollectorTests", dependencies: ["JournalBridgeCollector", "JournalBridgeTestSupport"]),
+        .testTarget(
+            name: "JournalBridgeCollectorTests",
+            dependencies: ["JournalBridgeCollector", "JournalBridgeDaemon", "JournalBridgeTestSupport"]
+        ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["JournalBridge", "JournalBridgeCollector", "JournalBridgeTestSupport", "journal-bridge"]
+            dependencies: [
+                "JournalBridge", "JournalBridgeCollector", "JournalBridgeDaemon", "JournalBridgeBenchmarks",
+                "JournalBridgeTestSupport", "journal-bridge",
+            ]
         ),
     ]
 )

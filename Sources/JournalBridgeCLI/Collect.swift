@@ -4,6 +4,7 @@ import Glibc
 #endif
 import JournalBridge
 import JournalBridgeCollector
+import JournalBridgeDaemon
 
 /// Where the daemon's configuration comes from, shared by `collect` and `check-config`.
 struct ConfigurationOptions: ParsableArguments {

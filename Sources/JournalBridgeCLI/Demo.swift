@@ -4,6 +4,8 @@ import Glibc
 #endif
 import JournalBridge
 import JournalBridgeCollector
+import JournalBridgeDaemon
+import JournalBridgeProcess
 import Logging
 
 extension JournalBridgeCommand {

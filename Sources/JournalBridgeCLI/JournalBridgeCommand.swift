@@ -3,6 +3,7 @@ import JournalBridge
 import JournalBridgeCollector
 #if canImport(Glibc)
 import Glibc
+import JournalBridgeDaemon
 #endif
 
 public struct JournalBridgeCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import Foundation
 import JournalBridge
+import JournalBridgeBenchmarks
 import JournalBridgeCollector
 import JournalBridgeTestSupport
 import XCTest

@@ -1,4 +1,5 @@
 @testable import JournalBridgeCollector
+@testable import JournalBridgeDaemon
 import JournalBridgeTestSupport
 import Logging
 import XCTest

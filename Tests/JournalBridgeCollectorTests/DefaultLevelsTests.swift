@@ -1,4 +1,5 @@
 @testable import JournalBridgeCollector
+import JournalBridgeDaemon
 import Logging
 import XCTest
 

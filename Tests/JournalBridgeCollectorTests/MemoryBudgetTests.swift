@@ -1,5 +1,6 @@
 import Foundation
 import JournalBridge
+import JournalBridgeDaemon
 import JournalBridgeTestSupport
 import Logging
 import Synchronization

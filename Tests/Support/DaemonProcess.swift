@@ -2,6 +2,7 @@ import Foundation
 import JournalBridge
 #if canImport(Glibc)
 import Glibc
+import JournalBridgeProcess
 #endif
 
 /// A long-running child (the daemon, systemd-socket-activate) started with posix_spawn

@@ -1,6 +1,9 @@
 import ArgumentParser
 import JournalBridge
+import JournalBridgeBenchmarks
 import JournalBridgeCollector
+import JournalBridgeDaemon
+import JournalBridgeProcess
 import Logging
 #if canImport(Glibc)
 import Glibc

@@ -4,7 +4,7 @@ import Glibc
 import JournalBridge
 
 /// File-system helpers the file sinks share.
-enum FileDescriptorIO {
+package enum FileDescriptorIO {
     /// Writes all of `bytes`, resuming after short writes.
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemError) {
         var offset = 0
@@ -87,7 +87,7 @@ enum FileDescriptorIO {
         }
     }
 
-    static func refusal(_ path: String, _ reason: String, errno: Int32) -> SystemError {
+    package static func refusal(_ path: String, _ reason: String, errno: Int32) -> SystemError {
         SystemError(call: "refusing log file \(path): \(reason)", errno: errno)
     }
 
@@ -103,7 +103,7 @@ enum FileDescriptorIO {
     /// with one link, owned by this process's effective uid, not writable by group or others.
     /// The one rule, used by `openForAppend` on the opened descriptor and by the configuration
     /// check (`check-config`, `collect` before it starts) on the path.
-    static func logFileProblem(_ info: stat) -> (reason: String, errno: Int32)? {
+    package static func logFileProblem(_ info: stat) -> (reason: String, errno: Int32)? {
         if (info.st_mode & S_IFMT) != S_IFREG {
             return ("it is \(kind(info.st_mode)), not a regular file", EINVAL)
         }
@@ -121,7 +121,7 @@ enum FileDescriptorIO {
     }
 
     /// "a FIFO", "a symbolic link", ...: the kind of file a mode names, for messages.
-    static func kind(_ mode: mode_t) -> String {
+    package static func kind(_ mode: mode_t) -> String {
         switch mode & S_IFMT {
         case S_IFLNK: "a symbolic link"
         case S_IFIFO: "a FIFO"

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import JournalBridge
+import JournalBridgeCollector
 
 /// `journal-bridge collect`: the collector as a service. SIGTERM/SIGINT drain and
 /// exit 0, SIGHUP reopens the files (after an external logrotate).

@@ -1,4 +1,4 @@
-import JournalBridge
+import JournalBridgeCollector
 import XCTest
 
 final class FieldNameTests: XCTestCase {

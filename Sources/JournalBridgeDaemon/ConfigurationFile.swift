@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import JournalBridge
+import JournalBridgeCollector
 
 /// The daemon's configuration file: `key = value` lines, `#` comments, values a
 /// quoted string, an integer or `true`/`false` (a subset of TOML, so editors

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import JournalBridge
+import JournalBridgeCollector
 import Logging
 
 /// Everything `journal-bridge collect` runs with: the file's settings, then the flags'.

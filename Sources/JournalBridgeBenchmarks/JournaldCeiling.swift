@@ -3,6 +3,7 @@ import CSystemd
 import Glibc
 #endif
 import JournalBridge
+import JournalBridgeCollector
 import Logging
 
 /// journald's own ceiling, as `shared/bench/journald_ceiling.c` measures it: one

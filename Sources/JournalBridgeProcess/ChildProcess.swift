@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import JournalBridge
 
 /// Starting and reaping worker processes without Foundation (which the worker
 /// side and the daemon do not link): posix_spawn and waitpid.
