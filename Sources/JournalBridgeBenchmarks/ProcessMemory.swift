@@ -3,15 +3,15 @@ import Glibc
 #endif
 
 /// Resident memory of a process (this one unless told), from /proc/<pid>/status.
-public enum ProcessMemory {
+package enum ProcessMemory {
     /// Peak resident set size (VmHWM), bytes.
-    public static var peakResidentBytes: Int { field("VmHWM:", of: "self") }
+    package static var peakResidentBytes: Int { field("VmHWM:", of: "self") }
 
     /// Current resident set size (VmRSS) of `pid`, bytes; 0 if it cannot be read.
-    public static func residentBytes(of pid: Int32) -> Int { field("VmRSS:", of: String(pid)) }
+    package static func residentBytes(of pid: Int32) -> Int { field("VmRSS:", of: String(pid)) }
 
     /// Starts the peak over from the current size (writes 5 to /proc/self/clear_refs).
-    public static func resetPeak() {
+    package static func resetPeak() {
         let fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { return }
         _ = write(fd, "5", 1)

@@ -6,8 +6,8 @@ import Glibc
 import JournalBridgeDaemon
 #endif
 
-public struct JournalBridgeCommand: ParsableCommand {
-    public static let configuration = CommandConfiguration(
+package struct JournalBridgeCommand: ParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "journal-bridge",
         abstract: "One ordered, reliable log for many processes: swift-log records to journald and rotating files.",
         discussion: """
@@ -23,13 +23,13 @@ public struct JournalBridgeCommand: ParsableCommand {
         subcommands: [Send.self, Collect.self, CheckConfig.self, Demo.self, Bench.self, DemoWorker.self, BenchWorker.self]
     )
 
-    public init() {}
+    package init() {}
 
     /// Like `main()`, with the error policy of the discussion above in one place. ArgumentParser
     /// handles its own errors (usage and 64 for bad arguments, `--help`, `ExitCode`); from a
     /// running command, a `ConfigurationError` exits 78 and a failure at run time (`RuntimeFailure`,
     /// or a `SystemError` nothing wrapped) exits 1, each as one line without the usage text.
-    public static func run() -> Never {
+    package static func run() -> Never {
         do {
             var command = try parseAsRoot()
             try command.run()

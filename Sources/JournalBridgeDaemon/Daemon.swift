@@ -6,7 +6,7 @@ import JournalBridgeCollector
 
 /// `journal-bridge collect`: the collector as a service. SIGTERM/SIGINT drain and
 /// exit 0, SIGHUP reopens the files (after an external logrotate).
-public enum Daemon {
+package enum Daemon {
     /// Runs until SIGTERM/SIGINT. Signals are taken with sigwait on this thread, so
     /// they must be blocked before any other thread starts; this does it first.
     ///
@@ -14,7 +14,7 @@ public enum Daemon {
     /// finds, the same checks `check-config` runs; anything that fails after them (the log
     /// files cannot be opened, the socket is busy) is a `RuntimeFailure` (exit 1), which a
     /// restart may fix.
-    public static func run(_ configuration: DaemonConfiguration, source: String) throws {
+    package static func run(_ configuration: DaemonConfiguration, source: String) throws {
         var signals = sigset_t()
         sigemptyset(&signals)
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }

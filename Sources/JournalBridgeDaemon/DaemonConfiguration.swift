@@ -6,23 +6,23 @@ import JournalBridgeCollector
 import Logging
 
 /// Everything `journal-bridge collect` runs with: the file's settings, then the flags'.
-public struct DaemonConfiguration: Sendable, Equatable {
-    public static let defaultPath = "/etc/journal-bridge/journal-bridge.conf"
+package struct DaemonConfiguration: Sendable, Equatable {
+    package static let defaultPath = "/etc/journal-bridge/journal-bridge.conf"
 
-    public var socketPath = WireProtocol.defaultSocketPath
-    public var socketMode: mode_t = 0o660
+    package var socketPath = WireProtocol.defaultSocketPath
+    package var socketMode: mode_t = 0o660
     /// Group name or number owning the socket; nil leaves the collector's own.
-    public var socketGroup: String?
+    package var socketGroup: String?
     /// Under systemd the daemon's stderr goes to journald already: console off by default.
-    public var sinks = SinkConfiguration(base: "/var/log/journal-bridge/journal-bridge", consoleLevel: nil)
-    public var defaultIdentifier = "unknown"
-    public var sinkQueueCapacity = 16384
-    public var journaldOverflow = SinkQueue.Overflow.block
-    public var maxConnections = 4096
+    package var sinks = SinkConfiguration(base: "/var/log/journal-bridge/journal-bridge", consoleLevel: nil)
+    package var defaultIdentifier = "unknown"
+    package var sinkQueueCapacity = 16384
+    package var journaldOverflow = SinkQueue.Overflow.block
+    package var maxConnections = 4096
     /// Bytes for unfinished frames and queued records together (`memory_limit`, e.g. "256M").
-    public var memoryLimit = CollectorConfiguration.defaultMemoryLimit
+    package var memoryLimit = CollectorConfiguration.defaultMemoryLimit
 
-    public init() {}
+    package init() {}
 
     /// The line that set each key of the file, for messages about it; a key a flag
     /// overrode has none.
@@ -30,14 +30,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     /// The settings of a configuration file on top of the defaults. The file must be a regular
     /// file (or a link to one) of at most 1 MiB.
-    public static func load(path: String) throws(ConfigurationError) -> DaemonConfiguration {
+    package static func load(path: String) throws(ConfigurationError) -> DaemonConfiguration {
         var configuration = DaemonConfiguration()
         try configuration.apply(ConfigurationFile(bytes: ConfigurationFile.read(path: path), source: path))
         return configuration
     }
 
     /// The settings of `text` on top of the defaults; `source` names it in messages.
-    public static func parse(_ text: String, source: String) throws(ConfigurationError) -> DaemonConfiguration {
+    package static func parse(_ text: String, source: String) throws(ConfigurationError) -> DaemonConfiguration {
         var configuration = DaemonConfiguration()
         try configuration.apply(ConfigurationFile(text: text, source: source))
         return configuration
@@ -179,7 +179,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// removed at once: `access` says yes to root under /proc); existing log files are regular
     /// files that can be opened for writing. What fails after this (the socket busy, a log file
     /// gone bad since) is a failure at run time, not a configuration error.
-    public func validateEnvironment(source: String) throws(ConfigurationError) {
+    package func validateEnvironment(source: String) throws(ConfigurationError) {
         try checkSocket(source: source)
         if let group = socketGroup, Self.groupID(group) == nil {
             throw ConfigurationError(
@@ -281,7 +281,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     }
 
     /// The number of a group given by name or number; nil when this machine has no such group.
-    public static func groupID(_ group: String) -> gid_t? {
+    package static func groupID(_ group: String) -> gid_t? {
         if let number = gid_t(group) { return number }
         guard let entry = getgrnam(group) else { return nil }
         return entry.pointee.gr_gid

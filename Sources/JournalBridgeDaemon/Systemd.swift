@@ -7,9 +7,9 @@ import Synchronization
 
 /// The daemon's side of systemd: socket activation, readiness, watchdog.
 /// All of it is a no-op when not run by systemd (no LISTEN_FDS / NOTIFY_SOCKET).
-public enum Systemd {
+package enum Systemd {
     /// The listening socket systemd passed (`sd_listen_fds`), if any: fd 3.
-    public static func activatedSocket() -> Int32? {
+    package static func activatedSocket() -> Int32? {
         let count = sd_listen_fds(1)
         guard count >= 1 else { return nil }
         let fd = SD_LISTEN_FDS_START
@@ -20,12 +20,12 @@ public enum Systemd {
         return fd
     }
 
-    public static func notify(_ state: String) {
+    package static func notify(_ state: String) {
         _ = sd_notify(0, state)
     }
 
     /// The watchdog interval systemd asked for (`WatchdogSec=`), in microseconds.
-    public static func watchdogInterval() -> UInt64? {
+    package static func watchdogInterval() -> UInt64? {
         var usec: UInt64 = 0
         guard sd_watchdog_enabled(0, &usec) > 0, usec > 0 else { return nil }
         return usec

@@ -8,15 +8,15 @@ import JournalBridgeProcess
 /// A long-running child (the daemon, systemd-socket-activate) started with posix_spawn
 /// and reaped with waitpid here. Foundation's Process is not used for these: its
 /// reaper thread blocks in wait4 on a running child and then cannot reap others.
-public final class BackgroundProcess: @unchecked Sendable {
-    public let pid: pid_t
+package final class BackgroundProcess: @unchecked Sendable {
+    package let pid: pid_t
     private let lock = NSLock()
     private var stderrBytes: [UInt8] = []
     private var status: Int32?
 
     /// `stdin`: a file to read standard input from (else /dev/null). `listeningSocket`: a descriptor
     /// passed as fd 3, the way systemd passes an activated socket.
-    public init(
+    package init(
         _ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
         listeningSocket: Int32? = nil
     ) throws {
@@ -52,19 +52,19 @@ public final class BackgroundProcess: @unchecked Sendable {
         }.start()
     }
 
-    public var stderrText: String {
+    package var stderrText: String {
         lock.lock()
         defer { lock.unlock() }
         return String(decoding: stderrBytes, as: UTF8.self)
     }
 
-    public var isRunning: Bool { reap(block: false) == nil }
+    package var isRunning: Bool { reap(block: false) == nil }
 
-    public func signal(_ signal: Int32) { kill(pid, signal) }
+    package func signal(_ signal: Int32) { kill(pid, signal) }
 
     /// Waits for exit (up to `timeout` s, then SIGKILL); the exit status (128+N for signal N).
     @discardableResult
-    public func wait(timeout: TimeInterval = 30) -> Int32 {
+    package func wait(timeout: TimeInterval = 30) -> Int32 {
         if !eventually(timeout: timeout, { !self.isRunning }) { signal(SIGKILL) }
         let result = reap(block: true) ?? -1
         Thread.sleep(forTimeInterval: 0.05)

@@ -12,8 +12,8 @@ import Glibc
 ///
 /// Everything the child uses is prepared before `fork`: in the child of a multithreaded
 /// process it calls only async-signal-safe functions, then `_exit`.
-public enum ForkedClient {
-    public static func exchange(path: String, bytes: [UInt8], user: (uid: uid_t, gid: gid_t)? = nil) throws -> [UInt8] {
+package enum ForkedClient {
+    package static func exchange(path: String, bytes: [UInt8], user: (uid: uid_t, gid: gid_t)? = nil) throws -> [UInt8] {
         guard let cPath = strdup(path) else { throw Run.Failure(description: "strdup") }
         defer { free(cPath) }
         let payload = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)
@@ -80,7 +80,7 @@ public enum ForkedClient {
     }
 
     /// The frames in `bytes` (what `exchange` returned).
-    public static func frames(_ bytes: [UInt8]) -> [Frame] {
+    package static func frames(_ bytes: [UInt8]) -> [Frame] {
         var decoder = FrameDecoder()
         decoder.append(bytes[...])
         var frames: [Frame] = []

@@ -5,17 +5,17 @@ import Glibc
 #endif
 
 /// A hand-driven client for protocol tests: sends whatever bytes it is told.
-public final class RawClient {
-    public let fd: Int32
+package final class RawClient {
+    package let fd: Int32
 
-    public init(path: String) throws {
+    package init(path: String) throws {
         fd = try UnixSocket.connect(path: path)
         UnixSocket.setTimeout(fd, option: SO_RCVTIMEO, seconds: 10)
     }
 
     deinit { close(fd) }
 
-    public func send(_ bytes: [UInt8]) {
+    package func send(_ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
@@ -24,17 +24,17 @@ public final class RawClient {
         }
     }
 
-    public func send(_ frame: Frame) {
+    package func send(_ frame: Frame) {
         var encoder = FrameEncoder()
         encoder.encode(frame)
         send(encoder.bytes)
     }
 
     /// Half-closes the sending side (the peer sees EOF).
-    public func finishSending() { shutdown(fd, Int32(SHUT_WR)) }
+    package func finishSending() { shutdown(fd, Int32(SHUT_WR)) }
 
     /// Reads until the collector closes the connection (or 10 s pass); the frames it sent.
-    public func framesUntilClosed() -> (frames: [Frame], closed: Bool) {
+    package func framesUntilClosed() -> (frames: [Frame], closed: Bool) {
         var decoder = FrameDecoder()
         var frames: [Frame] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -48,7 +48,7 @@ public final class RawClient {
     }
 
     /// Waits for one frame (welcome, ack...).
-    public func nextFrame() -> Frame? {
+    package func nextFrame() -> Frame? {
         var decoder = FrameDecoder()
         var buffer = [UInt8](repeating: 0, count: 1)
         while true {
@@ -62,7 +62,7 @@ public final class RawClient {
 
 /// Waits until `condition` holds (polling), up to `timeout` seconds.
 @discardableResult
-public func eventually(timeout: TimeInterval = 20, _ condition: () -> Bool) -> Bool {
+package func eventually(timeout: TimeInterval = 20, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while !condition() {
         if Date() > deadline { return false }

@@ -2,7 +2,7 @@ import Logging
 
 extension Logger.Level {
     /// The level's position, 0 (trace) ... 6 (critical): its code on the wire.
-    public var ordinal: UInt8 {
+    package var ordinal: UInt8 {
         switch self {
         case .trace: 0
         case .debug: 1
@@ -14,7 +14,7 @@ extension Logger.Level {
         }
     }
 
-    public init?(ordinal: UInt8) {
+    package init?(ordinal: UInt8) {
         switch ordinal {
         case 0: self = .trace
         case 1: self = .debug
@@ -29,7 +29,7 @@ extension Logger.Level {
 
     /// Parses a level the way people type it on a command line or in a config:
     /// swift-log names, Python's (`WARN`, `FATAL`), any case.
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         switch text.lowercased() {
         case "trace": self = .trace
         case "debug": self = .debug

@@ -70,8 +70,10 @@ public struct LogRecord: Sendable, Equatable {
     @inline(__always)
     package var messageByteCount: Int { messageBytes?.count ?? message.utf8.count }
 
+    /// Now, in the unit of `timestampMicros`: microseconds since the Unix epoch (CLOCK_REALTIME).
     @inline(__always)
-    public static func now() -> Int64 {
+    @usableFromInline
+    package static func now() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) &* 1_000_000 &+ Int64(ts.tv_nsec / 1000)
@@ -149,14 +151,19 @@ public struct Origin: Sendable, Equatable {
         self.session = session
     }
 
-    public static var thisProcess: Origin {
+    /// This process, under its program name.
+    @usableFromInline
+    package static var thisProcess: Origin {
         Origin(pid: getpid(), uid: getuid(), gid: getgid(), identifier: ProgramName.current)
     }
 }
 
-public enum ProgramName {
+/// The name a program logs under unless told otherwise.
+@usableFromInline
+package enum ProgramName {
     /// The basename of argv[0], as `logger` and `sd_journal_send` default it.
-    public static let current: String = {
+    @usableFromInline
+    package static let current: String = {
         let path = CommandLine.arguments.first ?? "journal-bridge"
         return path.split(separator: "/").last.map(String.init) ?? path
     }()
@@ -164,7 +171,7 @@ public enum ProgramName {
 
 extension Logger.Metadata {
     /// Flattens swift-log metadata to key/value strings, keys sorted so output is stable.
-    public func flattened() -> [MetadataField] {
+    package func flattened() -> [MetadataField] {
         var fields: [MetadataField] = []
         fields.reserveCapacity(count)
         for (key, value) in self {

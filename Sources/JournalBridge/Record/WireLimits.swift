@@ -40,7 +40,7 @@ extension LogRecord {
     ///
     /// Every cut string ends with `…[truncated N bytes]`, N the exact number of bytes of the
     /// original that are not there; a cut falls between characters, never inside one.
-    public func clampedToWireLimits() -> LogRecord {
+    package func clampedToWireLimits() -> LogRecord {
         if encodedSizeWithinWireLimits != nil { return self }
         var copy = self
         let maxFields = WireProtocol.maxMetadataPerRecord

@@ -60,7 +60,7 @@ public final class RecordShipper: Sendable {
     // MARK: the caller's side
 
     /// Hands a record over. Never does I/O; waits only as the overflow policy says.
-    public func enqueue(_ record: LogRecord) {
+    package func enqueue(_ record: LogRecord) {
         enqueue(QueuedRecord(record: record, base: [:], explicit: nil))
     }
 

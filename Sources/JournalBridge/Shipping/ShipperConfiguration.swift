@@ -38,7 +38,7 @@ public struct ShipperConfiguration: Sendable {
     }
 
     /// The path the shipper connects to: explicit, else the environment, else the default.
-    public var resolvedSocketPath: String {
+    package var resolvedSocketPath: String {
         if let socketPath { return socketPath }
         if let fromEnvironment = getenv(WireProtocol.socketEnvironmentVariable), fromEnvironment.pointee != 0 {
             return String(cString: fromEnvironment)

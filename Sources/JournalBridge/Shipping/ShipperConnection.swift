@@ -434,5 +434,5 @@ final class ShipperConnection: @unchecked Sendable {
 
 extension Origin {
     /// For records whose sender the collector fills in from SO_PEERCRED.
-    public static let unattributed = Origin(pid: 0, uid: 0, gid: 0, identifier: "")
+    package static let unattributed = Origin(pid: 0, uid: 0, gid: 0, identifier: "")
 }

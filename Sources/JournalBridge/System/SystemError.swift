@@ -34,8 +34,8 @@ package func syscall<T: FixedWidthInteger>(_ name: @autoclosure () -> String, _ 
 }
 
 /// Diagnostics of the bridge itself, straight to fd 2 (never through a logger: that could loop).
-public enum StandardError {
-    public static func write(_ text: String) {
+package enum StandardError {
+    package static func write(_ text: String) {
         var text = text
         text.withUTF8 { utf8 in
             var offset = 0

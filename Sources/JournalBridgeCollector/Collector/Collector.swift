@@ -69,7 +69,7 @@ public final class Collector: Sendable {
 
     public var statistics: Router.Statistics { router.statistics }
 
-    public var isRunning: Bool { loop.withLock { $0 != nil } }
+    package var isRunning: Bool { loop.withLock { $0 != nil } }
 
-    public var connectionCount: Int { loop.withLock { $0?.connectionCount.load(ordering: .relaxed) ?? 0 } }
+    package var connectionCount: Int { loop.withLock { $0?.connectionCount.load(ordering: .relaxed) ?? 0 } }
 }

@@ -4,7 +4,7 @@ import Logging
 extension Logger.Level {
     /// The syslog priority journald stores in `PRIORITY` (RFC 5424 severities).
     /// swift-log has two levels below `info`; both are syslog's `debug` (7).
-    public var syslogPriority: Int {
+    package var syslogPriority: Int {
         switch self {
         case .trace, .debug: 7
         case .info: 6
@@ -16,7 +16,7 @@ extension Logger.Level {
     }
 
     /// The name written in text files, as Python's logging spells it.
-    public var displayName: String {
+    package var displayName: String {
         switch self {
         case .trace: "TRACE"
         case .debug: "DEBUG"

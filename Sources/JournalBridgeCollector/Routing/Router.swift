@@ -35,7 +35,7 @@ public final class Router: Sendable {
 
     /// Routes the records; `onStored` runs once every sink has written its share
     /// (at once for direct sinks, from the last sink's thread for queued ones).
-    public func route(_ records: [LogRecord], onStored: (@Sendable () -> Void)? = nil) {
+    package func route(_ records: [LogRecord], onStored: (@Sendable () -> Void)? = nil) {
         var levels = [Int](repeating: 0, count: Logger.Level.allCases.count)
         for record in records { levels[Int(record.level.ordinal)] += 1 }
         var admittedCounts = [Int](repeating: 0, count: routes.count)

@@ -22,7 +22,7 @@ final class StoreTicket: Sendable {
 /// Puts a sink on a thread of its own behind a bounded queue, so a slow sink
 /// (journald) never stalls the others. A full queue makes the caller wait: the
 /// wait reaches the workers as backpressure, and nothing is lost.
-public final class SinkQueue: LogSink {
+package final class SinkQueue: LogSink {
     private struct Item {
         var records: [LogRecord]
         var ticket: StoreTicket?
@@ -39,16 +39,16 @@ public final class SinkQueue: LogSink {
     }
 
     /// What a full queue does to the records routed to it.
-    public enum Overflow: Sendable, Equatable {
+    package enum Overflow: Sendable, Equatable {
         /// Wait for room: lossless; the wait reaches the workers as backpressure.
         case block
         /// Drop them for this sink only (counted, reported once per episode); the other sinks still get them.
         case drop
     }
 
-    public let inner: any LogSink
-    public let capacity: Int
-    public let overflow: Overflow
+    package let inner: any LogSink
+    package let capacity: Int
+    package let overflow: Overflow
     private let lock = ConditionLock(State())
     private let thread = ConditionLock<pthread_t?>(nil)
     private let shed = Atomic<Int>(0)
@@ -57,7 +57,7 @@ public final class SinkQueue: LogSink {
     /// router looks at the sink's failure count there.
     private let afterWrite = ConditionLock<(@Sendable () -> Void)?>(nil)
 
-    public init(_ inner: any LogSink, capacity: Int = 16384, overflow: Overflow = .block) {
+    package init(_ inner: any LogSink, capacity: Int = 16384, overflow: Overflow = .block) {
         self.inner = inner
         self.capacity = max(1, capacity)
         self.overflow = overflow
@@ -66,16 +66,16 @@ public final class SinkQueue: LogSink {
         thread.withLock { $0 = started }
     }
 
-    public var name: String { inner.name }
-    public var failedCount: Int { inner.failedCount + shed.load(ordering: .relaxed) }
-    public var packedCount: Int { inner.packedCount }
-    public var lastFailure: String? {
+    package var name: String { inner.name }
+    package var failedCount: Int { inner.failedCount + shed.load(ordering: .relaxed) }
+    package var packedCount: Int { inner.packedCount }
+    package var lastFailure: String? {
         inner.lastFailure ?? (shed.load(ordering: .relaxed) > 0 ? "queue full (\(capacity) records)" : nil)
     }
 
     func setAfterWrite(_ body: @escaping @Sendable () -> Void) { afterWrite.withLock { $0 = body } }
 
-    public func write(_ records: [LogRecord]) { enqueue(records, ticket: nil) }
+    package func write(_ records: [LogRecord]) { enqueue(records, ticket: nil) }
 
     /// Counts what this queue holds against `budget`'s record share (the collector's
     /// memory budget): a full share makes `enqueue` wait (or drop, for `.drop`) like a full queue.
@@ -156,15 +156,15 @@ public final class SinkQueue: LogSink {
     }
 
     /// Waits until everything queued so far is written.
-    public func flush() {
+    package func flush() {
         lock.wait(until: { $0.items.isEmpty && !$0.busy }) { _, _ in }
         inner.flush()
     }
 
-    public func reopen() { inner.reopen() }
+    package func reopen() { inner.reopen() }
 
     /// Drains, stops the thread, closes the sink.
-    public func close() {
+    package func close() {
         flush()
         lock.withLock { state in
             state.closing = true

@@ -12,7 +12,7 @@ import Synchronization
 public final class JournaldSink: LogSink {
     /// Where journald listens. `sd_journal_sendv` returns 0 and drops the entry when
     /// this is missing, so the sink checks it itself.
-    public static let socketPath = "/run/systemd/journal/socket"
+    package static let socketPath = "/run/systemd/journal/socket"
 
     private struct State {
         var fields: [UInt8] = []
@@ -58,7 +58,7 @@ public final class JournaldSink: LogSink {
 
     /// Records kept while journald is away; past this the oldest are dropped, counted, and
     /// reported to journald by a record of its own when it is back.
-    public let backlogCapacity: Int
+    package let backlogCapacity: Int
 
     /// The real `sd_journal_sendv`.
     package static let systemSendV: SendV = { sd_journal_sendv($0, $1) }
@@ -80,7 +80,7 @@ public final class JournaldSink: LogSink {
 
     public var lastFailure: String? { lastFailureReason.withLock { $0 } }
 
-    public static var isAvailable: Bool { access(socketPath, F_OK) == 0 }
+    package static var isAvailable: Bool { access(socketPath, F_OK) == 0 }
 
     public func write(_ records: [LogRecord]) {
         state.withLock { state in
