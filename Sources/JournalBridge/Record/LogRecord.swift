@@ -8,9 +8,11 @@ import Logging
 /// Metadata is flattened to ordered string pairs: that is what journald and the
 /// text files store, and it keeps the wire format independent of swift-log.
 public struct LogRecord: Sendable, Equatable {
+    /// The swift-log level; journald gets its syslog priority.
     public var level: Logger.Level
     /// Wall-clock time of the `log` call, microseconds since the Unix epoch (journald's unit).
     public var timestampMicros: Int64
+    /// The logger's label (`LOGGER_LABEL` in journald, `%(name)s` in the files).
     public var label: String
     /// The message. When the bytes received were not valid UTF-8 this is their repaired form
     /// (U+FFFD for each bad sequence) and `messageBytes` holds the bytes themselves.
@@ -24,15 +26,20 @@ public struct LogRecord: Sendable, Equatable {
     /// client's frame), so that journald gets them as sent and the files show them escaped.
     /// nil for every valid message: the common case costs nothing.
     package private(set) var messageBytes: [UInt8]?
+    /// The source file of the `log` call (`CODE_FILE`).
     public var file: String
+    /// The function of the `log` call (`CODE_FUNC`).
     public var function: String
+    /// The line of the `log` call (`CODE_LINE`).
     public var line: UInt32
+    /// The metadata, flattened to key/value strings, keys sorted.
     public var metadata: [MetadataField]
     /// Per-shipper sequence number (starts at 1); 0 when the record never travelled.
     public var sequence: UInt64
     /// Who sent it. The collector fills this from SO_PEERCRED, never from the payload.
     public var origin: Origin
 
+    /// A record; every field but the level and the message has a default (now, this process).
     public init(
         level: Logger.Level,
         timestampMicros: Int64 = LogRecord.now(),
@@ -80,7 +87,9 @@ public struct LogRecord: Sendable, Equatable {
     }
 }
 
+/// One metadata entry of a record: a key and its value as text.
 public struct MetadataField: Sendable, Equatable {
+    /// The key as the caller wrote it; journald gets it as a field name (`request.id` becomes `REQUEST_ID`).
     public var key: String
     /// The value; its repaired form when the bytes received were not valid UTF-8 (`valueBytes`).
     public var value: String {
@@ -92,6 +101,7 @@ public struct MetadataField: Sendable, Equatable {
     /// gets them as sent, the files show them escaped. nil for every valid value.
     package private(set) var valueBytes: [UInt8]?
 
+    /// The entry `key` = `value`.
     public init(_ key: String, _ value: String) {
         self.key = key
         self.value = value
@@ -134,8 +144,11 @@ package enum RawText {
 
 /// The process a record came from and the name it logs under.
 public struct Origin: Sendable, Equatable {
+    /// The sender's process id (`SO_PEERCRED` for a client of a collector).
     public var pid: Int32
+    /// The sender's user id.
     public var uid: UInt32
+    /// The sender's group id.
     public var gid: UInt32
     /// `SYSLOG_IDENTIFIER`: the program name.
     public var identifier: String
@@ -143,6 +156,7 @@ public struct Origin: Sendable, Equatable {
     /// With the record's sequence number it names the record: a repeated pair is a duplicate.
     public var session: UInt64
 
+    /// An origin; `session` 0 is direct mode.
     public init(pid: Int32, uid: UInt32, gid: UInt32, identifier: String, session: UInt64 = 0) {
         self.pid = pid
         self.uid = uid

@@ -10,14 +10,19 @@ import Synchronization
 public final class RecordShipper: Sendable {
     /// Counters for tests, benchmarks and `flush` diagnostics.
     public struct Statistics: Sendable, Equatable {
+        /// Records admitted to the queue.
         public var enqueued = 0
+        /// Records shed because the shipper was full (reported by a record of their own).
         public var dropped = 0
         /// Records the collector refused even alone (a limit of that collector the shipper does
         /// not know): each dropped by itself, after the others before it were stored, and
         /// reported by a WARNING record of its own ("dropped 1 record: refused by the collector: ...").
         public var refused = 0
+        /// The highest sequence number the collector acknowledged.
         public var acknowledged: UInt64 = 0
+        /// Connections to the collector made after the first.
         public var reconnects = 0
+        /// Records held now: queued, being sent, or sent and not yet acknowledged.
         public var held = 0
     }
 
@@ -37,6 +42,7 @@ public final class RecordShipper: Sendable {
         var finished = false
     }
 
+    /// Where the shipper connects and what it does when full.
     public let configuration: ShipperConfiguration
     let session = UInt64.random(in: 1...UInt64.max)
     let lock = ConditionLock(State())
@@ -48,6 +54,7 @@ public final class RecordShipper: Sendable {
     var reportThreshold: Int { lowPriorityLimit }
     private let thread = ConditionLock<pthread_t?>(nil)
 
+    /// Starts the shipper's background thread; it connects (and reconnects) to the collector by itself. Create one per process.
     public init(configuration: ShipperConfiguration = ShipperConfiguration()) {
         self.configuration = configuration
         self.lowPriorityLimit = configuration.capacity * 3 / 4
@@ -167,6 +174,7 @@ public final class RecordShipper: Sendable {
         ExitFlush.unregister(self)
     }
 
+    /// The counters now.
     public var statistics: Statistics {
         lock.withLock { state in
             var statistics = state.statistics

@@ -10,6 +10,7 @@ public struct ShipperConfiguration: Sendable {
     public var identifier: String
     /// Records held at most: queued, being sent, or sent and not yet acknowledged.
     public var capacity: Int
+    /// What `log` does when the shipper already holds `capacity` records.
     public var overflow: OverflowPolicy
     /// How long a normal process exit waits for queued records to be acknowledged; nil: not at all.
     public var flushAtExit: Double?
@@ -19,6 +20,7 @@ public struct ShipperConfiguration: Sendable {
     /// connection or lost one (a refusal too); back to `minimum` once the collector acknowledges.
     public var reconnectDelay: (minimum: Double, maximum: Double)
 
+    /// A configuration; every default is the one README documents (65,536 records, shed DEBUG/INFO first).
     public init(
         socketPath: String? = nil,
         identifier: String = ProgramName.current,

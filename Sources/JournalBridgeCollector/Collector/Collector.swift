@@ -10,7 +10,9 @@ import Synchronization
 /// to the sinks (each on its own queue and thread) and acknowledges it once
 /// every sink has written it. Embedded in a parent process, or run as the daemon.
 public final class Collector: Sendable {
+    /// The socket and limits the collector was made with.
     public let configuration: CollectorConfiguration
+    /// The router the collector hands records to; a `DirectLogHandler` on it logs the parent's own records to the same sinks.
     public let router: Router
     /// What unfinished frames and queued records may hold (`configuration.memoryLimit`).
     package let memoryBudget: MemoryBudget
@@ -67,6 +69,7 @@ public final class Collector: Sendable {
     /// Reopens every file sink (SIGHUP, after an external logrotate).
     public func reopen() { router.reopen() }
 
+    /// Records routed per level and per sink so far.
     public var statistics: Router.Statistics { router.statistics }
 
     package var isRunning: Bool { loop.withLock { $0 != nil } }

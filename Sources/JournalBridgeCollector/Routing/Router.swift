@@ -7,9 +7,12 @@ import Synchronization
 
 /// A sink and the lowest level it takes.
 public struct SinkRoute: Sendable {
+    /// Where the records go.
     public var sink: any LogSink
+    /// The lowest level the sink takes.
     public var minimumLevel: Logger.Level
 
+    /// `sink` takes every record at `minimumLevel` or above.
     public init(_ sink: any LogSink, minimumLevel: Logger.Level) {
         self.sink = sink
         self.minimumLevel = minimumLevel
@@ -20,10 +23,12 @@ public struct SinkRoute: Sendable {
 /// records per level and per sink for summaries. When a sink fails to write records,
 /// says so through the other sinks (`SinkFailureWatch`).
 public final class Router: Sendable {
+    /// The routes, in the order records are handed to them.
     public let routes: [SinkRoute]
     private let counts: ConditionLock<(perLevel: [Int], perRoute: [Int])>
     private let watches: [SinkFailureWatch]
 
+    /// A router over `routes`.
     public init(routes: [SinkRoute]) {
         self.routes = routes
         self.counts = ConditionLock((Array(repeating: 0, count: Logger.Level.allCases.count), Array(repeating: 0, count: routes.count)))
@@ -101,10 +106,14 @@ public final class Router: Sendable {
         ((sink as? SinkQueue)?.inner ?? sink) is RotatingFileSink
     }
 
+    /// Pushes what every sink buffers to the kernel.
     public func flush() { for route in routes { route.sink.flush() } }
+    /// Reopens every sink's files (after an external logrotate).
     public func reopen() { for route in routes { route.sink.reopen() } }
+    /// Closes every sink.
     public func close() { for route in routes { route.sink.close() } }
 
+    /// The counts so far.
     public var statistics: Statistics {
         let (perLevel, perRoute) = counts.withLock { $0 }
         return Statistics(
@@ -118,10 +127,15 @@ public final class Router: Sendable {
         )
     }
 
+    /// Records routed so far, per level and per sink.
     public struct Statistics: Sendable {
+        /// One sink's counts.
         public struct SinkCount: Sendable {
+            /// The sink's name (`journald`, `error-file`, ...).
             public var name: String
+            /// The lowest level the sink takes.
             public var minimumLevel: Logger.Level
+            /// Records handed to the sink.
             public var routed: Int
             /// Routed records this sink could not write: acknowledged all the same, counted here and
             /// reported (stderr, and a record through the other sinks).
@@ -132,8 +146,11 @@ public final class Router: Sendable {
             public var lastFailure: String? = nil
         }
 
+        /// Records routed, per level.
         public var perLevel: [Logger.Level: Int]
+        /// Counts per sink, in route order.
         public var perSink: [SinkCount]
+        /// Records routed, all levels.
         public var total: Int { perLevel.values.reduce(0, +) }
     }
 }

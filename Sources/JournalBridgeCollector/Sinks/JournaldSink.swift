@@ -31,6 +31,7 @@ public final class JournaldSink: LogSink {
         var lostWhileAway = 0
     }
 
+    /// `journald`.
     public let name = "journald"
     /// When the collector runs as root, `OBJECT_PID` makes journald attach the
     /// worker's `OBJECT_COMM`, `OBJECT_EXE`, ... to the entry.
@@ -63,6 +64,7 @@ public final class JournaldSink: LogSink {
     /// The real `sd_journal_sendv`.
     package static let systemSendV: SendV = { sd_journal_sendv($0, $1) }
 
+    /// A sink that sends `OBJECT_PID` when `attributeObjectPID` (journald honours it from root) and keeps up to `backlogCapacity` records while journald is away.
     public convenience init(attributeObjectPID: Bool = geteuid() == 0, backlogCapacity: Int = 100_000) {
         self.init(attributeObjectPID: attributeObjectPID, backlogCapacity: backlogCapacity, sendv: Self.systemSendV)
     }
@@ -73,15 +75,18 @@ public final class JournaldSink: LogSink {
         self.sendv = sendv
     }
 
+    /// Records journald did not take (absent, refused), dropped from a full backlog included.
     public var failedCount: Int { failed.load(ordering: .relaxed) }
 
     /// Records whose metadata did not all fit as fields and went (partly) into `JB_METADATA`.
     public var packedCount: Int { packed.load(ordering: .relaxed) }
 
+    /// Why the last record failed.
     public var lastFailure: String? { lastFailureReason.withLock { $0 } }
 
     package static var isAvailable: Bool { access(socketPath, F_OK) == 0 }
 
+    /// Sends each record as one journal entry; while journald is away, keeps them in the backlog.
     public func write(_ records: [LogRecord]) {
         state.withLock { state in
             guard Self.isAvailable, drainBacklog(&state) else { return hold(records, &state) }
