@@ -30,6 +30,8 @@ extension JournalBridgeCommand {
                 reopens the log files. A bad configuration exits 78 naming the file, line, key and problem, \
                 after the same checks as check-config; a failure at run time (log files that cannot be opened, \
                 a socket another collector holds) exits 1 with one line on stderr.
+
+                Settings come from the configuration file; the flags below override it.
                 """
         )
 

@@ -9,11 +9,17 @@ import JournalBridgeProcess
 import Logging
 
 extension JournalBridgeCommand {
-    /// The seed's program: an embedded collector, worker processes and the main
-    /// process logging at random levels with random pauses.
+    /// The Python pattern's demo program in Swift: an embedded collector, worker processes
+    /// and the main process logging at random levels with random pauses.
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the seed's demo: a collector, N worker processes and the main process logging to it."
+            abstract: "Run a demo: an embedded collector, N worker processes and the main process logging to it.",
+            discussion: """
+                Each process logs --messages records at random levels (DEBUG to CRITICAL) with random pauses. \
+                The records go to journald (journalctl -t IDENTIFIER) and, by default, to ./demo_error.log \
+                and ./demo_debug.log, rolled over at 300 bytes with 10 older files kept, so that rotation shows. \
+                Prints how many records each level and each sink got.
+                """
         )
 
         @Option(help: "Worker processes.")
@@ -58,7 +64,7 @@ extension JournalBridgeCommand {
                     ])
                 )
             }
-            // The main process logs too, like the seed's.
+            // The main process logs too, as in the Python pattern's demo.
             DemoWorker.logMessages(
                 name: "main", socket: socketPath, identifier: identifier, messages: messages, maxSleep: maxSleep
             )

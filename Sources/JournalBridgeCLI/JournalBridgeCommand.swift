@@ -11,6 +11,19 @@ package struct JournalBridgeCommand: ParsableCommand {
         commandName: "journal-bridge",
         abstract: "One ordered, reliable log for many processes: swift-log records to journald and rotating files.",
         discussion: """
+            Worker processes log through swift-log (or journal-bridge send) to one collector over a Unix \
+            stream socket. The collector forwards every record to systemd-journald with structured fields \
+            (journalctl -t IDENTIFIER) and keeps rotating text files: <base>_error.log (WARNING and above) \
+            and <base>_debug.log (DEBUG and above), the older ones renamed <file>.1 ... <file>.N. The pid, \
+            uid and gid of a record come from the socket's peer credentials, never from what the client sends.
+
+            Environment: JOURNAL_BRIDGE_SOCKET is the collector's socket for workers and for send \
+            (default /run/journal-bridge/journal-bridge.sock).
+
+            Files: /etc/journal-bridge/journal-bridge.conf is the daemon's configuration (key = value \
+            lines: "quoted strings", integers, true/false; check-config validates it). The packaged daemon \
+            writes /var/log/journal-bridge/journal-bridge_error.log and journal-bridge_debug.log.
+
             Exit status, the same for every subcommand:
               0   success.
               1   a failure at run time, which a retry or a restart may fix: the log files cannot be \

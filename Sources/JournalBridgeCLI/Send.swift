@@ -13,7 +13,8 @@ extension JournalBridgeCommand {
             abstract: "Log a message, or one record per line of standard input.",
             discussion: """
                 With --direct the records go straight to journald and <base>_error.log / <base>_debug.log \
-                in this process; otherwise they go through a collector's socket.
+                in this process; otherwise they go through a collector's socket, and the command exits only \
+                once the collector has acknowledged every record (or with status 1 after --timeout seconds).
                 """
         )
 

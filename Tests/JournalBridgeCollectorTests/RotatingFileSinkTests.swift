@@ -21,7 +21,7 @@ final class RotatingFileSinkTests: XCTestCase {
         return Int(words[words.firstIndex(of: "number")! + 1])!
     }
 
-    func testSeedSizesEveryRecordInExactlyOneFileAndBackupsCapped() throws {
+    func testPythonSizesEveryRecordInExactlyOneFileAndBackupsCapped() throws {
         let directory = try TemporaryDirectory()
         let sink = try RotatingFileSink(path: directory.file("app.log"), options: .init(maxBytes: 300, backupCount: 10))
         // 8 records of ~70 bytes: 4 per 300-byte file, so 2 files' worth; nothing rolls off yet.

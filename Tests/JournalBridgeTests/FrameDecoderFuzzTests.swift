@@ -79,9 +79,9 @@ final class FrameDecoderFuzzTests: XCTestCase {
         return (frames, nil)
     }
 
-    func testSeedsDecodeAsTheSpecSays() throws {
+    func testCorpusDecodesAsTheSpecSays() throws {
         corpusCache = corpus
-        XCTAssertGreaterThanOrEqual(corpusCache.count, 20, "the seed corpus is in the repo")
+        XCTAssertGreaterThanOrEqual(corpusCache.count, 20, "the corpus is in the repo")
         var g = Generator(state: 1)
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Corpus/frame-decoder").standardized.path
         func outcome(_ name: String) -> (Int, WireError?) {

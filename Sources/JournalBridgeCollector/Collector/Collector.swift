@@ -5,7 +5,7 @@ import JournalBridge
 import Logging
 import Synchronization
 
-/// The listener of the seed, done properly: accepts many worker connections on a
+/// The Python pattern's QueueListener, done properly: accepts many worker connections on a
 /// Unix socket, attributes each record to its sender with SO_PEERCRED, routes it
 /// to the sinks (each on its own queue and thread) and acknowledges it once
 /// every sink has written it. Embedded in a parent process, or run as the daemon.

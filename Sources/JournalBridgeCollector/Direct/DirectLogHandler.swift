@@ -1,7 +1,7 @@
 import JournalBridge
 import Logging
 
-/// Direct mode (the seed's `config_log`): a swift-log handler that writes straight to
+/// Direct mode (the Python pattern's `config_log`, without the queue): a swift-log handler that writes straight to
 /// the sinks in this process, with no collector. The handler is a cheap value; the
 /// sinks live in the shared `Router`.
 ///

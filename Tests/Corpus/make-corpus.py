@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus for the frame decoder's fuzz test, straight from
+"""Writes the corpus for the frame decoder's fuzz test, straight from
 docs/protocol.md (so it also checks that the spec and the decoder agree):
 valid frames of every type and the named hostile cases. Run from the repo root."""
 import os, struct
@@ -25,7 +25,7 @@ def batch(*records):
     return frame(3, struct.pack(">I", len(records)) + b"".join(records))
 
 hello = frame(1, b"JBRG" + struct.pack(">HQ", 1, 0x1234567890ABCDEF) + s16(b"my app: worker 1"))
-seeds = {
+inputs = {
     "hello": hello,
     "welcome": frame(2, struct.pack(">HQ", 1, 77)),
     "ack": frame(4, struct.pack(">Q", 5)),
@@ -51,7 +51,7 @@ seeds = {
     "count-lies": hello + frame(3, struct.pack(">I", 65536) + record()),
     "garbage": b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
 }
-for name, data in seeds.items():
+for name, data in inputs.items():
     with open(os.path.join(out, name + ".bin"), "wb") as f:
         f.write(data)
-print(f"{len(seeds)} seeds in {out}")
+print(f"{len(inputs)} inputs in {out}")
