@@ -1,22 +1,22 @@
 import Foundation
 import JournalBridge
+import JournalBridgeProcess
 #if canImport(Glibc)
 import Glibc
-import JournalBridgeProcess
 #endif
 
 /// A long-running child (the daemon, systemd-socket-activate) started with posix_spawn
 /// and reaped with waitpid here. Foundation's Process is not used for these: its
 /// reaper thread blocks in wait4 on a running child and then cannot reap others.
-package final class BackgroundProcess: @unchecked Sendable {
-    package let pid: pid_t
+public final class BackgroundProcess: @unchecked Sendable {
+    public let pid: pid_t
     private let lock = NSLock()
     private var stderrBytes: [UInt8] = []
     private var status: Int32?
 
     /// `stdin`: a file to read standard input from (else /dev/null). `listeningSocket`: a descriptor
     /// passed as fd 3, the way systemd passes an activated socket.
-    package init(
+    public init(
         _ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
         listeningSocket: Int32? = nil
     ) throws {
@@ -52,19 +52,19 @@ package final class BackgroundProcess: @unchecked Sendable {
         }.start()
     }
 
-    package var stderrText: String {
+    public var stderrText: String {
         lock.lock()
         defer { lock.unlock() }
         return String(decoding: stderrBytes, as: UTF8.self)
     }
 
-    package var isRunning: Bool { reap(block: false) == nil }
+    public var isRunning: Bool { reap(block: false) == nil }
 
-    package func signal(_ signal: Int32) { kill(pid, signal) }
+    public func signal(_ signal: Int32) { kill(pid, signal) }
 
     /// Waits for exit (up to `timeout` s, then SIGKILL); the exit status (128+N for signal N).
     @discardableResult
-    package func wait(timeout: TimeInterval = 30) -> Int32 {
+    public func wait(timeout: TimeInterval = 30) -> Int32 {
         if !eventually(timeout: timeout, { !self.isRunning }) { signal(SIGKILL) }
         let result = reap(block: true) ?? -1
         Thread.sleep(forTimeInterval: 0.05)

@@ -12,8 +12,8 @@ import Glibc
 ///
 /// Everything the child uses is prepared before `fork`: in the child of a multithreaded
 /// process it calls only async-signal-safe functions, then `_exit`.
-package enum ForkedClient {
-    package static func exchange(path: String, bytes: [UInt8], user: (uid: uid_t, gid: gid_t)? = nil) throws -> [UInt8] {
+public enum ForkedClient {
+    public static func exchange(path: String, bytes: [UInt8], user: (uid: uid_t, gid: gid_t)? = nil) throws -> [UInt8] {
         guard let cPath = strdup(path) else { throw Run.Failure(description: "strdup") }
         defer { free(cPath) }
         let payload = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)

@@ -1,25 +1,25 @@
 import Foundation
 
 /// Reads back what the real journald stored, with `journalctl -o json --all`.
-package enum Journal {
+public enum Journal {
     /// One entry: field name -> value bytes. journalctl prints binary values
     /// (NUL, invalid UTF-8, control bytes) as arrays of numbers and repeated fields as arrays of values.
-    package struct Entry {
-        package var fields: [String: [UInt8]]
-        package var repeated: [String: [[UInt8]]]
+    public struct Entry {
+        public var fields: [String: [UInt8]]
+        public var repeated: [String: [[UInt8]]]
 
-        package subscript(_ name: String) -> String? {
+        public subscript(_ name: String) -> String? {
             fields[name].map { String(decoding: $0, as: UTF8.self) }
         }
     }
 
     /// A fresh identifier for one test, so its entries are found and no others.
-    package static func uniqueIdentifier(_ prefix: String = "jbtest") -> String {
+    public static func uniqueIdentifier(_ prefix: String = "jbtest") -> String {
         "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
     }
 
     /// Entries matching the journalctl arguments, waiting until at least `count` are there.
-    package static func entries(
+    public static func entries(
         _ arguments: [String], atLeast count: Int = 1, timeout: TimeInterval = 20
     ) throws -> [Entry] {
         let deadline = Date().addingTimeInterval(timeout)
@@ -30,11 +30,11 @@ package enum Journal {
         }
     }
 
-    package static func entries(identifier: String, atLeast count: Int = 1, timeout: TimeInterval = 20) throws -> [Entry] {
+    public static func entries(identifier: String, atLeast count: Int = 1, timeout: TimeInterval = 20) throws -> [Entry] {
         try entries(["-t", identifier], atLeast: count, timeout: timeout)
     }
 
-    package static func query(_ arguments: [String]) throws -> [Entry] {
+    public static func query(_ arguments: [String]) throws -> [Entry] {
         let result = try Run.command("/usr/bin/journalctl", ["-o", "json", "--all", "--no-pager"] + arguments)
         guard result.status == 0 || result.stdout.isEmpty else {
             throw Run.Failure(description: "journalctl \(arguments) exited \(result.status): \(result.stderrText)")

@@ -5,17 +5,17 @@ import Glibc
 #endif
 
 /// A hand-driven client for protocol tests: sends whatever bytes it is told.
-package final class RawClient {
-    package let fd: Int32
+public final class RawClient {
+    public let fd: Int32
 
-    package init(path: String) throws {
+    public init(path: String) throws {
         fd = try UnixSocket.connect(path: path)
         UnixSocket.setTimeout(fd, option: SO_RCVTIMEO, seconds: 10)
     }
 
     deinit { close(fd) }
 
-    package func send(_ bytes: [UInt8]) {
+    public func send(_ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
@@ -31,7 +31,7 @@ package final class RawClient {
     }
 
     /// Half-closes the sending side (the peer sees EOF).
-    package func finishSending() { shutdown(fd, Int32(SHUT_WR)) }
+    public func finishSending() { shutdown(fd, Int32(SHUT_WR)) }
 
     /// Reads until the collector closes the connection (or 10 s pass); the frames it sent.
     package func framesUntilClosed() -> (frames: [Frame], closed: Bool) {
@@ -62,7 +62,7 @@ package final class RawClient {
 
 /// Waits until `condition` holds (polling), up to `timeout` seconds.
 @discardableResult
-package func eventually(timeout: TimeInterval = 20, _ condition: () -> Bool) -> Bool {
+public func eventually(timeout: TimeInterval = 20, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while !condition() {
         if Date() > deadline { return false }

@@ -1,28 +1,28 @@
 import Foundation
 
 /// Real processes for end-to-end tests.
-package enum Run {
-    package struct Failure: Error, CustomStringConvertible {
-        package var description: String
-        package init(description: String) { self.description = description }
+public enum Run {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
     }
 
-    package struct Result {
-        package var status: Int32
-        package var stdout: [UInt8]
-        package var stderr: [UInt8]
-        package var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
-        package var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+    public struct Result {
+        public var status: Int32
+        public var stdout: [UInt8]
+        public var stderr: [UInt8]
+        public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+        public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
     }
 
     /// The `journal-bridge` executable built beside the test bundle.
-    package static var journalBridge: String {
+    public static var journalBridge: String {
         let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("journal-bridge").path
     }
 
     @discardableResult
-    package static func command(
+    public static func command(
         _ executable: String, _ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String]? = nil
     ) throws -> Result {
         let process = Process()
@@ -59,30 +59,30 @@ package enum Run {
         return Result(status: process.terminationStatus, stdout: Array(outBytes), stderr: Array(errBytes))
     }
 
-    package static func journalBridge(_ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String]? = nil) throws -> Result {
+    public static func journalBridge(_ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String]? = nil) throws -> Result {
         try command(journalBridge, arguments, stdin: stdin, environment: environment)
     }
 }
 
 /// A directory under /tmp removed when the test is done.
-package final class TemporaryDirectory {
-    package let path: String
+public final class TemporaryDirectory {
+    public let path: String
 
-    package init() throws {
+    public init() throws {
         path = NSTemporaryDirectory() + "jbtest-" + UUID().uuidString.prefix(8).lowercased()
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
-    package func file(_ name: String) -> String { path + "/" + name }
+    public func file(_ name: String) -> String { path + "/" + name }
 
     /// Lines of a text file, without their newlines; [] when it does not exist.
-    package func lines(_ name: String) -> [String] {
+    public func lines(_ name: String) -> [String] {
         guard let data = FileManager.default.contents(atPath: file(name)) else { return [] }
         return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
             .dropLast().map(String.init)
     }
 
-    package func names() -> [String] {
+    public func names() -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
     }
 

@@ -3,28 +3,28 @@ import Foundation
 /// The rsyslog-testbench way of checking delivery: every record carries
 /// `p<producer> seq:<n>`; the checker reads every file (rotated ones included) and
 /// journald, and reports per producer the numbers missing and the numbers seen twice.
-package struct SequenceChecker {
-    package struct Report: CustomStringConvertible {
-        package var expected = 0
-        package var found = 0
-        package var missing: [String: [Int]] = [:]
-        package var duplicates = 0
+public struct SequenceChecker {
+    public struct Report: CustomStringConvertible {
+        public var expected = 0
+        public var found = 0
+        public var missing: [String: [Int]] = [:]
+        public var duplicates = 0
 
-        package var missingCount: Int { missing.values.reduce(0) { $0 + $1.count } }
+        public var missingCount: Int { missing.values.reduce(0) { $0 + $1.count } }
 
-        package var description: String {
+        public var description: String {
             let sample = missing.sorted { $0.key < $1.key }.prefix(3).map { "\($0.key): \($0.value.prefix(5))\($0.value.count > 5 ? "..." : "")" }
             return "expected \(expected), found \(found), missing \(missingCount) \(sample), duplicates \(duplicates)"
         }
     }
 
     /// Producer name -> how many numbered records it sent (numbered 1...count).
-    package var expected: [String: Int]
+    public var expected: [String: Int]
 
-    package init(expected: [String: Int]) { self.expected = expected }
+    public init(expected: [String: Int]) { self.expected = expected }
 
     /// The lines a producer sends: `p3 seq:1` ... `p3 seq:N`, one per line.
-    package static func lines(producer: String, count: Int, padding: Int = 0) -> String {
+    public static func lines(producer: String, count: Int, padding: Int = 0) -> String {
         let pad = padding > 0 ? " " + String(repeating: "x", count: padding) : ""
         var text = ""
         text.reserveCapacity(count * (16 + padding))
@@ -33,7 +33,7 @@ package struct SequenceChecker {
     }
 
     /// Checks messages (file lines or journald MESSAGE values).
-    package func check<S: Sequence>(_ messages: S) -> Report where S.Element: StringProtocol {
+    public func check<S: Sequence>(_ messages: S) -> Report where S.Element: StringProtocol {
         var seen: [String: [UInt8]] = expected.mapValues { [UInt8](repeating: 0, count: $0 + 1) }
         var report = Report(expected: expected.values.reduce(0, +))
         for message in messages {
@@ -55,7 +55,7 @@ package struct SequenceChecker {
     }
 
     /// Every line of `<directory>/<name>` and its rotated copies `<name>.1` ... .
-    package func checkFiles(directory: String, name: String) -> Report {
+    public func checkFiles(directory: String, name: String) -> Report {
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0 == name || $0.hasPrefix(name + ".") }
         var lines: [Substring] = []
@@ -67,7 +67,7 @@ package struct SequenceChecker {
     }
 
     /// Every MESSAGE journald holds for the identifier.
-    package func checkJournald(identifier: String, timeout: TimeInterval = 60) throws -> Report {
+    public func checkJournald(identifier: String, timeout: TimeInterval = 60) throws -> Report {
         let total = expected.values.reduce(0, +)
         let result = try Journal.messages(identifier: identifier, atLeast: total, timeout: timeout)
         return check(result)
@@ -76,7 +76,7 @@ package struct SequenceChecker {
 
 extension Journal {
     /// Just the MESSAGE values (`journalctl -o cat`), fast enough for hundreds of thousands.
-    package static func messages(identifier: String, atLeast count: Int, timeout: TimeInterval = 60) throws -> [Substring] {
+    public static func messages(identifier: String, atLeast count: Int, timeout: TimeInterval = 60) throws -> [Substring] {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let result = try Run.command("/usr/bin/journalctl", ["-t", identifier, "-o", "cat", "--no-pager"])
