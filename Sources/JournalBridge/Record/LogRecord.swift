@@ -38,6 +38,12 @@ public struct LogRecord: Sendable, Equatable {
     public var sequence: UInt64
     /// Who sent it. The collector fills this from SO_PEERCRED, never from the payload.
     public var origin: Origin
+    /// The fields a syslog message claims, by journald name (`PRIORITY` as sent,
+    /// `SYSLOG_FACILITY`, `SYSLOG_IDENTIFIER`, `SYSLOG_PID`, ...: docs/journalctl.md). Set by
+    /// the collector's syslog parsing only; the wire protocol has no place for it. When not
+    /// empty, the journald sink writes these instead of its own `PRIORITY`,
+    /// `SYSLOG_IDENTIFIER` and `SYSLOG_PID`, and the kernel's pid as `JB_PID`.
+    package var syslogFields: [MetadataField] = []
 
     /// A record; every field but the level and the message has a default (now, this process).
     public init(

@@ -225,9 +225,21 @@ public final class JournaldSink: LogSink {
         } else {
             field("MESSAGE", record.message)
         }
-        field("PRIORITY", Int64(record.level.syslogPriority))
-        field("SYSLOG_IDENTIFIER", record.origin.identifier)
-        field("SYSLOG_PID", Int64(record.origin.pid))
+        if record.syslogFields.isEmpty {
+            field("PRIORITY", Int64(record.level.syslogPriority))
+            field("SYSLOG_IDENTIFIER", record.origin.identifier)
+            field("SYSLOG_PID", Int64(record.origin.pid))
+        } else {
+            // A syslog message: its claims as sent (names valid by construction, checked all
+            // the same); the kernel's pid, when there is one, is ours to state.
+            for item in record.syslogFields where FieldName.isValid(item.key) {
+                state.fields.append(contentsOf: item.key.utf8)
+                state.fields.append(UInt8(ascii: "="))
+                item.appendValue(to: &state.fields)
+                state.ends.append(state.fields.count)
+            }
+            if record.origin.pid > 0 { field("JB_PID", Int64(record.origin.pid)) }
+        }
         if attributeObjectPID && record.origin.pid != ownPID && record.origin.pid > 0 {
             field("OBJECT_PID", Int64(record.origin.pid))
         }

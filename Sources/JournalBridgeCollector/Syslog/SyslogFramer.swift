@@ -1,0 +1,158 @@
+/// Splits a syslog byte stream (Unix stream socket, TCP) into messages, RFC 6587 both ways,
+/// told apart at the start of each frame as rsyslog's imtcp/imptcp do:
+/// - a digit starts octet-counting, `MSG-LEN SP MSG`: exactly MSG-LEN bytes follow;
+/// - anything else starts non-transparent framing: the message runs to a LF, or to a NUL
+///   (Python's SysLogHandler on a stream socket sends `<PRI>msg\0` and nothing else).
+/// A count that is not digits then a space (`2023-01-01 ...`, or more than 10 digits) is no
+/// count: those bytes start a non-transparent frame instead, and `countFallbacks` says so.
+/// Empty frames (a LF or NUL between frames, as some octet-counting senders add) are skipped.
+///
+/// Bounded: at most `maximumMessageBytes` are kept for a frame. A longer message is cut there;
+/// the rest is skipped as it arrives (never buffered) and the frame is emitted when its end is
+/// seen, with the count of bytes dropped for the record's marker (`droppedBytes`).
+package struct SyslogFramer: Sendable {
+    package enum Framing: String, Sendable {
+        case octetCounting = "octet-counting"
+        case nonTransparent = "non-transparent"
+    }
+
+    package struct Frame: Sendable, Equatable {
+        /// The message's bytes as received, cut to `maximumMessageBytes`.
+        package var bytes: [UInt8]
+        package var framing: Framing
+        /// Bytes of this message that were not kept (0 unless it was cut).
+        package var droppedBytes: Int
+        /// The stream ended inside this frame (`finish`): it is what arrived.
+        package var unterminated: Bool
+    }
+
+    private enum State: Sendable {
+        case frameStart
+        /// Digits of a MSG-LEN so far (they are also in `buffer`, in case they are no count).
+        case count(Int)
+        /// Inside an octet-counted frame: bytes still to come, and how many of them are dropped.
+        case octets(remaining: Int, dropped: Int)
+        /// Inside a non-transparent frame; `dropped` counts bytes past the limit.
+        case line(dropped: Int)
+    }
+
+    /// RFC 6587 leaves the limit to the receiver; rsyslog's default is 8 KiB, ours 64 KiB.
+    package static let defaultMaximumMessageBytes = 64 * 1024
+
+    package let maximumMessageBytes: Int
+    private var state = State.frameStart
+    private var buffer: [UInt8] = []
+    private var framing = Framing.nonTransparent
+
+    /// Frames cut to the limit.
+    package private(set) var cutFrames = 0
+    /// Bytes dropped from cut frames.
+    package private(set) var droppedBytes = 0
+    /// Frames that started with digits which were no octet count.
+    package private(set) var countFallbacks = 0
+    /// Empty frames skipped.
+    package private(set) var emptyFrames = 0
+
+    package init(maximumMessageBytes: Int = SyslogFramer.defaultMaximumMessageBytes) {
+        self.maximumMessageBytes = max(1, maximumMessageBytes)
+    }
+
+    /// Bytes held for an unfinished frame: never more than `maximumMessageBytes`.
+    package var bufferedByteCount: Int { buffer.count }
+
+    package mutating func append(_ bytes: [UInt8], _ emit: (Frame) -> Void) {
+        bytes.withUnsafeBytes { append($0, emit) }
+    }
+
+    /// Feeds bytes as they arrive; `emit` is called for each frame completed by them, in order.
+    package mutating func append(_ bytes: UnsafeRawBufferPointer, _ emit: (Frame) -> Void) {
+        var index = 0
+        while index < bytes.count {
+            switch state {
+            case .frameStart:
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\n") || byte == 0 || byte == UInt8(ascii: "\r") {
+                    emptyFrames += 1
+                    index += 1
+                } else if byte >= UInt8(ascii: "1") && byte <= UInt8(ascii: "9") {
+                    state = .count(0)
+                } else {
+                    framing = .nonTransparent
+                    state = .line(dropped: 0)
+                }
+            case .count(let value):
+                let byte = bytes[index]
+                if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") && buffer.count < 10 {
+                    buffer.append(byte)
+                    state = .count(value * 10 + Int(byte - UInt8(ascii: "0")))
+                    index += 1
+                } else if byte == UInt8(ascii: " ") && value > 0 {
+                    index += 1
+                    buffer.removeAll(keepingCapacity: true)
+                    framing = .octetCounting
+                    state = .octets(remaining: value, dropped: 0)
+                } else {
+                    // Not a count: the digits are the start of a non-transparent frame.
+                    countFallbacks += 1
+                    framing = .nonTransparent
+                    state = .line(dropped: 0)
+                }
+            case .octets(let remaining, let dropped):
+                let keep = min(remaining, bytes.count - index, max(0, maximumMessageBytes - buffer.count))
+                buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[index..<index + keep]))
+                let skip = min(remaining - keep, bytes.count - index - keep)
+                index += keep + skip
+                let left = remaining - keep - skip
+                if left == 0 {
+                    finishFrame(dropped: dropped + skip, unterminated: false, emit)
+                } else {
+                    state = .octets(remaining: left, dropped: dropped + skip)
+                }
+            case .line(let dropped):
+                let rest = UnsafeRawBufferPointer(rebasing: bytes[index...])
+                let end = rest.firstIndex { $0 == UInt8(ascii: "\n") || $0 == 0 } ?? rest.count
+                let keep = min(end, max(0, maximumMessageBytes - buffer.count))
+                buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[0..<keep]))
+                let nowDropped = dropped + (end - keep)
+                if end < rest.count {
+                    index += end + 1
+                    finishFrame(dropped: nowDropped, unterminated: false, emit)
+                } else {
+                    index = bytes.count
+                    state = .line(dropped: nowDropped)
+                }
+            }
+        }
+    }
+
+    /// The stream ended: what is left of an unfinished frame is a message too (never dropped).
+    package mutating func finish(_ emit: (Frame) -> Void) {
+        switch state {
+        case .frameStart:
+            return
+        case .count:
+            countFallbacks += 1
+            framing = .nonTransparent
+            finishFrame(dropped: 0, unterminated: true, emit)
+        case .octets(_, let dropped):
+            // What never came is not counted as dropped: the frame is marked unterminated.
+            finishFrame(dropped: dropped, unterminated: true, emit)
+        case .line(let dropped):
+            finishFrame(dropped: dropped, unterminated: true, emit)
+        }
+    }
+
+    private mutating func finishFrame(dropped: Int, unterminated: Bool, _ emit: (Frame) -> Void) {
+        state = .frameStart
+        if dropped > 0 {
+            cutFrames += 1
+            droppedBytes += dropped
+        }
+        if buffer.isEmpty && dropped == 0 {
+            emptyFrames += 1
+            return
+        }
+        emit(Frame(bytes: buffer, framing: framing, droppedBytes: dropped, unterminated: unterminated))
+        buffer.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,114 @@
+import JournalBridgeCollector
+import XCTest
+
+/// RFC 6587 framing of syslog streams: octet-counting and non-transparent, told apart per frame.
+final class SyslogFramerTests: XCTestCase {
+    private func frames(_ input: [UInt8], chunk: Int = .max, maximum: Int = SyslogFramer.defaultMaximumMessageBytes)
+        -> ([SyslogFramer.Frame], SyslogFramer)
+    {
+        var framer = SyslogFramer(maximumMessageBytes: maximum)
+        var out: [SyslogFramer.Frame] = []
+        var offset = 0
+        while offset < input.count {
+            let end = min(input.count, offset + chunk)
+            framer.append(Array(input[offset..<end])) { out.append($0) }
+            XCTAssertLessThanOrEqual(framer.bufferedByteCount, maximum)
+            offset = end
+        }
+        framer.finish { out.append($0) }
+        return (out, framer)
+    }
+
+    func testLoggerOctetCountingOverTCP() {
+        for chunk in [1, 7, 4096] {
+            let (out, framer) = frames(SyslogCorpus.bytes("logger-tcp-octet-count.stream"), chunk: chunk)
+            XCTAssertEqual(out.count, 2, "chunk \(chunk)")
+            XCTAssertEqual(out.map(\.framing), [.octetCounting, .octetCounting])
+            XCTAssertEqual(out.map { SyslogParser.parse($0.bytes).message.text }, ["counted one", "counted two"])
+            XCTAssertTrue(out.allSatisfy { $0.droppedBytes == 0 && !$0.unterminated })
+            XCTAssertEqual(framer.countFallbacks, 0)
+        }
+    }
+
+    func testLineFramingFromLoggerPythonAndGlibc() {
+        let cases: [(String, [String])] = [
+            ("logger-tcp-lf.stream", ["tcp one", "tcp two"]),
+            ("logger-unix-stream.stream", ["first line", "second line"]),
+            ("python-tcp.stream", ["tcp one", "tcp two"]),
+            ("glibc-unix-stream.stream", ["hello from glibc 42", "explicit facility"]),
+        ]
+        for (name, messages) in cases {
+            for chunk in [1, 3, 4096] {
+                let (out, _) = frames(SyslogCorpus.bytes(name), chunk: chunk)
+                XCTAssertEqual(out.map { SyslogParser.parse($0.bytes).message.text }, messages, "\(name) chunk \(chunk)")
+                XCTAssertTrue(out.allSatisfy { $0.framing == .nonTransparent && !$0.unterminated }, name)
+                XCTAssertTrue(out.allSatisfy { SyslogParser.parse($0.bytes).failure == nil }, name)
+            }
+        }
+    }
+
+    func testFramingIsToldApartPerFrame() {
+        let (out, framer) = frames(SyslogCorpus.bytes("mixed-framing.stream"), chunk: 5)
+        XCTAssertEqual(out.map(\.bytes.text), ["<13>octet counted", "<14>lf terminated", "<15>nul terminated", "<13>1 - h a p m - counted"])
+        XCTAssertEqual(out.map(\.framing), [.octetCounting, .nonTransparent, .nonTransparent, .octetCounting])
+        XCTAssertEqual(framer.emptyFrames, 2, "the LF and NUL between frames")
+    }
+
+    func testDigitsThatAreNoCountStartALine() {
+        let (out, framer) = frames(Array("2023-01-01 not a count\n12345678901 eleven digits\n".utf8))
+        XCTAssertEqual(out.map(\.bytes.text), ["2023-01-01 not a count", "12345678901 eleven digits"])
+        XCTAssertEqual(framer.countFallbacks, 2)
+    }
+
+    func testOversizedLineIsCutAndTheRestSkippedNotBuffered() {
+        let long = [UInt8](repeating: UInt8(ascii: "a"), count: 10_000)
+        let input = Array("<13>".utf8) + long + [10] + Array("<13>next\n".utf8)
+        let (out, framer) = frames(input, chunk: 300, maximum: 1000)
+        XCTAssertEqual(out.count, 2)
+        XCTAssertEqual(out[0].bytes.count, 1000)
+        XCTAssertEqual(out[0].droppedBytes, 10_004 - 1000)
+        XCTAssertEqual(out[1].bytes.text, "<13>next", "the message after a cut one is intact")
+        XCTAssertEqual(framer.cutFrames, 1)
+        XCTAssertEqual(framer.droppedBytes, 9004)
+    }
+
+    func testOversizedOctetCountIsCutAndTheRestSkipped() {
+        let body = Array("<13>".utf8) + [UInt8](repeating: UInt8(ascii: "b"), count: 5000)
+        let input = Array("\(body.count) ".utf8) + body + Array("9 <13>after".utf8)
+        let (out, framer) = frames(input, chunk: 64, maximum: 100)
+        XCTAssertEqual(out.map(\.bytes.count), [100, 9])
+        XCTAssertEqual(out[0].droppedBytes, body.count - 100)
+        XCTAssertEqual(out[1].bytes.text, "<13>after")
+        XCTAssertEqual(framer.cutFrames, 1)
+    }
+
+    func testAHugeDeclaredCountNeverBuffersMoreThanTheLimit() {
+        var framer = SyslogFramer(maximumMessageBytes: 64)
+        var out: [SyslogFramer.Frame] = []
+        framer.append(Array("9999999999 ".utf8)) { out.append($0) }
+        for _ in 0..<100 {
+            framer.append([UInt8](repeating: 0x41, count: 1000)) { out.append($0) }
+            XCTAssertLessThanOrEqual(framer.bufferedByteCount, 64)
+        }
+        XCTAssertEqual(out.count, 0)
+        framer.finish { out.append($0) }
+        XCTAssertEqual(out.count, 1, "what arrived is stored when the stream ends")
+        XCTAssertEqual(out.first?.unterminated, true)
+        XCTAssertEqual(out.first?.bytes.count, 64)
+        XCTAssertEqual(out.first?.droppedBytes, 100_000 - 64)
+    }
+
+    func testAnUnterminatedLastLineIsStored() {
+        let (out, _) = frames(Array("<13>complete\n<13>no end".utf8))
+        XCTAssertEqual(out.map(\.bytes.text), ["<13>complete", "<13>no end"])
+        XCTAssertEqual(out.map(\.unterminated), [false, true])
+        let (countOnly, _) = frames(Array("42".utf8))
+        XCTAssertEqual(countOnly.map(\.bytes.text), ["42"], "digits at the end are a message, not a lost count")
+        // A count of 12 digits is no count; a count shorter than the message leaves a rest that
+        // is a frame of its own: every byte is stored, none invents a message boundary beyond them.
+        let (lying, framer) = frames(SyslogCorpus.bytes("octet-count-lies.stream"))
+        XCTAssertEqual(lying.map(\.bytes.text), ["<13>a", "999999999999 <13>x", "<13>1 - - - ", "- -"])
+        XCTAssertEqual(lying.map(\.framing), [.octetCounting, .nonTransparent, .octetCounting, .nonTransparent])
+        XCTAssertEqual(framer.countFallbacks, 1)
+    }
+}
