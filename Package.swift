@@ -14,6 +14,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // The forward sink's transports (TCP, TLS, RELP): the collector only, never the worker library.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         // `swift package generate-documentation` (scripts/docs-check); nothing links it.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -33,7 +36,12 @@ let package = Package(
         ),
         .target(
             name: "JournalBridgeCollector",
-            dependencies: ["JournalBridge", "CSystemd", "CJournalBridgeShims"]
+            dependencies: [
+                "JournalBridge", "CSystemd", "CJournalBridgeShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
         // Not products: what the `journal-bridge` command and the tests share.
         // The daemon: configuration file, systemd notify and watchdog, signals.
@@ -64,7 +72,10 @@ let package = Package(
         .testTarget(name: "JournalBridgeTests", dependencies: ["JournalBridge", "JournalBridgeTestSupport"]),
         .testTarget(
             name: "JournalBridgeCollectorTests",
-            dependencies: ["JournalBridgeCollector", "JournalBridgeDaemon", "JournalBridgeTestSupport"]
+            dependencies: [
+                "JournalBridgeCollector", "JournalBridgeDaemon", "JournalBridgeTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "EndToEndTests",

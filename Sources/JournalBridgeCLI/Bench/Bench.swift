@@ -52,6 +52,9 @@ extension JournalBridgeCommand {
         @Option(help: "journald identifier (the ceiling uses <ID>-ceiling, the paced phase <ID>-paced).")
         var identifier = "journal-bridge-bench"
 
+        @Option(help: "Also time a collector whose only sink forwards to this receiver (syslog+tcp://, syslog+tls://, relp://; repeatable): the same workers and records, until the receiver has every record.")
+        var forward: [String] = []
+
         @Flag(help: "Print one JSON object instead of the table.")
         var json = false
 
@@ -59,6 +62,9 @@ extension JournalBridgeCommand {
             guard workers >= 1, workers <= 1000 else { throw ValidationError("--workers must be 1...1000") }
             guard records >= 1, pacedRecords >= 0, recordSize >= 0, metadata >= 0, runs >= 1 else {
                 throw ValidationError("--records, --runs must be at least 1; sizes and counts not negative")
+            }
+            for url in forward {
+                do { _ = try ForwardDestination(parsing: url) } catch { throw ValidationError("--forward \(error)") }
             }
             let known: Set = ["journald", "files", "console"]
             for sink in sinkList where !known.contains(sink) {
