@@ -47,7 +47,8 @@ let package = Package(
         // The daemon: configuration file, systemd notify and watchdog, signals.
         .target(name: "JournalBridgeDaemon", dependencies: ["JournalBridge", "JournalBridgeCollector", "CSystemd"]),
         // The benchmark's measures: journald's ceiling, counting journal entries, RSS.
-        .target(name: "JournalBridgeBenchmarks", dependencies: ["JournalBridge", "JournalBridgeCollector", "CSystemd"]),
+        .target(
+            name: "JournalBridgeBenchmarks", dependencies: ["JournalBridge", "JournalBridgeCollector", "CSystemd"]),
         // Starting and reaping child processes (workers, the daemon under test).
         .target(name: "JournalBridgeProcess", dependencies: ["JournalBridge"]),
         .target(

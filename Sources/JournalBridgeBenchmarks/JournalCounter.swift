@@ -48,7 +48,9 @@ package final class JournalCounter {
 
     /// Waits until `expected` entries are there, or until none arrived for `quiet` seconds.
     /// Returns the count (confirmed by a full `count()`) and the monotonic time (ns) the last one was seen.
-    package func wait(for expected: Int, quiet: Double = 10, poll: Double = 0.02, progress: ((Int) -> Void)? = nil) -> (count: Int, at: UInt64) {
+    package func wait(for expected: Int, quiet: Double = 10, poll: Double = 0.02, progress: ((Int) -> Void)? = nil) -> (
+        count: Int, at: UInt64
+    ) {
         guard let journal = try? open() else { return (count(), MonotonicClock.now()) }
         defer { sd_journal_close(journal) }
         var seen = -baseline

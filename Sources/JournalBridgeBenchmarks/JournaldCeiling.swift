@@ -22,7 +22,8 @@ package enum JournaldCeiling {
     package static func measure(records: Int, identifier: String) throws(SystemError) -> Result {
         try timed(records: records, identifier: identifier) { i in
             let fields = [
-                "MESSAGE=probe message number \(i) with some payload text", "PRIORITY=\(i % 8)", "SYSLOG_IDENTIFIER=\(identifier)",
+                "MESSAGE=probe message number \(i) with some payload text", "PRIORITY=\(i % 8)",
+                "SYSLOG_IDENTIFIER=\(identifier)",
                 "CODE_FILE=x.c", "CODE_LINE=\(i)", "WORKER=w1",
             ]
             return send(fields) >= 0
@@ -43,7 +44,8 @@ package enum JournaldCeiling {
         let padding = String(repeating: "x", count: max(0, recordSize - 32))
         return try timed(records: records, identifier: identifier) { i in
             let record = LogRecord(
-                level: levels[i % levels.count], label: "bench.ceiling", message: "bench ceiling record \(i) \(padding)",
+                level: levels[i % levels.count], label: "bench.ceiling",
+                message: "bench ceiling record \(i) \(padding)",
                 file: "journal_bridge/BenchWorker.swift", function: "run()", line: 60, metadata: fields,
                 sequence: UInt64(i + 1), origin: origin
             )
@@ -61,7 +63,8 @@ package enum JournaldCeiling {
         let sent = MonotonicClock.now()
         let (stored, at) = counter.wait(for: records - failures)
         return Result(
-            records: records, stored: stored, sendSeconds: Double(sent - start) / 1e9, storedSeconds: Double(at - start) / 1e9
+            records: records, stored: stored, sendSeconds: Double(sent - start) / 1e9,
+            storedSeconds: Double(at - start) / 1e9
         )
     }
 

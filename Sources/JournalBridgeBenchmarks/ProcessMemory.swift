@@ -27,7 +27,9 @@ package enum ProcessMemory {
         guard n > 0 else { return 0 }
         let text = String(decoding: buffer[0..<n], as: UTF8.self)
         for line in text.split(separator: "\n") where line.hasPrefix(name) {
-            let kilobytes = line.dropFirst(name.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Int($0) } ?? 0
+            let kilobytes =
+                line.dropFirst(name.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Int($0) }
+                ?? 0
             return kilobytes * 1024
         }
         return 0

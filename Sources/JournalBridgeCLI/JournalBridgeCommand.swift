@@ -33,7 +33,9 @@ package struct JournalBridgeCommand: ParsableCommand {
               78  bad configuration (EX_CONFIG): one line naming the file, the line, the key and the \
             problem. journal-bridge.service does not restart on 78 (RestartPreventExitStatus=78).
             """,
-        subcommands: [Send.self, Collect.self, CheckConfig.self, Demo.self, Bench.self, DemoWorker.self, BenchWorker.self]
+        subcommands: [
+            Send.self, Collect.self, CheckConfig.self, Demo.self, Bench.self, DemoWorker.self, BenchWorker.self,
+        ]
     )
 
     package init() {}
@@ -51,7 +53,8 @@ package struct JournalBridgeCommand: ParsableCommand {
             StandardError.write("journal-bridge: \(error)\n")
             Glibc.exit(ConfigurationError.exitStatus)
         } catch let error where error is RuntimeFailure || error is SystemError {
-            let failure = error as? RuntimeFailure ?? RuntimeFailure("\(error)")  // its description escapes control characters
+            // its description escapes control characters
+            let failure = error as? RuntimeFailure ?? RuntimeFailure("\(error)")
             StandardError.write("journal-bridge: \(failure)\n")
             Glibc.exit(RuntimeFailure.exitStatus)
         } catch {

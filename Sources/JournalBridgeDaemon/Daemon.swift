@@ -27,7 +27,8 @@ package enum Daemon {
             routes = try configuration.sinks.makeRoutes().map { route in
                 let overflow: SinkQueue.Overflow = route.sink is JournaldSink ? configuration.journaldOverflow : .block
                 return SinkRoute(
-                    SinkQueue(route.sink, capacity: configuration.sinkQueueCapacity, overflow: overflow), minimumLevel: route.minimumLevel
+                    SinkQueue(route.sink, capacity: configuration.sinkQueueCapacity, overflow: overflow),
+                    minimumLevel: route.minimumLevel
                 )
             }
         } catch {
@@ -72,7 +73,8 @@ package enum Daemon {
         collector.stop()
         let statistics = collector.statistics
         // Every sink's losses in the last line: a record a sink failed to write was still acknowledged.
-        let perSink = statistics.perSink.map { "\($0.name): \($0.failed) failed, \($0.packed) packed" }.joined(separator: "; ")
+        let perSink = statistics.perSink.map { "\($0.name): \($0.failed) failed, \($0.packed) packed" }.joined(
+            separator: "; ")
         StandardError.write("journal-bridge: stopped after \(statistics.total) records (\(perSink))\n")
     }
 }

@@ -14,7 +14,9 @@ package enum Systemd {
         guard count >= 1 else { return nil }
         let fd = SD_LISTEN_FDS_START
         guard sd_is_socket_unix(fd, Int32(SOCK_STREAM.rawValue), 1, nil, 0) > 0 else {
-            StandardError.write("journal-bridge: the socket systemd passed (fd \(fd)) is not a listening Unix stream socket; ignoring it\n")
+            StandardError.write(
+                "journal-bridge: the socket systemd passed (fd \(fd)) is not a listening Unix stream socket; ignoring it\n"
+            )
             return nil
         }
         return fd

@@ -15,9 +15,11 @@ final class BridgeLogHandlerTests: XCTestCase {
         var sinks = SinkConfiguration(base: directory.file("m"), consoleLevel: nil, journaldLevel: nil, maxBytes: 0)
         sinks.fileFormat = try LineFormat("%(levelname)s %(message)s {%(metadata)s}")
         sinks.debugFileLevel = .trace
-        let collector = Collector(configuration: CollectorConfiguration(socketPath: socket), routes: try sinks.makeRoutes())
+        let collector = Collector(
+            configuration: CollectorConfiguration(socketPath: socket), routes: try sinks.makeRoutes())
         try collector.start()
-        let shipper = RecordShipper(configuration: ShipperConfiguration(socketPath: socket, identifier: "merge", flushAtExit: nil))
+        let shipper = RecordShipper(
+            configuration: ShipperConfiguration(socketPath: socket, identifier: "merge", flushAtExit: nil))
         let provider = Logger.MetadataProvider { ["trace.id": "t-1", "shared": "provider"] }
 
         var plain = Logger(label: "plain") { BridgeLogHandler(label: $0, shipper: shipper, metadataProvider: nil) }
@@ -27,7 +29,9 @@ final class BridgeLogHandlerTests: XCTestCase {
         plain.trace("none at the call")
         plain.info("call wins", metadata: ["shared": "call", "n": "1"])
 
-        var provided = Logger(label: "provided") { BridgeLogHandler(label: $0, shipper: shipper, metadataProvider: provider) }
+        var provided = Logger(label: "provided") {
+            BridgeLogHandler(label: $0, shipper: shipper, metadataProvider: provider)
+        }
         provided[metadataKey: "shared"] = "handler"
         provided.error("with provider", metadata: ["shared": "call"])
         provided.log(level: .critical, "with error", error: Failure())
@@ -35,11 +39,13 @@ final class BridgeLogHandlerTests: XCTestCase {
         XCTAssertTrue(shipper.flush(timeout: 20))
         shipper.shutdown()
         collector.stop()
-        XCTAssertEqual(directory.lines("m_debug.log"), [
-            "TRACE none at the call {only.handler=h shared=handler}",
-            "INFO call wins {n=1 only.handler=h shared=call}",
-            "ERROR with provider {shared=call trace.id=t-1}",
-            "CRITICAL with error {error.message=\"disk on fire\" error.type=EndToEndTests.BridgeLogHandlerTests.Failure shared=provider trace.id=t-1}",
-        ])
+        XCTAssertEqual(
+            directory.lines("m_debug.log"),
+            [
+                "TRACE none at the call {only.handler=h shared=handler}",
+                "INFO call wins {n=1 only.handler=h shared=call}",
+                "ERROR with provider {shared=call trace.id=t-1}",
+                "CRITICAL with error {error.message=\"disk on fire\" error.type=EndToEndTests.BridgeLogHandlerTests.Failure shared=provider trace.id=t-1}",
+            ])
     }
 }

@@ -13,13 +13,16 @@ final class DiagnosticsRateLimitTests: XCTestCase {
         let directory = try TemporaryDirectory()
         let socket = directory.file("c.sock")
         // Small files: 20,000 warnings of ~120 bytes each would rotate through both many times.
-        let sinks = SinkConfiguration(base: directory.file("r"), consoleLevel: nil, journaldLevel: nil, maxBytes: 16 * 1024, backupCount: 1)
-        let collector = Collector(configuration: CollectorConfiguration(socketPath: socket), routes: try sinks.makeRoutes())
+        let sinks = SinkConfiguration(
+            base: directory.file("r"), consoleLevel: nil, journaldLevel: nil, maxBytes: 16 * 1024, backupCount: 1)
+        let collector = Collector(
+            configuration: CollectorConfiguration(socketPath: socket), routes: try sinks.makeRoutes())
         try collector.start()
         defer { collector.stop() }
 
         let genuine = "genuine error " + UUID().uuidString
-        let shipper = RecordShipper(configuration: ShipperConfiguration(socketPath: socket, identifier: "genuine", flushAtExit: nil))
+        let shipper = RecordShipper(
+            configuration: ShipperConfiguration(socketPath: socket, identifier: "genuine", flushAtExit: nil))
         defer { shipper.shutdown() }
         Logger(label: "app") { BridgeLogHandler(label: $0, shipper: shipper) }.error("\(genuine)")
         XCTAssertTrue(shipper.flush(timeout: 20))
@@ -46,19 +49,26 @@ final class DiagnosticsRateLimitTests: XCTestCase {
         let me = "pid \(getpid()) uid \(getuid())"
         func counted() -> (full: Int, summarised: Int) {
             let lines = directory.lines("r_error.log.1") + directory.lines("r_error.log")
-            let full = lines.filter { $0.contains("closed the connection from \(me)") && $0.contains("zero-length frame") }.count
+            let full = lines.filter {
+                $0.contains("closed the connection from \(me)") && $0.contains("zero-length frame")
+            }.count
             let summarised = lines.compactMap { line -> Int? in
                 guard let range = line.range(of: " more violations from \(me) in the last ") else { return nil }
                 return Int(line[..<range.lowerBound].split(separator: " ").last ?? "")
             }.reduce(0, +)
             return (full, summarised)
         }
-        XCTAssertTrue(eventually(timeout: 60) { let c = counted(); return c.full + c.summarised >= violations }, "counted: \(counted()) of \(violations)")
+        XCTAssertTrue(
+            eventually(timeout: 60) {
+                let c = counted(); return c.full + c.summarised >= violations
+            }, "counted: \(counted()) of \(violations)")
         let (full, summarised) = counted()
         XCTAssertEqual(full + summarised, violations, "every violation counted once")
         XCTAssertGreaterThan(summarised, 0, "later violations are summarised, not reported one by one")
         let errorLines = directory.lines("r_error.log.1") + directory.lines("r_error.log")
         XCTAssertTrue(errorLines.contains { $0.hasSuffix(genuine) }, "the genuine ERROR is still in the error file")
-        print("RELIABILITY scenario=diagnostics-burst connections=\(violations) full=\(full) summarised=\(summarised) error-file-lines=\(errorLines.count)")
+        print(
+            "RELIABILITY scenario=diagnostics-burst connections=\(violations) full=\(full) summarised=\(summarised) error-file-lines=\(errorLines.count)"
+        )
     }
 }

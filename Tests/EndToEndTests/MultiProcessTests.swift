@@ -23,8 +23,10 @@ final class MultiProcessTests: XCTestCase {
         let directory = try TemporaryDirectory()
         let identifier = Journal.uniqueIdentifier("jbmulti")
         let socketPath = directory.file("c.sock")
-        let sinks = SinkConfiguration(base: directory.file("multi"), consoleLevel: nil, maxBytes: 64 * 1024, backupCount: 10_000)
-        let collector = Collector(configuration: CollectorConfiguration(socketPath: socketPath), routes: try sinks.makeRoutes())
+        let sinks = SinkConfiguration(
+            base: directory.file("multi"), consoleLevel: nil, maxBytes: 64 * 1024, backupCount: 10_000)
+        let collector = Collector(
+            configuration: CollectorConfiguration(socketPath: socketPath), routes: try sinks.makeRoutes())
         try collector.start()
 
         let workers = 10
@@ -87,7 +89,8 @@ final class MultiProcessTests: XCTestCase {
             }
             return found
         }
-        XCTAssertGreaterThan(directory.names().filter { $0.hasPrefix("multi_debug.log.") }.count, 3, "rotation happened")
+        XCTAssertGreaterThan(
+            directory.names().filter { $0.hasPrefix("multi_debug.log.") }.count, 3, "rotation happened")
         let debug = records("multi_debug.log")
         let error = records("multi_error.log")
         XCTAssertEqual(debug.count, total)
@@ -109,7 +112,10 @@ final class MultiProcessTests: XCTestCase {
         try collector.start()
         let lines = (1...2000).map { "stdin line \($0)" }.joined(separator: "\n") + "\n"
         let result = try Run.journalBridge(
-            ["send", "--socket", socketPath, "--identifier", identifier, "--level", "warning", "--field", "batch=b1", "-"],
+            [
+                "send", "--socket", socketPath, "--identifier", identifier, "--level", "warning", "--field", "batch=b1",
+                "-",
+            ],
             stdin: Array(lines.utf8)
         )
         XCTAssertEqual(result.status, 0, result.stderrText)
@@ -125,7 +131,8 @@ final class MultiProcessTests: XCTestCase {
 
         // Environment variable, no collector there: gives up after --timeout with a message, exit 1.
         let absent = try Run.journalBridge(
-            ["send", "--timeout", "0.5", "unheard"], environment: ["JOURNAL_BRIDGE_SOCKET": directory.file("nobody.sock")]
+            ["send", "--timeout", "0.5", "unheard"],
+            environment: ["JOURNAL_BRIDGE_SOCKET": directory.file("nobody.sock")]
         )
         XCTAssertEqual(absent.status, 1)
         XCTAssertTrue(absent.stderrText.contains("nobody.sock"), absent.stderrText)
@@ -136,10 +143,12 @@ final class MultiProcessTests: XCTestCase {
         let directory = try TemporaryDirectory()
         let identifier = Journal.uniqueIdentifier("jbdemo")
         let result = try Run.journalBridge([
-            "demo", "--max-sleep", "0.01", "--base", directory.file("demo"), "--identifier", identifier, "--max-bytes", "0",
+            "demo", "--max-sleep", "0.01", "--base", directory.file("demo"), "--identifier", identifier, "--max-bytes",
+            "0",
         ])
         XCTAssertEqual(result.status, 0, result.stderrText)
-        XCTAssertTrue(result.stdoutText.contains("journal-bridge demo: 110 records from 11 processes"), result.stdoutText)
+        XCTAssertTrue(
+            result.stdoutText.contains("journal-bridge demo: 110 records from 11 processes"), result.stdoutText)
         XCTAssertTrue(result.stdoutText.contains("debug-file 110 (DEBUG+)"), result.stdoutText)
         XCTAssertTrue(result.stdoutText.contains("journalctl -t \(identifier)"), result.stdoutText)
         let entries = try Journal.entries(identifier: identifier, atLeast: 110)

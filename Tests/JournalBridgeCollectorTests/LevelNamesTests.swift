@@ -4,7 +4,9 @@ import XCTest
 
 final class LevelNamesTests: XCTestCase {
     func testSyslogPriorities() {
-        let expected: [Logger.Level: Int] = [.trace: 7, .debug: 7, .info: 6, .notice: 5, .warning: 4, .error: 3, .critical: 2]
+        let expected: [Logger.Level: Int] = [
+            .trace: 7, .debug: 7, .info: 6, .notice: 5, .warning: 4, .error: 3, .critical: 2,
+        ]
         for level in Logger.Level.allCases {
             XCTAssertEqual(level.syslogPriority, expected[level], "\(level)")
         }

@@ -142,7 +142,8 @@ package enum RawText {
         // A repair puts U+FFFD in place of each bad sequence, so the bytes differ. Comparing
         // them costs a memcmp; String(validating:) would cost more than the decoding itself.
         let intact = text.withUTF8 { utf8 in
-            utf8.count == bytes.count && (utf8.isEmpty || memcmp(utf8.baseAddress!, bytes.baseAddress!, utf8.count) == 0)
+            utf8.count == bytes.count
+                && (utf8.isEmpty || memcmp(utf8.baseAddress!, bytes.baseAddress!, utf8.count) == 0)
         }
         return (text, intact ? nil : Array(bytes))
     }

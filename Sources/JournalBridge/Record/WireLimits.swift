@@ -68,7 +68,9 @@ extension LogRecord {
         var lengths = [label.utf8.count, file.utf8.count, function.utf8.count]
         lengths.reserveCapacity(3 + copy.metadata.count)
         for field in copy.metadata { lengths.append(field.valueByteCount) }
-        let limit = min(WireProtocol.maxFieldBytes, WireLimits.commonCut(lengths.map { min($0, WireProtocol.maxFieldBytes) }, budget: budget))
+        let limit = min(
+            WireProtocol.maxFieldBytes,
+            WireLimits.commonCut(lengths.map { min($0, WireProtocol.maxFieldBytes) }, budget: budget))
         copy.label = WireLimits.truncated(label, toBytes: limit)
         copy.file = WireLimits.truncated(file, toBytes: limit)
         copy.function = WireLimits.truncated(function, toBytes: limit)

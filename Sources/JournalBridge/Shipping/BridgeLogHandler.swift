@@ -19,7 +19,10 @@ public struct BridgeLogHandler: LogHandler {
     public var logLevel: Logger.Level = .debug
 
     /// A handler for the logger `label` that ships through `shipper`.
-    public init(label: String, shipper: RecordShipper, metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider) {
+    public init(
+        label: String, shipper: RecordShipper,
+        metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
+    ) {
         self.label = label
         self.shipper = shipper
         self.metadataProvider = metadataProvider
@@ -38,7 +41,8 @@ public struct BridgeLogHandler: LogHandler {
         guard provided.isEmpty, event.error == nil else {
             // Provider values come from the caller's context (task-locals), an error may not
             // outlive the call: merge here.
-            record.metadata = MetadataMerge.merged(base: metadata, provided: provided, explicit: event.metadata, error: event.error)
+            record.metadata = MetadataMerge.merged(
+                base: metadata, provided: provided, explicit: event.metadata, error: event.error)
             return shipper.enqueue(record)
         }
         // The common case: the shipper's thread flattens the dictionaries.

@@ -121,7 +121,8 @@ public final class RecordShipper: Sendable {
         }
         var item = item
         lock.withLock { $0.waiters += 1 }
-        let admitted = lock.wait(until: { $0.held < self.configuration.capacity || $0.closing }, deadline: deadline) { state, ready in
+        let admitted = lock.wait(until: { $0.held < self.configuration.capacity || $0.closing }, deadline: deadline) {
+            state, ready in
             state.waiters -= 1
             guard ready, !state.closing else { return false }
             admit(&item, &state)
@@ -168,7 +169,9 @@ public final class RecordShipper: Sendable {
             state.closing = true
             lock.broadcast()
         }
-        if let thread = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) {
+        if let thread = thread.withLock({ t -> pthread_t? in
+            defer { t = nil }; return t
+        }) {
             pthread_join(thread, nil)
         }
         ExitFlush.unregister(self)

@@ -86,12 +86,14 @@ package func startThread(name: String, _ body: @escaping @Sendable () -> Void) -
     }
     let box = Unmanaged.passRetained(Box(body, name)).toOpaque()
     var thread = pthread_t()
-    let result = pthread_create(&thread, nil, { raw in
-        let box = Unmanaged<AnyObject>.fromOpaque(raw!).takeRetainedValue() as! Box
-        c_jb_set_thread_name(box.name)
-        box.body()
-        return nil
-    }, box)
+    let result = pthread_create(
+        &thread, nil,
+        { raw in
+            let box = Unmanaged<AnyObject>.fromOpaque(raw!).takeRetainedValue() as! Box
+            c_jb_set_thread_name(box.name)
+            box.body()
+            return nil
+        }, box)
     precondition(result == 0, "pthread_create failed: \(result)")
     return thread
 }

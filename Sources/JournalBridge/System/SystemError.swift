@@ -27,7 +27,8 @@ public struct SystemError: Error, CustomStringConvertible, Sendable, Equatable {
 /// throws a `SystemError` carrying errno. The one place that knows the -1/errno dance.
 @discardableResult
 @inline(__always)
-package func syscall<T: FixedWidthInteger>(_ name: @autoclosure () -> String, _ body: () -> T) throws(SystemError) -> T {
+package func syscall<T: FixedWidthInteger>(_ name: @autoclosure () -> String, _ body: () -> T) throws(SystemError) -> T
+{
     while true {
         let result = body()
         if result != -1 { return result }

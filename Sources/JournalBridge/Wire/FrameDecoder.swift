@@ -107,7 +107,8 @@ package struct FrameDecoder: Sendable {
             guard magic.elementsEqual(WireProtocol.magic) else { throw WireError(.badMagic) }
             let version: UInt16 = try reader.integer()
             guard version == WireProtocol.version else {
-                throw WireError(.unsupportedVersion, "version \(version), this collector speaks \(WireProtocol.version)")
+                throw WireError(
+                    .unsupportedVersion, "version \(version), this collector speaks \(WireProtocol.version)")
             }
             let session: UInt64 = try reader.integer()
             let identifierLength: UInt16 = try reader.integer()
@@ -201,7 +202,9 @@ package struct ByteReader {
     @inline(__always)
     package mutating func string(limit: Int, what: String) throws(WireError) -> String {
         let length: UInt32 = try integer()
-        guard Int(length) <= limit else { throw WireError(.limitExceeded, "\(what) of \(length) bytes, limit \(limit)") }
+        guard Int(length) <= limit else {
+            throw WireError(.limitExceeded, "\(what) of \(length) bytes, limit \(limit)")
+        }
         return String(decoding: try bytes(count: Int(length)), as: UTF8.self)
     }
 
@@ -209,7 +212,9 @@ package struct ByteReader {
     @inline(__always)
     package mutating func stringBytes(limit: Int, what: String) throws(WireError) -> UnsafeRawBufferPointer {
         let length: UInt32 = try integer()
-        guard Int(length) <= limit else { throw WireError(.limitExceeded, "\(what) of \(length) bytes, limit \(limit)") }
+        guard Int(length) <= limit else {
+            throw WireError(.limitExceeded, "\(what) of \(length) bytes, limit \(limit)")
+        }
         return try bytes(count: Int(length))
     }
 }

@@ -43,9 +43,11 @@ public final class Collector: Sendable {
         } else {
             try FileDescriptorIO.createParentDirectory(of: configuration.socketPath)
             // Mode and group are set as the socket is made, never by path afterwards (see `UnixSocket.listen`).
-            listener = try UnixSocket.listen(path: configuration.socketPath, mode: configuration.socketMode, group: configuration.socketGroup)
+            listener = try UnixSocket.listen(
+                path: configuration.socketPath, mode: configuration.socketMode, group: configuration.socketGroup)
         }
-        let loop = try CollectorLoop(listener: listener, configuration: configuration, router: router, budget: memoryBudget)
+        let loop = try CollectorLoop(
+            listener: listener, configuration: configuration, router: router, budget: memoryBudget)
         self.loop.withLock { $0 = loop }
         let started = startThread(name: "jb-collector") { loop.run() }
         thread.withLock { $0 = started }
@@ -56,7 +58,9 @@ public final class Collector: Sendable {
     public func stop() {
         guard let loop = loop.withLock({ $0 }) else { return }
         loop.requestStop()
-        if let thread = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) {
+        if let thread = thread.withLock({ t -> pthread_t? in
+            defer { t = nil }; return t
+        }) {
             pthread_join(thread, nil)
         }
         router.flush()

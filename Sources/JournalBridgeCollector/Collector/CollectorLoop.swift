@@ -51,7 +51,9 @@ final class CollectorLoop: @unchecked Sendable {
     private var lastSweep = MonotonicClock.now()
     private var lastPauseReport: UInt64 = 0
 
-    init(listener: Int32, configuration: CollectorConfiguration, router: Router, budget: MemoryBudget) throws(SystemError) {
+    init(listener: Int32, configuration: CollectorConfiguration, router: Router, budget: MemoryBudget)
+        throws(SystemError)
+    {
         self.listener = listener
         self.configuration = configuration
         self.router = router
@@ -148,7 +150,9 @@ final class CollectorLoop: @unchecked Sendable {
             if connections.count >= configuration.maxConnections {
                 let reason = "\(connections.count) connections already open (limit \(configuration.maxConnections))"
                 if let peer = try? UnixSocket.peerCredentials(fd) {
-                    violation(by: peer, reason: reason) { "refused a connection from pid \(peer.pid) uid \(peer.uid): \(reason)" }
+                    violation(by: peer, reason: reason) {
+                        "refused a connection from pid \(peer.pid) uid \(peer.uid): \(reason)"
+                    }
                 }
                 close(fd)
                 continue
@@ -200,7 +204,8 @@ final class CollectorLoop: @unchecked Sendable {
         }
         if n == 0 {
             let left = connection.decoder.bufferedByteCount
-            closeConnection(fd, reason: left > 0 ? "truncated frame at disconnect (\(left) bytes of an unfinished frame)" : nil)
+            closeConnection(
+                fd, reason: left > 0 ? "truncated frame at disconnect (\(left) bytes of an unfinished frame)" : nil)
             return false
         }
         connection.memory.lastProgress = MonotonicClock.now()
@@ -290,7 +295,10 @@ final class CollectorLoop: @unchecked Sendable {
         let now = MonotonicClock.now()
         if pausedCount == 1 && now &- lastPauseReport > 10_000_000_000 {
             lastPauseReport = now
-            event(.notice, "memory budget for unfinished frames in use (\(budget.frameLimit - budget.freeFrameBytes) of \(budget.frameLimit) bytes): pausing connections until it frees")
+            event(
+                .notice,
+                "memory budget for unfinished frames in use (\(budget.frameLimit - budget.freeFrameBytes) of \(budget.frameLimit) bytes): pausing connections until it frees"
+            )
         }
     }
 
@@ -301,7 +309,8 @@ final class CollectorLoop: @unchecked Sendable {
             pausedOrder.removeAll()
             return
         }
-        guard budget.wouldFit(smallestNeed.small, large: false) || budget.wouldFit(smallestNeed.large, large: true) else { return }
+        guard budget.wouldFit(smallestNeed.small, large: false) || budget.wouldFit(smallestNeed.large, large: true)
+        else { return }
         smallestNeed = (Int.max, Int.max)
         var waiting: [Int32] = []
         var seen = Set<Int32>()
@@ -351,9 +360,17 @@ final class CollectorLoop: @unchecked Sendable {
             let of = connection.decoder.pendingFrameBytes.map { " of \($0)" } ?? ""
             let waiting = contended ? " while other connections waited for memory" : ""
             if now &- connection.memory.lastProgress >= stallLimit {
-                stalled.append((fd, "unfinished frame (\(buffered)\(of) bytes) made no progress for \(stallLimit / 1_000_000_000) s\(waiting)"))
+                stalled.append(
+                    (
+                        fd,
+                        "unfinished frame (\(buffered)\(of) bytes) made no progress for \(stallLimit / 1_000_000_000) s\(waiting)"
+                    ))
             } else if contended && now &- connection.memory.pendingSince >= Self.contendedFrameTimeout {
-                stalled.append((fd, "unfinished frame (\(buffered)\(of) bytes) not finished in \(Self.contendedFrameTimeout / 1_000_000_000) s\(waiting)"))
+                stalled.append(
+                    (
+                        fd,
+                        "unfinished frame (\(buffered)\(of) bytes) not finished in \(Self.contendedFrameTimeout / 1_000_000_000) s\(waiting)"
+                    ))
             }
         }
         for (fd, reason) in stalled {
@@ -372,7 +389,8 @@ final class CollectorLoop: @unchecked Sendable {
             guard connection.session == nil else { throw WireError(.unexpectedFrame, "a second hello") }
             // 0 is "no session" in a record's origin (no JB_SESSION): a shipper picks 1...2^64-1.
             guard hello.session != 0 else { throw WireError(.invalidSession, "session 0") }
-            let session = sessions.open(SessionTable.Key(uid: connection.peer.uid, pid: connection.peer.pid, id: hello.session))
+            let session = sessions.open(
+                SessionTable.Key(uid: connection.peer.uid, pid: connection.peer.pid, id: hello.session))
             connection.session = session
             connection.origin.session = hello.session
             connection.origin.identifier = hello.identifier.isEmpty ? configuration.defaultIdentifier : hello.identifier
@@ -483,7 +501,9 @@ final class CollectorLoop: @unchecked Sendable {
         if connection.memory.paused { pausedCount -= 1 }
         budget.releaseFrame(connection.memory.reserved)
         if let reason {
-            violation(by: connection.peer, reason: reason) { "closed the connection from \(connection.describe): \(reason)" }
+            violation(by: connection.peer, reason: reason) {
+                "closed the connection from \(connection.describe): \(reason)"
+            }
         }
     }
 
@@ -492,12 +512,16 @@ final class CollectorLoop: @unchecked Sendable {
     private func violation(by peer: (pid: Int32, uid: UInt32, gid: UInt32), reason: String, message: () -> String) {
         let now = MonotonicClock.now()
         reportExpiredDiagnostics(now: now)
-        guard diagnostics.admit(DiagnosticsLimiter.Peer(pid: peer.pid, uid: peer.uid), reason: reason, now: now) else { return }
-        event(.warning, message(), metadata: [
-            MetadataField("peer.pid", String(peer.pid)),
-            MetadataField("peer.uid", String(peer.uid)),
-            MetadataField("reason", reason),
-        ])
+        guard diagnostics.admit(DiagnosticsLimiter.Peer(pid: peer.pid, uid: peer.uid), reason: reason, now: now) else {
+            return
+        }
+        event(
+            .warning, message(),
+            metadata: [
+                MetadataField("peer.pid", String(peer.pid)),
+                MetadataField("peer.uid", String(peer.uid)),
+                MetadataField("reason", reason),
+            ])
     }
 
     /// Logs the summaries of a diagnostics interval that ended (all pending ones when `force`).
@@ -517,7 +541,9 @@ final class CollectorLoop: @unchecked Sendable {
     /// The collector's own diagnostics go through the same sinks, as records of its own.
     private func event(_ level: Logger.Level, _ message: String, metadata: [MetadataField] = []) {
         router.route([
-            LogRecord(level: level, label: "journal-bridge.collector", message: message, metadata: metadata, origin: ownOrigin)
+            LogRecord(
+                level: level, label: "journal-bridge.collector", message: message, metadata: metadata, origin: ownOrigin
+            )
         ])
     }
 }

@@ -46,7 +46,8 @@ public struct DirectLogHandler: LogHandler {
 
     /// Routes the record to the sinks in this thread; a sink behind a queue only enqueues it.
     public func log(event: LogEvent) {
-        let merged = MetadataMerge.merged(base: metadata, provider: metadataProvider, explicit: event.metadata, error: event.error)
+        let merged = MetadataMerge.merged(
+            base: metadata, provider: metadataProvider, explicit: event.metadata, error: event.error)
         // The same limits as through a collector, cut the same way, so both modes keep the same bytes.
         router.route([LogRecord(event: event, label: label, origin: origin, metadata: merged).clampedToWireLimits()])
     }

@@ -243,7 +243,9 @@ extension LineEscaping {
                 guard text[index] == 0x20 else { return nil }
                 index += 1
             }
-            guard let key = item(until: UInt8(ascii: "=")), index < text.count, text[index] == UInt8(ascii: "=") else { return nil }
+            guard let key = item(until: UInt8(ascii: "=")), index < text.count, text[index] == UInt8(ascii: "=") else {
+                return nil
+            }
             index += 1
             guard let value = item(until: 0x20) else { return nil }
             pairs.append((key, value))

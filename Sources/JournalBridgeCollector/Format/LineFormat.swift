@@ -18,7 +18,8 @@ public struct LineFormat: Sendable, Equatable {
 
     enum Part: Sendable, Equatable {
         case literal([UInt8])
-        case asctime, levelname, message, name, process, identifier, filename, lineno, funcName, metadata, sequence, session
+        case asctime, levelname, message, name, process, identifier, filename, lineno, funcName, metadata, sequence,
+            session
     }
 
     /// A template that cannot be parsed: an unknown field, a `%` without a field.

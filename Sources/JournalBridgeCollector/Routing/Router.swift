@@ -31,7 +31,8 @@ public final class Router: Sendable {
     /// A router over `routes`.
     public init(routes: [SinkRoute]) {
         self.routes = routes
-        self.counts = ConditionLock((Array(repeating: 0, count: Logger.Level.allCases.count), Array(repeating: 0, count: routes.count)))
+        self.counts = ConditionLock(
+            (Array(repeating: 0, count: Logger.Level.allCases.count), Array(repeating: 0, count: routes.count)))
         self.watches = routes.map { _ in SinkFailureWatch() }
         for (index, route) in routes.enumerated() {
             (route.sink as? SinkQueue)?.setAfterWrite { [weak self] in self?.reportFailures(of: index) }
@@ -120,7 +121,8 @@ public final class Router: Sendable {
             perLevel: Dictionary(uniqueKeysWithValues: Logger.Level.allCases.map { ($0, perLevel[Int($0.ordinal)]) }),
             perSink: routes.enumerated().map { index, route in
                 Statistics.SinkCount(
-                    name: route.sink.name, minimumLevel: route.minimumLevel, routed: perRoute[index], failed: route.sink.failedCount,
+                    name: route.sink.name, minimumLevel: route.minimumLevel, routed: perRoute[index],
+                    failed: route.sink.failedCount,
                     packed: route.sink.packedCount, lastFailure: route.sink.lastFailure
                 )
             }

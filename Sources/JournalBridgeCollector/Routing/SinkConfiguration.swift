@@ -72,19 +72,31 @@ public struct SinkConfiguration: Sendable, Equatable {
         var routes: [SinkRoute] = []
         let options = RotatingFileSink.Options(maxBytes: maxBytes, backupCount: backupCount, format: fileFormat)
         if let level = errorFileLevel {
-            routes.append(SinkRoute(try RotatingFileSink(name: "error-file", path: errorFilePath, options: options), minimumLevel: level))
+            routes.append(
+                SinkRoute(
+                    try RotatingFileSink(name: "error-file", path: errorFilePath, options: options), minimumLevel: level
+                ))
         }
         if let level = debugFileLevel {
-            routes.append(SinkRoute(try RotatingFileSink(name: "debug-file", path: debugFilePath, options: options), minimumLevel: level))
+            routes.append(
+                SinkRoute(
+                    try RotatingFileSink(name: "debug-file", path: debugFilePath, options: options), minimumLevel: level
+                ))
         }
         if let level = consoleLevel {
             routes.append(SinkRoute(ConsoleSink(fd: consoleDescriptor, format: consoleFormat), minimumLevel: level))
         }
         if let level = journaldLevel {
-            routes.append(SinkRoute(JournaldSink(attributeObjectPID: journaldObjectPID ?? (geteuid() == 0), backlogCapacity: journaldBacklog), minimumLevel: level))
+            routes.append(
+                SinkRoute(
+                    JournaldSink(
+                        attributeObjectPID: journaldObjectPID ?? (geteuid() == 0), backlogCapacity: journaldBacklog),
+                    minimumLevel: level))
         }
         for destination in forward {
-            routes.append(SinkRoute(try ForwardSink(destination: destination, options: forwardOptions), minimumLevel: forwardLevel))
+            routes.append(
+                SinkRoute(
+                    try ForwardSink(destination: destination, options: forwardOptions), minimumLevel: forwardLevel))
         }
         return routes
     }

@@ -38,9 +38,11 @@ final class SinkFailureWatch: Sendable {
             state.lastReport = now
             let reason = sink.lastFailure ?? "the sink gave no reason"
             return Report(
-                message: "\(sink.name) could not write \(new) records (\(reason)); \(failed) in all. They were acknowledged; the other sinks are not affected",
+                message:
+                    "\(sink.name) could not write \(new) records (\(reason)); \(failed) in all. They were acknowledged; the other sinks are not affected",
                 metadata: [
-                    MetadataField("sink", sink.name), MetadataField("failed", String(new)), MetadataField("failed.total", String(failed)),
+                    MetadataField("sink", sink.name), MetadataField("failed", String(new)),
+                    MetadataField("failed.total", String(failed)),
                     MetadataField("reason", reason),
                 ]
             )

@@ -106,17 +106,23 @@ package final class SinkQueue: LogSink {
         let bytes = budget == nil ? 0 : MemoryBudget.approximateBytes(of: records)
         if overflow == .drop {
             let reserved = budget?.tryReserveRecords(bytes) ?? true
-            let accepted = reserved && lock.withLock { state -> Bool in
-                guard fits(state) else { return false }
-                state.items.append(Item(records: records, ticket: ticket, bytes: bytes))
-                state.queued += records.count
-                lock.broadcast()
-                return true
-            }
+            let accepted =
+                reserved
+                && lock.withLock { state -> Bool in
+                    guard fits(state) else { return false }
+                    state.items.append(Item(records: records, ticket: ticket, bytes: bytes))
+                    state.queued += records.count
+                    lock.broadcast()
+                    return true
+                }
             if !accepted {
                 if reserved { budget?.releaseRecords(bytes) }
                 shed.add(records.count, ordering: .relaxed)
-                shedReport.withLock { $0.failed("queue full (\(capacity) records or the memory budget), dropping records for this sink only", records: records.count) }
+                shedReport.withLock {
+                    $0.failed(
+                        "queue full (\(capacity) records or the memory budget), dropping records for this sink only",
+                        records: records.count)
+                }
                 ticket?.done()
             }
             return
@@ -131,7 +137,9 @@ package final class SinkQueue: LogSink {
 
     private func run() {
         while true {
-            let (items, closing, budget) = lock.wait(until: { !$0.items.isEmpty || $0.closing }, deadline: MonotonicClock.deadline(after: 1)) { state, _ in
+            let (items, closing, budget) = lock.wait(
+                until: { !$0.items.isEmpty || $0.closing }, deadline: MonotonicClock.deadline(after: 1)
+            ) { state, _ in
                 defer { state.items.removeAll(keepingCapacity: true) }
                 state.busy = !state.items.isEmpty
                 return (state.items, state.closing, state.budget)
@@ -170,7 +178,9 @@ package final class SinkQueue: LogSink {
             state.closing = true
             lock.broadcast()
         }
-        if let thread = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) {
+        if let thread = thread.withLock({ t -> pthread_t? in
+            defer { t = nil }; return t
+        }) {
             pthread_join(thread, nil)
             inner.close()
         }

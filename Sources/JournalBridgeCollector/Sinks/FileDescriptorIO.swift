@@ -63,12 +63,12 @@ package enum FileDescriptorIO {
         for _ in 0..<3 where fd < 0 {
             do {
                 fd = try syscall("open \(path)") { open(path, flags | O_CREAT | O_EXCL, mode & 0o755) }
-            } catch where error.errno == EEXIST {
+            } catch  where error.errno == EEXIST {
                 do {
                     fd = try syscall("open \(path)") { open(path, flags) }
-                } catch where error.errno == ENOENT {
+                } catch  where error.errno == ENOENT {
                     continue
-                } catch where error.errno == ELOOP || error.errno == ENXIO || error.errno == EISDIR {
+                } catch  where error.errno == ELOOP || error.errno == ENXIO || error.errno == EISDIR {
                     throw refusal(path, "it is \(entryKind(path)), not a regular file", errno: error.errno)
                 }
             }
@@ -112,7 +112,9 @@ package enum FileDescriptorIO {
         }
         if info.st_mode & 0o022 != 0 {
             let octal = String(info.st_mode & 0o7777, radix: 8)
-            return ("it is writable by group or others (mode 0\(octal)): they could truncate it or forge records", EPERM)
+            return (
+                "it is writable by group or others (mode 0\(octal)): they could truncate it or forge records", EPERM
+            )
         }
         if info.st_nlink > 1 {
             return ("it has \(info.st_nlink) hard links (another file may be linked in)", EMLINK)

@@ -99,7 +99,9 @@ public final class JournaldSink: LogSink {
     /// Retries the backlog when journald is back and no new record came to trigger it.
     public func idle() {
         state.withLock { state in
-            if state.backlogHead < state.backlog.count || state.lostWhileAway > 0, Self.isAvailable { _ = drainBacklog(&state) }
+            if state.backlogHead < state.backlog.count || state.lostWhileAway > 0, Self.isAvailable {
+                _ = drainBacklog(&state)
+            }
         }
     }
 
@@ -140,7 +142,8 @@ public final class JournaldSink: LogSink {
         state.backlog.append(contentsOf: records)
         let excess = max(0, state.backlog.count - state.backlogHead - backlogCapacity)
         state.failure.failed(
-            "journald is not running (\(Self.socketPath) missing or refusing); keeping up to \(backlogCapacity) records until it is back", records: excess
+            "journald is not running (\(Self.socketPath) missing or refusing); keeping up to \(backlogCapacity) records until it is back",
+            records: excess
         )
         if excess > 0 {
             state.backlogHead += excess
@@ -162,7 +165,8 @@ public final class JournaldSink: LogSink {
             let said = deliver(
                 LogRecord(
                     level: .warning, label: "journal-bridge.collector",
-                    message: "\(state.lostWhileAway) records were lost for journald while it was away (backlog of \(backlogCapacity) full); the files have them",
+                    message:
+                        "\(state.lostWhileAway) records were lost for journald while it was away (backlog of \(backlogCapacity) full); the files have them",
                     metadata: [MetadataField("lost", String(state.lostWhileAway))],
                     origin: Origin(pid: ownPID, uid: getuid(), gid: getgid(), identifier: "journal-bridge")
                 ), &state
@@ -246,7 +250,13 @@ public final class JournaldSink: LogSink {
         field("JB_UID", Int64(record.origin.uid))
         field("JB_GID", Int64(record.origin.gid))
         field("JB_TIMESTAMP", record.timestampMicros)
-        if record.sequence != 0 { if let small = Int64(exactly: record.sequence) { field("JB_SEQ", small) } else { field("JB_SEQ", String(record.sequence)) } }
+        if record.sequence != 0 {
+            if let small = Int64(exactly: record.sequence) {
+                field("JB_SEQ", small)
+            } else {
+                field("JB_SEQ", String(record.sequence))
+            }
+        }
         if record.origin.session != 0 {
             ("JB_SESSION=" as StaticString).withUTF8Buffer { state.fields.append(contentsOf: $0) }
             Self.appendHex(record.origin.session, to: &state.fields)

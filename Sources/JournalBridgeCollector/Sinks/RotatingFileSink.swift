@@ -27,7 +27,10 @@ public final class RotatingFileSink: LogSink {
         public var mode: mode_t
 
         /// 10 MiB, 5 copies, the Python pattern's line, mode 0640 unless set.
-        public init(maxBytes: Int = 10 * 1024 * 1024, backupCount: Int = 5, format: LineFormat = .defaultFile, mode: mode_t = 0o640) {
+        public init(
+            maxBytes: Int = 10 * 1024 * 1024, backupCount: Int = 5, format: LineFormat = .defaultFile,
+            mode: mode_t = 0o640
+        ) {
             self.maxBytes = maxBytes
             self.backupCount = backupCount
             self.format = format
