@@ -33,8 +33,9 @@ public final class JournaldSink: LogSink {
 
     /// `journald`.
     public let name = "journald"
-    /// When the collector runs as root, `OBJECT_PID` makes journald attach the
-    /// worker's `OBJECT_COMM`, `OBJECT_EXE`, ... to the entry.
+    /// When the collector runs as root, journald keeps the `OBJECT_*` fields it sends about a
+    /// worker (its unit, comm, exe, ...: `Origin.identity`), and `journalctl -u <worker's unit>`
+    /// finds the entry; without an identity, `OBJECT_PID` asks journald to look them up.
     private let attributeObjectPID: Bool
     private let ownPID = getpid()
     private let state = ConditionLock(State())
@@ -245,7 +246,14 @@ public final class JournaldSink: LogSink {
             if record.origin.pid > 0 { field("JB_PID", Int64(record.origin.pid)) }
         }
         if attributeObjectPID && record.origin.pid != ownPID && record.origin.pid > 0 {
-            field("OBJECT_PID", Int64(record.origin.pid))
+            if let identity = record.origin.identity {
+                // What the collector read at connect time, while the worker was alive. No
+                // OBJECT_PID: journald would read /proc/<pid> again now, too late for a worker
+                // that has exited (or wrongly, for whoever reused its pid).
+                for (name, value) in identity.journaldFields { field(name, value) }
+            } else {
+                field("OBJECT_PID", Int64(record.origin.pid))
+            }
         }
         field("JB_UID", Int64(record.origin.uid))
         field("JB_GID", Int64(record.origin.gid))
