@@ -10,15 +10,14 @@ package struct DaemonConfiguration: Sendable, Equatable {
     package static let defaultPath = "/etc/journal-bridge/journal-bridge.conf"
 
     package var socketPath = WireProtocol.defaultSocketPath
-    package var socketMode: mode_t = 0o660
+    package var socketMode = CollectorConfiguration.Defaults.socketMode
     /// Group name or number owning the socket; nil leaves the collector's own.
     package var socketGroup: String?
     /// Under systemd the daemon's stderr goes to journald already: console off by default.
     package var sinks = SinkConfiguration(base: "/var/log/journal-bridge/journal-bridge", consoleLevel: nil)
-    package var defaultIdentifier = "unknown"
-    package var sinkQueueCapacity = 16384
-    package var journaldOverflow = SinkQueue.Overflow.block
-    package var maxConnections = 4096
+    package var defaultIdentifier = CollectorConfiguration.Defaults.identifier
+    package var sinkQueueCapacity = CollectorConfiguration.Defaults.sinkQueueCapacity
+    package var maxConnections = CollectorConfiguration.Defaults.maxConnections
     /// Bytes for unfinished frames and queued records together (`memory_limit`, e.g. "256M").
     package var memoryLimit = CollectorConfiguration.defaultMemoryLimit
 
@@ -79,8 +78,8 @@ package struct DaemonConfiguration: Sendable, Equatable {
                 },
                 "journald_overflow": { c, v, s throws(ConfigurationError) in
                     switch try s.string(v) {
-                    case "block": c.journaldOverflow = .block
-                    case "drop": c.journaldOverflow = .drop
+                    case "block": c.sinks.journaldOverflow = .block
+                    case "drop": c.sinks.journaldOverflow = .drop
                     case let other: throw s.bad("\"\(other)\": expected \"block\" or \"drop\"")
                     }
                 },
@@ -200,7 +199,7 @@ package struct DaemonConfiguration: Sendable, Equatable {
 
         func mode(_ value: ConfigurationFile.Value) throws(ConfigurationError) -> mode_t {
             let text = try string(value)
-            guard let mode = mode_t(text, radix: 8), mode <= 0o777 else {
+            guard let mode = DaemonConfiguration.parseMode(text) else {
                 throw bad("\"\(text)\": expected octal permissions such as \"0660\"")
             }
             return mode
@@ -351,6 +350,13 @@ package struct DaemonConfiguration: Sendable, Equatable {
         } catch {
             throw failure("created \(probe) but cannot remove it: \(String(cString: strerror(error.errno)))")
         }
+    }
+
+    /// Octal permission bits such as "0660" or "660" (at most 0777); nil for anything else.
+    /// The one parser of `socket_mode` and `--socket-mode`.
+    package static func parseMode(_ text: String) -> mode_t? {
+        guard !text.isEmpty, let mode = mode_t(text, radix: 8), mode <= 0o777 else { return nil }
+        return mode
     }
 
     /// The number of a group given by name or number; nil when this machine has no such group.
