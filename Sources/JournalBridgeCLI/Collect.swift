@@ -4,6 +4,7 @@ import Glibc
 #endif
 import JournalBridge
 import JournalBridgeCollector
+import JournalBridgeDaemon
 
 /// Where the daemon's configuration comes from, shared by `collect` and `check-config`.
 struct ConfigurationOptions: ParsableArguments {
@@ -48,12 +49,18 @@ extension JournalBridgeCommand {
         @Option(help: "Group owning a socket the collector binds.")
         var socketGroup: String?
 
-        @Option(help: "Memory for unfinished frames and queued records together, e.g. 256M (at least 16M); past it the collector stops reading.")
+        @Option(
+            help:
+                "Memory for unfinished frames and queued records together, e.g. 256M (at least 16M); past it the collector stops reading."
+        )
         var memoryLimit: String?
 
         @OptionGroup var sinks: SinkOptions
 
-        @Option(help: "Also send every record to a central syslog receiver: syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT or relp://HOST:PORT (repeatable; replaces the file's forward key).")
+        @Option(
+            help:
+                "Also send every record to a central syslog receiver: syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT or relp://HOST:PORT (repeatable; replaces the file's forward key)."
+        )
         var forward: [String] = []
 
         @Option(help: "Lowest level forwarded (default: info).")
@@ -64,7 +71,8 @@ extension JournalBridgeCommand {
                 throw ValidationError("--socket-mode \(socketMode): expected octal permissions such as 0660")
             }
             if let memoryLimit, parsedMemoryLimit == nil {
-                throw ValidationError("--memory-limit \(memoryLimit): expected a size of at least 16M, such as 256M or 1G")
+                throw ValidationError(
+                    "--memory-limit \(memoryLimit): expected a size of at least 16M, such as 256M or 1G")
             }
         }
 
@@ -134,7 +142,9 @@ extension JournalBridgeCommand {
             if let file { options.config = file }
             let (configuration, source) = try options.load()
             try configuration.validateEnvironment(source: source)
-            print("\(source): OK (socket \(configuration.socketPath), files \(configuration.sinks.base)_{error,debug}.log)")
+            print(
+                "\(source): OK (socket \(configuration.socketPath), files \(configuration.sinks.base)_{error,debug}.log)"
+            )
         }
     }
 }

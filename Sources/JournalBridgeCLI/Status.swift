@@ -1,6 +1,7 @@
 import ArgumentParser
 import JournalBridge
 import JournalBridgeCollector
+import JournalBridgeDaemon
 
 extension JournalBridgeCommand {
     struct Status: ParsableCommand {

@@ -7,7 +7,9 @@ import Glibc
 /// through `syscall`, so EINTR is retried and failures carry errno.
 package enum UnixSocket {
     package static func connect(path: String) throws(SystemError) -> Int32 {
-        let fd = try syscall("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        let fd = try syscall("socket") {
+            socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        }
         do {
             try syscall("connect \(path)") { c_jb_connect_unix(fd, path) }
         } catch {
@@ -30,11 +32,14 @@ package enum UnixSocket {
     /// ours with one link, else the start fails. (fchmod before bind would not do: bind masks
     /// the socket's mode with the umask anyway.) A directory that others may write without
     /// the sticky bit is refused: anyone could replace the socket and receive the records.
-    package static func listen(path: String, mode: mode_t? = nil, group: gid_t? = nil, backlog: Int32 = 1024) throws(SystemError) -> Int32 {
+    package static func listen(path: String, mode: mode_t? = nil, group: gid_t? = nil, backlog: Int32 = 1024)
+        throws(SystemError) -> Int32
+    {
         try checkDirectory(of: path)
         removeStaleSocket(at: path)
         let fd = try syscall("socket") {
-            socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            socket(
+                AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         }
         do {
             if let mode {
@@ -59,7 +64,8 @@ package enum UnixSocket {
         guard stat(directory, &info) == 0 else { return }  // missing: bind reports it, naming the path
         if info.st_mode & S_IWOTH != 0 && info.st_mode & S_ISVTX == 0 {
             throw SystemError(
-                call: "refusing to listen at \(path): \(directory) is writable by others and not sticky (anyone could replace the socket)",
+                call:
+                    "refusing to listen at \(path): \(directory) is writable by others and not sticky (anyone could replace the socket)",
                 errno: EPERM
             )
         }

@@ -31,7 +31,10 @@ extension JournalBridgeCommand {
         @Option(help: "Records each worker logs in the paced phase.")
         var pacedRecords = 5_000
 
-        @Option(help: "Records per second (all workers together) in the paced phase; default: half the end-to-end rate just measured.")
+        @Option(
+            help:
+                "Records per second (all workers together) in the paced phase; default: half the end-to-end rate just measured."
+        )
         var pacedRate: Double?
 
         @Option(help: "Message size in bytes.")
@@ -52,7 +55,10 @@ extension JournalBridgeCommand {
         @Option(help: "journald identifier (the ceiling uses <ID>-ceiling, the paced phase <ID>-paced).")
         var identifier = "journal-bridge-bench"
 
-        @Option(help: "Also time a collector whose only sink forwards to this receiver (syslog+tcp://, syslog+tls://, relp://; repeatable): the same workers and records, until the receiver has every record.")
+        @Option(
+            help:
+                "Also time a collector whose only sink forwards to this receiver (syslog+tcp://, syslog+tls://, relp://; repeatable): the same workers and records, until the receiver has every record."
+        )
         var forward: [String] = []
 
         @Flag(help: "Print one JSON object instead of the table.")

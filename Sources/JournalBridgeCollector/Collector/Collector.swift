@@ -15,7 +15,9 @@ import Logging
 /// `stop()` joins them all, and `deinit` stops a collector that was not stopped (one never
 /// started closes its sinks).
 public final class Collector: Sendable {
+    /// The socket and limits the collector was made with.
     public let configuration: CollectorConfiguration
+    /// The router the collector hands records to; a `DirectLogHandler` on it logs the parent's own records to the same sinks.
     public let router: Router
     /// What unfinished frames and queued records may hold (`configuration.memoryLimit`).
     package let memoryBudget: MemoryBudget
@@ -58,7 +60,9 @@ public final class Collector: Sendable {
         }
         switch previous {
         case .running: return
-        case .stopped: throw SystemError(call: "start: this collector was stopped (its sinks are closed); make a new one", errno: EINVAL)
+        case .stopped:
+            throw SystemError(
+                call: "start: this collector was stopped (its sinks are closed); make a new one", errno: EINVAL)
         case .idle: break
         }
         let context = InputContext(router: router, budget: memoryBudget, tally: inputTally, limiter: rateLimiter)
@@ -91,6 +95,7 @@ public final class Collector: Sendable {
     /// Reopens every file sink (SIGHUP, after an external logrotate).
     public func reopen() { router.reopen() }
 
+    /// Records routed per level and per sink so far.
     public var statistics: Router.Statistics { router.statistics }
 
     /// Every counter and gauge at one moment (`CollectorSnapshot`).
@@ -103,7 +108,7 @@ public final class Collector: Sendable {
         )
     }
 
-    public var isRunning: Bool { phase.withLock { $0 == .running } }
+    package var isRunning: Bool { phase.withLock { $0 == .running } }
 
-    public var connectionCount: Int { inputs.reduce(0) { $0 + $1.connectionCount } }
+    package var connectionCount: Int { inputs.reduce(0) { $0 + $1.connectionCount } }
 }

@@ -62,7 +62,9 @@ package final class SinkQueue: Sendable {
     /// router looks at the sink's failure count there.
     private let afterWrite = ConditionLock<(@Sendable () -> Void)?>(nil)
 
-    package init(_ inner: any LogSink, capacity: Int, overflow: SinkRoute.Overflow = .block, budget: MemoryBudget? = nil) {
+    package init(
+        _ inner: any LogSink, capacity: Int, overflow: SinkRoute.Overflow = .block, budget: MemoryBudget? = nil
+    ) {
         self.inner = inner
         self.capacity = max(1, capacity)
         let policy = ConditionLock(overflow)
@@ -157,7 +159,9 @@ package final class SinkQueue: Sendable {
 
         func run() {
             while true {
-                let (items, closing) = lock.wait(until: { !$0.items.isEmpty || $0.closing }, deadline: MonotonicClock.deadline(after: 1)) { state, _ in
+                let (items, closing) = lock.wait(
+                    until: { !$0.items.isEmpty || $0.closing }, deadline: MonotonicClock.deadline(after: 1)
+                ) { state, _ in
                     defer { state.items.removeAll(keepingCapacity: true) }
                     state.busy = !state.items.isEmpty
                     return (state.items, state.closing)

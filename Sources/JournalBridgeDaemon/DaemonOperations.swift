@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import JournalBridge
+import JournalBridgeCollector
 import Logging
 
 /// What the daemon does besides collecting: the control channel (`journal-bridge status`),

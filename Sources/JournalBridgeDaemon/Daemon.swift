@@ -2,11 +2,12 @@
 import Glibc
 #endif
 import JournalBridge
+import JournalBridgeCollector
 
 /// `journal-bridge collect`: the collector as a service. SIGTERM/SIGINT drain and
 /// exit 0, SIGHUP reopens the files (after an external logrotate) and reloads the configuration
 /// (`DaemonOperations.reload`).
-public enum Daemon {
+package enum Daemon {
     /// Runs until SIGTERM/SIGINT. Signals are taken with sigwait on this thread, so
     /// they must be blocked before any other thread starts; this does it first.
     ///
@@ -17,7 +18,7 @@ public enum Daemon {
     ///
     /// `reload` reads the configuration again on SIGHUP (the file with the command line's flags
     /// on top); nil: the file at `source` alone.
-    public static func run(
+    package static func run(
         _ configuration: DaemonConfiguration, source: String, reload: (@Sendable () throws(ConfigurationError) -> DaemonConfiguration)? = nil
     ) throws {
         var signals = sigset_t()
@@ -86,7 +87,8 @@ public enum Daemon {
         operations.tick(notify: false)
         let statistics = collector.statistics
         // Every sink's losses in the last line: a record a sink failed to write was still acknowledged.
-        let perSink = statistics.perSink.map { "\($0.name): \($0.failed) failed, \($0.packed) packed" }.joined(separator: "; ")
+        let perSink = statistics.perSink.map { "\($0.name): \($0.failed) failed, \($0.packed) packed" }.joined(
+            separator: "; ")
         StandardError.write("journal-bridge: stopped after \(statistics.total) records (\(perSink))\n")
     }
 }

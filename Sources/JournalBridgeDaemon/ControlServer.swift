@@ -3,6 +3,7 @@ import CJournalBridgeShims
 import Glibc
 #endif
 import JournalBridge
+import JournalBridgeCollector
 
 /// The daemon's control channel: a second Unix socket, `<socket>.control`, made with the main
 /// socket's mode and group, that answers one request per connection (`json`, `prometheus` or
