@@ -16,6 +16,8 @@ public final class Collector: Sendable {
     package let memoryBudget: MemoryBudget
     private let loop: ConditionLock<CollectorLoop?>
     private let thread = ConditionLock<pthread_t?>(nil)
+    /// Syslog listeners beside the bridge's socket (`configuration.syslogInputs`), started and stopped with it.
+    package let syslogInputs: [any SyslogInput]
 
     /// `routes` are wrapped in `SinkQueue`s unless they already are.
     public init(configuration: CollectorConfiguration, routes: [SinkRoute]) {
@@ -30,6 +32,7 @@ public final class Collector: Sendable {
             }
         )
         self.loop = ConditionLock(nil)
+        self.syslogInputs = configuration.syslogInputs.map(makeSyslogInput)
     }
 
     /// Binds (or adopts) the socket and starts serving.
@@ -47,18 +50,30 @@ public final class Collector: Sendable {
         self.loop.withLock { $0 = loop }
         let started = startThread(name: "jb-collector") { loop.run() }
         thread.withLock { $0 = started }
+        for (index, input) in syslogInputs.enumerated() {
+            do {
+                try input.start(router: router)
+            } catch {
+                for started in syslogInputs[..<index] { started.stopReading() }
+                stop()
+                for started in syslogInputs[..<index] { started.close() }
+                throw SystemError(call: "\(input.settings.endpoint): \(error.call)", errno: error.errno)
+            }
+        }
     }
 
     /// Stops accepting, reads what clients already sent, writes every accepted record
     /// to every sink, acknowledges it, and closes. Returns when all of that is done.
     public func stop() {
         guard let loop = loop.withLock({ $0 }) else { return }
+        for input in syslogInputs { input.stopReading() }
         loop.requestStop()
         if let thread = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) {
             pthread_join(thread, nil)
         }
         router.flush()
         loop.finish()
+        for input in syslogInputs { input.close() }
         router.close()
         if configuration.listeningDescriptor == nil { unlink(configuration.socketPath) }
         self.loop.withLock { $0 = nil }

@@ -22,6 +22,8 @@ public struct CollectorConfiguration: Sendable {
     /// Seconds over which the collector's warnings about one client are aggregated: the
     /// first is logged in full, the rest counted and summarised at the end (0: all in full).
     public var diagnosticsInterval: Double = 10
+    /// Syslog listeners started beside the bridge's socket (none by default).
+    package var syslogInputs: [SyslogInputSettings] = []
 
     /// Bytes the collector may hold for all clients together: half for unfinished frames,
     /// half for records waiting in the sink queues. Past it the collector stops reading

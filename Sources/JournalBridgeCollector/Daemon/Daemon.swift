@@ -19,7 +19,8 @@ public enum Daemon {
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
-        let activated = Systemd.activatedSocket()
+        let syslogActivated = SyslogActivation.descriptors()
+        let activated = Systemd.activatedSocket(excluding: Set(syslogActivated.map(\.fd)))
         try configuration.validateEnvironment(source: source)
         let routes: [SinkRoute]
         do {
@@ -32,19 +33,18 @@ public enum Daemon {
         } catch {
             throw RuntimeFailure("cannot open the log files: \(error)")
         }
-        let collector = Collector(
-            configuration: CollectorConfiguration(
-                socketPath: configuration.socketPath,
-                listeningDescriptor: activated,
-                socketMode: configuration.socketMode,
-                socketGroup: configuration.socketGroup.flatMap(DaemonConfiguration.groupID),
-                sinkQueueCapacity: configuration.sinkQueueCapacity,
-                maxConnections: configuration.maxConnections,
-                defaultIdentifier: configuration.defaultIdentifier,
-                memoryLimit: configuration.memoryLimit
-            ),
-            routes: routes
+        var collectorConfiguration = CollectorConfiguration(
+            socketPath: configuration.socketPath,
+            listeningDescriptor: activated,
+            socketMode: configuration.socketMode,
+            socketGroup: configuration.socketGroup.flatMap(DaemonConfiguration.groupID),
+            sinkQueueCapacity: configuration.sinkQueueCapacity,
+            maxConnections: configuration.maxConnections,
+            defaultIdentifier: configuration.defaultIdentifier,
+            memoryLimit: configuration.memoryLimit
         )
+        collectorConfiguration.syslogInputs = configuration.syslogInputSettings(activated: syslogActivated)
+        let collector = Collector(configuration: collectorConfiguration, routes: routes)
         let listening = activated.map { "fd \($0) from systemd" } ?? configuration.socketPath
         do {
             try collector.start()
@@ -53,6 +53,7 @@ public enum Daemon {
             throw RuntimeFailure("cannot listen on \(listening): \(error)\(hint)")
         }
         StandardError.write("journal-bridge: collecting on \(listening)\n")
+        for input in collector.syslogInputs { StandardError.write("journal-bridge: \(SyslogInputs.describe(input))\n") }
         Systemd.notify("READY=1\nSTATUS=collecting on \(listening)\nMAINPID=\(getpid())")
         let watchdog = WatchdogPinger { collector.isRunning }
 
@@ -72,6 +73,7 @@ public enum Daemon {
         let statistics = collector.statistics
         // Every sink's losses in the last line: a record a sink failed to write was still acknowledged.
         let perSink = statistics.perSink.map { "\($0.name): \($0.failed) failed, \($0.packed) packed" }.joined(separator: "; ")
+        for input in collector.syslogInputs { StandardError.write("journal-bridge: \(input.settings.endpoint): \(input.counters.summary)\n") }
         StandardError.write("journal-bridge: stopped after \(statistics.total) records (\(perSink))\n")
     }
 }

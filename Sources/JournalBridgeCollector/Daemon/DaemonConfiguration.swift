@@ -21,7 +21,26 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Bytes for unfinished frames and queued records together (`memory_limit`, e.g. "256M").
     public var memoryLimit = CollectorConfiguration.defaultMemoryLimit
 
+    /// Syslog inputs (`syslog_socket`, `syslog_stream`, `syslog_tcp`, `syslog_udp`, each a
+    /// comma-separated list; the flags of the same names): none unless configured.
+    package var syslogEndpoints: [SyslogEndpoint] = []
+    /// Bytes kept of one syslog message (`syslog_max_message`); the rest is cut with a marker and counted.
+    package var syslogMaxMessage = SyslogFramer.defaultMaximumMessageBytes
+
     public init() {}
+
+    /// Replaces the endpoints of kind `name` (`syslog-tcp`, ...) with `values`; the problem with the first bad one otherwise.
+    package mutating func setSyslogEndpoints(_ name: String, _ values: [String]) -> SyslogEndpointError? {
+        var parsed: [SyslogEndpoint] = []
+        for value in values {
+            switch SyslogEndpoint.parse(name: name, value: value) {
+            case .success(let endpoint): parsed.append(endpoint)
+            case .failure(let error): return error
+            }
+        }
+        syslogEndpoints = syslogEndpoints.filter { $0.name != name } + parsed
+        return nil
+    }
 
     /// The line that set each key of the file, for messages about it; a key a flag
     /// overrode has none.
@@ -77,6 +96,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
         },
         "journald_backlog": { c, v, s throws(ConfigurationError) in c.sinks.journaldBacklog = try s.integer(v, atLeast: 0) },
         "max_connections": { c, v, s throws(ConfigurationError) in c.maxConnections = try s.integer(v, atLeast: 1) },
+        "syslog_socket": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-socket", v) },
+        "syslog_stream": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-stream", v) },
+        "syslog_tcp": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-tcp", v) },
+        "syslog_udp": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-udp", v) },
+        "syslog_max_message": { c, v, s throws(ConfigurationError) in c.syslogMaxMessage = try s.integer(v, atLeast: 480) },
         "memory_limit": { c, v, s throws(ConfigurationError) in
             let text = if case .integer(let bytes) = v { String(bytes) } else { try s.string(v) }
             guard let bytes = MemoryBudget.parseSize(text), bytes >= MemoryBudget.minimumLimit else {
@@ -158,6 +182,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
                 throw bad("\"\(text)\": expected octal permissions such as \"0660\"")
             }
             return mode
+        }
+
+        /// A comma-separated list of syslog endpoints of one kind ("" for none).
+        func syslog(_ configuration: inout DaemonConfiguration, _ name: String, _ value: ConfigurationFile.Value) throws(ConfigurationError) {
+            let items = try string(value).split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+            if let error = configuration.setSyslogEndpoints(name, items) { throw bad(error.problem) }
         }
 
         func format(_ value: ConfigurationFile.Value) throws(ConfigurationError) -> LineFormat {
@@ -284,5 +314,18 @@ public struct DaemonConfiguration: Sendable, Equatable {
         if let number = gid_t(group) { return number }
         guard let entry = getgrnam(group) else { return nil }
         return entry.pointee.gr_gid
+    }
+}
+
+extension DaemonConfiguration {
+    /// The syslog inputs to run: systemd's named sockets first, then the configured endpoints it passed none of.
+    package func syslogInputSettings(activated: [(name: String, fd: Int32)]) -> [SyslogInputSettings] {
+        // Unix syslog sockets are for every local program, as /dev/log is: 0666 unless socket_group narrows them.
+        let template = SyslogInputSettings(
+            endpoint: .unixDatagram(path: SyslogEndpoint.defaultSocketPath), maximumMessageBytes: syslogMaxMessage,
+            socketMode: socketGroup == nil ? 0o666 : socketMode, socketGroup: socketGroup.flatMap(Self.groupID),
+            maxConnections: maxConnections, defaultIdentifier: defaultIdentifier
+        )
+        return SyslogActivation.settings(configured: syslogEndpoints, activated: activated, template: template)
     }
 }
