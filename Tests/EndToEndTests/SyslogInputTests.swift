@@ -17,7 +17,8 @@ final class SyslogInputTests: XCTestCase {
         var datagram: String { directory.file("syslog.dgram") }
         var stream: String { directory.file("syslog.stream") }
 
-        init(_ extra: [String] = [], config: String = "", journald: Bool = true) throws {
+        /// `within`: a command the collector runs under (`ip netns exec NS`); `network`: its TCP and UDP addresses.
+        init(_ extra: [String] = [], config: String = "", journald: Bool = true, within: [String] = [], network: String = "127.0.0.1:0") throws {
             directory = try TemporaryDirectory()
             let path = directory.file("jb.conf")
             let text = "file_format = \"%(levelname)s %(identifier)s %(process)d %(message)s\"\n" + config
@@ -25,10 +26,11 @@ final class SyslogInputTests: XCTestCase {
             var arguments = [
                 "collect", "--config", path, "--socket", directory.file("bridge.sock"), "--base", directory.file("logs/jb"),
                 "--syslog-socket", directory.file("syslog.dgram"), "--syslog-stream", directory.file("syslog.stream"),
-                "--syslog-tcp", "127.0.0.1:0", "--syslog-udp", "127.0.0.1:0",
+                "--syslog-tcp", network, "--syslog-udp", network,
             ] + extra
             if !journald { arguments.append("--no-journald") }
-            process = try BackgroundProcess(Run.journalBridge, arguments)
+            let command = within + [Run.journalBridge] + arguments
+            process = try BackgroundProcess(command[0], Array(command.dropFirst()))
             guard eventually(timeout: 20, { self.process.stderrText.contains("syslog input syslog-udp") }) else {
                 throw Run.Failure(description: "the collector did not start: \(process.stderrText)")
             }
