@@ -52,6 +52,12 @@ extension JournalBridgeCommand {
         @Option(help: "journald identifier (the ceiling uses <ID>-ceiling, the paced phase <ID>-paced).")
         var identifier = "journal-bridge-bench"
 
+        @Option(help: "Measure a syslog input instead of the bridge's protocol: unix (datagram, as /dev/log) or tcp; needs --syslog-sender.")
+        var syslog: String?
+
+        @Option(help: "The syslog sender (scripts/peers/syslog-flood.c, compiled): run as SENDER MODE TARGET WORKERS RECORDS SIZE ID.")
+        var syslogSender: String?
+
         @Flag(help: "Print one JSON object instead of the table.")
         var json = false
 
@@ -60,6 +66,8 @@ extension JournalBridgeCommand {
             guard records >= 1, pacedRecords >= 0, recordSize >= 0, metadata >= 0, runs >= 1 else {
                 throw ValidationError("--records, --runs must be at least 1; sizes and counts not negative")
             }
+            if let syslog, !["unix", "tcp"].contains(syslog) { throw ValidationError("--syslog: unix or tcp") }
+            if (syslog == nil) != (syslogSender == nil) { throw ValidationError("--syslog and --syslog-sender go together") }
             let known: Set = ["journald", "files", "console"]
             for sink in sinkList where !known.contains(sink) {
                 throw ValidationError("--sinks: unknown sink '\(sink)' (journald, files, console)")
@@ -69,6 +77,13 @@ extension JournalBridgeCommand {
         var sinkList: [String] { sinks.split(separator: ",").map { String($0.filter { $0 != " " }) } }
 
         func run() throws {
+            if let syslog, let syslogSender {
+                var results: [SyslogBench.Result] = []
+                for run in 1...runs { results.append(try SyslogBench(options: self, run: run).execute(mode: syslog, sender: syslogSender)) }
+                print(SyslogBench.table(self, mode: syslog, results))
+                if results.contains(where: { max($0.missingFiles ?? 0, $0.missingJournald ?? 0) > 0 }) { throw ExitCode(1) }
+                return
+            }
             var results: [BenchRun] = []
             for run in 1...runs {
                 results.append(try BenchRunner(options: self, run: run).execute())

@@ -1,4 +1,5 @@
 import CJournalBridgeShims
+import CSystemd  // its headers bring SOCK_STREAM and SOCK_DGRAM into Swift in every build mode
 #if canImport(Glibc)
 import Glibc
 #endif
