@@ -18,6 +18,8 @@ struct SyslogBench {
         var missingFiles: Int?
         var missingJournald: Int?
         var kernelDrops: Int
+        /// journald's ceiling in the same run (a plain sd_journal_sendv loop), when journald is a sink.
+        var ceilingPerSecond: Double?
         var recordsPerSecond: Double { Double(records) / seconds }
     }
 
@@ -31,6 +33,11 @@ struct SyslogBench {
     func execute(mode: String, sender: String) throws -> Result {
         let directory = try makeTemporaryDirectory()
         defer { removeTree(directory) }
+        var ceiling: Double?
+        if useJournald {
+            ceiling = try JournaldCeiling.measure(records: options.ceilingRecords, identifier: options.identifier + "-ceiling").perSecond
+            progress("journald ceiling: \(Int(ceiling ?? 0)) records/s")
+        }
         var sinks = SinkConfiguration(
             base: "\(directory)/syslog", consoleLevel: nil, journaldLevel: useJournald ? .debug : nil, maxBytes: 0, backupCount: 0
         )
@@ -79,7 +86,7 @@ struct SyslogBench {
         progress("\(total) messages over \(mode) in \(format(seconds)) s: \(Int(Double(total) / seconds)) records/s")
         return Result(
             records: total, seconds: seconds, missingFiles: missingFiles, missingJournald: missingJournald,
-            kernelDrops: input.counters.kernelDrops.load(ordering: .relaxed)
+            kernelDrops: input.counters.kernelDrops.load(ordering: .relaxed), ceilingPerSecond: ceiling
         )
     }
 
@@ -90,12 +97,17 @@ struct SyslogBench {
         let rates = results.map(\.recordsPerSecond).sorted()
         let median = rates.count % 2 == 1 ? rates[rates.count / 2] : (rates[rates.count / 2 - 1] + rates[rates.count / 2]) / 2
         func row(_ name: String, _ value: String) -> String { name + String(repeating: " ", count: max(1, 44 - name.count)) + value }
-        return [
+        var ceiling: [String] = []
+        let ceilings = results.compactMap(\.ceilingPerSecond).sorted()
+        if !ceilings.isEmpty {
+            ceiling.append(row("journald ceiling, same run", "\(Int(ceilings[ceilings.count / 2])) records/s  (runs: \(ceilings.map { String(Int($0)) }.joined(separator: ", ")))"))
+        }
+        return ([
             "journal-bridge bench --syslog \(mode): \(options.workers) senders x \(options.records) messages (\(options.recordSize) B), sinks \(options.sinks); medians of \(results.count) run\(results.count == 1 ? "" : "s")",
             row("records", "\(results.first?.records ?? 0)"),
             row("missing (files / journald)", "\(results.map { $0.missingFiles.map(String.init) ?? "-" }.joined(separator: ",")) / \(results.map { $0.missingJournald.map(String.init) ?? "-" }.joined(separator: ","))"),
             row("dropped by the kernel (counted)", results.map { String($0.kernelDrops) }.joined(separator: ",")),
             row("end to end", "\(Int(median)) records/s  (runs: \(results.map { String(Int($0.recordsPerSecond)) }.joined(separator: ", ")))"),
-        ].joined(separator: "\n")
+        ] + ceiling).joined(separator: "\n")
     }
 }
