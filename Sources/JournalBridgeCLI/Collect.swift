@@ -73,7 +73,9 @@ extension JournalBridgeCommand {
             for (name, values) in syslogFlags {
                 if let error = probe.setSyslogEndpoints(name, values) { throw ValidationError("--\(name): \(error.problem)") }
             }
-            if let syslogMaxMessage, syslogMaxMessage < 480 { throw ValidationError("--syslog-max-message \(syslogMaxMessage): must be at least 480") }
+            if let syslogMaxMessage, !(480...8 * 1024 * 1024).contains(syslogMaxMessage) {
+                throw ValidationError("--syslog-max-message \(syslogMaxMessage): must be 480 to 8388608 (8 MiB)")
+            }
             if let memoryLimit, parsedMemoryLimit == nil {
                 throw ValidationError("--memory-limit \(memoryLimit): expected a size of at least 16M, such as 256M or 1G")
             }

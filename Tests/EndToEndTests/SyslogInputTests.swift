@@ -260,6 +260,41 @@ final class SyslogInputTests: XCTestCase {
         XCTAssertTrue(daemon.process.stderrText.contains("\(3000 - stored) dropped by the kernel"), daemon.process.stderrText)
     }
 
+    /// Each stream connection holds `syslog_max_message` of the memory budget while open: past
+    /// the budget new connections are refused at once, counted and reported; the others work.
+    func testStreamConnectionsPastTheMemoryBudgetAreRefusedAndReported() throws {
+        let daemon = try SyslogDaemon(config: "memory_limit = \"16M\"\nsyslog_max_message = 1048576\n", journald: false)
+        let tag = Journal.uniqueIdentifier("sl-mem")
+        let script = """
+            import socket, sys, time
+            port, tag = int(sys.argv[1]), sys.argv[2]
+            held = []
+            for i in range(12):
+                s = socket.create_connection(("127.0.0.1", port))
+                held.append(s)
+                time.sleep(0.05)
+            for i, s in enumerate(held):
+                try:
+                    s.sendall(("<14>%s: connection %d\\n" % (tag, i)).encode())
+                except OSError:
+                    pass
+            time.sleep(1)
+            """
+        let sender = try BackgroundProcess("/usr/bin/env", ["python3", "-c", script, daemon.port("syslog-tcp"), tag])
+        XCTAssertEqual(sender.wait(), 0, sender.stderrText)
+        XCTAssertEqual(daemon.stop(), 0, daemon.process.stderrText)
+        let stored = daemon.debugLines.filter { $0.contains(tag) }.count
+        XCTAssertGreaterThan(stored, 0, "the connections within the budget work")
+        XCTAssertLessThan(stored, 12, "8 MiB of frame budget does not hold 12 connections of 1 MiB")
+        // The first refusal is reported at once, the rest together (at most one report each 10 s, and at stop).
+        let reported = daemon.errorLines.compactMap { line -> Int? in
+            guard let range = line.range(of: "refused ") else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }
+        XCTAssertEqual(reported.reduce(0, +), 12 - stored, "\(daemon.errorLines)")
+        XCTAssertTrue(daemon.process.stderrText.contains("\(12 - stored) connections refused"), daemon.process.stderrText)
+    }
+
     /// `collect` with only `--socket` runs no syslog input; bad syslog flags and keys are refused.
     func testSyslogInputsAreOffUnlessAskedAndBadValuesAreRefused() throws {
         let directory = try TemporaryDirectory()

@@ -30,6 +30,7 @@ final class SyslogConfigurationTests: XCTestCase {
             ("syslog_udp = \"1.2.3.4:99999\"", "expected HOST:PORT"),
             ("syslog_socket = \"/\(String(repeating: "x", count: 200))\"", "a Unix socket path holds at most 107"),
             ("syslog_max_message = 10", "must be at least 480"),
+            ("syslog_max_message = 9000000", "must be at most 8388608"),
             ("syslog_stream = 5", "expected a string"),
         ]
         for (line, problem) in cases {

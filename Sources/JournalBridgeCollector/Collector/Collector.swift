@@ -52,7 +52,7 @@ public final class Collector: Sendable {
         thread.withLock { $0 = started }
         for (index, input) in syslogInputs.enumerated() {
             do {
-                try input.start(router: router)
+                try input.start(router: router, budget: memoryBudget)
             } catch {
                 for started in syslogInputs[..<index] { started.stopReading() }
                 stop()

@@ -100,7 +100,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "syslog_stream": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-stream", v) },
         "syslog_tcp": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-tcp", v) },
         "syslog_udp": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-udp", v) },
-        "syslog_max_message": { c, v, s throws(ConfigurationError) in c.syslogMaxMessage = try s.integer(v, atLeast: 480) },
+        "syslog_max_message": { c, v, s throws(ConfigurationError) in
+            let bytes = try s.integer(v, atLeast: 480)
+            // Each stream connection holds this much of the memory budget: 8 MiB, the bridge's own frame limit, is plenty.
+            guard bytes <= 8 * 1024 * 1024 else { throw s.bad("\(bytes): must be at most 8388608 (8 MiB)") }
+            c.syslogMaxMessage = bytes
+        },
         "memory_limit": { c, v, s throws(ConfigurationError) in
             let text = if case .integer(let bytes) = v { String(bytes) } else { try s.string(v) }
             guard let bytes = MemoryBudget.parseSize(text), bytes >= MemoryBudget.minimumLimit else {

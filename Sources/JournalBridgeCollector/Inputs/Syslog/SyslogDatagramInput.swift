@@ -37,7 +37,8 @@ package final class SyslogDatagramInput: SyslogInput {
     /// The bound address (`127.0.0.1:5140`) of a UDP input, nil before `start` or for a Unix socket.
     package var localAddress: String? { descriptors.withLock { $0 }.flatMap { SyslogSocket.localAddress($0.socket) } }
 
-    package func start(router: Router) throws(SystemError) {
+    /// `budget` is not used: a datagram is read into one buffer of the input's own.
+    package func start(router: Router, budget: MemoryBudget) throws(SystemError) {
         let fd = try SyslogSocket.open(settings)
         var pipe: [Int32] = [-1, -1]
         do {

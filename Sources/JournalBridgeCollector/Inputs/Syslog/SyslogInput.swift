@@ -12,7 +12,7 @@ package protocol SyslogInput: AnyObject, Sendable {
     var settings: SyslogInputSettings { get }
     var counters: SyslogCounters { get }
     /// Binds (or adopts) the socket and starts the thread; a failure leaves nothing open.
-    func start(router: Router) throws(SystemError)
+    func start(router: Router, budget: MemoryBudget) throws(SystemError)
     func stopReading()
     func close()
     /// Open connections (0 for a datagram input).

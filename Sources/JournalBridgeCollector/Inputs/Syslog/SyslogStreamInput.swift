@@ -15,7 +15,10 @@ import Synchronization
 /// Delivery: no acks (syslog has none), but no loss either while the collector runs: when the
 /// sinks back up, `route` waits, this thread stops reading, the socket buffers fill and the
 /// senders' writes block. A slow sink slows stream clients; it never drops them.
-/// Memory: at most `maxConnections` framers of at most `maximumMessageBytes` each.
+/// Memory: each connection reserves `maximumMessageBytes` (what its framer may hold) from the
+/// collector's frame budget while it is open (the budget's large-frame part, so the bridge's
+/// small frames keep room); a connection that does not fit is refused at once and counted,
+/// as one over `maxConnections` is.
 package final class SyslogStreamInput: SyslogInput {
     package let settings: SyslogInputSettings
     package let counters = SyslogCounters()
@@ -37,7 +40,7 @@ package final class SyslogStreamInput: SyslogInput {
     /// The bound address (`127.0.0.1:5140`) of a TCP input, nil before `start` or for a Unix socket.
     package var localAddress: String? { descriptors.withLock { $0 }.flatMap { SyslogSocket.localAddress($0.socket) } }
 
-    package func start(router: Router) throws(SystemError) {
+    package func start(router: Router, budget: MemoryBudget) throws(SystemError) {
         let fd = try SyslogSocket.open(settings)
         var pipe: [Int32] = [-1, -1]
         do {
@@ -50,7 +53,7 @@ package final class SyslogStreamInput: SyslogInput {
             throw error
         }
         descriptors.withLock { $0 = (fd, pipe[0], pipe[1]) }
-        let loop = StreamLoop(listener: fd, wake: pipe[0], settings: settings, counters: counters, router: router)
+        let loop = StreamLoop(listener: fd, wake: pipe[0], settings: settings, counters: counters, router: router, budget: budget)
         let started = startThread(name: "jb-syslog-strm") { loop.run() }
         thread.withLock { $0 = started }
     }
@@ -89,18 +92,20 @@ private final class StreamLoop: @unchecked Sendable {
     let settings: SyslogInputSettings
     let counters: SyslogCounters
     let router: Router
+    let budget: MemoryBudget
     var connections: [Int32: Connection] = [:]
     var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     /// When refused connections were last reported, and how many had been.
     var lastRefusalReport: UInt64 = 0
     var reportedRefusals = 0
 
-    init(listener: Int32, wake: Int32, settings: SyslogInputSettings, counters: SyslogCounters, router: Router) {
+    init(listener: Int32, wake: Int32, settings: SyslogInputSettings, counters: SyslogCounters, router: Router, budget: MemoryBudget) {
         self.listener = listener
         self.wake = wake
         self.settings = settings
         self.counters = counters
         self.router = router
+        self.budget = budget
     }
 
     func run() {
@@ -130,7 +135,7 @@ private final class StreamLoop: @unchecked Sendable {
                 // EAGAIN: none left; EMFILE/ENFILE and the rest: the next turn tries again.
                 return
             }
-            if connections.count >= settings.maxConnections {
+            if connections.count >= settings.maxConnections || !budget.reserveFrame(settings.maximumMessageBytes, large: true) {
                 Glibc.close(fd)
                 counters.refusedConnections.add(1, ordering: .relaxed)
                 continue
@@ -139,6 +144,7 @@ private final class StreamLoop: @unchecked Sendable {
             var peer: String?
             if settings.endpoint.isUnix {
                 guard let credentials = try? UnixSocket.peerCredentials(fd) else {
+                    budget.releaseFrame(settings.maximumMessageBytes)
                     Glibc.close(fd)  // no kernel identity, no records: the truth is the kernel's
                     counters.refusedConnections.add(1, ordering: .relaxed)
                     continue
@@ -203,6 +209,7 @@ private final class StreamLoop: @unchecked Sendable {
         if !records.isEmpty { router.route(records) }
         counters.framingFallbacks.add(connection.framer.countFallbacks, ordering: .relaxed)
         Glibc.close(fd)  // a read-only socket: nothing is lost if close reports an error
+        budget.releaseFrame(settings.maximumMessageBytes)
         counters.openConnections.store(connections.count, ordering: .relaxed)
     }
 
@@ -224,7 +231,7 @@ private final class StreamLoop: @unchecked Sendable {
         router.route([
             SyslogRecords.event(
                 .warning,
-                "\(settings.endpoint): refused \(refused - reportedRefusals) connections (\(settings.maxConnections) open, or no peer credentials)",
+                "\(settings.endpoint): refused \(refused - reportedRefusals) connections (\(settings.maxConnections) open, the memory limit reached, or no peer credentials)",
                 input: settings.endpoint.name
             )
         ])
