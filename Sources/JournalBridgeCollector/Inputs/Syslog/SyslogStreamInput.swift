@@ -98,6 +98,8 @@ private final class StreamLoop: @unchecked Sendable {
     /// When refused connections were last reported, and how many had been.
     var lastRefusalReport: UInt64 = 0
     var reportedRefusals = 0
+    /// Out of descriptors (EMFILE, ENFILE): the listener is not polled until then, or it would wake the loop at once, forever.
+    var acceptPausedUntil: UInt64 = 0
 
     init(listener: Int32, wake: Int32, settings: SyslogInputSettings, counters: SyslogCounters, router: Router, budget: MemoryBudget) {
         self.listener = listener
@@ -110,11 +112,14 @@ private final class StreamLoop: @unchecked Sendable {
 
     func run() {
         while true {
-            var fds = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0), pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+            let accepting = MonotonicClock.now() >= acceptPausedUntil
+            var fds = [
+                pollfd(fd: wake, events: Int16(POLLIN), revents: 0), pollfd(fd: accepting ? listener : -1, events: Int16(POLLIN), revents: 0),
+            ]
             let order = Array(connections.keys)
             for fd in order { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             // poll fails only with EINTR (retried next turn) or ENOMEM; the timeout paces refusal reports.
-            _ = poll(&fds, nfds_t(fds.count), 1000)
+            _ = poll(&fds, nfds_t(fds.count), accepting ? 1000 : 100)
             if fds[0].revents != 0 {
                 drainAndCloseAll()
                 return
@@ -132,7 +137,11 @@ private final class StreamLoop: @unchecked Sendable {
             var text = [CChar](repeating: 0, count: 64)
             let fd = c_jb_accept_peer(listener, &text, UInt(text.count))
             if fd < 0 {
-                // EAGAIN: none left; EMFILE/ENFILE and the rest: the next turn tries again.
+                // EAGAIN: none left. Out of descriptors: pause accepting for 100 ms (the pending
+                // connections wait in the backlog). Anything else: the next turn tries again.
+                if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM {
+                    acceptPausedUntil = MonotonicClock.now() &+ 100_000_000
+                }
                 return
             }
             if connections.count >= settings.maxConnections || !budget.reserveFrame(settings.maximumMessageBytes, large: true) {
