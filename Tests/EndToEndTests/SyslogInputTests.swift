@@ -202,6 +202,33 @@ final class SyslogInputTests: XCTestCase {
         XCTAssertEqual(daemon.debugLines.filter { $0.contains(" \(tag) ") }.count, 20)
     }
 
+    /// Bytes are bytes: a message that is not UTF-8 reaches journald as sent and the files escaped,
+    /// one line; a malformed one is stored with its reason and counted.
+    func testInvalidUTF8AndMalformedMessagesAreStoredAsSent() throws {
+        let daemon = try SyslogDaemon()
+        let tag = Journal.uniqueIdentifier("sl-bytes")
+        let script = """
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            tag = sys.argv[2].encode()
+            s.sendto(b"<12>" + tag + b": caf\\xe9 \\xff\\xfe end", sys.argv[1])
+            s.sendto(b"<999>" + tag + b": no valid priority", sys.argv[1])
+            """
+        let sender = try BackgroundProcess("/usr/bin/env", ["python3", "-c", script, daemon.datagram, tag])
+        XCTAssertEqual(sender.wait(), 0, sender.stderrText)
+        let entries = try Journal.entries(identifier: tag, atLeast: 1)
+        let binary = try XCTUnwrap(entries.first)
+        XCTAssertEqual(binary.fields["MESSAGE"], Array("caf".utf8) + [0xE9, 0x20, 0xFF, 0xFE] + Array(" end".utf8))
+        XCTAssertEqual(binary["PRIORITY"], "4")
+        let malformed = try Journal.entries(["LOGGER_LABEL=syslog", "JB_PID=\(sender.pid)"], atLeast: 2)
+        let bad = try XCTUnwrap(malformed.first { $0["JB_SYSLOG_ERROR"] != nil })
+        XCTAssertEqual(bad["PRIORITY"], "5", "user.notice, as RFC 3164 says")
+        XCTAssertEqual(bad["SYSLOG_RAW"], "<999>\(tag): no valid priority")
+        XCTAssertEqual(daemon.stop(), 0, daemon.process.stderrText)
+        XCTAssertTrue(daemon.debugLines.contains { $0.hasSuffix(" caf\\xe9 \\xff\\xfe end") }, "\(daemon.debugLines)")
+        XCTAssertTrue(daemon.process.stderrText.contains("2 messages, 1 malformed"), daemon.process.stderrText)
+    }
+
     /// A message over `syslog_max_message` is cut there with a visible marker and counted; on a
     /// stream the connection goes on, and its next message is whole.
     func testOversizedMessagesAreCutWithAMarkerAndCounted() throws {
