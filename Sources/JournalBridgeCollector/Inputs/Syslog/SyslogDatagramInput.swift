@@ -16,13 +16,17 @@ import Synchronization
 /// EAGAIN if it asked not to block); for UDP the kernel drops what does not fit the receive
 /// queue, and `SO_RXQ_OVFL` tells us how many: counted, and reported through the sinks.
 package final class SyslogDatagramInput: SyslogInput {
+    /// Where it listens and its limits.
     package let settings: SyslogInputSettings
+    /// What it saw: messages, malformed, cut, dropped by the kernel, refused connections.
     package let counters = SyslogCounters()
+    /// The flag that configures it (`syslog-socket`, ...).
     package var name: String { settings.endpoint.name }
     /// The socket and the wake pipe, from `start` to `close`.
     private let descriptors = ConditionLock<(socket: Int32, wakeRead: Int32, wakeWrite: Int32)?>(nil)
     private let thread = ConditionLock<pthread_t?>(nil)
 
+    /// An input for `settings`; nothing is opened until `start`.
     package init(settings: SyslogInputSettings) {
         self.settings = settings
     }
@@ -32,6 +36,7 @@ package final class SyslogDatagramInput: SyslogInput {
         close()
     }
 
+    /// Open connections (always 0 for datagrams).
     package var connectionCount: Int { 0 }
 
     /// The bound address (`127.0.0.1:5140`) of a UDP input, nil before `start` or for a Unix socket.
@@ -57,6 +62,7 @@ package final class SyslogDatagramInput: SyslogInput {
         thread.withLock { $0 = started }
     }
 
+    /// Reads and routes what already arrived, then joins the thread.
     package func stopReading() {
         guard let thread = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) else { return }
         if let wake = descriptors.withLock({ $0?.wakeWrite }) {
@@ -66,6 +72,7 @@ package final class SyslogDatagramInput: SyslogInput {
         pthread_join(thread, nil)
     }
 
+    /// Closes the socket (unlinking a socket file it bound) and the wake pipe.
     package func close() {
         guard let open = descriptors.withLock({ d -> (socket: Int32, wakeRead: Int32, wakeWrite: Int32)? in defer { d = nil }; return d })
         else { return }

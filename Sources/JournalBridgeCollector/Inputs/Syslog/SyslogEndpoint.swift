@@ -17,6 +17,7 @@ package enum SyslogEndpoint: Sendable, Equatable, CustomStringConvertible {
     /// The datagram socket the shipped socket unit binds, as `/dev/log` for this bridge.
     package static let defaultSocketPath = "/run/journal-bridge/syslog"
 
+    /// `syslog-socket`, `syslog-stream`, `syslog-tcp` or `syslog-udp`.
     package var name: String {
         switch self {
         case .unixDatagram: "syslog-socket"
@@ -26,6 +27,7 @@ package enum SyslogEndpoint: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Framed by RFC 6587 on connections (else one datagram, one message).
     package var isStream: Bool {
         switch self {
         case .unixStream, .tcp: true
@@ -41,6 +43,7 @@ package enum SyslogEndpoint: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The name and the address, for messages: `syslog-tcp 127.0.0.1:514`.
     package var description: String {
         switch self {
         case .unixDatagram(let path), .unixStream(let path): "\(name) \(path)"
@@ -83,6 +86,7 @@ package enum SyslogEndpoint: Sendable, Equatable, CustomStringConvertible {
 
 /// Why a syslog endpoint was refused.
 package struct SyslogEndpointError: Error, Sendable {
+    /// What is wrong, for the flag's or key's message.
     package var problem: String
     init(_ problem: String) { self.problem = problem }
 }

@@ -17,6 +17,8 @@ package enum SyslogRecords {
         Origin(pid: 0, uid: UInt32.max, gid: UInt32.max, identifier: identifier)
     }
 
+    /// The record of one message (a datagram or a frame): its bytes parsed, the kernel's
+    /// `origin`, the network `peer` as `JB_SYSLOG_PEER`, and `droppedBytes` cut from it as its marker.
     package static func record(
         _ bytes: UnsafeRawBufferPointer, origin: Origin, peer: String?, droppedBytes: Int, receivedMicros: Int64, counters: SyslogCounters
     ) -> LogRecord {

@@ -9,6 +9,7 @@ import JournalBridge
 /// bind, group through an O_PATH descriptor, a stale socket replaced, a live one an error),
 /// network ones bound to HOST:PORT. Non-blocking, close-on-exec.
 package enum SyslogSocket {
+    /// The input's socket: systemd's, or one bound now as `settings.endpoint` says.
     package static func open(_ settings: SyslogInputSettings) throws(SystemError) -> Int32 {
         if let fd = settings.listeningDescriptor {
             UnixSocket.setNonBlocking(fd)

@@ -20,12 +20,16 @@ import Synchronization
 /// small frames keep room); a connection that does not fit is refused at once and counted,
 /// as one over `maxConnections` is.
 package final class SyslogStreamInput: SyslogInput {
+    /// Where it listens and its limits.
     package let settings: SyslogInputSettings
+    /// What it saw: messages, malformed, cut, dropped by the kernel, refused connections.
     package let counters = SyslogCounters()
+    /// The flag that configures it (`syslog-socket`, ...).
     package var name: String { settings.endpoint.name }
     private let descriptors = ConditionLock<(socket: Int32, wakeRead: Int32, wakeWrite: Int32)?>(nil)
     private let thread = ConditionLock<pthread_t?>(nil)
 
+    /// An input for `settings`; nothing is opened until `start`.
     package init(settings: SyslogInputSettings) {
         self.settings = settings
     }
@@ -35,11 +39,13 @@ package final class SyslogStreamInput: SyslogInput {
         close()
     }
 
+    /// Open connections (always 0 for datagrams).
     package var connectionCount: Int { counters.openConnections.load(ordering: .relaxed) }
 
     /// The bound address (`127.0.0.1:5140`) of a TCP input, nil before `start` or for a Unix socket.
     package var localAddress: String? { descriptors.withLock { $0 }.flatMap { SyslogSocket.localAddress($0.socket) } }
 
+    /// Binds (or adopts) the socket and starts the thread; a failure leaves nothing open.
     package func start(router: Router, budget: MemoryBudget) throws(SystemError) {
         let fd = try SyslogSocket.open(settings)
         var pipe: [Int32] = [-1, -1]
@@ -58,6 +64,7 @@ package final class SyslogStreamInput: SyslogInput {
         thread.withLock { $0 = started }
     }
 
+    /// Reads and routes what already arrived, then joins the thread.
     package func stopReading() {
         guard let thread = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) else { return }
         if let wake = descriptors.withLock({ $0?.wakeWrite }) {
@@ -67,6 +74,7 @@ package final class SyslogStreamInput: SyslogInput {
         pthread_join(thread, nil)
     }
 
+    /// Closes the socket (unlinking a socket file it bound) and the wake pipe.
     package func close() {
         guard let open = descriptors.withLock({ d -> (socket: Int32, wakeRead: Int32, wakeWrite: Int32)? in defer { d = nil }; return d })
         else { return }
