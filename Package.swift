@@ -13,6 +13,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // The forward sink's transports (TCP, TLS, RELP): the collector only, never the worker library.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(
@@ -30,7 +33,12 @@ let package = Package(
         ),
         .target(
             name: "JournalBridgeCollector",
-            dependencies: ["JournalBridge", "CSystemd", "CJournalBridgeShims"]
+            dependencies: [
+                "JournalBridge", "CSystemd", "CJournalBridgeShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
         .target(
             name: "JournalBridgeCLI",
@@ -44,7 +52,10 @@ let package = Package(
         // Helpers for the tests: journalctl read-back, real processes, temporary directories.
         .target(name: "JournalBridgeTestSupport", dependencies: ["JournalBridge"], path: "Tests/Support"),
         .testTarget(name: "JournalBridgeTests", dependencies: ["JournalBridge", "JournalBridgeTestSupport"]),
-        .testTarget(name: "JournalBridgeCollectorTests", dependencies: ["JournalBridgeCollector", "JournalBridgeTestSupport"]),
+        .testTarget(
+            name: "JournalBridgeCollectorTests",
+            dependencies: ["JournalBridgeCollector", "JournalBridgeTestSupport", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["JournalBridge", "JournalBridgeCollector", "JournalBridgeTestSupport", "journal-bridge"]

@@ -65,6 +65,12 @@ extension JournalBridgeCommand {
 
         @OptionGroup var sinks: SinkOptions
 
+        @Option(help: "Also send every record to a central syslog receiver: syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT or relp://HOST:PORT (repeatable; replaces the file's forward key).")
+        var forward: [String] = []
+
+        @Option(help: "Lowest level forwarded (default: info).")
+        var forwardLevel: LevelArgument?
+
         func validate() throws {
             if let socketMode, parsedSocketMode == nil {
                 throw ValidationError("--socket-mode \(socketMode): expected octal permissions such as 0660")
@@ -117,6 +123,15 @@ extension JournalBridgeCommand {
             if let syslogMaxMessage { configuration.syslogMaxMessage = syslogMaxMessage }
             if sinks.base != nil { configuration.lines["base"] = nil }
             configuration.sinks = sinks.configuration(defaults: configuration.sinks)
+            if !forward.isEmpty {
+                configuration.sinks.forward = try forward.map { url throws(ConfigurationError) in
+                    do { return try ForwardDestination(parsing: url) } catch {
+                        throw ConfigurationError(.badValue, key: "forward", source: "--forward", "\(error)")
+                    }
+                }
+                configuration.lines["forward"] = nil
+            }
+            if let forwardLevel { configuration.sinks.forwardLevel = forwardLevel.level }
             return (configuration, source)
         }
 

@@ -58,6 +58,9 @@ extension JournalBridgeCommand {
         @Option(help: "The syslog sender (scripts/peers/syslog-flood.c, compiled): run as SENDER MODE TARGET WORKERS RECORDS SIZE ID.")
         var syslogSender: String?
 
+        @Option(help: "Also time a collector whose only sink forwards to this receiver (syslog+tcp://, syslog+tls://, relp://; repeatable): the same workers and records, until the receiver has every record.")
+        var forward: [String] = []
+
         @Flag(help: "Print one JSON object instead of the table.")
         var json = false
 
@@ -68,6 +71,9 @@ extension JournalBridgeCommand {
             }
             if let syslog, !["unix", "tcp"].contains(syslog) { throw ValidationError("--syslog: unix or tcp") }
             if (syslog == nil) != (syslogSender == nil) { throw ValidationError("--syslog and --syslog-sender go together") }
+            for url in forward {
+                do { _ = try ForwardDestination(parsing: url) } catch { throw ValidationError("--forward \(error)") }
+            }
             let known: Set = ["journald", "files", "console"]
             for sink in sinkList where !known.contains(sink) {
                 throw ValidationError("--sinks: unknown sink '\(sink)' (journald, files, console)")

@@ -18,6 +18,8 @@ struct BenchRun {
     var paced: Percentiles
     var saturated: Percentiles
     var peakRSS: Int
+    /// Per `--forward` URL: records per second until the receiver had them all.
+    var forwardPerSecond: [Double] = []
     var recordsPerSecond: Double { Double(records) / seconds }
 }
 
@@ -95,6 +97,11 @@ struct BenchRunner {
         let rate = Double(total) / seconds
         progress("\(total) records end to end in \(format(seconds)) s: \(Int(rate)) records/s")
 
+        var forwardRates: [Double] = []
+        for url in options.forward {
+            forwardRates.append(try forwardPhase(url: url, directory: directory, total: total))
+        }
+
         // Paced: half that rate, so the queue is busy but never full.
         let pacedRate = options.pacedRate ?? rate / 2
         var paced: [UInt32] = []
@@ -110,8 +117,38 @@ struct BenchRunner {
         return BenchRun(
             records: total, missingFiles: missingFiles, missingJournald: missingJournald, seconds: seconds,
             ceilingPerSecond: ceiling, shapedCeilingPerSecond: shapedCeiling, pacedRate: pacedRate, paced: Percentiles(paced), saturated: Percentiles(saturated),
-            peakRSS: peak
+            peakRSS: peak, forwardPerSecond: forwardRates
         )
+    }
+
+    /// A collector with the forward sink alone: the time from the workers' start until the
+    /// receiver has every record (RELP: acknowledged; TCP, TLS: written to the socket).
+    private func forwardPhase(url: String, directory: String, total: Int) throws -> Double {
+        var sinks = SinkConfiguration(base: "\(directory)/forward", errorFileLevel: nil, debugFileLevel: nil, consoleLevel: nil, journaldLevel: nil)
+        do { sinks.forward = [try ForwardDestination(parsing: url)] } catch { throw RuntimeFailure("--forward \(error)") }
+        sinks.forwardLevel = .trace
+        // Room for the whole phase: a record dropped from a full buffer would never be forwarded.
+        sinks.forwardOptions.bufferRecords = max(sinks.forwardOptions.bufferRecords, total)
+        sinks.forwardOptions.bufferBytes = max(sinks.forwardOptions.bufferBytes, total * (options.recordSize + 1024))
+        let routes = try openSinks(sinks)
+        guard let sink = routes.first?.sink as? ForwardSink else { throw RuntimeFailure("no forward sink") }
+        let socket = "\(directory)/forward.sock"
+        let collector = Collector(configuration: CollectorConfiguration(socketPath: socket), routes: routes)
+        try collector.start()
+        progress("forward to \(url)")
+        let start = MonotonicClock.now()
+        _ = try runWorkers(socket: socket, directory: directory, phase: "forward", records: options.records, rate: 0, identifier: options.identifier + "-forward") {
+            progress("\(sink.forwardedCount)/\(total) records forwarded")
+        }
+        let deadline = MonotonicClock.deadline(after: 120)
+        while sink.forwardedCount + sink.failedCount < total && MonotonicClock.now() < deadline { usleep(5_000) }
+        let end = MonotonicClock.now()
+        let forwarded = sink.forwardedCount
+        collector.stop()
+        guard forwarded >= total else { throw RuntimeFailure("forward to \(url): \(forwarded) of \(total) records forwarded in 120 s (\(sink.lastFailure ?? "no error"))") }
+        let rate = Double(total) / (Double(end - start) / 1e9)
+        progress("forward to \(url): \(Int(rate)) records/s")
+        return rate
     }
 
     private func startCollector(directory: String, base: String) throws -> (Collector, String) {

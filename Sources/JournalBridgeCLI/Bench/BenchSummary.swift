@@ -41,6 +41,10 @@ struct BenchSummary {
                 lines.append(row("ratio to that ceiling", format(median(runs.map { $0.recordsPerSecond / $0.shapedCeilingPerSecond! }))))
             }
         }
+        for (index, url) in options.forward.enumerated() {
+            let forward = median(runs.map { $0.forwardPerSecond[index] })
+            lines.append(row("forward \(url)", "\(Int(forward)) records/s  (ratio to end to end: \(format(median(runs.map { $0.forwardPerSecond[index] / $0.recordsPerSecond }))))"))
+        }
         lines.append(row("log call, paced at \(Int(median(runs.map(\.pacedRate)))) /s: p50 / p99 / p99.9", calls(runs.map(\.paced))))
         lines.append(row("log call, saturated: p50 / p99 / p99.9", calls(runs.map(\.saturated))))
         lines.append(row("collector peak RSS", "\(format(peak / 1_048_576, digits: 1)) MiB"))
@@ -67,6 +71,7 @@ struct BenchSummary {
             ("saturated_call_p99_us", format(median(runs.map(\.saturated.p99)), digits: 3)),
             ("saturated_call_p999_us", format(median(runs.map(\.saturated.p999)), digits: 3)),
             ("collector_peak_rss_bytes", format(peak, digits: 0)),
+            ("forward_per_second", "{\(options.forward.enumerated().map { index, url in "\"\(url)\":\(format(median(runs.map { $0.forwardPerSecond[index] }), digits: 0))" }.joined(separator: ","))}"),
             ("per_run_records_per_second", "[\(runs.map { format($0.recordsPerSecond, digits: 0) }.joined(separator: ","))]"),
             ("per_run_ceiling_per_second", "[\(runs.map { $0.ceilingPerSecond.map { format($0, digits: 0) } ?? "null" }.joined(separator: ","))]"),
         ]

@@ -113,6 +113,17 @@ public struct DaemonConfiguration: Sendable, Equatable {
             }
             c.memoryLimit = bytes
         },
+        // The file format has no lists: several receivers are one comma-separated string.
+        "forward": { c, v, s throws(ConfigurationError) in c.sinks.forward = try s.destinations(v) },
+        "forward_level": { c, v, s throws(ConfigurationError) in c.sinks.forwardLevel = try s.level(v) },
+        "forward_ca": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.caFile = try s.path(v) },
+        "forward_cert": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.certificateFile = try s.path(v) },
+        "forward_key": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.keyFile = try s.path(v) },
+        "forward_buffer": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.bufferRecords = try s.integer(v, atLeast: 1) },
+        "forward_spill": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.spillDirectory = try s.path(v) },
+        "forward_spill_bytes": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.spillBytes = try s.integer(v, atLeast: 1 << 20) },
+        "forward_drain_seconds": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.drainSeconds = Double(try s.integer(v, atLeast: 0)) },
+        "forward_buffer_bytes": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.bufferBytes = try s.integer(v, atLeast: 1) },
     ]
 
     mutating func apply(_ file: ConfigurationFile) throws(ConfigurationError) {
@@ -181,6 +192,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
             return level
         }
 
+        func destinations(_ value: ConfigurationFile.Value) throws(ConfigurationError) -> [ForwardDestination] {
+            var result: [ForwardDestination] = []
+            for url in try string(value).split(separator: ",").map({ String($0.trimmingSpaces) }) where !url.isEmpty {
+                do { result.append(try ForwardDestination(parsing: url)) } catch { throw bad(error.description) }
+            }
+            return result
+        }
+
         func mode(_ value: ConfigurationFile.Value) throws(ConfigurationError) -> mode_t {
             let text = try string(value)
             guard let mode = mode_t(text, radix: 8), mode <= 0o777 else {
@@ -219,6 +238,16 @@ public struct DaemonConfiguration: Sendable, Equatable {
             throw ConfigurationError(
                 .badValue, key: "socket_group", source: source, line: lines["socket_group"], "no group \"\(group)\" on this machine"
             )
+        }
+        if let (key, problem) = ForwardTLS.problem(sinks.forwardOptions, forwarding: sinks.forward) {
+            throw ConfigurationError(.badValue, key: key, source: source, line: lines[key], problem)
+        }
+        if let spill = sinks.forwardOptions.spillDirectory, !sinks.forward.isEmpty {
+            let line = lines["forward_spill"]
+            let directory = try Self.nearestExistingDirectory(of: spill + "/x", key: "forward_spill", source: source, line: line)
+            guard access(directory, W_OK | X_OK) == 0 else {
+                throw ConfigurationError(.unwritable, key: "forward_spill", source: source, line: line, "\(directory): \(String(cString: strerror(errno)))")
+            }
         }
         var logFiles: [String] = []
         if sinks.errorFileLevel != nil { logFiles.append(sinks.errorFilePath) }

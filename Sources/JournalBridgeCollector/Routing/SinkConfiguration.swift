@@ -25,6 +25,10 @@ public struct SinkConfiguration: Sendable, Equatable {
     public var journaldObjectPID: Bool?
     /// Records the journald sink keeps while journald is away (then drops the oldest, counted).
     public var journaldBacklog = 100_000
+    /// Central syslog receivers each record at `forwardLevel` and above also goes to (`ForwardSink`).
+    package var forward: [ForwardDestination] = []
+    package var forwardLevel: Logger.Level = .info
+    package var forwardOptions = ForwardOptions()
 
     public init(
         base: String,
@@ -66,6 +70,9 @@ public struct SinkConfiguration: Sendable, Equatable {
         }
         if let level = journaldLevel {
             routes.append(SinkRoute(JournaldSink(attributeObjectPID: journaldObjectPID ?? (geteuid() == 0), backlogCapacity: journaldBacklog), minimumLevel: level))
+        }
+        for destination in forward {
+            routes.append(SinkRoute(try ForwardSink(destination: destination, options: forwardOptions), minimumLevel: forwardLevel))
         }
         return routes
     }

@@ -1,0 +1,180 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import JournalBridge
+
+/// The forward buffer's overflow on disk: what does not fit in memory while the receiver is
+/// away goes, in order, into segment files of about 1 MiB in a directory of its own
+/// (`<number>.spill`, each message a 4-byte little-endian length and its bytes), and comes
+/// back into memory, oldest segment first, as the receiver takes what memory holds. Past
+/// `maximumBytes` the oldest segment is deleted and its records counted as dropped.
+///
+/// fsync policy: a segment is `fdatasync`ed when it is full and at close, not per message.
+/// The spill is for a receiver that is away for minutes and for a collector restart (the
+/// segments left at close are read again at the next start, and what memory still held at
+/// close is written there first); a host crash may lose the segment being written.
+///
+/// The directory is created 0700; it, and every segment read back, must belong to this
+/// process's user and be writable by nobody else (the daemon may run as root). Not
+/// thread-safe: `ForwardBuffer` calls it under its lock.
+package final class ForwardSpill {
+    private struct Segment {
+        var number: UInt64
+        var records: Int
+        var bytes: Int
+    }
+
+    package let directory: String
+    package let maximumBytes: Int
+    private static let segmentBytes = 1 << 20
+    /// A length past this in a segment means the file is not ours: the rest of it is dropped.
+    private static let maximumMessage = 64 << 20
+    private var segments: [Segment] = []
+    private var writing: Int32 = -1
+    package private(set) var records = 0
+    package private(set) var bytes = 0
+    /// Why the last disk operation failed, if one did.
+    package private(set) var lastProblem: String?
+
+    /// Opens (creating) the directory and takes the segments a previous run left there.
+    package init(directory: String, maximumBytes: Int) throws(SystemError) {
+        self.directory = directory
+        self.maximumBytes = max(Self.segmentBytes, maximumBytes)
+        try FileDescriptorIO.createParentDirectory(of: directory + "/x", mode: 0o700)
+        let fd = try syscall("open \(directory)") { open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        defer { close(fd) }  // only checked, nothing written through it
+        var info = stat()
+        try syscall("fstat \(directory)") { fstat(fd, &info) }
+        guard info.st_uid == geteuid(), info.st_mode & 0o022 == 0 else {
+            throw SystemError(call: "\(directory): not this user's or writable by others", errno: EPERM)
+        }
+        guard let listing = opendir(directory) else { throw SystemError(call: "opendir \(directory)", errno: errno) }
+        defer { closedir(listing) }
+        var numbers: [UInt64] = []
+        while let entry = readdir(listing) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasSuffix(".spill"), let number = UInt64(name.dropLast(6)) { numbers.append(number) }
+        }
+        for number in numbers.sorted() {
+            let messages = read(number, unlinking: false)
+            guard !messages.isEmpty else { continue }
+            segments.append(Segment(number: number, records: messages.count, bytes: messages.reduce(0) { $0 + $1.count + 4 }))
+        }
+        records = segments.reduce(0) { $0 + $1.records }
+        bytes = segments.reduce(0) { $0 + $1.bytes }
+    }
+
+    package var isEmpty: Bool { records == 0 }
+
+    private func path(_ number: UInt64) -> String { "\(directory)/\(number).spill" }
+
+    /// Appends the message to the newest segment; returns how many records it dropped to stay
+    /// within `maximumBytes` (the oldest segment's), or 1 if the disk refused this one.
+    package func append(_ message: [UInt8]) -> Int {
+        var dropped = 0
+        do throws(SystemError) {
+            if writing < 0 || segments.last.map({ $0.bytes >= Self.segmentBytes }) ?? true {
+                finishWriting()
+                let number = (segments.last?.number ?? 1_000_000_000_000) + 1
+                writing = try syscall("open \(path(number))") {
+                    open(path(number), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
+                }
+                segments.append(Segment(number: number, records: 0, bytes: 0))
+            }
+            var frame: [UInt8] = withUnsafeBytes(of: UInt32(message.count).littleEndian) { Array($0) }
+            frame.append(contentsOf: message)
+            try FileDescriptorIO.writeAll(writing, frame)
+            segments[segments.count - 1].records += 1
+            segments[segments.count - 1].bytes += frame.count
+            records += 1
+            bytes += frame.count
+        } catch {
+            lastProblem = "\(error)"
+            return 1
+        }
+        while bytes > maximumBytes, segments.count > 1 {
+            dropped += dropOldest()
+        }
+        return dropped
+    }
+
+    /// Takes the oldest segment's messages out of the spill (its file removed).
+    package func takeOldest() -> [[UInt8]] {
+        guard let oldest = segments.first else { return [] }
+        if segments.count == 1 { finishWriting() }
+        segments.removeFirst()
+        records -= oldest.records
+        bytes -= oldest.bytes
+        return read(oldest.number, unlinking: true)
+    }
+
+    /// At close: what memory still held goes before everything spilled, and it all is synced.
+    package func prepend(_ messages: [[UInt8]]) {
+        finishWriting()
+        guard !messages.isEmpty else { return }
+        let number = (segments.first?.number ?? 1_000_000_000_001) - 1
+        do throws(SystemError) {
+            let fd = try syscall("open \(path(number))") { open(path(number), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+            defer { close(fd) }  // synced just before; a close error leaves nothing more to do
+            var all: [UInt8] = []
+            for message in messages {
+                withUnsafeBytes(of: UInt32(message.count).littleEndian) { all.append(contentsOf: $0) }
+                all.append(contentsOf: message)
+            }
+            try FileDescriptorIO.writeAll(fd, all)
+            try syscall("fdatasync") { fdatasync(fd) }
+            segments.insert(Segment(number: number, records: messages.count, bytes: all.count), at: 0)
+            records += messages.count
+            bytes += all.count
+        } catch {
+            lastProblem = "\(error)"
+        }
+    }
+
+    private func dropOldest() -> Int {
+        let oldest = segments.removeFirst()
+        records -= oldest.records
+        bytes -= oldest.bytes
+        unlink(path(oldest.number))  // gone either way for the counts; a failure leaves a file read again at the next start
+        return oldest.records
+    }
+
+    /// Syncs and closes the segment being written.
+    package func finishWriting() {
+        guard writing >= 0 else { return }
+        // A failed sync of a spill file costs only crash safety, which it does not promise.
+        _ = fdatasync(writing)
+        close(writing)
+        writing = -1
+    }
+
+    /// A segment's messages: only from a regular file of this user's, up to the first bad length.
+    private func read(_ number: UInt64, unlinking: Bool) -> [[UInt8]] {
+        let name = path(number)
+        defer { if unlinking { unlink(name) } }  // read or not, its records are accounted for now
+        guard let fd = try? syscall("open \(name)", { open(name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }) else { return [] }
+        defer { close(fd) }  // read-only
+        var info = stat()
+        guard fstat(fd, &info) == 0, FileDescriptorIO.logFileProblem(info) == nil, info.st_size < Int64(Self.maximumMessage) * 2 else {
+            lastProblem = "\(name): not a regular file of this user's; ignored"
+            return []
+        }
+        var data = [UInt8](repeating: 0, count: Int(info.st_size))
+        var filled = 0
+        while filled < data.count {
+            let n = data.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            filled += n
+        }
+        var messages: [[UInt8]] = []
+        var offset = 0
+        while offset + 4 <= filled {
+            let length = Int(UInt32(data[offset]) | UInt32(data[offset + 1]) << 8 | UInt32(data[offset + 2]) << 16 | UInt32(data[offset + 3]) << 24)
+            guard length <= Self.maximumMessage, offset + 4 + length <= filled else { break }
+            messages.append(Array(data[(offset + 4)..<(offset + 4 + length)]))
+            offset += 4 + length
+        }
+        return messages
+    }
+}

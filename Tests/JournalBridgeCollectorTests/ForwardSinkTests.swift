@@ -1,0 +1,147 @@
+import Foundation
+import JournalBridge
+import JournalBridgeTestSupport
+@testable import JournalBridgeCollector
+import NIOCore
+import XCTest
+
+/// The forward sink's parts without a receiver: RFC 5424 formatting, URLs, RELP frames,
+/// the buffer's bounds, the configuration keys.
+final class ForwardSinkTests: XCTestCase {
+    private func text(_ record: LogRecord) -> String {
+        String(decoding: SyslogFormatter(hostname: "host one").format(record), as: UTF8.self)
+    }
+
+    func testRFC5424HeaderStructuredDataAndBOM() {
+        let record = LogRecord(
+            level: .warning, timestampMicros: 1_700_000_000_123_456, label: "app.db", message: "disk \"full\"",
+            file: "Sources/A.swift", function: "f()", line: 12,
+            metadata: [MetadataField("request.id", "42"), MetadataField("odd key=", "a]b\"c\\d"), MetadataField("_x", "y")],
+            sequence: 7, origin: Origin(pid: 321, uid: 1000, gid: 100, identifier: "my app", session: 0xABC)
+        )
+        let out = text(record)
+        XCTAssertTrue(out.hasPrefix("<12>1 2023-11-14T22:13:20.123456Z host_one my_app 321 - [jb@32473 SYSLOG_IDENTIFIER=\"my app\" SYSLOG_PID=\"321\" JB_UID=\"1000\" JB_GID=\"100\" PRIORITY=\"4\" LOGGER_LEVEL=\"warning\" LOGGER_LABEL=\"app.db\" CODE_FILE=\"Sources/A.swift\" CODE_LINE=\"12\" CODE_FUNC=\"f()\" JB_SESSION=\"0000000000000abc\" JB_SEQ=\"7\" JB_TIMESTAMP=\"1700000000123456\"]"), out)
+        XCTAssertTrue(out.contains("[jbmeta@32473 request.id=\"42\" _1.k=\"odd key=\" _1.v=\"a\\]b\\\"c\\\\d\" _2.k=\"_x\" _2.v=\"y\"]"), out)
+        XCTAssertTrue(out.hasSuffix("] \u{FEFF}disk \"full\""), out)
+    }
+
+    /// What the sink sends, read back by the collector's own RFC 5424 parser: every field and
+    /// every metadata key and value recoverable, hostile ones included.
+    func testRoundTripThroughTheRFC5424Parser() throws {
+        let metadata = [
+            MetadataField("plain", "v"), MetadataField("with space", "a b"), MetadataField("q\"uote", "x\"y"), MetadataField("br]acket", "]\\["),
+            MetadataField("日本", "値"), MetadataField("", "empty key"), MetadataField(String(repeating: "k", count: 40), "long key"),
+            MetadataField("_leading", "u"), MetadataField("multi", "line one\nline two"), MetadataField("eq=", "="),
+        ]
+        let record = LogRecord(
+            level: .trace, timestampMicros: 1_795_853_552_123_456, label: "a.b", message: "héllo ] \" \\", file: "F.swift", function: "g()", line: 3,
+            metadata: metadata, sequence: 99, origin: Origin(pid: 77, uid: 5, gid: 6, identifier: "id with spaces and a very long name beyond forty eight characters", session: 1)
+        )
+        let parsed = SyslogParser.parse(SyslogFormatter(hostname: "h").format(record))
+        XCTAssertNil(parsed.failure)
+        XCTAssertEqual(parsed.format, .rfc5424)
+        XCTAssertEqual(parsed.timestampMicros, record.timestampMicros)
+        XCTAssertEqual(parsed.procID.map { String(decoding: $0, as: UTF8.self) }, "77")
+        XCTAssertEqual(String(decoding: parsed.message, as: UTF8.self), record.message)
+        let fields = try XCTUnwrap(parsed.structuredData.first { $0.id == SyslogFormatter.fieldsID })
+        func field(_ name: String) -> String? { fields.parameters.first { $0.name == name }.map { String(decoding: $0.value, as: UTF8.self) } }
+        XCTAssertEqual(field("SYSLOG_IDENTIFIER"), record.origin.identifier)
+        XCTAssertEqual(field("LOGGER_LEVEL"), "trace")
+        XCTAssertEqual(field("JB_SEQ"), "99")
+        XCTAssertEqual(field("JB_SESSION"), "0000000000000001")
+        XCTAssertEqual(field("CODE_FUNC"), "g()")
+        let meta = try XCTUnwrap(parsed.structuredData.first { $0.id == SyslogFormatter.metadataID })
+        var recovered: [MetadataField] = []
+        var pendingKey: String?
+        for parameter in meta.parameters {
+            let value = String(decoding: parameter.value, as: UTF8.self)
+            if parameter.name.hasPrefix("_") && parameter.name.hasSuffix(".k") {
+                pendingKey = value
+            } else if parameter.name.hasPrefix("_") && parameter.name.hasSuffix(".v"), let key = pendingKey {
+                recovered.append(MetadataField(key, value))
+                pendingKey = nil
+            } else {
+                recovered.append(MetadataField(parameter.name, value))
+            }
+        }
+        XCTAssertEqual(recovered, metadata)
+    }
+
+    func testParamNames() {
+        XCTAssertTrue(SyslogFormatter.isParamName("request.id"))
+        XCTAssertFalse(SyslogFormatter.isParamName(""))
+        XCTAssertFalse(SyslogFormatter.isParamName(String(repeating: "k", count: 33)))
+        for bad in ["a b", "a=b", "a]b", "a\"b", "é"] { XCTAssertFalse(SyslogFormatter.isParamName(bad), bad) }
+    }
+
+    func testDestinations() throws {
+        XCTAssertEqual(try ForwardDestination(parsing: "relp://127.0.0.1:2514"), ForwardDestination(transport: .relp, host: "127.0.0.1", port: 2514))
+        XCTAssertEqual(try ForwardDestination(parsing: "syslog+tls://[::1]:6514").host, "::1")
+        XCTAssertEqual(try ForwardDestination(parsing: "SYSLOG+TCP://logs.example:514/").transport, .tcp)
+        for bad in ["udp://h:514", "relp://h", "relp://h:0", "relp://:514", "relp://h:70000", "h:514", "relp://a b:1"] {
+            XCTAssertThrowsError(try ForwardDestination(parsing: bad), bad)
+        }
+    }
+
+    func testRELPFrames() throws {
+        var out = ByteBuffer()
+        Array("hello".utf8).withUnsafeBytes { RELPFrame.encode(txnr: 3, command: "syslog", data: $0, into: &out) }
+        XCTAssertEqual(String(buffer: out), "3 syslog 5 hello\n")
+        var inbound = ByteBuffer(string: "1 rsp 6 200 OK\n0 serverclose 0\n2 rsp 6 200")
+        XCTAssertEqual(try RELPFrame.decode(&inbound), RELPFrame(txnr: 1, command: "rsp", data: Array("200 OK".utf8)))
+        XCTAssertEqual(try RELPFrame.decode(&inbound), RELPFrame(txnr: 0, command: "serverclose"))
+        XCTAssertNil(try RELPFrame.decode(&inbound), "incomplete")
+        for hostile in ["x rsp 0\n", "1 rsp 99999999 ", "1 rsp 3 abcd\n", "1234567890 rsp 0\n", "1 r$p 0\n"] {
+            var bytes = ByteBuffer(string: hostile)
+            XCTAssertThrowsError(try RELPFrame.decode(&bytes), hostile)
+        }
+        XCTAssertEqual(RELPFrame.next(after: RELPFrame.maximumTxnr), 1)
+    }
+
+    func testBufferDropsTheOldestCountsThemAndRewinds() {
+        let buffer = ForwardBuffer(maximumRecords: 3, maximumBytes: 1000)
+        XCTAssertEqual(buffer.append([[1], [2], [3], [4], [5]]), 2)
+        XCTAssertEqual(buffer.dropped, 2)
+        XCTAssertEqual(buffer.takeUnreportedDrops(), 2)
+        XCTAssertEqual(buffer.takeUnreportedDrops(), 0)
+        XCTAssertEqual(buffer.next()?.bytes, [3])
+        XCTAssertEqual(buffer.next()?.bytes, [4])
+        buffer.rewind()
+        let again = buffer.next()
+        XCTAssertEqual(again?.bytes, [3], "unconfirmed messages are sent again")
+        buffer.confirm(upTo: again!.id)
+        XCTAssertEqual(buffer.count, 2)
+        XCTAssertEqual(buffer.confirmed, 1)
+        let bytes = ForwardBuffer(maximumRecords: 100, maximumBytes: 10)
+        XCTAssertEqual(bytes.append([[UInt8](repeating: 0, count: 6), [UInt8](repeating: 1, count: 6)]), 1)
+    }
+
+    func testConfigurationKeys() throws {
+        let configuration = try DaemonConfiguration.parse(
+            "forward = \"relp://10.0.0.1:2514, syslog+tcp://logs:514\"\nforward_level = \"warning\"\n", source: "t.conf"
+        )
+        XCTAssertEqual(configuration.sinks.forward.map(\.description), ["relp://10.0.0.1:2514", "syslog+tcp://logs:514"])
+        XCTAssertEqual(configuration.sinks.forwardLevel, .warning)
+        XCTAssertThrowsError(try DaemonConfiguration.parse("\n forward = \"udp://x:1\"\n", source: "t.conf")) { error in
+            let error = error as? ConfigurationError
+            XCTAssertEqual(error?.key, "forward")
+            XCTAssertEqual(error?.line, 2)
+            XCTAssertEqual(error?.code, .badValue)
+        }
+        let badCA = try DaemonConfiguration.parse("forward = \"syslog+tls://h:6514\"\nforward_ca = \"/nonexistent/ca.pem\"\nsocket = \"/tmp/x.sock\"\njournald = false\nfiles = false\n", source: "t.conf")
+        let directory = try TemporaryDirectory()
+        XCTAssertTrue(FileManager.default.createFile(atPath: directory.file("plain"), contents: nil))
+        let badSpill = try DaemonConfiguration.parse(
+            "forward = \"relp://h:2514\"\nforward_spill = \"\(directory.file("plain"))/spill\"\nsocket = \"\(directory.file("s.sock"))\"\njournald = false\nfiles = false\n",
+            source: "t.conf"
+        )
+        XCTAssertThrowsError(try badSpill.validateEnvironment(source: "t.conf")) { error in
+            XCTAssertEqual((error as? ConfigurationError)?.key, "forward_spill")
+            XCTAssertEqual((error as? ConfigurationError)?.line, 2)
+        }
+        XCTAssertThrowsError(try badCA.validateEnvironment(source: "t.conf")) { error in
+            XCTAssertEqual((error as? ConfigurationError)?.key, "forward_ca")
+            XCTAssertEqual((error as? ConfigurationError)?.line, 2)
+        }
+    }
+}
