@@ -2,6 +2,7 @@
 #include "CJournalBridgeShims.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -69,7 +70,9 @@ int c_jb_bind_unix_mode(int fd, const char *path, mode_t mode) {
     pthread_t thread;
     int created = pthread_create(&thread, NULL, bind_in_own_fs, &job);
     if (created == 0) {
-        pthread_join(thread, NULL);
+        // As swift-log's Lock treats a failed pthread call: a broken invariant. Going on would
+        // leave the thread using `job` on this stack frame after it returns.
+        if (pthread_join(thread, NULL) != 0) abort();
         if (job.unshared) {
             errno = job.error;
             return job.result;
@@ -104,7 +107,8 @@ void c_jb_set_thread_name(const char *name) {
     char buffer[16];
     strncpy(buffer, name, sizeof(buffer) - 1);
     buffer[sizeof(buffer) - 1] = 0;
-    pthread_setname_np(pthread_self(), buffer);
+    // The name is for ps and debuggers only; a thread without one works the same.
+    (void)pthread_setname_np(pthread_self(), buffer);
 }
 
 int c_jb_accept(int fd, int nonblocking) {

@@ -96,7 +96,7 @@ extension JournalBridgeCommand {
         }
 
         private var parsedSocketMode: mode_t? {
-            socketMode.flatMap { mode_t($0, radix: 8) }.flatMap { $0 <= 0o777 ? $0 : nil }
+            socketMode.flatMap(DaemonConfiguration.parseMode)
         }
 
         /// The file's settings with the flags on top. A key a flag sets loses its line in the file.

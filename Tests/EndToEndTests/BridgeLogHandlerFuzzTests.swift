@@ -28,18 +28,6 @@ final class BridgeLogHandlerFuzzTests: XCTestCase {
         var exceedsLimits: Bool
     }
 
-    /// SplitMix64: small, fast, the same sequence for the same start.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     private static func markerOf(_ message: String) -> Int? {
         guard message.hasPrefix("#"), let end = message.dropFirst().firstIndex(of: "#") else { return nil }
         return Int(message[message.index(after: message.startIndex)..<end])
@@ -49,10 +37,9 @@ final class BridgeLogHandlerFuzzTests: XCTestCase {
         let environment = ProcessInfo.processInfo.environment
         let count = Int(environment["JB_HANDLER_FUZZ_RECORDS"] ?? "") ?? 80
         let start = UInt64(environment["JB_HANDLER_FUZZ_STATE"] ?? "") ?? UInt64.random(in: 0...UInt64.max)
-        var random = Generator(state: start)
+        var random = SplitMix64(state: start)
         print("BridgeLogHandlerFuzzTests: \(count) records, JB_HANDLER_FUZZ_STATE=\(start)")
 
-        let directory = try TemporaryDirectory()
         let sink = RecordingSink { record in
             Delivered(
                 marker: BridgeLogHandlerFuzzTests.markerOf(record.message), label: record.label,
@@ -62,14 +49,10 @@ final class BridgeLogHandlerFuzzTests: XCTestCase {
                     .reduce(0) { $0 + ($1.hasSuffix(" bytes]") && $1.contains("…[truncated ") ? 1 : 0) }
             )
         }
-        let socket = directory.file("c.sock")
-        let collector = Collector(configuration: CollectorConfiguration(socketPath: socket), routes: [SinkRoute(sink, minimumLevel: .trace)])
-        try collector.start()
-        defer { collector.stop() }
+        let fixture = try CollectorFixture(sink: sink)
+        defer { fixture.stop() }
         // .block: nothing shed, so every record must arrive.
-        let shipper = RecordShipper(
-            configuration: ShipperConfiguration(socketPath: socket, identifier: "fuzz", overflow: .block, flushAtExit: nil)
-        )
+        let shipper = fixture.shipper(identifier: "fuzz", overflow: .block)
         defer { shipper.shutdown(timeout: 0) }
 
         func text(maxBytes: Int) -> String {

@@ -10,14 +10,12 @@ final class BridgeLogHandlerTests: XCTestCase {
     struct Failure: Error, CustomStringConvertible { var description: String { "disk on fire" } }
 
     func testMetadataFromEverySourceIsMergedLaterWins() throws {
-        let directory = try TemporaryDirectory()
-        let socket = directory.file("c.sock")
-        var sinks = SinkConfiguration(base: directory.file("m"), consoleLevel: nil, journaldLevel: nil, maxBytes: 0)
-        sinks.fileFormat = try LineFormat("%(levelname)s %(message)s {%(metadata)s}")
-        sinks.debugFileLevel = .trace
-        let collector = Collector(configuration: CollectorConfiguration(socketPath: socket), routes: try sinks.makeRoutes())
-        try collector.start()
-        let shipper = RecordShipper(configuration: ShipperConfiguration(socketPath: socket, identifier: "merge", flushAtExit: nil))
+        let fixture = try CollectorFixture(files: "m", sinks: { sinks in
+            sinks.fileFormat = try LineFormat("%(levelname)s %(message)s {%(metadata)s}")
+            sinks.debugFileLevel = .trace
+        })
+        let directory = fixture.directory
+        let shipper = fixture.shipper(identifier: "merge")
         let provider = Logger.MetadataProvider { ["trace.id": "t-1", "shared": "provider"] }
 
         var plain = Logger(label: "plain") { BridgeLogHandler(label: $0, shipper: shipper, metadataProvider: nil) }
@@ -34,7 +32,7 @@ final class BridgeLogHandlerTests: XCTestCase {
 
         XCTAssertTrue(shipper.flush(timeout: 20))
         shipper.shutdown()
-        collector.stop()
+        fixture.stop()
         XCTAssertEqual(directory.lines("m_debug.log"), [
             "TRACE none at the call {only.handler=h shared=handler}",
             "INFO call wins {n=1 only.handler=h shared=call}",

@@ -8,21 +8,17 @@ import XCTest
 /// Hostile and broken clients against a real collector: each closes only its own
 /// connection, with a logged reason; a well-behaved client beside them loses nothing.
 final class CollectorProtocolTests: XCTestCase {
-    private var directory: TemporaryDirectory!
-    private var collector: Collector!
-    private var socketPath: String { directory.file("c.sock") }
+    private var fixture: CollectorFixture!
+    private var directory: TemporaryDirectory { fixture.directory }
+    private var socketPath: String { fixture.socketPath }
 
     override func setUpWithError() throws {
-        directory = try TemporaryDirectory()
-        let sinks = SinkConfiguration(base: directory.file("p"), consoleLevel: nil, journaldLevel: nil, maxBytes: 0)
-        var configuration = CollectorConfiguration(socketPath: socketPath)
-        configuration.diagnosticsInterval = 0  // each violation's reason is checked in the file
-        collector = Collector(configuration: configuration, routes: try sinks.makeRoutes())
-        try collector.start()
+        // Each violation's reason is checked in the file: none summarised.
+        fixture = try CollectorFixture(files: "p", configure: { $0.diagnosticsInterval = 0 })
     }
 
     override func tearDown() {
-        collector.stop()
+        fixture.stop()
     }
 
     private func hello(_ client: RawClient) {

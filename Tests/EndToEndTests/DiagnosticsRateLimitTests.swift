@@ -10,16 +10,16 @@ import XCTest
 /// genuine ERROR out of the error file, and every violation is still counted.
 final class DiagnosticsRateLimitTests: XCTestCase {
     func testABurstOfBadConnectionsDoesNotRotateAGenuineErrorOutAndIsCountedExactly() throws {
-        let directory = try TemporaryDirectory()
-        let socket = directory.file("c.sock")
         // Small files: 20,000 warnings of ~120 bytes each would rotate through both many times.
-        let sinks = SinkConfiguration(base: directory.file("r"), consoleLevel: nil, journaldLevel: nil, maxBytes: 16 * 1024, backupCount: 1)
-        let collector = Collector(configuration: CollectorConfiguration(socketPath: socket), routes: try sinks.makeRoutes())
-        try collector.start()
-        defer { collector.stop() }
+        let fixture = try CollectorFixture(files: "r", sinks: { sinks in
+            sinks.maxBytes = 16 * 1024
+            sinks.backupCount = 1
+        })
+        defer { fixture.stop() }
+        let (directory, socket) = (fixture.directory, fixture.socketPath)
 
         let genuine = "genuine error " + UUID().uuidString
-        let shipper = RecordShipper(configuration: ShipperConfiguration(socketPath: socket, identifier: "genuine", flushAtExit: nil))
+        let shipper = fixture.shipper(identifier: "genuine")
         defer { shipper.shutdown() }
         Logger(label: "app") { BridgeLogHandler(label: $0, shipper: shipper) }.error("\(genuine)")
         XCTAssertTrue(shipper.flush(timeout: 20))
@@ -45,7 +45,7 @@ final class DiagnosticsRateLimitTests: XCTestCase {
         // Every violation is counted: in a full report or in a summary at the end of its interval.
         let me = "pid \(getpid()) uid \(getuid())"
         func counted() -> (full: Int, summarised: Int) {
-            let lines = directory.lines("r_error.log.1") + directory.lines("r_error.log")
+            let lines = directory.rotated("r_error.log").lines()
             let full = lines.filter { $0.contains("closed the connection from \(me)") && $0.contains("zero-length frame") }.count
             let summarised = lines.compactMap { line -> Int? in
                 guard let range = line.range(of: " more violations from \(me) in the last ") else { return nil }
@@ -57,7 +57,7 @@ final class DiagnosticsRateLimitTests: XCTestCase {
         let (full, summarised) = counted()
         XCTAssertEqual(full + summarised, violations, "every violation counted once")
         XCTAssertGreaterThan(summarised, 0, "later violations are summarised, not reported one by one")
-        let errorLines = directory.lines("r_error.log.1") + directory.lines("r_error.log")
+        let errorLines = directory.rotated("r_error.log").lines()
         XCTAssertTrue(errorLines.contains { $0.hasSuffix(genuine) }, "the genuine ERROR is still in the error file")
         print("RELIABILITY scenario=diagnostics-burst connections=\(violations) full=\(full) summarised=\(summarised) error-file-lines=\(errorLines.count)")
     }

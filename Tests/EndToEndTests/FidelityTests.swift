@@ -46,15 +46,10 @@ final class FidelityTests: XCTestCase {
     }
 
     func testStandardInputBytesReachJournaldExactlyThroughACollector() throws {
-        let directory = try TemporaryDirectory()
-        let socket = directory.file("c.sock")
+        let fixture = try CollectorFixture(files: "c", journaldLevel: .trace)
+        defer { fixture.stop() }
+        let (directory, socket, collector) = (fixture.directory, fixture.socketPath, fixture.collector)
         let identifier = Journal.uniqueIdentifier()
-        let collector = Collector(
-            configuration: CollectorConfiguration(socketPath: socket),
-            routes: try SinkConfiguration(base: directory.file("c"), consoleLevel: nil, maxBytes: 0).makeRoutes()
-        )
-        try collector.start()
-        defer { collector.stop() }
         let result = try Run.journalBridge(["send", "--socket", socket, "--identifier", identifier, "-"], stdin: stdin)
         XCTAssertEqual(result.status, 0, result.stderrText)
         collector.stop()
@@ -63,15 +58,10 @@ final class FidelityTests: XCTestCase {
 
     /// A client's frame with a message and a metadata value that are not UTF-8.
     func testInvalidUTF8MessageAndMetadataValueFromTheWireReachJournaldExactly() throws {
-        let directory = try TemporaryDirectory()
-        let socket = directory.file("c.sock")
+        let fixture = try CollectorFixture(files: "w", journaldLevel: .trace)
+        defer { fixture.stop() }
+        let (directory, socket, collector) = (fixture.directory, fixture.socketPath, fixture.collector)
         let identifier = Journal.uniqueIdentifier()
-        let collector = Collector(
-            configuration: CollectorConfiguration(socketPath: socket),
-            routes: try SinkConfiguration(base: directory.file("w"), consoleLevel: nil, maxBytes: 0).makeRoutes()
-        )
-        try collector.start()
-        defer { collector.stop() }
         let message: [UInt8] = [0x6D, 0xFF, 0x5C, 0x6E, 0x0A, 0xC3]  // m, 0xff, a literal backslash-n, a newline, a cut sequence
         let value: [UInt8] = [0x76, 0x20, 0x6B, 0x3D, 0x76, 0xFE]  // "v k=v" and 0xfe
         var record = LogRecord(level: .warning, message: "", sequence: 1, origin: .unattributed)

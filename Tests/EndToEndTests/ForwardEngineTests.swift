@@ -328,23 +328,19 @@ private final class TestBed: @unchecked Sendable {
     }
 
     /// Worker processes logging `messages` each, spread over about `lasting` seconds (0: at full speed).
-    func startWorkers(_ count: Int, _ messages: Int, lasting: Double = 0, socketName: String = "c.sock") throws -> [Process] {
+    func startWorkers(_ count: Int, _ messages: Int, lasting: Double = 0, socketName: String = "c.sock") throws -> [BackgroundProcess] {
         try (1...count).map { worker in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Run.journalBridge)
-            process.arguments = [
+            try BackgroundProcess(Run.journalBridge, [
                 "demo-worker", "--socket", directory.file(socketName), "--worker", "\(worker)", "--messages", "\(messages)",
                 "--max-sleep", String(2 * lasting / Double(messages)), "--identifier", identifier,
-            ]
-            try process.run()
-            return process
+            ])
         }
     }
 
-    func finish(_ workers: [Process]) throws {
+    func finish(_ workers: [BackgroundProcess]) throws {
         for process in workers {
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw Run.Failure(description: "a worker exited \(process.terminationStatus)") }
+            let status = process.finish()
+            guard status == 0 else { throw Run.Failure(description: "a worker exited \(status): \(process.stderrText)") }
         }
     }
 

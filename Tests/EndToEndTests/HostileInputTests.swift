@@ -9,15 +9,10 @@ import XCTest
 /// into the real journald and files.
 final class HostileInputTests: XCTestCase {
     func testNamedHostileRecordsArriveIntactInJournaldAndAsOneLineEachInFiles() throws {
-        let directory = try TemporaryDirectory()
-        let socket = directory.file("c.sock")
+        let fixture = try CollectorFixture(files: "h", journaldLevel: .trace)
+        defer { fixture.stop() }
+        let (directory, socket, collector) = (fixture.directory, fixture.socketPath, fixture.collector)
         let identifier = Journal.uniqueIdentifier("jb hostile:")  // ':' and a space in SYSLOG_IDENTIFIER
-        let collector = Collector(
-            configuration: CollectorConfiguration(socketPath: socket),
-            routes: try SinkConfiguration(base: directory.file("h"), consoleLevel: nil, maxBytes: 0).makeRoutes()
-        )
-        try collector.start()
-        defer { collector.stop() }
 
         let client = try RawClient(path: socket)
         client.send(.hello(Hello(session: .random(in: 1...UInt64.max), identifier: identifier)))

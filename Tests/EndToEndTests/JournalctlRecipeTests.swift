@@ -35,15 +35,12 @@ final class JournalctlRecipeTests: XCTestCase {
             XCTAssertEqual(result.status, 0, result.stderrText)
         }
         // Worker 3 (one process: two warnings), worker 3 again (another process: a debug), worker 4 (an error).
-        let first = Process()
-        first.executableURL = URL(fileURLWithPath: Run.journalBridge)
-        first.arguments = [
+        let first = try Run.journalBridge([
             "send", "--direct", "--no-files", "--identifier", identifier, "--label", "demo.worker-3", "--field", "worker=worker-3",
             "--level", "warning", "worker-3 disk almost full",
-        ]
-        try first.run()
-        first.waitUntilExit()
-        let firstPID = String(first.processIdentifier)
+        ])
+        XCTAssertEqual(first.status, 0, first.stderrText)
+        let firstPID = String(first.pid)
         try send(["--label", "demo.worker-3", "--field", "worker=worker-3", "--level", "debug", "worker-3 cache miss"])
         try send(["--label", "demo.worker-4", "--field", "worker=worker-4", "--level", "error", "worker-4 connection refused"])
         XCTAssertEqual(try Journal.entries(identifier: identifier, atLeast: 3).count, 3)

@@ -11,22 +11,20 @@ import XCTest
 /// packed, and a record it still refuses is acknowledged, counted for journald and reported.
 final class JournaldLimitsTests: XCTestCase {
     private struct Setup {
-        let directory: TemporaryDirectory
-        let collector: Collector
+        let fixture: CollectorFixture
         let shipper: RecordShipper
         let identifier = Journal.uniqueIdentifier("jblimits")
+        var directory: TemporaryDirectory { fixture.directory }
+        var collector: Collector { fixture.collector }
 
         init(routes: (TemporaryDirectory) throws -> [SinkRoute]) throws {
-            directory = try TemporaryDirectory()
-            let socketPath = directory.file("c.sock")
-            collector = Collector(configuration: CollectorConfiguration(socketPath: socketPath), routes: try routes(directory))
-            try collector.start()
-            shipper = RecordShipper(configuration: ShipperConfiguration(socketPath: socketPath, identifier: identifier, flushAtExit: nil))
+            fixture = try CollectorFixture(routes: routes)
+            shipper = fixture.shipper(identifier: identifier)
         }
 
         func finish() {
             shipper.shutdown()
-            collector.stop()
+            fixture.stop()
         }
     }
 

@@ -89,14 +89,9 @@ final class MemoryBoundTests: XCTestCase {
     /// closed with a reason once they make no progress while others wait, and the
     /// connections waiting behind them, a well-behaved one among them, go on.
     func testStalledFramesHoldingTheWholeBudgetAreClosedAndTheOthersGoOn() throws {
-        let directory = try TemporaryDirectory()
-        let socket = directory.file("w.sock")
-        let collector = Collector(
-            configuration: CollectorConfiguration(socketPath: socket, memoryLimit: 2 << 20),
-            routes: try SinkConfiguration(base: directory.file("w"), consoleLevel: nil, journaldLevel: nil, maxBytes: 0).makeRoutes()
-        )
-        try collector.start()
-        defer { collector.stop() }
+        let fixture = try CollectorFixture(files: "w", configure: { $0.memoryLimit = 2 << 20 })
+        defer { fixture.stop() }
+        let (directory, socket, collector) = (fixture.directory, fixture.socketPath, fixture.collector)
         let budget = collector.memoryBudget
         // Frames of 128 KiB, length prefix included: 8 of them are the whole 1 MiB frame share.
         let frameBytes = budget.frameLimit / 8
@@ -114,7 +109,7 @@ final class MemoryBoundTests: XCTestCase {
 
         // Not even a hello fits now: the good client waits (paused) until the stalled are closed.
         let good = try RawClient(path: socket)
-        UnixSocket.setTimeout(good.fd, option: SO_RCVTIMEO, seconds: 30)
+        try UnixSocket.setTimeout(good.fd, option: SO_RCVTIMEO, seconds: 30)
         good.send(.hello(Hello(session: 999, identifier: "good")))
         guard case .welcome? = good.nextFrame() else { return XCTFail("the good client waited for ever") }
         good.send(.batch([LogRecord(level: .error, message: "after the stall", sequence: 1, origin: .unattributed)]))

@@ -20,31 +20,27 @@ final class MultiProcessTests: XCTestCase {
     }
 
     func testTenWorkersThousandsOfRecordsEachStoredExactlyOnce() throws {
-        let directory = try TemporaryDirectory()
         let identifier = Journal.uniqueIdentifier("jbmulti")
-        let socketPath = directory.file("c.sock")
-        let sinks = SinkConfiguration(base: directory.file("multi"), consoleLevel: nil, maxBytes: 64 * 1024, backupCount: 10_000)
-        let collector = Collector(configuration: CollectorConfiguration(socketPath: socketPath), routes: try sinks.makeRoutes())
-        try collector.start()
+        let fixture = try CollectorFixture(files: "multi", journaldLevel: .trace, sinks: { sinks in
+            sinks.maxBytes = 64 * 1024
+            sinks.backupCount = 10_000
+        })
+        let (directory, socketPath, collector) = (fixture.directory, fixture.socketPath, fixture.collector)
 
         let workers = 10
         let messages = 500
         var pids: [String: Int32] = [:]
-        var processes: [Process] = []
+        var processes: [BackgroundProcess] = []
         for worker in 1...workers {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Run.journalBridge)
-            process.arguments = [
+            let process = try BackgroundProcess(Run.journalBridge, [
                 "demo-worker", "--socket", socketPath, "--worker", "\(worker)", "--messages", "\(messages)",
                 "--max-sleep", "0", "--identifier", identifier,
-            ]
-            try process.run()
-            pids["worker-\(worker)"] = process.processIdentifier
+            ])
+            pids["worker-\(worker)"] = process.pid
             processes.append(process)
         }
         for process in processes {
-            process.waitUntilExit()
-            XCTAssertEqual(process.terminationStatus, 0)
+            XCTAssertEqual(process.finish(), 0, process.stderrText)
         }
         collector.stop()
         let total = workers * messages
@@ -76,18 +72,16 @@ final class MultiProcessTests: XCTestCase {
         // Files, current and rotated: every record once in debug, exactly the WARNING+ ones in error.
         func records(_ prefix: String) -> [Key: String] {
             var found: [Key: String] = [:]
-            for name in directory.names() where name.hasPrefix(prefix) {
-                for line in directory.lines(name) {
-                    // [date time] LEVEL : worker-N message I
-                    guard let colon = line.range(of: " : "), let key = key(line[colon.upperBound...]) else { continue }
-                    let level = line[..<colon.lowerBound].split(separator: " ").last.map(String.init)!
-                    XCTAssertNil(found[key], "duplicate \(key) in \(prefix)")
-                    found[key] = level
-                }
+            for line in directory.rotated(prefix).lines() {
+                // [date time] LEVEL : worker-N message I
+                guard let colon = line.range(of: " : "), let key = key(line[colon.upperBound...]) else { continue }
+                let level = line[..<colon.lowerBound].split(separator: " ").last.map(String.init)!
+                XCTAssertNil(found[key], "duplicate \(key) in \(prefix)")
+                found[key] = level
             }
             return found
         }
-        XCTAssertGreaterThan(directory.names().filter { $0.hasPrefix("multi_debug.log.") }.count, 3, "rotation happened")
+        XCTAssertGreaterThan(directory.rotated("multi_debug.log").copyCount, 3, "rotation happened")
         let debug = records("multi_debug.log")
         let error = records("multi_error.log")
         XCTAssertEqual(debug.count, total)
@@ -99,14 +93,9 @@ final class MultiProcessTests: XCTestCase {
     }
 
     func testSendThroughTheCollectorExitsOnlyOnceAcknowledged() throws {
-        let directory = try TemporaryDirectory()
         let identifier = Journal.uniqueIdentifier()
-        let socketPath = directory.file("c.sock")
-        let collector = Collector(
-            configuration: CollectorConfiguration(socketPath: socketPath),
-            routes: try SinkConfiguration(base: directory.file("s"), consoleLevel: nil, maxBytes: 0).makeRoutes()
-        )
-        try collector.start()
+        let fixture = try CollectorFixture(files: "s", journaldLevel: .trace)
+        let (directory, socketPath, collector) = (fixture.directory, fixture.socketPath, fixture.collector)
         let lines = (1...2000).map { "stdin line \($0)" }.joined(separator: "\n") + "\n"
         let result = try Run.journalBridge(
             ["send", "--socket", socketPath, "--identifier", identifier, "--level", "warning", "--field", "batch=b1", "-"],

@@ -108,7 +108,7 @@ final class RefusingCollector: @unchecked Sendable {
     }
 
     private func serve(_ fd: Int32) {
-        UnixSocket.setTimeout(fd, option: SO_RCVTIMEO, seconds: 0.02)
+        XCTAssertNoThrow(try UnixSocket.setTimeout(fd, option: SO_RCVTIMEO, seconds: 0.02))
         var decoder = FrameDecoder()
         var buffer = [UInt8](repeating: 0, count: 65536)
         var ackSent: UInt64 = 0
@@ -162,15 +162,6 @@ final class RefusingCollector: @unchecked Sendable {
 /// Issue 9, items 2 and 3: no log call can wedge or crash a worker's logging, and a record the
 /// collector still refuses is dropped alone, counted and reported while the others flow.
 final class PoisonRecordTests: XCTestCase {
-    private func collector(_ directory: TemporaryDirectory, sink: some LogSink) throws -> (Collector, String) {
-        let socket = directory.file("c.sock")
-        let collector = Collector(
-            configuration: CollectorConfiguration(socketPath: socket), routes: [SinkRoute(sink, minimumLevel: .trace)]
-        )
-        try collector.start()
-        return (collector, socket)
-    }
-
     private func metadata(_ count: Int) -> Logger.Metadata {
         var metadata: Logger.Metadata = [:]
         metadata.reserveCapacity(count)
@@ -179,11 +170,10 @@ final class PoisonRecordTests: XCTestCase {
     }
 
     func testOneCallWithMoreThanAThousandMetadataEntriesDoesNotHoldUpTheRecordsAfterIt() throws {
-        let directory = try TemporaryDirectory()
         let sink = RecordingSink()
-        let (collector, socket) = try collector(directory, sink: sink)
-        defer { collector.stop() }
-        let shipper = RecordShipper(configuration: ShipperConfiguration(socketPath: socket, identifier: "poison", flushAtExit: nil))
+        let fixture = try CollectorFixture(sink: sink)
+        defer { fixture.stop() }
+        let shipper = fixture.shipper(identifier: "poison")
         defer { shipper.shutdown(timeout: 0) }
         let logger = Logger(label: "poison") { BridgeLogHandler(label: $0, shipper: shipper, metadataProvider: nil) }
 
@@ -199,11 +189,10 @@ final class PoisonRecordTests: XCTestCase {
     }
 
     func testSeventyThousandMetadataEntriesNeitherCrashNorWedgeAndArriveClampedWithANote() throws {
-        let directory = try TemporaryDirectory()
         let sink = RecordingSink()
-        let (collector, socket) = try collector(directory, sink: sink)
-        defer { collector.stop() }
-        let shipper = RecordShipper(configuration: ShipperConfiguration(socketPath: socket, identifier: "poison", flushAtExit: nil))
+        let fixture = try CollectorFixture(sink: sink)
+        defer { fixture.stop() }
+        let shipper = fixture.shipper(identifier: "poison")
         defer { shipper.shutdown(timeout: 0) }
         var logger = Logger(label: "poison") { BridgeLogHandler(label: $0, shipper: shipper, metadataProvider: nil) }
         logger[metadataKey: "handler"] = "h"
@@ -312,11 +301,10 @@ final class PoisonRecordTests: XCTestCase {
         let fields = metadata(1500)
         let label = String(repeating: "l", count: 3 * 1024 * 1024)
 
-        let directory = try TemporaryDirectory()
         let viaSocket = RecordingSink()
-        let (collector, socket) = try collector(directory, sink: viaSocket)
-        defer { collector.stop() }
-        let shipper = RecordShipper(configuration: ShipperConfiguration(socketPath: socket, identifier: "cut", flushAtExit: nil))
+        let fixture = try CollectorFixture(sink: viaSocket)
+        defer { fixture.stop() }
+        let shipper = fixture.shipper(identifier: "cut")
         defer { shipper.shutdown(timeout: 0) }
         Logger(label: label) { BridgeLogHandler(label: $0, shipper: shipper, metadataProvider: nil) }
             .info("\(message)", metadata: fields)
@@ -343,10 +331,10 @@ final class PoisonRecordTests: XCTestCase {
     func testSendDirectAndThroughACollectorCutALongLineTheSame() throws {
         let size = 3 * 1024 * 1024
         let line = Array(repeating: UInt8(ascii: "z"), count: size) + [UInt8(ascii: "\n")]
-        let directory = try TemporaryDirectory()
         let viaSocket = RecordingSink()
-        let (collector, socket) = try collector(directory, sink: viaSocket)
-        defer { collector.stop() }
+        let fixture = try CollectorFixture(sink: viaSocket)
+        defer { fixture.stop() }
+        let (directory, socket) = (fixture.directory, fixture.socketPath)
         let sent = try Run.journalBridge(["send", "--socket", socket, "-"], stdin: line)
         XCTAssertEqual(sent.status, 0, sent.stderrText)
         let direct = try Run.journalBridge(

@@ -60,13 +60,8 @@ final class QueuePolicyTests: XCTestCase {
     }
 
     func testBlockPolicyLosesNothing() throws {
-        let directory = try TemporaryDirectory()
-        let socketPath = directory.file("c.sock")
-        let collector = Collector(
-            configuration: CollectorConfiguration(socketPath: socketPath, sinkQueueCapacity: 64),
-            routes: try SinkConfiguration(base: directory.file("b"), consoleLevel: nil, journaldLevel: nil, maxBytes: 0).makeRoutes()
-        )
-        try collector.start()
+        let fixture = try CollectorFixture(files: "b", configure: { $0.sinkQueueCapacity = 64 })
+        let (directory, socketPath, collector) = (fixture.directory, fixture.socketPath, fixture.collector)
         let shipper = RecordShipper(
             configuration: ShipperConfiguration(socketPath: socketPath, identifier: "block", capacity: 16, overflow: .block, flushAtExit: nil)
         )

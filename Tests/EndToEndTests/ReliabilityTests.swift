@@ -29,14 +29,13 @@ final class ReliabilityTests: XCTestCase {
 
     private func collect(_ setup: Setup, _ extra: [String] = [], listeningSocket: Int32? = nil) throws -> BackgroundProcess {
         let arguments = ["collect", "--socket", setup.socket, "--base", setup.base, "--no-console"] + extra
-        if let listeningSocket {
-            // As systemd does: the socket as fd 3, LISTEN_FDS=1 and LISTEN_PID naming the daemon itself.
-            return try BackgroundProcess(
-                "/bin/sh", ["-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" \"$@\"", Run.journalBridge] + arguments,
-                listeningSocket: listeningSocket
+        // As systemd does: the socket as fd 3, LISTEN_FDS=1 and LISTEN_PID naming the daemon itself.
+        let daemon = try listeningSocket.map { socket in
+            try BackgroundProcess(
+                "/bin/sh", ["-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" \"$@\"", Run.journalBridge] + arguments, listeningSocket: socket
             )
-        }
-        let daemon = try BackgroundProcess(Run.journalBridge, arguments)
+        } ?? BackgroundProcess(Run.journalBridge, arguments)
+        // Ready (its signals blocked): a SIGTERM sent before that would kill it outright.
         XCTAssertTrue(eventually { daemon.stderrText.contains("collecting on") }, daemon.stderrText)
         return daemon
     }
@@ -148,7 +147,7 @@ final class ReliabilityTests: XCTestCase {
         let files = checker.checkFiles(directory: setup.directory.path, name: "r_debug.log")
         XCTAssertEqual(files.missingCount, 0, "\(files)")
         XCTAssertEqual(files.duplicates, 0, "\(files)")
-        let rotated = setup.directory.names().filter { $0.hasPrefix("r_debug.log.") }.count
+        let rotated = setup.directory.rotated("r_debug.log").copyCount
         XCTAssertGreaterThan(rotated, 5)
         report("rotation-hup", [
             ("records", checker.expected.values.reduce(0, +)), ("hups", hups), ("rotated_files", rotated),
@@ -382,10 +381,7 @@ extension ReliabilityTests {
         let total = 10 * perProducer
         let early = Self.full ? 1_000_000 : total / 3
         func written() -> Int {
-            setup.directory.names().filter { $0.hasPrefix("r_debug.log") }.reduce(0) { sum, name in
-                let attributes = try? FileManager.default.attributesOfItem(atPath: setup.directory.file(name))
-                return sum + ((attributes?[.size] as? Int) ?? 0) / 45  // about 45 bytes a line
-            }
+            setup.directory.rotated("r_debug.log").totalBytes / 45  // about 45 bytes a line
         }
         XCTAssertTrue(eventually(timeout: 900) { written() >= early })
         let rssEarly = ProcessMemory.residentBytes(of: daemon.pid)

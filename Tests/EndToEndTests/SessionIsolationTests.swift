@@ -8,19 +8,18 @@ import XCTest
 /// docs/protocol.md, "Sessions and sequence numbers": a session belongs to the process
 /// that opened it, and sequence numbers are checked per batch.
 final class SessionIsolationTests: XCTestCase {
-    private var directory: TemporaryDirectory!
-    private var collector: Collector!
-    private var socketPath: String { directory.file("c.sock") }
+    private var fixture: CollectorFixture!
+    private var directory: TemporaryDirectory { fixture.directory }
+    private var collector: Collector { fixture.collector }
+    private var socketPath: String { fixture.socketPath }
 
     override func setUpWithError() throws {
-        directory = try TemporaryDirectory()
-        let sinks = SinkConfiguration(base: directory.file("p"), consoleLevel: nil, journaldLevel: .debug, maxBytes: 0)
-        collector = Collector(configuration: CollectorConfiguration(socketPath: socketPath), routes: try sinks.makeRoutes())
-        try collector.start()
+        // 0666: another user (uid 65534) must be able to connect to attempt the attack.
+        fixture = try CollectorFixture(files: "p", journaldLevel: .debug, configure: { $0.socketMode = 0o666 })
     }
 
     override func tearDown() {
-        collector.stop()
+        fixture.stop()
     }
 
     private func bytes(_ frames: Frame...) -> [UInt8] {

@@ -56,7 +56,7 @@ final class DaemonConfigurationTests: XCTestCase {
         XCTAssertEqual(configuration.sinks.backupCount, 3)
         XCTAssertEqual(configuration.defaultIdentifier, "anonymous")
         XCTAssertEqual(configuration.sinkQueueCapacity, 1000)
-        XCTAssertEqual(configuration.journaldOverflow, .drop)
+        XCTAssertEqual(configuration.sinks.journaldOverflow, .drop)
         XCTAssertEqual(configuration.maxConnections, 10)
         XCTAssertEqual(configuration.sinks.fileFormat.template, "%(asctime)s %(levelname)s %(message)s # not a comment")
     }

@@ -1,5 +1,6 @@
 @testable import JournalBridgeCollector
 import JournalBridge
+import JournalBridgeTestSupport
 import XCTest
 
 final class LineFormatTests: XCTestCase {
@@ -130,21 +131,9 @@ final class EscapingTests: XCTestCase {
         }
     }
 
-    /// SplitMix64: a fixed start, so a failure names an input that can be replayed.
-    private struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Random bytes, biased towards what needs escaping: controls, `\`, `"`, `=`, spaces,
     /// UTF-8 lead and continuation bytes, valid multi-byte characters.
-    private func randomBytes(_ g: inout Generator) -> [UInt8] {
+    private func randomBytes(_ g: inout SplitMix64) -> [UInt8] {
         let pieces: [[UInt8]] = [[0x5C], [0x22], [0x3D], [0x20], [0x0A], [0x0D], [0x09], [0x00], [0x1B], [0x7F],
                                  [0xC2, 0x85], [0xE2, 0x80, 0xA8], Array("✓".utf8), Array("😀".utf8), [0xC3], [0x80], [0xFF], [0xED, 0xA0, 0x80]]
         var bytes: [UInt8] = []
@@ -159,7 +148,7 @@ final class EscapingTests: XCTestCase {
     }
 
     func testRandomBytesRoundTripExactlyAndStayOneLine() {
-        var g = Generator(state: 0x0F1D_E117)
+        var g = SplitMix64(state: 0x0F1D_E117)
         for _ in 0..<10_000 {
             let bytes = randomBytes(&g)
             let escaped = LineEscaping.escaped(bytes: bytes)
@@ -174,7 +163,7 @@ final class EscapingTests: XCTestCase {
     }
 
     func testRandomMetadataPairsParseBackExactly() throws {
-        var g = Generator(state: 0xBEEF)
+        var g = SplitMix64(state: 0xBEEF)
         let format = try LineFormat("%(metadata)s")
         for _ in 0..<5_000 {
             // Keys are Strings; values arrive as any bytes (kept raw when not valid UTF-8).

@@ -5,7 +5,7 @@ import Logging
 import Synchronization
 import XCTest
 
-import JournalBridgeCollector
+@testable import JournalBridgeCollector
 
 /// The collector's memory budget: its accounting, the sink queues' use of the record
 /// share, and the `memory_limit` setting.
@@ -64,9 +64,7 @@ final class MemoryBudgetTests: XCTestCase {
         // A record share of 10 records; the queue itself would take 16,384.
         let budget = MemoryBudget(limit: 20 * recordBytes)
         let sink = GatedSink()
-        let queue = SinkQueue(sink, capacity: 16384)
-        queue.useBudget(budget)
-        let router = Router(routes: [SinkRoute(queue, minimumLevel: .debug)])
+        let router = Router(routes: [SinkRoute(sink, minimumLevel: .debug)], queueCapacity: 16384, budget: budget)
         let routed = Atomic<Int>(0)
         let stored = Atomic<Int>(0)
         let producer = Thread {
@@ -84,20 +82,19 @@ final class MemoryBudgetTests: XCTestCase {
         XCTAssertLessThanOrEqual(budget.current.records, budget.recordLimit)
         sink.open()
         XCTAssertTrue(eventually { routed.load(ordering: .relaxed) == 100 })
-        queue.flush()
+        router.flush()
         XCTAssertEqual(sink.written, 100, "nothing lost")
         XCTAssertTrue(eventually { stored.load(ordering: .relaxed) == 100 })
         XCTAssertEqual(budget.current, MemoryBudget.Usage(), "every byte given back")
-        queue.close()
+        router.close()
     }
 
     func testADropQueueDropsWhatTheRecordShareCannotHoldAndCountsIt() {
         let record = LogRecord(level: .info, message: String(repeating: "d", count: 1000))
         let budget = MemoryBudget(limit: 6 * MemoryBudget.approximateBytes(of: record))
         let sink = GatedSink()
-        let queue = SinkQueue(sink, capacity: 16384, overflow: .drop)
-        queue.useBudget(budget)
-        for _ in 0..<10 { queue.write([record]) }
+        let queue = SinkQueue(sink, capacity: 16384, overflow: .drop, budget: budget)
+        for _ in 0..<10 { queue.enqueue([record], ticket: nil) }
         XCTAssertLessThanOrEqual(budget.current.records, budget.recordLimit)
         XCTAssertEqual(queue.failedCount, 7, "3 fit in the share, 7 dropped and counted")
         sink.open()

@@ -11,9 +11,7 @@ final class RotatingFileSinkTests: XCTestCase {
 
     /// The message numbers found in a file and all its backups.
     private func numbers(in directory: TemporaryDirectory, base: String) -> [Int] {
-        directory.names().filter { $0 == base || $0.hasPrefix(base + ".") }.flatMap { name in
-            directory.lines(name).map(number(inLine:))
-        }
+        directory.rotated(base).lines().map(number(inLine:))
     }
 
     private func number(inLine line: String) -> Int {
@@ -113,5 +111,24 @@ final class RotatingFileSinkTests: XCTestCase {
         XCTAssertThrowsError(try RotatingFileSink(path: "/proc/journal-bridge-test/app.log")) {
             XCTAssertTrue("\($0)".contains("/proc/journal-bridge-test"), "\($0)")
         }
+    }
+
+    func testAFailedRolloverRenameIsReportedAndNothingIsLost() throws {
+        let directory = try TemporaryDirectory()
+        // A non-empty directory squatting the first backup's name: rename(app.log, app.log.1) fails.
+        try FileManager.default.createDirectory(atPath: directory.file("app.log.1/inside"), withIntermediateDirectories: true)
+        // One backup: nothing moves the directory along, every rollover meets it.
+        let sink = try RotatingFileSink(path: directory.file("app.log"), options: .init(maxBytes: 300, backupCount: 1))
+        sink.write(records(20))
+        let failures = sink.rolloverFailures
+        XCTAssertGreaterThan(failures.count, 0)
+        XCTAssertTrue(failures.last?.contains("rename \(directory.file("app.log")) to \(directory.file("app.log.1"))") == true, "\(failures)")
+        XCTAssertEqual(directory.lines("app.log").map(number(inLine:)), Array(1...20), "the file grew instead")
+        XCTAssertEqual(sink.failedCount, 0)
+
+        try FileManager.default.removeItem(atPath: directory.file("app.log.1"))
+        sink.write(records(1))
+        XCTAssertEqual(sink.rolloverFailures.count, failures.count, "rolls over again")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.file("app.log.1")))
     }
 }

@@ -39,3 +39,9 @@ final class SinkFailureWatchTests: XCTestCase {
         XCTAssertEqual(watch.check(sink, now: 9 * second)?.metadata[2], MetadataField("failed.total", "6"))
     }
 }
+
+extension SinkFailureWatch {
+    fileprivate func check(_ sink: any LogSink, now: UInt64) -> Report? {
+        check(name: sink.name, failed: sink.failedCount, lastFailure: sink.lastFailure, now: now)
+    }
+}

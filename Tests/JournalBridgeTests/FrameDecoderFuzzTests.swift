@@ -1,5 +1,6 @@
 import Foundation
 import JournalBridge
+import JournalBridgeTestSupport
 import XCTest
 
 /// Generator-based fuzzing of the frame decoder (docs/reliability.md, scenario 7):
@@ -7,25 +8,13 @@ import XCTest
 /// random chunks. No input may crash it, hang it or make it buffer more than one frame's
 /// worth. `JB_FUZZ_ITERATIONS` sets the count (CI: 100,000; the full run: 1,000,000).
 final class FrameDecoderFuzzTests: XCTestCase {
-    /// SplitMix64: seeded, so a failure names an input that can be replayed.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     private var corpus: [[UInt8]] {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Corpus/frame-decoder").standardized
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         return names.sorted().compactMap { FileManager.default.contents(atPath: directory.appendingPathComponent($0).path).map(Array.init) }
     }
 
-    private func mutate(_ seed: [UInt8], _ g: inout Generator) -> [UInt8] {
+    private func mutate(_ seed: [UInt8], _ g: inout SplitMix64) -> [UInt8] {
         var bytes = seed
         for _ in 0..<Int.random(in: 1...4, using: &g) {
             switch Int.random(in: 0..<7, using: &g) {
@@ -60,7 +49,7 @@ final class FrameDecoderFuzzTests: XCTestCase {
     private var corpusCache: [[UInt8]] = []
 
     /// Feeds `input` in random chunks; returns frames decoded, or the error that ended it.
-    private func feed(_ input: [UInt8], _ g: inout Generator) -> (frames: Int, error: WireError?) {
+    private func feed(_ input: [UInt8], _ g: inout SplitMix64) -> (frames: Int, error: WireError?) {
         var decoder = FrameDecoder()
         var offset = 0
         var frames = 0
@@ -82,7 +71,7 @@ final class FrameDecoderFuzzTests: XCTestCase {
     func testCorpusDecodesAsTheSpecSays() throws {
         corpusCache = corpus
         XCTAssertGreaterThanOrEqual(corpusCache.count, 20, "the corpus is in the repo")
-        var g = Generator(state: 1)
+        var g = SplitMix64(state: 1)
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Corpus/frame-decoder").standardized.path
         func outcome(_ name: String) -> (Int, WireError?) {
             let bytes = Array(FileManager.default.contents(atPath: "\(dir)/\(name).bin")!)
@@ -107,7 +96,7 @@ final class FrameDecoderFuzzTests: XCTestCase {
         corpusCache = corpus
         let iterations = Int(ProcessInfo.processInfo.environment["JB_FUZZ_ITERATIONS"] ?? "") ?? 100_000
         let seed = UInt64(ProcessInfo.processInfo.environment["JB_FUZZ_SEED"] ?? "") ?? 0x5EED
-        var g = Generator(state: seed)
+        var g = SplitMix64(state: seed)
         var decodedFrames = 0
         var rejected = 0
         let started = Date()

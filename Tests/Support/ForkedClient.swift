@@ -39,7 +39,10 @@ public enum ForkedClient {
             }
             let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0, c_jb_connect_unix(fd, cPath) == 0 else { _exit(3) }
+            // Without the timeout the alarm above still ends a wedged child.
             _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeout, socklen_t(MemoryLayout<timeval>.size))
+            // Not `writeAll`: the child of a multithreaded process may call only async-signal-safe
+            // functions, and Swift's error path allocates.
             var offset = 0
             while offset < count {
                 let n = send(fd, payload.baseAddress! + offset, count - offset, Int32(MSG_NOSIGNAL))

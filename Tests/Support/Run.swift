@@ -11,6 +11,7 @@ public enum Run {
         public var status: Int32
         public var stdout: [UInt8]
         public var stderr: [UInt8]
+        public var pid: pid_t
         public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
         public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
     }
@@ -21,42 +22,15 @@ public enum Run {
         return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("journal-bridge").path
     }
 
+    /// Runs `executable` to its end (`BackgroundProcess`, the one runner); `environment` is
+    /// added to this process's.
     @discardableResult
     public static func command(
         _ executable: String, _ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String]? = nil
     ) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
-        let out = Pipe()
-        let err = Pipe()
-        let input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
-        try process.run()
-        // Drain both pipes concurrently so a chatty child never blocks on a full pipe.
-        nonisolated(unsafe) var errBytes = Data()
-        let done = DispatchSemaphore(value: 0)
-        let errHandle = err.fileHandleForReading
-        Thread {
-            errBytes = errHandle.readDataToEndOfFile()
-            done.signal()
-        }.start()
-        if let stdin {
-            let writeHandle = input.fileHandleForWriting
-            Thread {
-                writeHandle.write(Data(stdin))
-                try? writeHandle.close()
-            }.start()
-        }
-        let outBytes = out.fileHandleForReading.readDataToEndOfFile()
-        done.wait()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: Array(outBytes), stderr: Array(errBytes))
+        let process = try BackgroundProcess(executable, arguments, environment: environment ?? [:], input: stdin)
+        let status = process.finish()
+        return Result(status: status, stdout: process.stdout, stderr: process.stderr, pid: process.pid)
     }
 
     public static func journalBridge(_ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String]? = nil) throws -> Result {

@@ -56,14 +56,7 @@ public struct SequenceChecker {
 
     /// Every line of `<directory>/<name>` and its rotated copies `<name>.1` ... .
     public func checkFiles(directory: String, name: String) -> Report {
-        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-            .filter { $0 == name || $0.hasPrefix(name + ".") }
-        var lines: [Substring] = []
-        for file in files {
-            guard let data = FileManager.default.contents(atPath: directory + "/" + file) else { continue }
-            lines += String(decoding: data, as: UTF8.self).split(separator: "\n")
-        }
-        return check(lines)
+        check(RotatedFiles(directory: directory, name: name).lines().filter { !$0.isEmpty })
     }
 
     /// Every MESSAGE journald holds for the identifier.

@@ -46,14 +46,15 @@ public final class RecordShipper: Sendable {
 
     /// A drop report is sent once the shipper holds less than this again (where shedding stops).
     var reportThreshold: Int { lowPriorityLimit }
-    private let thread = ConditionLock<pthread_t?>(nil)
+    /// Follows the thread-owner rule (`OwnedThread`) with its one exception: the thread holds
+    /// the shipper (see `ShipperConnection.shipper`), so `shutdown()` is what ends it.
+    private let thread = OwnedThread()
 
     public init(configuration: ShipperConfiguration = ShipperConfiguration()) {
         self.configuration = configuration
         self.lowPriorityLimit = configuration.capacity * 3 / 4
         let connection = ShipperConnection(shipper: self)
-        let started = startThread(name: "jb-shipper") { connection.run() }
-        thread.withLock { $0 = started }
+        thread.start(name: "jb-shipper") { connection.run() }
         ExitFlush.register(self)
     }
 
@@ -161,11 +162,12 @@ public final class RecordShipper: Sendable {
             state.closing = true
             lock.broadcast()
         }
-        if let thread = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) {
-            pthread_join(thread, nil)
-        }
+        thread.join()
         ExitFlush.unregister(self)
     }
+
+    /// Reached only after `shutdown()`: until then the thread holds the shipper (`OwnedThread`).
+    deinit { assert(!thread.isRunning, "a RecordShipper's thread holds it until shutdown()") }
 
     public var statistics: Statistics {
         lock.withLock { state in

@@ -65,6 +65,8 @@ final class ShipperConnection: @unchecked Sendable {
                 // (or an ack arrives), not on the 1 ms tick, which with a hundred workers
                 // would be a hundred thousand wake-ups a second on a busy machine.
                 var ready = pollfd(fd: fd, events: Int16(POLLOUT | POLLIN), revents: 0)
+                // Only a wait: the turn below tries the socket whatever poll says, so a failed
+                // or interrupted poll just means trying sooner.
                 _ = poll(&ready, 1, 50)
             }
             // Everything sent, nothing new last turn, only acks to wait for: wait for them on the
@@ -73,7 +75,7 @@ final class ShipperConnection: @unchecked Sendable {
                 && unackedHead < unacked.count
             if awaitingAcks {
                 var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                _ = poll(&ready, 1, 10)
+                _ = poll(&ready, 1, 10)  // only a wait, as above
             }
             let now = MonotonicClock.now()
             let active = pendingCount > 0 || now - lastActivity < Self.lingerNanoseconds
@@ -131,13 +133,19 @@ final class ShipperConnection: @unchecked Sendable {
         let path = shipper.configuration.resolvedSocketPath
         do {
             let socket = try UnixSocket.connect(path: path)
-            UnixSocket.setTimeout(socket, option: SO_RCVTIMEO, seconds: 5)
-            UnixSocket.setTimeout(socket, option: SO_SNDTIMEO, seconds: 5)
-            var hello = FrameEncoder(capacity: 64)
-            hello.encode(.hello(Hello(session: shipper.session, identifier: shipper.configuration.identifier)))
-            try writeAllBlocking(socket, hello.bytes)
-            let acknowledged = try readWelcome(socket)
-            UnixSocket.setNonBlocking(socket)
+            let acknowledged: UInt64
+            do {
+                try UnixSocket.setTimeout(socket, option: SO_RCVTIMEO, seconds: 5)
+                try UnixSocket.setTimeout(socket, option: SO_SNDTIMEO, seconds: 5)
+                var hello = FrameEncoder(capacity: 64)
+                hello.encode(.hello(Hello(session: shipper.session, identifier: shipper.configuration.identifier)))
+                try writeAll(socket, hello.bytes, socket: true)
+                acknowledged = try readWelcome(socket)
+                try UnixSocket.setNonBlocking(socket)
+            } catch {
+                close(socket)  // never used: nothing to lose if close fails
+                throw error
+            }
             fd = socket
             // The backoff is reset by the first ack, not here: a collector that welcomes and then
             // refuses must not be reconnected to in a tight loop.
@@ -176,16 +184,6 @@ final class ShipperConnection: @unchecked Sendable {
             let n = try syscall("recv") { recv(socket, &buffer, buffer.count, 0) }
             if n == 0 { throw ProtocolFailure(description: "collector closed the connection") }
             decoder.append(buffer[0..<n])
-        }
-    }
-
-    private func writeAllBlocking(_ socket: Int32, _ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = try bytes.withUnsafeBytes { raw in
-                try syscall("send") { send(socket, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL)) }
-            }
-            offset += n
         }
     }
 

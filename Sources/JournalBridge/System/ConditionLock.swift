@@ -13,27 +13,43 @@ package final class ConditionLock<State>: @unchecked Sendable {
 
     package init(_ state: State) {
         self.state = state
-        pthread_mutex_init(mutex, nil)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(condition, &attributes)
-        pthread_condattr_destroy(&attributes)
+        // Every pthread result is checked, as swift-log's `Lock` does: a failure here is a
+        // broken invariant (a destroyed or corrupted mutex), never a condition to recover from.
+        var attributes = pthread_mutexattr_t()
+        checkPthread(pthread_mutexattr_init(&attributes), "pthread_mutexattr_init")
+        #if DEBUG
+        // As swift-log's `Lock`: in debug builds a misuse (unlocking what this thread does
+        // not hold, locking twice) fails at once instead of deadlocking.
+        checkPthread(pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_ERRORCHECK)), "pthread_mutexattr_settype")
+        #endif
+        checkPthread(pthread_mutex_init(mutex, &attributes), "pthread_mutex_init")
+        checkPthread(pthread_mutexattr_destroy(&attributes), "pthread_mutexattr_destroy")
+        var conditionAttributes = pthread_condattr_t()
+        checkPthread(pthread_condattr_init(&conditionAttributes), "pthread_condattr_init")
+        checkPthread(pthread_condattr_setclock(&conditionAttributes, CLOCK_MONOTONIC), "pthread_condattr_setclock")
+        checkPthread(pthread_cond_init(condition, &conditionAttributes), "pthread_cond_init")
+        checkPthread(pthread_condattr_destroy(&conditionAttributes), "pthread_condattr_destroy")
     }
 
     deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
+        checkPthread(pthread_cond_destroy(condition), "pthread_cond_destroy")
+        checkPthread(pthread_mutex_destroy(mutex), "pthread_mutex_destroy")
         mutex.deallocate()
         condition.deallocate()
     }
 
     @inline(__always)
     package func withLock<R>(_ body: (inout State) throws -> R) rethrows -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+        lock()
+        defer { unlock() }
         return try body(&state)
     }
+
+    @inline(__always)
+    private func lock() { checkPthread(pthread_mutex_lock(mutex), "pthread_mutex_lock") }
+
+    @inline(__always)
+    private func unlock() { checkPthread(pthread_mutex_unlock(mutex), "pthread_mutex_unlock") }
 
     /// Waits until `ready` holds or the deadline (monotonic nanoseconds) passes, then
     /// runs `body` with the lock held and whether `ready` holds. `willWait` runs before
@@ -42,23 +58,30 @@ package final class ConditionLock<State>: @unchecked Sendable {
         until ready: (State) -> Bool, deadline: UInt64? = nil, willWait: ((inout State) -> Void)? = nil,
         _ body: (inout State, Bool) throws -> R
     ) rethrows -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+        lock()
+        defer { unlock() }
         while !ready(state) {
             willWait?(&state)
             if let deadline {
                 let now = MonotonicClock.now()
                 if now >= deadline { break }
                 var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-                pthread_cond_timedwait(condition, mutex, &ts)
+                let result = pthread_cond_timedwait(condition, mutex, &ts)
+                precondition(result == 0 || result == ETIMEDOUT, "pthread_cond_timedwait failed: \(result)")
             } else {
-                pthread_cond_wait(condition, mutex)
+                checkPthread(pthread_cond_wait(condition, mutex), "pthread_cond_wait")
             }
         }
         return try body(&state, ready(state))
     }
 
-    package func broadcast() { pthread_cond_broadcast(condition) }
+    package func broadcast() { checkPthread(pthread_cond_broadcast(condition), "pthread_cond_broadcast") }
+}
+
+/// A pthread call's result: 0, or the error it returns (pthread functions do not set errno).
+@inline(__always)
+package func checkPthread(_ result: Int32, _ call: StaticString) {
+    precondition(result == 0, "\(call) failed: \(result)")
 }
 
 package enum MonotonicClock {
@@ -72,26 +95,4 @@ package enum MonotonicClock {
     package static func deadline(after seconds: Double) -> UInt64 {
         now() &+ UInt64(max(0, seconds) * 1e9)
     }
-}
-
-/// Starts a named pthread running `body` (Foundation's Thread is not needed for that).
-package func startThread(name: String, _ body: @escaping @Sendable () -> Void) -> pthread_t {
-    final class Box: @unchecked Sendable {
-        let body: @Sendable () -> Void
-        let name: String
-        init(_ body: @escaping @Sendable () -> Void, _ name: String) {
-            self.body = body
-            self.name = name
-        }
-    }
-    let box = Unmanaged.passRetained(Box(body, name)).toOpaque()
-    var thread = pthread_t()
-    let result = pthread_create(&thread, nil, { raw in
-        let box = Unmanaged<AnyObject>.fromOpaque(raw!).takeRetainedValue() as! Box
-        c_jb_set_thread_name(box.name)
-        box.body()
-        return nil
-    }, box)
-    precondition(result == 0, "pthread_create failed: \(result)")
-    return thread
 }

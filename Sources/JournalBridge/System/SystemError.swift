@@ -36,15 +36,7 @@ package func syscall<T: FixedWidthInteger>(_ name: @autoclosure () -> String, _ 
 /// Diagnostics of the bridge itself, straight to fd 2 (never through a logger: that could loop).
 public enum StandardError {
     public static func write(_ text: String) {
-        var text = text
-        text.withUTF8 { utf8 in
-            var offset = 0
-            while offset < utf8.count {
-                let n = Glibc.write(2, utf8.baseAddress! + offset, utf8.count - offset)
-                if n < 0 && Glibc.errno == EINTR { continue }
-                if n <= 0 { return }
-                offset += n
-            }
-        }
+        // Nowhere to report a failure to write to stderr: it is dropped.
+        try? writeAll(2, Array(text.utf8))
     }
 }

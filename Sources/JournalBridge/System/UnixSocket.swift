@@ -94,15 +94,15 @@ package enum UnixSocket {
         }
     }
 
-    package static func setNonBlocking(_ fd: Int32) {
-        let flags = fcntl(fd, F_GETFL)
-        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+    package static func setNonBlocking(_ fd: Int32) throws(SystemError) {
+        let flags = try syscall("fcntl F_GETFL") { fcntl(fd, F_GETFL) }
+        try syscall("fcntl F_SETFL") { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
     }
 
     /// Sets SO_SNDTIMEO / SO_RCVTIMEO so a blocking call returns EAGAIN after `seconds`.
-    package static func setTimeout(_ fd: Int32, option: Int32, seconds: Double) {
+    package static func setTimeout(_ fd: Int32, option: Int32, seconds: Double) throws(SystemError) {
         var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1e6))
-        _ = setsockopt(fd, SOL_SOCKET, option, &tv, socklen_t(MemoryLayout<timeval>.size))
+        try syscall("setsockopt") { setsockopt(fd, SOL_SOCKET, option, &tv, socklen_t(MemoryLayout<timeval>.size)) }
     }
 
     package static func peerCredentials(_ fd: Int32) throws(SystemError) -> (pid: Int32, uid: UInt32, gid: UInt32) {

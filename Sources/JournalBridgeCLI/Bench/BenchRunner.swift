@@ -248,19 +248,9 @@ func listDirectory(_ path: String) -> [String] {
     return names
 }
 
+/// The bytes of a file the bench wrote; [] when it cannot be read (the counts then say so).
 func readAll(_ path: String) -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return [] }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 20)
-    while true {
-        let n = read(fd, &chunk, chunk.count)
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { break }
-        bytes.append(contentsOf: chunk[0..<n])
-    }
-    return bytes
+    (try? readFile(path, limit: 1 << 40)) ?? []
 }
 
 func removeTree(_ path: String) {

@@ -59,13 +59,10 @@ extension JournalBridgeCommand {
             let fd = open(latencyFile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw ExitCode(1) }
             defer { close(fd) }
-            durations.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if n <= 0 { break }
-                    offset += n
-                }
+            do {
+                try writeAll(fd, durations.withUnsafeBytes { Array($0) })
+            } catch {
+                throw ExitCode(1)
             }
         }
     }

@@ -3,61 +3,72 @@ import Glibc
 #endif
 import JournalBridge
 import Logging
-import Synchronization
 
-/// The Python pattern's QueueListener, done properly: accepts many worker connections on a
-/// Unix socket, attributes each record to its sender with SO_PEERCRED, routes it
-/// to the sinks (each on its own queue and thread) and acknowledges it once
-/// every sink has written it. Embedded in a parent process, or run as the daemon.
+/// The Python pattern's QueueListener, done properly, as a pipeline: inputs → router → routes.
+/// The bridge's input (`BridgeInput`) accepts many worker connections on a Unix socket and
+/// attributes each record to its sender with SO_PEERCRED; the router hands each record to
+/// every route whose level admits it, each route's sink behind one bounded queue and thread
+/// of its own; a batch is acknowledged once every sink has written it. Embedded in a parent
+/// process, or run as the daemon.
+///
+/// Thread owner (`OwnedThread`): `init` starts the queues' threads and `start()` the inputs';
+/// `stop()` joins them all, and `deinit` stops a collector that was not stopped (one never
+/// started closes its sinks).
 public final class Collector: Sendable {
     public let configuration: CollectorConfiguration
     public let router: Router
     /// What unfinished frames and queued records may hold (`configuration.memoryLimit`).
     package let memoryBudget: MemoryBudget
-    private let loop: ConditionLock<CollectorLoop?>
-    private let thread = ConditionLock<pthread_t?>(nil)
-    /// Syslog listeners beside the bridge's socket (`configuration.syslogInputs`), started and stopped with it.
-    package let syslogInputs: [any SyslogInput]
+    package let inputs: [any Input]
+    private enum Phase { case idle, running, stopped }
+    private let phase = ConditionLock(Phase.idle)
 
-    /// `routes` are wrapped in `SinkQueue`s unless they already are.
-    public init(configuration: CollectorConfiguration, routes: [SinkRoute]) {
+    /// Listens as `configuration` says (the bridge's input, and its syslog inputs if any) and
+    /// writes to `routes`, each route's sink behind one queue with the route's policy.
+    public convenience init(configuration: CollectorConfiguration, routes: [SinkRoute]) {
+        let syslog = configuration.syslogInputs.map(makeSyslogInput)
+        self.init(configuration: configuration, inputs: [BridgeInput(configuration: configuration)] + syslog, routes: routes)
+    }
+
+    /// The syslog inputs among `inputs`, for their counts.
+    package var syslogInputs: [any SyslogInput] { inputs.compactMap { $0 as? any SyslogInput } }
+
+    /// A collector with the given inputs (none listens until `start`).
+    package init(configuration: CollectorConfiguration, inputs: [any Input], routes: [SinkRoute]) {
         self.configuration = configuration
         let budget = MemoryBudget(limit: configuration.memoryLimit)
         self.memoryBudget = budget
-        self.router = Router(
-            routes: routes.map { route in
-                let queue = route.sink as? SinkQueue ?? SinkQueue(route.sink, capacity: configuration.sinkQueueCapacity)
-                queue.useBudget(budget)
-                return SinkRoute(queue, minimumLevel: route.minimumLevel)
-            }
-        )
-        self.loop = ConditionLock(nil)
-        self.syslogInputs = configuration.syslogInputs.map(makeSyslogInput)
+        self.router = Router(routes: routes, queueCapacity: configuration.sinkQueueCapacity, budget: budget)
+        self.inputs = inputs
     }
 
-    /// Binds (or adopts) the socket and starts serving.
+    deinit {
+        stop()
+        router.close()  // a collector never started: its queues' threads and sinks (else done already)
+    }
+
+    /// Starts every input (binds or adopts its socket). If one fails, those started are stopped.
+    /// Again while running: nothing. After `stop()` a collector cannot start again (its sinks
+    /// are closed): that throws EINVAL.
     public func start() throws(SystemError) {
-        let listener: Int32
-        if let fd = configuration.listeningDescriptor {
-            listener = fd
-            UnixSocket.setNonBlocking(fd)
-        } else {
-            try FileDescriptorIO.createParentDirectory(of: configuration.socketPath)
-            // Mode and group are set as the socket is made, never by path afterwards (see `UnixSocket.listen`).
-            listener = try UnixSocket.listen(path: configuration.socketPath, mode: configuration.socketMode, group: configuration.socketGroup)
+        let previous = phase.withLock { phase -> Phase in
+            defer { if phase == .idle { phase = .running } }
+            return phase
         }
-        let loop = try CollectorLoop(listener: listener, configuration: configuration, router: router, budget: memoryBudget)
-        self.loop.withLock { $0 = loop }
-        let started = startThread(name: "jb-collector") { loop.run() }
-        thread.withLock { $0 = started }
-        for (index, input) in syslogInputs.enumerated() {
+        switch previous {
+        case .running: return
+        case .stopped: throw SystemError(call: "start: this collector was stopped (its sinks are closed); make a new one", errno: EINVAL)
+        case .idle: break
+        }
+        let context = InputContext(router: router, budget: memoryBudget)
+        for (index, input) in inputs.enumerated() {
             do {
-                try input.start(router: router, budget: memoryBudget)
+                try input.start(context)
             } catch {
-                for started in syslogInputs[..<index] { started.stopReading() }
-                stop()
-                for started in syslogInputs[..<index] { started.close() }
-                throw SystemError(call: "\(input.settings.endpoint): \(error.call)", errno: error.errno)
+                for started in inputs[..<index] { started.stopReading() }
+                for started in inputs[..<index] { started.close() }
+                phase.withLock { $0 = .idle }
+                throw error
             }
         }
     }
@@ -65,18 +76,15 @@ public final class Collector: Sendable {
     /// Stops accepting, reads what clients already sent, writes every accepted record
     /// to every sink, acknowledges it, and closes. Returns when all of that is done.
     public func stop() {
-        guard let loop = loop.withLock({ $0 }) else { return }
-        for input in syslogInputs { input.stopReading() }
-        loop.requestStop()
-        if let thread = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) {
-            pthread_join(thread, nil)
+        let wasRunning = phase.withLock { phase -> Bool in
+            defer { if phase == .running { phase = .stopped } }
+            return phase == .running
         }
+        guard wasRunning else { return }
+        for input in inputs { input.stopReading() }
         router.flush()
-        loop.finish()
-        for input in syslogInputs { input.close() }
+        for input in inputs { input.close() }
         router.close()
-        if configuration.listeningDescriptor == nil { unlink(configuration.socketPath) }
-        self.loop.withLock { $0 = nil }
     }
 
     /// Reopens every file sink (SIGHUP, after an external logrotate).
@@ -84,7 +92,7 @@ public final class Collector: Sendable {
 
     public var statistics: Router.Statistics { router.statistics }
 
-    public var isRunning: Bool { loop.withLock { $0 != nil } }
+    public var isRunning: Bool { phase.withLock { $0 == .running } }
 
-    public var connectionCount: Int { loop.withLock { $0?.connectionCount.load(ordering: .relaxed) ?? 0 } }
+    public var connectionCount: Int { inputs.reduce(0) { $0 + $1.connectionCount } }
 }

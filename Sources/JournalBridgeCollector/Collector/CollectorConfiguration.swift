@@ -36,15 +36,31 @@ public struct CollectorConfiguration: Sendable {
     /// hundred bytes, so normally the queues' record count binds first.
     public static let defaultMemoryLimit = 256 * 1024 * 1024
 
+    /// The defaults of the collector's settings, here and nowhere else (the daemon's
+    /// configuration starts from them).
+    public enum Defaults {
+        /// Owner and group may connect, others not: a socket others may use lets any local user
+        /// write records in the service's name. Give workers the group, or widen it deliberately.
+        public static let socketMode: mode_t = 0o660
+        /// Records each sink's queue holds before its route's overflow policy applies.
+        public static let sinkQueueCapacity = 16384
+        /// Connections open at once.
+        public static let maxConnections = 4096
+        /// Bytes read from one connection per turn.
+        public static let readChunkBytes = 64 * 1024
+        /// `SYSLOG_IDENTIFIER` of a client whose hello names none.
+        public static let identifier = "unknown"
+    }
+
     public init(
         socketPath: String,
         listeningDescriptor: Int32? = nil,
-        socketMode: mode_t = 0o666,
+        socketMode: mode_t = Defaults.socketMode,
         socketGroup: gid_t? = nil,
-        sinkQueueCapacity: Int = 16384,
-        maxConnections: Int = 4096,
-        readChunkBytes: Int = 64 * 1024,
-        defaultIdentifier: String = "unknown",
+        sinkQueueCapacity: Int = Defaults.sinkQueueCapacity,
+        maxConnections: Int = Defaults.maxConnections,
+        readChunkBytes: Int = Defaults.readChunkBytes,
+        defaultIdentifier: String = Defaults.identifier,
         memoryLimit: Int = CollectorConfiguration.defaultMemoryLimit
     ) {
         self.memoryLimit = memoryLimit

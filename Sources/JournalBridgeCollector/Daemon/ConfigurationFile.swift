@@ -72,51 +72,20 @@ struct ConfigurationFile {
     static let maximumSize = 1 << 20
 
     /// The bytes of the file at `path`, which must be a regular file (a symbolic link to one is
-    /// fine) of at most `maximumSize` bytes. Opened non-blocking and checked with `fstat` before
-    /// anything is read, so that a FIFO, a device or a directory is refused instead of hanging
-    /// the daemon, eating its memory, or reading as an empty file.
+    /// fine) of at most `maximumSize` bytes (`readFile`: a FIFO, a device or a directory is
+    /// refused instead of hanging the daemon, eating its memory, or reading as an empty file).
     static func read(path: String) throws(ConfigurationError) -> [UInt8] {
         func failure(_ problem: String) -> ConfigurationError { ConfigurationError(.unreadable, source: path, problem) }
-        let fd: Int32
         do {
-            fd = try syscall("open") { open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) }
+            return try readFile(path, limit: maximumSize)
         } catch {
-            throw failure(String(cString: strerror(error.errno)))
-        }
-        defer { close(fd) }  // read-only: nothing to lose if close fails
-        var info = stat()
-        do {
-            try syscall("fstat") { fstat(fd, &info) }
-        } catch {
-            throw failure("fstat: \(String(cString: strerror(error.errno)))")
-        }
-        let type = info.st_mode & S_IFMT
-        guard type == S_IFREG else {
-            throw failure("it is \(FileDescriptorIO.kind(type)), not a regular file")
-        }
-        // Read one byte more than allowed: its arrival says the file is too big, without reading it all.
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while bytes.count <= maximumSize {
-            let wanted = min(chunk.count, maximumSize + 1 - bytes.count)
-            // (Typed throws cannot cross `withUnsafeMutableBytes` without crashing swiftc 6.3: errno comes out instead.)
-            var readErrno: Int32 = 0
-            let count = chunk.withUnsafeMutableBytes { buffer -> Int in
-                do throws(SystemError) {
-                    return try syscall("read") { Glibc.read(fd, buffer.baseAddress, wanted) }
-                } catch {
-                    readErrno = error.errno
-                    return -1
-                }
+            switch error {
+            case .system(let failed) where failed.call == "open": throw failure(String(cString: strerror(failed.errno)))
+            case .system(let failed): throw failure("\(failed.call): \(String(cString: strerror(failed.errno)))")
+            case .notRegularFile(let mode): throw failure("it is \(FileDescriptorIO.kind(mode)), not a regular file")
+            case .tooLarge: throw failure("larger than \(maximumSize) bytes (1 MiB); a configuration file is a few kilobytes")
             }
-            if count < 0 { throw failure("read: \(String(cString: strerror(readErrno)))") }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
         }
-        guard bytes.count <= maximumSize else {
-            throw failure("larger than \(maximumSize) bytes (1 MiB); a configuration file is a few kilobytes")
-        }
-        return bytes
     }
 
     private static func parseValue(_ text: String, key: String, source: String, line: Int) throws(ConfigurationError) -> Value {

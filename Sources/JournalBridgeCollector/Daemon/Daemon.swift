@@ -17,19 +17,14 @@ public enum Daemon {
         var signals = sigset_t()
         sigemptyset(&signals)
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        checkPthread(pthread_sigmask(SIG_BLOCK, &signals, nil), "pthread_sigmask")
 
         let syslogActivated = SyslogActivation.descriptors()
         let activated = Systemd.activatedSocket(excluding: Set(syslogActivated.map(\.fd)))
         try configuration.validateEnvironment(source: source)
         let routes: [SinkRoute]
         do {
-            routes = try configuration.sinks.makeRoutes().map { route in
-                let overflow: SinkQueue.Overflow = route.sink is JournaldSink ? configuration.journaldOverflow : .block
-                return SinkRoute(
-                    SinkQueue(route.sink, capacity: configuration.sinkQueueCapacity, overflow: overflow), minimumLevel: route.minimumLevel
-                )
-            }
+            routes = try configuration.sinks.makeRoutes()
         } catch {
             throw RuntimeFailure("cannot open the log files: \(error)")
         }

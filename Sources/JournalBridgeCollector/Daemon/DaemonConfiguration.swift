@@ -9,15 +9,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public static let defaultPath = "/etc/journal-bridge/journal-bridge.conf"
 
     public var socketPath = WireProtocol.defaultSocketPath
-    public var socketMode: mode_t = 0o660
+    public var socketMode = CollectorConfiguration.Defaults.socketMode
     /// Group name or number owning the socket; nil leaves the collector's own.
     public var socketGroup: String?
     /// Under systemd the daemon's stderr goes to journald already: console off by default.
     public var sinks = SinkConfiguration(base: "/var/log/journal-bridge/journal-bridge", consoleLevel: nil)
-    public var defaultIdentifier = "unknown"
-    public var sinkQueueCapacity = 16384
-    public var journaldOverflow = SinkQueue.Overflow.block
-    public var maxConnections = 4096
+    public var defaultIdentifier = CollectorConfiguration.Defaults.identifier
+    public var sinkQueueCapacity = CollectorConfiguration.Defaults.sinkQueueCapacity
+    public var maxConnections = CollectorConfiguration.Defaults.maxConnections
     /// Bytes for unfinished frames and queued records together (`memory_limit`, e.g. "256M").
     public var memoryLimit = CollectorConfiguration.defaultMemoryLimit
 
@@ -89,8 +88,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "sink_queue_capacity": { c, v, s throws(ConfigurationError) in c.sinkQueueCapacity = try s.integer(v, atLeast: 1) },
         "journald_overflow": { c, v, s throws(ConfigurationError) in
             switch try s.string(v) {
-            case "block": c.journaldOverflow = .block
-            case "drop": c.journaldOverflow = .drop
+            case "block": c.sinks.journaldOverflow = .block
+            case "drop": c.sinks.journaldOverflow = .drop
             case let other: throw s.bad("\"\(other)\": expected \"block\" or \"drop\"")
             }
         },
@@ -202,7 +201,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
         func mode(_ value: ConfigurationFile.Value) throws(ConfigurationError) -> mode_t {
             let text = try string(value)
-            guard let mode = mode_t(text, radix: 8), mode <= 0o777 else {
+            guard let mode = DaemonConfiguration.parseMode(text) else {
                 throw bad("\"\(text)\": expected octal permissions such as \"0660\"")
             }
             return mode
@@ -341,6 +340,13 @@ public struct DaemonConfiguration: Sendable, Equatable {
         } catch {
             throw failure("created \(probe) but cannot remove it: \(String(cString: strerror(error.errno)))")
         }
+    }
+
+    /// Octal permission bits such as "0660" or "660" (at most 0777); nil for anything else.
+    /// The one parser of `socket_mode` and `--socket-mode`.
+    package static func parseMode(_ text: String) -> mode_t? {
+        guard !text.isEmpty, let mode = mode_t(text, radix: 8), mode <= 0o777 else { return nil }
+        return mode
     }
 
     /// The number of a group given by name or number; nil when this machine has no such group.

@@ -34,22 +34,31 @@ public enum Systemd {
 }
 
 /// Pings systemd's watchdog at half its interval while the collector's loop is alive.
+/// Thread owner (`OwnedThread`): started in `init`, `stop()` wakes and joins it, `deinit` stops.
 final class WatchdogPinger: Sendable {
-    private let running = Atomic<Bool>(true)
-    private let thread = ConditionLock<pthread_t?>(nil)
+    /// True once stopping; the thread sleeps on it, so `stop()` wakes it at once.
+    private let stopping = ConditionLock(false)
+    private let thread = OwnedThread()
 
     init?(isAlive: @escaping @Sendable () -> Bool) {
         guard let interval = Systemd.watchdogInterval() else { return nil }
-        let started = startThread(name: "jb-watchdog") { [weak self] in
-            while self?.running.load(ordering: .relaxed) == true {
+        let stopping = self.stopping
+        thread.start(name: "jb-watchdog") {
+            while true {
                 if isAlive() { Systemd.notify("WATCHDOG=1") }
-                usleep(useconds_t(min(interval / 2, UInt64(UInt32.max))))
+                let stop = stopping.wait(until: { $0 }, deadline: MonotonicClock.now() &+ interval * 1000 / 2) { _, stop in stop }
+                if stop { return }
             }
         }
-        thread.withLock { $0 = started }
     }
 
+    deinit { stop() }
+
     func stop() {
-        running.store(false, ordering: .relaxed)
+        stopping.withLock { stopping in
+            stopping = true
+            self.stopping.broadcast()
+        }
+        thread.join()
     }
 }

@@ -151,14 +151,10 @@ public enum LineEscaping {
         out.append(UInt8(ascii: "\""))
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
     @inline(__always)
     private static func appendHex(prefix: StaticString, value: UInt32, digits: Int, to out: inout [UInt8]) {
         prefix.withUTF8Buffer { out.append(contentsOf: $0) }
-        for shift in stride(from: (digits - 1) * 4, through: 0, by: -4) {
-            out.append(hexDigits[Int((value >> UInt32(shift)) & 0xF)])
-        }
+        Hex.append(UInt64(value), digits: digits, to: &out)
     }
 }
 

@@ -5,8 +5,8 @@ import JournalBridge
 ///
 /// Fields: `asctime`, `levelname`, `message`, `name` (logger label), `process`,
 /// `identifier`, `filename`, `lineno`, `funcName`, `metadata`, `sequence` and
-/// `session` (together they name a record, so a reader can drop a duplicate that a
-/// collector restart let through). Every value is escaped reversibly (`LineEscaping`,
+/// `session` (16 hex digits, as journald's `JB_SESSION`; together they name a record, so a
+/// reader can drop a duplicate that a collector restart let through). Every value is escaped reversibly (`LineEscaping`,
 /// docs/files.md), so a formatted record is exactly one line and its bytes can be
 /// recovered; `metadata` is `key=value` pairs separated by one space, a key or value
 /// quoted when it is empty or holds a space, `=` or `"`.
@@ -110,7 +110,7 @@ struct LineFormatter {
             case .lineno: out.append(contentsOf: String(record.line).utf8)
             case .funcName: LineEscaping.appendEscaped(record.function, to: &out)
             case .sequence: out.append(contentsOf: String(record.sequence).utf8)
-            case .session: out.append(contentsOf: String(record.origin.session, radix: 16).utf8)
+            case .session: Hex.appendSession(record.origin.session, to: &out)
             case .metadata:
                 for (i, field) in record.metadata.enumerated() {
                     if i > 0 { out.append(UInt8(ascii: " ")) }

@@ -5,14 +5,32 @@ import JournalBridge
 import Logging
 import Synchronization
 
-/// A sink and the lowest level it takes.
+/// A sink, the lowest level it takes, and what its queue does when full. In a collector
+/// every route's sink sits behind exactly one queue (`SinkQueue`) with this policy; in
+/// direct mode (`Router.init(routes:)`) the sink is written on the caller's thread and the
+/// policy does not apply.
 public struct SinkRoute: Sendable {
     public var sink: any LogSink
     public var minimumLevel: Logger.Level
+    /// What a full queue does with the records routed to this sink.
+    public var overflow: Overflow
+    /// Records the queue holds before `overflow` applies; nil: the collector's
+    /// `CollectorConfiguration.sinkQueueCapacity`.
+    public var capacity: Int?
 
-    public init(_ sink: any LogSink, minimumLevel: Logger.Level) {
+    /// What a full queue does to the records routed to it.
+    public enum Overflow: Sendable, Equatable {
+        /// Wait for room: lossless; the wait reaches the workers as backpressure.
+        case block
+        /// Drop them for this sink only (counted, reported once per episode); the other sinks still get them.
+        case drop
+    }
+
+    public init(_ sink: any LogSink, minimumLevel: Logger.Level, overflow: Overflow = .block, capacity: Int? = nil) {
         self.sink = sink
         self.minimumLevel = minimumLevel
+        self.overflow = overflow
+        self.capacity = capacity
     }
 }
 
@@ -21,17 +39,40 @@ public struct SinkRoute: Sendable {
 /// says so through the other sinks (`SinkFailureWatch`).
 public final class Router: Sendable {
     public let routes: [SinkRoute]
+    /// Each route's queue (a collector's router), or nil (direct mode: written on the caller's thread).
+    private let queues: [SinkQueue?]
     private let counts: ConditionLock<(perLevel: [Int], perRoute: [Int])>
     private let watches: [SinkFailureWatch]
 
-    public init(routes: [SinkRoute]) {
+    /// Direct mode: each record is written to the sinks on the caller's thread.
+    public convenience init(routes: [SinkRoute]) {
+        self.init(routes: routes, queues: routes.map { _ in nil })
+    }
+
+    /// A collector's router: each route's sink behind one `SinkQueue` of its own, with the
+    /// route's overflow policy and capacity (`queueCapacity` where the route names none),
+    /// counted against `budget`'s record share. The one place where queues are made.
+    package convenience init(routes: [SinkRoute], queueCapacity: Int, budget: MemoryBudget?) {
+        let queues = routes.map { route in
+            SinkQueue(route.sink, capacity: route.capacity ?? queueCapacity, overflow: route.overflow, budget: budget)
+        }
+        self.init(routes: routes, queues: queues)
+    }
+
+    private init(routes: [SinkRoute], queues: [SinkQueue?]) {
         self.routes = routes
+        self.queues = queues
         self.counts = ConditionLock((Array(repeating: 0, count: Logger.Level.allCases.count), Array(repeating: 0, count: routes.count)))
         self.watches = routes.map { _ in SinkFailureWatch() }
-        for (index, route) in routes.enumerated() {
-            (route.sink as? SinkQueue)?.setAfterWrite { [weak self] in self?.reportFailures(of: index) }
+        for (index, queue) in queues.enumerated() {
+            queue?.setAfterWrite { [weak self] in self?.reportFailures(of: index) }
         }
     }
+
+    /// What route `index` failed to store: its sink's failures and what its queue dropped.
+    private func failedCount(of index: Int) -> Int { queues[index]?.failedCount ?? routes[index].sink.failedCount }
+
+    private func lastFailure(of index: Int) -> String? { queues[index]?.lastFailure ?? routes[index].sink.lastFailure }
 
     /// Routes the records; `onStored` runs once every sink has written its share
     /// (at once for direct sinks, from the last sink's thread for queued ones).
@@ -46,7 +87,7 @@ public final class Router: Sendable {
             admittedCounts[index] = admitted.count
             if admitted.isEmpty {
                 ticket?.done()
-            } else if let queue = route.sink as? SinkQueue {
+            } else if let queue = queues[index] {
                 queue.enqueue(admitted, ticket: ticket)
             } else {
                 route.sink.write(admitted)
@@ -70,20 +111,20 @@ public final class Router: Sendable {
     /// Says, through the other sinks, what sink `index` failed to write since it was last said.
     private func reportFailures(of index: Int) {
         let route = routes[index]
-        guard let report = watches[index].check(route.sink, now: MonotonicClock.now()) else { return }
-        let record = LogRecord(
-            level: .error, label: "journal-bridge.collector", message: report.message, metadata: report.metadata,
-            origin: Origin(pid: getpid(), uid: getuid(), gid: getgid(), identifier: "journal-bridge")
+        let report = watches[index].check(
+            name: route.sink.name, failed: failedCount(of: index), lastFailure: lastFailure(of: index), now: MonotonicClock.now()
         )
-        let failingIsFile = Self.isFileSink(route.sink)
+        guard let report else { return }
+        let record = CollectorIdentity.record(.error, report.message, metadata: report.metadata)
+        let failingIsFile = route.sink is RotatingFileSink
         var levels = [Int](repeating: 0, count: Logger.Level.allCases.count)
         var admitted = [Int](repeating: 0, count: routes.count)
         for (other, target) in routes.enumerated() where other != index && record.level >= target.minimumLevel {
             // A file's failure is not reported into the other file: they share a file system,
             // and a report that cannot be written there would only be a second failure.
-            if failingIsFile && Self.isFileSink(target.sink) { continue }
+            if failingIsFile && target.sink is RotatingFileSink { continue }
             watches[other].willReceiveReport()
-            if let queue = target.sink as? SinkQueue {
+            if let queue = queues[other] {
                 queue.enqueue([record], ticket: nil, bypassingCapacity: true)
             } else {
                 target.sink.write([record])
@@ -97,13 +138,17 @@ public final class Router: Sendable {
         }
     }
 
-    private static func isFileSink(_ sink: any LogSink) -> Bool {
-        ((sink as? SinkQueue)?.inner ?? sink) is RotatingFileSink
+    /// Waits until every queue has written what it holds, and flushes every sink.
+    public func flush() {
+        for (route, queue) in zip(routes, queues) { if let queue { queue.flush() } else { route.sink.flush() } }
     }
 
-    public func flush() { for route in routes { route.sink.flush() } }
     public func reopen() { for route in routes { route.sink.reopen() } }
-    public func close() { for route in routes { route.sink.close() } }
+
+    /// Drains every queue, stops and joins its thread, and closes every sink. Again: nothing more.
+    public func close() {
+        for (route, queue) in zip(routes, queues) { if let queue { queue.close() } else { route.sink.close() } }
+    }
 
     public var statistics: Statistics {
         let (perLevel, perRoute) = counts.withLock { $0 }
@@ -111,8 +156,8 @@ public final class Router: Sendable {
             perLevel: Dictionary(uniqueKeysWithValues: Logger.Level.allCases.map { ($0, perLevel[Int($0.ordinal)]) }),
             perSink: routes.enumerated().map { index, route in
                 Statistics.SinkCount(
-                    name: route.sink.name, minimumLevel: route.minimumLevel, routed: perRoute[index], failed: route.sink.failedCount,
-                    packed: route.sink.packedCount, lastFailure: route.sink.lastFailure
+                    name: route.sink.name, minimumLevel: route.minimumLevel, routed: perRoute[index], failed: failedCount(of: index),
+                    packed: route.sink.packedCount, lastFailure: lastFailure(of: index)
                 )
             }
         )

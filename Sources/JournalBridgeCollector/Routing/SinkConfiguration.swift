@@ -21,10 +21,13 @@ public struct SinkConfiguration: Sendable, Equatable {
     public var consoleDescriptor: Int32 = 2
     /// Send `OBJECT_PID` (journald then adds the worker's `OBJECT_COMM`, `OBJECT_EXE`, ... by
     /// reading its /proc entries, which costs journald time per entry). journald honours it
-    /// only from root; nil: when running as root.
+    /// only from root; nil: `JournaldSink.attributesObjectPIDByDefault` (when running as root).
     public var journaldObjectPID: Bool?
     /// Records the journald sink keeps while journald is away (then drops the oldest, counted).
-    public var journaldBacklog = 100_000
+    public var journaldBacklog = JournaldSink.defaultBacklogCapacity
+    /// What the journald route's queue does when full: wait (lossless, the default) or drop
+    /// for journald only, so that a journald slower than the workers does not hold back the files.
+    public var journaldOverflow = SinkRoute.Overflow.block
     /// Central syslog receivers each record at `forwardLevel` and above also goes to (`ForwardSink`).
     package var forward: [ForwardDestination] = []
     package var forwardLevel: Logger.Level = .info
@@ -36,8 +39,8 @@ public struct SinkConfiguration: Sendable, Equatable {
         debugFileLevel: Logger.Level? = .debug,
         consoleLevel: Logger.Level? = .info,
         journaldLevel: Logger.Level? = .trace,
-        maxBytes: Int = 10 * 1024 * 1024,
-        backupCount: Int = 5,
+        maxBytes: Int = RotatingFileSink.Options.defaultMaxBytes,
+        backupCount: Int = RotatingFileSink.Options.defaultBackupCount,
         fileFormat: LineFormat = .defaultFile,
         consoleFormat: LineFormat = .defaultConsole
     ) {
@@ -69,7 +72,10 @@ public struct SinkConfiguration: Sendable, Equatable {
             routes.append(SinkRoute(ConsoleSink(fd: consoleDescriptor, format: consoleFormat), minimumLevel: level))
         }
         if let level = journaldLevel {
-            routes.append(SinkRoute(JournaldSink(attributeObjectPID: journaldObjectPID ?? (geteuid() == 0), backlogCapacity: journaldBacklog), minimumLevel: level))
+            let sink = JournaldSink(
+                attributeObjectPID: journaldObjectPID ?? JournaldSink.attributesObjectPIDByDefault, backlogCapacity: journaldBacklog
+            )
+            routes.append(SinkRoute(sink, minimumLevel: level, overflow: journaldOverflow))
         }
         for destination in forward {
             routes.append(SinkRoute(try ForwardSink(destination: destination, options: forwardOptions), minimumLevel: forwardLevel))

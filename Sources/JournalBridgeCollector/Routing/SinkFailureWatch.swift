@@ -23,9 +23,8 @@ final class SinkFailureWatch: Sendable {
     func willReceiveReport() { state.withLock { $0.reportsReceived += 1 } }
 
     /// A report of the failures since the last one, if there are any and a second has passed.
-    func check(_ sink: any LogSink, now: UInt64) -> Report? {
-        let failed = sink.failedCount
-        return state.withLock { state -> Report? in
+    func check(name: String, failed: Int, lastFailure: String?, now: UInt64) -> Report? {
+        state.withLock { state -> Report? in
             guard failed > state.reported else { return nil }
             guard state.lastReport == 0 || now &- state.lastReport >= 1_000_000_000 else { return nil }
             let new = failed - state.reported
@@ -36,11 +35,11 @@ final class SinkFailureWatch: Sendable {
             state.reportsReceived = 0
             if onlyReports { return nil }
             state.lastReport = now
-            let reason = sink.lastFailure ?? "the sink gave no reason"
+            let reason = lastFailure ?? "the sink gave no reason"
             return Report(
-                message: "\(sink.name) could not write \(new) records (\(reason)); \(failed) in all. They were acknowledged; the other sinks are not affected",
+                message: "\(name) could not write \(new) records (\(reason)); \(failed) in all. They were acknowledged; the other sinks are not affected",
                 metadata: [
-                    MetadataField("sink", sink.name), MetadataField("failed", String(new)), MetadataField("failed.total", String(failed)),
+                    MetadataField("sink", name), MetadataField("failed", String(new)), MetadataField("failed.total", String(failed)),
                     MetadataField("reason", reason),
                 ]
             )

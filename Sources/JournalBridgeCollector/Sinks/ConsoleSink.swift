@@ -29,7 +29,7 @@ public final class ConsoleSink: LogSink {
             for record in records { state.formatter.append(record, to: &state.buffer) }
             let fd = self.fd
             do {
-                try FileDescriptorIO.writeAll(fd, state.buffer)
+                try writeAll(fd, state.buffer)
             } catch {
                 // A closed terminal is no reason to stop the other sinks; count and go on.
                 failed.add(records.count, ordering: .relaxed)

@@ -5,26 +5,6 @@ import JournalBridge
 
 /// File-system helpers the file sinks share.
 enum FileDescriptorIO {
-    /// Writes all of `bytes`, resuming after short writes.
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemError) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = try syscall("write") { Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset) }
-            offset += n
-        }
-    }
-
-    /// Writes all of `bytes`. (Typed throws cannot cross `withUnsafeBytes` without crashing swiftc 6.3.)
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(SystemError) {
-        let failure: SystemError? = bytes.withUnsafeBytes { raw in
-            do throws(SystemError) {
-                try writeAll(fd, raw)
-                return nil
-            } catch { return error }
-        }
-        if let failure { throw failure }
-    }
-
     /// `mkdir -p` of the directory holding `path`.
     static func createParentDirectory(of path: String, mode: mode_t = 0o755) throws(SystemError) {
         var components = path.split(separator: "/", omittingEmptySubsequences: false).dropLast()

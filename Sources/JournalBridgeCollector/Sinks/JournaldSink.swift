@@ -60,10 +60,19 @@ public final class JournaldSink: LogSink {
     /// reported to journald by a record of its own when it is back.
     public let backlogCapacity: Int
 
+    /// The default of `backlogCapacity`.
+    public static let defaultBacklogCapacity = 100_000
+
+    /// Whether `OBJECT_PID` is sent unless configured: journald honours it (adding the worker's
+    /// `OBJECT_COMM`, `OBJECT_EXE`, ... from its /proc entries) only from root, so only as root.
+    public static var attributesObjectPIDByDefault: Bool { geteuid() == 0 }
+
     /// The real `sd_journal_sendv`.
     package static let systemSendV: SendV = { sd_journal_sendv($0, $1) }
 
-    public convenience init(attributeObjectPID: Bool = geteuid() == 0, backlogCapacity: Int = 100_000) {
+    public convenience init(
+        attributeObjectPID: Bool = JournaldSink.attributesObjectPIDByDefault, backlogCapacity: Int = JournaldSink.defaultBacklogCapacity
+    ) {
         self.init(attributeObjectPID: attributeObjectPID, backlogCapacity: backlogCapacity, sendv: Self.systemSendV)
     }
 
@@ -155,11 +164,10 @@ public final class JournaldSink: LogSink {
         if state.lostWhileAway > 0 {
             // Said first, so that a reader of the journal sees the gap before what follows it.
             let said = deliver(
-                LogRecord(
-                    level: .warning, label: "journal-bridge.collector",
-                    message: "\(state.lostWhileAway) records were lost for journald while it was away (backlog of \(backlogCapacity) full); the files have them",
-                    metadata: [MetadataField("lost", String(state.lostWhileAway))],
-                    origin: Origin(pid: ownPID, uid: getuid(), gid: getgid(), identifier: "journal-bridge")
+                CollectorIdentity.record(
+                    .warning,
+                    "\(state.lostWhileAway) records were lost for journald while it was away (backlog of \(backlogCapacity) full); the files have them",
+                    metadata: [MetadataField("lost", String(state.lostWhileAway))]
                 ), &state
             )
             guard said else { return false }
@@ -175,11 +183,6 @@ public final class JournaldSink: LogSink {
     }
 
     private func noteFailure(_ reason: String) { lastFailureReason.withLock { $0 = reason } }
-
-    static func appendHex(_ value: UInt64, to out: inout [UInt8]) {
-        let digits = Array("0123456789abcdef".utf8)
-        for shift in stride(from: 60, through: 0, by: -4) { out.append(digits[Int((value >> UInt64(shift)) & 0xF)]) }
-    }
 
     static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
         var magnitude = value.magnitude
@@ -244,7 +247,7 @@ public final class JournaldSink: LogSink {
         if record.sequence != 0 { if let small = Int64(exactly: record.sequence) { field("JB_SEQ", small) } else { field("JB_SEQ", String(record.sequence)) } }
         if record.origin.session != 0 {
             ("JB_SESSION=" as StaticString).withUTF8Buffer { state.fields.append(contentsOf: $0) }
-            Self.appendHex(record.origin.session, to: &state.fields)
+            Hex.appendSession(record.origin.session, to: &state.fields)
             state.ends.append(state.fields.count)
         }
         field("LOGGER_LABEL", record.label)

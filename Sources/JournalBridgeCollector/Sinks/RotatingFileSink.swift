@@ -22,7 +22,14 @@ public final class RotatingFileSink: LogSink {
         /// group and others is never given: such a file would be refused when reopened.
         public var mode: mode_t
 
-        public init(maxBytes: Int = 10 * 1024 * 1024, backupCount: Int = 5, format: LineFormat = .defaultFile, mode: mode_t = 0o640) {
+        /// 10 MiB, like the Python pattern's files.
+        public static let defaultMaxBytes = 10 * 1024 * 1024
+        public static let defaultBackupCount = 5
+
+        public init(
+            maxBytes: Int = Options.defaultMaxBytes, backupCount: Int = Options.defaultBackupCount, format: LineFormat = .defaultFile,
+            mode: mode_t = 0o640
+        ) {
             self.maxBytes = maxBytes
             self.backupCount = backupCount
             self.format = format
@@ -38,6 +45,10 @@ public final class RotatingFileSink: LogSink {
         var failure: FailureReport
         /// A reopen was refused and the sink still writes the file it had: said once.
         var keepingOldFile = false
+        /// A rollover's rename failed: said once, until a rollover works again.
+        var rolloverFailing = false
+        var rolloverFailures = 0
+        var lastRolloverFailure: String?
     }
 
     public let name: String
@@ -95,7 +106,7 @@ public final class RotatingFileSink: LogSink {
         do {
             guard state.fd >= 0 else { throw SystemError(call: "open \(path)", errno: ENOENT) }
             let fd = state.fd
-            try FileDescriptorIO.writeAll(fd, state.buffer)
+            try writeAll(fd, state.buffer)
             state.size += state.buffer.count
             state.failure.recovered()
         } catch {
@@ -117,13 +128,44 @@ public final class RotatingFileSink: LogSink {
         // number up to backupCount (Python's loop), which with a large count costs a syscall per number.
         var last = 0
         while last < options.backupCount - 1 && FileDescriptorIO.exists("\(path).\(last + 1)") { last += 1 }
-        // A failed rename (a directory squatting a backup name, a vanished file) leaves that
-        // name as it was; the roll goes on, and the next one tries again.
-        for index in stride(from: last, through: 1, by: -1) {
-            _ = rename("\(path).\(index)", "\(path).\(index + 1)")
+        // A failed rename (a directory squatting a backup name, a full or read-only file system)
+        // leaves that name as it was; the roll goes on, is reported, and the next one tries again.
+        // A name that vanished meanwhile (ENOENT) is no failure: there was nothing to move.
+        var failure: SystemError?
+        func move(_ from: String, _ to: String) {
+            do {
+                try syscall("rename \(from) to \(to)") { rename(from, to) }
+            } catch where error.errno != ENOENT {
+                failure = failure ?? error
+            } catch {}
         }
-        _ = rename(path, "\(path).1")
+        for index in stride(from: last, through: 1, by: -1) { move("\(path).\(index)", "\(path).\(index + 1)") }
+        move(path, "\(path).1")
+        noteRollover(failure, &state)
         reopenLocked(&state)
+    }
+
+    /// Says a failed rollover once on stderr (the file then grows past `maxBytes`, nothing is
+    /// lost) and that it works again when it does; counts every failed one.
+    private func noteRollover(_ failure: SystemError?, _ state: inout State) {
+        if let failure {
+            state.rolloverFailures += 1
+            state.lastRolloverFailure = "\(failure)"
+            if !state.rolloverFailing {
+                state.rolloverFailing = true
+                StandardError.write(
+                    "journal-bridge: \(name): cannot roll over: \(failure); \(path) grows past \(options.maxBytes) bytes until a rollover works\n"
+                )
+            }
+        } else if state.rolloverFailing {
+            state.rolloverFailing = false
+            StandardError.write("journal-bridge: \(name): rolls over again after \(state.rolloverFailures) failed rollovers\n")
+        }
+    }
+
+    /// Rollovers whose renames failed (said on stderr), and why the last one did.
+    package var rolloverFailures: (count: Int, last: String?) {
+        state.withLock { ($0.rolloverFailures, $0.lastRolloverFailure) }
     }
 
     /// Opens `path` afresh and switches to it. If that fails while a file is open, the sink

@@ -24,7 +24,8 @@ package final class SyslogDatagramInput: SyslogInput {
     package var name: String { settings.endpoint.name }
     /// The socket and the wake pipe, from `start` to `close`.
     private let descriptors = ConditionLock<(socket: Int32, wakeRead: Int32, wakeWrite: Int32)?>(nil)
-    private let thread = ConditionLock<pthread_t?>(nil)
+    /// Started by `start`, joined by `stopReading`; the thread holds its loop, not the input.
+    private let thread = OwnedThread()
 
     /// An input for `settings`; nothing is opened until `start`.
     package init(settings: SyslogInputSettings) {
@@ -42,8 +43,9 @@ package final class SyslogDatagramInput: SyslogInput {
     /// The bound address (`127.0.0.1:5140`) of a UDP input, nil before `start` or for a Unix socket.
     package var localAddress: String? { descriptors.withLock { $0 }.flatMap { SyslogSocket.localAddress($0.socket) } }
 
-    /// `budget` is not used: a datagram is read into one buffer of the input's own.
-    package func start(router: Router, budget: MemoryBudget) throws(SystemError) {
+    /// Binds (or adopts) the socket and starts the thread; a failure leaves nothing open.
+    /// The memory budget is not used: a datagram is read into one buffer of the input's own.
+    package func start(_ context: InputContext) throws(SystemError) {
         let fd = try SyslogSocket.open(settings)
         var pipe: [Int32] = [-1, -1]
         do {
@@ -57,19 +59,18 @@ package final class SyslogDatagramInput: SyslogInput {
             throw error
         }
         descriptors.withLock { $0 = (fd, pipe[0], pipe[1]) }
-        let loop = DatagramLoop(socket: fd, wake: pipe[0], settings: settings, counters: counters, router: router)
-        let started = startThread(name: "jb-syslog-dgram") { loop.run() }
-        thread.withLock { $0 = started }
+        let loop = DatagramLoop(socket: fd, wake: pipe[0], settings: settings, counters: counters, context: context)
+        thread.start(name: "jb-syslog-dgram") { loop.run() }
     }
 
     /// Reads and routes what already arrived, then joins the thread.
     package func stopReading() {
-        guard let thread = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) else { return }
+        guard thread.isRunning else { return }
         if let wake = descriptors.withLock({ $0?.wakeWrite }) {
             var byte: UInt8 = 1
             _ = write(wake, &byte, 1)  // a full pipe already wakes the loop: nothing to retry
         }
-        pthread_join(thread, nil)
+        thread.join()
     }
 
     /// Closes the socket (unlinking a socket file it bound) and the wake pipe.
@@ -91,18 +92,18 @@ private final class DatagramLoop: @unchecked Sendable {
     let wake: Int32
     let settings: SyslogInputSettings
     let counters: SyslogCounters
-    let router: Router
+    let context: InputContext
     /// Datagrams read before the batch is routed: one `route` call per batch keeps up with floods.
     static let batch = 256
     /// Seconds between two reports of kernel drops (the first is at once).
     static let reportInterval: UInt64 = 10_000_000_000
 
-    init(socket: Int32, wake: Int32, settings: SyslogInputSettings, counters: SyslogCounters, router: Router) {
+    init(socket: Int32, wake: Int32, settings: SyslogInputSettings, counters: SyslogCounters, context: InputContext) {
         self.socket = socket
         self.wake = wake
         self.settings = settings
         self.counters = counters
-        self.router = router
+        self.context = context
     }
 
     func run() {
@@ -151,16 +152,14 @@ private final class DatagramLoop: @unchecked Sendable {
                     )
                 })
             }
-            if !records.isEmpty { router.route(records) }
+            if !records.isEmpty { context.deliver(records) }
             let drops = counters.kernelDrops.load(ordering: .relaxed)
             let now = MonotonicClock.now()
             if drops > reportedDrops && (stopping || lastReport == 0 || now &- lastReport >= Self.reportInterval) {
-                router.route([
-                    SyslogRecords.event(
-                        .warning, "\(settings.endpoint): the kernel dropped \(drops - reportedDrops) datagrams (receive queue full; \(drops) in all)",
-                        input: settings.endpoint.name
-                    )
-                ])
+                context.event(
+                    .warning, "\(settings.endpoint): the kernel dropped \(drops - reportedDrops) datagrams (receive queue full; \(drops) in all)",
+                    metadata: [MetadataField("input", settings.endpoint.name)]
+                )
                 reportedDrops = drops
                 lastReport = now
             }

@@ -1,22 +1,13 @@
 import JournalBridge
 
-/// A syslog listener the collector starts and stops beside the bridge's own socket; each owns
-/// its socket(s) and one thread with a poll loop, and routes what it parses to the `Router`.
-///
-/// Lifecycle, driven by `Collector`: `start` (socket bound or adopted, thread running), then
-/// at stop `stopReading` (what peers already sent is read and routed; the thread is joined),
-/// the router drains the sinks, then `close` (every descriptor closed, a socket file it bound removed).
-package protocol SyslogInput: AnyObject, Sendable {
-    /// The flag that configures it: `syslog-socket`, `syslog-stream`, `syslog-tcp`, `syslog-udp`.
-    var name: String { get }
+/// A syslog listener, an `Input` of the collector beside the bridge's own: it owns its
+/// socket(s) and one thread with a poll loop (the thread-owner rule, `OwnedThread`), and
+/// delivers what it parses through its `InputContext`, with the kernel's identity of the sender.
+package protocol SyslogInput: Input {
+    /// Where it listens and its limits.
     var settings: SyslogInputSettings { get }
+    /// What it saw: messages, malformed, cut, dropped by the kernel, refused connections.
     var counters: SyslogCounters { get }
-    /// Binds (or adopts) the socket and starts the thread; a failure leaves nothing open.
-    func start(router: Router, budget: MemoryBudget) throws(SystemError)
-    func stopReading()
-    func close()
-    /// Open connections (0 for a datagram input).
-    var connectionCount: Int { get }
 }
 
 /// The input for an endpoint.

@@ -33,14 +33,4 @@ package enum SyslogRecords {
         }
         return record
     }
-
-    /// A record of the collector's own about an input (kernel drops, refused connections),
-    /// through the same sinks as everything else: never silent.
-    package static func event(_ level: Logger.Level, _ message: String, input: String) -> LogRecord {
-        LogRecord(
-            level: level, label: "journal-bridge.collector", message: message,
-            metadata: [MetadataField("input", input)],
-            origin: Origin(pid: getpid(), uid: getuid(), gid: getgid(), identifier: "journal-bridge")
-        )
-    }
 }

@@ -12,7 +12,7 @@ package enum SyslogSocket {
     /// The input's socket: systemd's, or one bound now as `settings.endpoint` says.
     package static func open(_ settings: SyslogInputSettings) throws(SystemError) -> Int32 {
         if let fd = settings.listeningDescriptor {
-            UnixSocket.setNonBlocking(fd)
+            try UnixSocket.setNonBlocking(fd)
             return fd
         }
         switch settings.endpoint {

@@ -27,7 +27,8 @@ package final class SyslogStreamInput: SyslogInput {
     /// The flag that configures it (`syslog-socket`, ...).
     package var name: String { settings.endpoint.name }
     private let descriptors = ConditionLock<(socket: Int32, wakeRead: Int32, wakeWrite: Int32)?>(nil)
-    private let thread = ConditionLock<pthread_t?>(nil)
+    /// Started by `start`, joined by `stopReading`; the thread holds its loop, not the input.
+    private let thread = OwnedThread()
 
     /// An input for `settings`; nothing is opened until `start`.
     package init(settings: SyslogInputSettings) {
@@ -46,7 +47,7 @@ package final class SyslogStreamInput: SyslogInput {
     package var localAddress: String? { descriptors.withLock { $0 }.flatMap { SyslogSocket.localAddress($0.socket) } }
 
     /// Binds (or adopts) the socket and starts the thread; a failure leaves nothing open.
-    package func start(router: Router, budget: MemoryBudget) throws(SystemError) {
+    package func start(_ context: InputContext) throws(SystemError) {
         let fd = try SyslogSocket.open(settings)
         var pipe: [Int32] = [-1, -1]
         do {
@@ -59,19 +60,18 @@ package final class SyslogStreamInput: SyslogInput {
             throw error
         }
         descriptors.withLock { $0 = (fd, pipe[0], pipe[1]) }
-        let loop = StreamLoop(listener: fd, wake: pipe[0], settings: settings, counters: counters, router: router, budget: budget)
-        let started = startThread(name: "jb-syslog-strm") { loop.run() }
-        thread.withLock { $0 = started }
+        let loop = StreamLoop(listener: fd, wake: pipe[0], settings: settings, counters: counters, context: context)
+        thread.start(name: "jb-syslog-strm") { loop.run() }
     }
 
     /// Reads and routes what already arrived, then joins the thread.
     package func stopReading() {
-        guard let thread = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) else { return }
+        guard thread.isRunning else { return }
         if let wake = descriptors.withLock({ $0?.wakeWrite }) {
             var byte: UInt8 = 1
             _ = write(wake, &byte, 1)  // a full pipe already wakes the loop: nothing to retry
         }
-        pthread_join(thread, nil)
+        thread.join()
     }
 
     /// Closes the socket (unlinking a socket file it bound) and the wake pipe.
@@ -99,8 +99,7 @@ private final class StreamLoop: @unchecked Sendable {
     let wake: Int32
     let settings: SyslogInputSettings
     let counters: SyslogCounters
-    let router: Router
-    let budget: MemoryBudget
+    let context: InputContext
     var connections: [Int32: Connection] = [:]
     var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     /// When refused connections were last reported, and how many had been.
@@ -109,13 +108,12 @@ private final class StreamLoop: @unchecked Sendable {
     /// Out of descriptors (EMFILE, ENFILE): the listener is not polled until then, or it would wake the loop at once, forever.
     var acceptPausedUntil: UInt64 = 0
 
-    init(listener: Int32, wake: Int32, settings: SyslogInputSettings, counters: SyslogCounters, router: Router, budget: MemoryBudget) {
+    init(listener: Int32, wake: Int32, settings: SyslogInputSettings, counters: SyslogCounters, context: InputContext) {
         self.listener = listener
         self.wake = wake
         self.settings = settings
         self.counters = counters
-        self.router = router
-        self.budget = budget
+        self.context = context
     }
 
     func run() {
@@ -152,7 +150,7 @@ private final class StreamLoop: @unchecked Sendable {
                 }
                 return
             }
-            if connections.count >= settings.maxConnections || !budget.reserveFrame(settings.maximumMessageBytes, large: true) {
+            if connections.count >= settings.maxConnections || !context.budget.reserveFrame(settings.maximumMessageBytes, large: true) {
                 Glibc.close(fd)
                 counters.refusedConnections.add(1, ordering: .relaxed)
                 continue
@@ -161,7 +159,7 @@ private final class StreamLoop: @unchecked Sendable {
             var peer: String?
             if settings.endpoint.isUnix {
                 guard let credentials = try? UnixSocket.peerCredentials(fd) else {
-                    budget.releaseFrame(settings.maximumMessageBytes)
+                    context.budget.releaseFrame(settings.maximumMessageBytes)
                     Glibc.close(fd)  // no kernel identity, no records: the truth is the kernel's
                     counters.refusedConnections.add(1, ordering: .relaxed)
                     continue
@@ -204,7 +202,7 @@ private final class StreamLoop: @unchecked Sendable {
             connections[fd] = connection
             // Waits while the sinks are full: this connection (and the others) is read no further
             // until they drain, so the senders block: backpressure, never loss.
-            if !records.isEmpty { router.route(records) }
+            if !records.isEmpty { context.deliver(records) }
         }
     }
 
@@ -223,10 +221,10 @@ private final class StreamLoop: @unchecked Sendable {
         let now = LogRecord.now()
         let (origin, peer) = (connection.origin, connection.peer)
         connection.framer.finish { records.append(record($0, origin, peer, now)) }
-        if !records.isEmpty { router.route(records) }
+        if !records.isEmpty { context.deliver(records) }
         counters.framingFallbacks.add(connection.framer.countFallbacks, ordering: .relaxed)
         Glibc.close(fd)  // a read-only socket: nothing is lost if close reports an error
-        budget.releaseFrame(settings.maximumMessageBytes)
+        context.budget.releaseFrame(settings.maximumMessageBytes)
         counters.openConnections.store(connections.count, ordering: .relaxed)
     }
 
@@ -245,13 +243,11 @@ private final class StreamLoop: @unchecked Sendable {
         guard refused > reportedRefusals else { return }
         let now = MonotonicClock.now()
         guard force || lastRefusalReport == 0 || now &- lastRefusalReport >= 10_000_000_000 else { return }
-        router.route([
-            SyslogRecords.event(
-                .warning,
-                "\(settings.endpoint): refused \(refused - reportedRefusals) connections (\(settings.maxConnections) open, the memory limit reached, or no peer credentials)",
-                input: settings.endpoint.name
-            )
-        ])
+        context.event(
+            .warning,
+            "\(settings.endpoint): refused \(refused - reportedRefusals) connections (\(settings.maxConnections) open, the memory limit reached, or no peer credentials)",
+            metadata: [MetadataField("input", settings.endpoint.name)]
+        )
         reportedRefusals = refused
         lastRefusalReport = now
     }

@@ -238,11 +238,10 @@ final class ForwardLink: @unchecked Sendable {
     private func nextMessages(limit: Int, bytes: Int) -> [ForwardBuffer.Entry] {
         let dropped = buffer.takeUnreportedDrops()
         if dropped > 0 {
-            let report = LogRecord(
-                level: .warning, label: "journal-bridge.collector",
-                message: "\(dropped) records were dropped for \(destination) while it was away or slow (buffer of \(buffer.maximumRecords) records, \(buffer.maximumBytes) bytes full)",
-                metadata: [MetadataField("lost", String(dropped))],
-                origin: Origin(pid: getpid(), uid: getuid(), gid: getgid(), identifier: "journal-bridge")
+            let report = CollectorIdentity.record(
+                .warning,
+                "\(dropped) records were dropped for \(destination) while it was away or slow (buffer of \(buffer.maximumRecords) records, \(buffer.maximumBytes) bytes full)",
+                metadata: [MetadataField("lost", String(dropped))]
             )
             return [ForwardBuffer.Entry(id: 0, bytes: formatter.format(report))]
         }

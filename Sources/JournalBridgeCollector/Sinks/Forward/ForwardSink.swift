@@ -20,6 +20,7 @@ package final class ForwardSink: LogSink {
     private let options: ForwardOptions
     private let formatter: SyslogFormatter
     private let link: ForwardLink
+    private let closed = Atomic<Bool>(false)
     private let lostAtClose = Atomic<Int>(0)
 
     /// Throws only when the spill directory cannot be made or is not safe to use.
@@ -56,8 +57,9 @@ package final class ForwardSink: LogSink {
     }
 
     /// Gives the receiver up to `drainSeconds` to take what is held, then closes; what is
-    /// left is counted as failed and said on stderr.
+    /// left is counted as failed and said on stderr. Again: nothing.
     package func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         link.kick()
         let left = buffer.waitUntilEmpty(deadline: MonotonicClock.deadline(after: options.drainSeconds))
         link.shutdown()
@@ -69,4 +71,8 @@ package final class ForwardSink: LogSink {
             StandardError.write("journal-bridge: \(name): \(left) records kept in \(directory) for the next start\n")
         }
     }
+
+    /// The thread-owner rule (`OwnedThread`): the link's event loop thread holds the link, not
+    /// the sink, so a sink released without `close()` still stops and joins it.
+    deinit { close() }
 }

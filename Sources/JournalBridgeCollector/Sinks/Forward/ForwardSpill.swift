@@ -83,7 +83,7 @@ package final class ForwardSpill {
             }
             var frame: [UInt8] = withUnsafeBytes(of: UInt32(message.count).littleEndian) { Array($0) }
             frame.append(contentsOf: message)
-            try FileDescriptorIO.writeAll(writing, frame)
+            try writeAll(writing, frame)
             segments[segments.count - 1].records += 1
             segments[segments.count - 1].bytes += frame.count
             records += 1
@@ -121,7 +121,7 @@ package final class ForwardSpill {
                 withUnsafeBytes(of: UInt32(message.count).littleEndian) { all.append(contentsOf: $0) }
                 all.append(contentsOf: message)
             }
-            try FileDescriptorIO.writeAll(fd, all)
+            try writeAll(fd, all)
             try syscall("fdatasync") { fdatasync(fd) }
             segments.insert(Segment(number: number, records: messages.count, bytes: all.count), at: 0)
             records += messages.count

@@ -99,7 +99,7 @@ package struct SyslogFormatter: Sendable {
         if !record.function.isEmpty { param("CODE_FUNC", record.function) }
         if record.origin.session != 0 {
             out.append(contentsOf: " JB_SESSION=\"".utf8)
-            JournaldSink.appendHex(record.origin.session, to: &out)
+            Hex.appendSession(record.origin.session, to: &out)
             out.append(UInt8(ascii: "\""))
         }
         if record.sequence != 0 {

@@ -27,7 +27,7 @@ final class ClientConnection {
     let fd: Int32
     let peer: (pid: Int32, uid: UInt32, gid: UInt32)
     var decoder = FrameDecoder()
-    /// Its share of the collector's memory budget (CollectorLoop's read path).
+    /// Its share of the collector's memory budget (BridgeLoop's read path).
     var memory = ConnectionMemory()
     var session: ClientSession?
     var origin: Origin

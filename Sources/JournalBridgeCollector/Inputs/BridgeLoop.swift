@@ -6,8 +6,8 @@ import JournalBridge
 import Logging
 import Synchronization
 
-/// The collector's one I/O thread: poll(2) over the listener, a wake-up pipe and
-/// every connection. It reads a bounded chunk from each ready connection per turn
+/// The bridge input's I/O thread (`BridgeInput`): poll(2) over the listener, a wake-up pipe
+/// and every connection. It reads a bounded chunk from each ready connection per turn
 /// (so one flooding client cannot starve the others), decodes, routes, and sends
 /// acks that the sink threads asked for through the wake-up pipe.
 ///
@@ -15,7 +15,7 @@ import Synchronization
 /// the collector's `MemoryBudget` before its body is read; one that cannot is paused
 /// (not polled for input) until budget frees, and an unfinished frame that stops
 /// making progress is closed, so stalled frames cannot hold the budget for ever.
-final class CollectorLoop: @unchecked Sendable {
+final class BridgeLoop: @unchecked Sendable {
     /// An unfinished frame with no new byte for this long is closed (slowloris).
     static let stallTimeout: UInt64 = 30_000_000_000
     /// The same while other connections wait for memory: the budget must turn over.
@@ -26,7 +26,7 @@ final class CollectorLoop: @unchecked Sendable {
 
     private let listener: Int32
     private let configuration: CollectorConfiguration
-    private let router: Router
+    private let context: InputContext
     private let wakeRead: Int32
     private let wakeWrite: Int32
     /// A descriptor kept in reserve: when accept fails with EMFILE it is closed so the
@@ -40,8 +40,7 @@ final class CollectorLoop: @unchecked Sendable {
     let connectionCount = Atomic<Int>(0)
     private var buffer: [UInt8]
     private var refusing = false
-    private let ownOrigin = Origin(pid: getpid(), uid: getuid(), gid: getgid(), identifier: "journal-bridge")
-    private let budget: MemoryBudget
+    private var budget: MemoryBudget { context.budget }
     /// Connections waiting for frame budget, oldest first (entries of closed ones are skipped).
     private var pausedOrder: [Int32] = []
     private var pausedCount = 0
@@ -50,12 +49,12 @@ final class CollectorLoop: @unchecked Sendable {
     private var smallestNeed = (small: Int.max, large: Int.max)
     private var lastSweep = MonotonicClock.now()
     private var lastPauseReport: UInt64 = 0
+    private var pollFailing = false
 
-    init(listener: Int32, configuration: CollectorConfiguration, router: Router, budget: MemoryBudget) throws(SystemError) {
+    init(listener: Int32, configuration: CollectorConfiguration, context: InputContext) throws(SystemError) {
         self.listener = listener
         self.configuration = configuration
-        self.router = router
-        self.budget = budget
+        self.context = context
         var fds: [Int32] = [0, 0]
         try syscall("pipe2") { c_jb_pipe(&fds) }
         wakeRead = fds[0]
@@ -72,6 +71,7 @@ final class CollectorLoop: @unchecked Sendable {
 
     private func wake() {
         var byte: UInt8 = 1
+        // Non-blocking: EAGAIN means the pipe is full, so the loop is already due to wake.
         _ = write(wakeWrite, &byte, 1)
     }
 
@@ -98,9 +98,17 @@ final class CollectorLoop: @unchecked Sendable {
             // unfinished, to close stalled ones.
             let summaryDue = diagnosticsTimeout()
             let timeout = unfinished ? (summaryDue < 0 ? 1000 : min(summaryDue, 1000)) : summaryDue
-            let ready = poll(&fds, nfds_t(fds.count), timeout)
+            // A signal restarts the wait (`syscall`); any other failure is said and retried.
+            let polled = Result { () throws(SystemError) in try syscall("poll") { poll(&fds, nfds_t(fds.count), timeout) } }
             reportExpiredDiagnostics()
-            if ready < 0 { continue }  // EINTR
+            if case .failure(let failure) = polled {
+                pollFailed(failure)
+                continue
+            }
+            if pollFailing {
+                pollFailing = false
+                event(.notice, "poll works again")
+            }
             if fds[0].revents != 0 { drainWakePipe() }
             sendRequestedAcks()
             if fds[1].revents != 0 { acceptAll() }
@@ -114,6 +122,16 @@ final class CollectorLoop: @unchecked Sendable {
         for fd in Array(connections.keys) {
             while connections[fd] != nil && readOnce(fd) {}
         }
+    }
+
+    /// poll(2) failed for another reason than a signal (ENOMEM: the kernel is short of memory):
+    /// said once per episode, and retried after a pause instead of spinning.
+    private func pollFailed(_ failure: SystemError) {
+        if !pollFailing {
+            pollFailing = true
+            event(.error, "poll failed: \(failure); retrying every 100 ms")
+        }
+        usleep(100_000)
     }
 
     /// After the sinks drained: the last acks, then close everything.
@@ -359,8 +377,10 @@ final class CollectorLoop: @unchecked Sendable {
         for (fd, reason) in stalled {
             // Bytes waiting mean the collector was the slow one (blocked routing to full
             // sink queues, say), not the client: it is read next turn, not judged now.
+            // A probe that fails (ENOMEM) judges nothing: the next sweep looks again.
             var probe = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&probe, 1, 0) > 0 && probe.revents != 0 { continue }
+            guard let ready = try? syscall("poll", { poll(&probe, 1, 0) }) else { continue }
+            if ready > 0 && probe.revents != 0 { continue }
             sendGoodbye(fd, reason: reason)
             closeConnection(fd, reason: reason)
         }
@@ -404,7 +424,7 @@ final class CollectorLoop: @unchecked Sendable {
             }
             let fd = connection.fd
             let sequence = last.sequence
-            router.route(records) { [weak self] in
+            context.deliver(records) { [weak self] in
                 session.progress.withLock { $0.stored = max($0.stored, sequence) }
                 self?.requestAck(fd)
             }
@@ -516,8 +536,6 @@ final class CollectorLoop: @unchecked Sendable {
 
     /// The collector's own diagnostics go through the same sinks, as records of its own.
     private func event(_ level: Logger.Level, _ message: String, metadata: [MetadataField] = []) {
-        router.route([
-            LogRecord(level: level, label: "journal-bridge.collector", message: message, metadata: metadata, origin: ownOrigin)
-        ])
+        context.event(level, message, metadata: metadata)
     }
 }
