@@ -25,7 +25,7 @@ final class JournalUploadTests: XCTestCase {
         let identifier = Journal.uniqueIdentifier("jbupload")
         let start = try UploadStart.now()
 
-        // The bridge: the `collect` daemon (as root it sends OBJECT_PID of this worker process),
+        // The bridge: the `collect` daemon (as root it sends the OBJECT_* fields of this worker process),
         // the worker library in this process, and `send`.
         let socket = directory.file("d.sock")
         let daemon = try BackgroundProcess(Run.journalBridge, ["collect", "--socket", socket, "--no-files", "--no-console"])
@@ -65,8 +65,8 @@ final class JournalUploadTests: XCTestCase {
             XCTAssertNotNil(warning.fields[name], "\(name) in journald")
         }
         if geteuid() == 0 {
-            XCTAssertEqual(warning["OBJECT_PID"], String(getpid()), "as root the collector sends OBJECT_PID")
-            XCTAssertNotNil(warning.fields["OBJECT_COMM"], "journald adds the worker's OBJECT_COMM")
+            XCTAssertEqual(warning["OBJECT_UID"], String(geteuid()), "as root the collector vouches for the worker (OBJECT_*)")
+            XCTAssertNotNil(warning.fields["OBJECT_COMM"], "the worker's OBJECT_COMM, read when it connected")
         }
         let nul = try XCTUnwrap(byMessage[Array("before\u{0}after".utf8)], "the NUL byte is in journald")
         XCTAssertEqual(nul.fields["NUL_VALUE"], [0x78, 0x00, 0x79])

@@ -39,6 +39,9 @@ int c_jb_pipe(int fds[2]);
 /// Names the calling thread (pthread_setname_np needs _GNU_SOURCE); at most 15 bytes are kept.
 void c_jb_set_thread_name(const char *name);
 
+/// getxattr(2) (sys/xattr.h is not in Swift's Glibc module). Returns the value's size, or -1 with errno.
+ssize_t c_jb_getxattr(const char *path, const char *name, void *value, size_t size);
+
 // Syslog inputs (syslog.c): datagrams with the kernel's credentials and drop counts, and
 // TCP/UDP sockets named by host and port.
 

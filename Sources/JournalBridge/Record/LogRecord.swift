@@ -146,6 +146,9 @@ public struct Origin: Sendable, Equatable {
     /// The sending shipper's session (random, kept across its reconnects); 0 in direct mode.
     /// With the record's sequence number it names the record: a repeated pair is a duplicate.
     public var session: UInt64
+    /// The connected worker's unit and process facts, read when it connected (nil in direct
+    /// mode and for the collector's own records): the journald sink vouches for them.
+    package var identity: PeerIdentity?
 
     public init(pid: Int32, uid: UInt32, gid: UInt32, identifier: String, session: UInt64 = 0) {
         self.pid = pid

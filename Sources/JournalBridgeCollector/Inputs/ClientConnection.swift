@@ -39,6 +39,8 @@ final class ClientConnection {
         self.fd = fd
         self.peer = peer
         self.origin = Origin(pid: peer.pid, uid: peer.uid, gid: peer.gid, identifier: "")
+        // Now, while the peer is alive: journald could only look it up when each entry arrives.
+        self.origin.identity = PeerIdentity.capture(pid: peer.pid, uid: peer.uid, gid: peer.gid)
     }
 
     var describe: String {

@@ -19,8 +19,8 @@ public struct SinkConfiguration: Sendable, Equatable {
     public var consoleFormat: LineFormat
     /// Where the console sink writes: stderr unless set.
     public var consoleDescriptor: Int32 = 2
-    /// Send `OBJECT_PID` (journald then adds the worker's `OBJECT_COMM`, `OBJECT_EXE`, ... by
-    /// reading its /proc entries, which costs journald time per entry). journald honours it
+    /// Vouch for each worker with `OBJECT_*` fields (its unit, comm, exe, ..., read when it
+    /// connected), so that `journalctl -u <its unit>` finds its records. journald honours them
     /// only from root; nil: `JournaldSink.attributesObjectPIDByDefault` (when running as root).
     public var journaldObjectPID: Bool?
     /// Records the journald sink keeps while journald is away (then drops the oldest, counted).

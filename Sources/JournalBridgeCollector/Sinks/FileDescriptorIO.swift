@@ -88,7 +88,8 @@ enum FileDescriptorIO {
             return ("it is \(kind(info.st_mode)), not a regular file", EINVAL)
         }
         if info.st_uid != geteuid() {
-            return ("it belongs to uid \(info.st_uid), not to this process's uid \(geteuid())", EPERM)
+            // Left by another user's run (by hand, or an older package's): say the way out.
+            return ("it belongs to uid \(info.st_uid), not to this process's uid \(geteuid()); if it is yours, chown \(geteuid()) it, or move it aside", EPERM)
         }
         if info.st_mode & 0o022 != 0 {
             let octal = String(info.st_mode & 0o7777, radix: 8)

@@ -32,8 +32,9 @@ public final class JournaldSink: LogSink {
     }
 
     public let name = "journald"
-    /// When the collector runs as root, `OBJECT_PID` makes journald attach the
-    /// worker's `OBJECT_COMM`, `OBJECT_EXE`, ... to the entry.
+    /// When the collector runs as root, journald keeps the `OBJECT_*` fields it sends about a
+    /// worker (its unit, comm, exe, ...: `Origin.identity`), and `journalctl -u <worker's unit>`
+    /// finds the entry; without an identity, `OBJECT_PID` asks journald to look them up.
     private let attributeObjectPID: Bool
     private let ownPID = getpid()
     private let state = ConditionLock(State())
@@ -63,8 +64,8 @@ public final class JournaldSink: LogSink {
     /// The default of `backlogCapacity`.
     public static let defaultBacklogCapacity = 100_000
 
-    /// Whether `OBJECT_PID` is sent unless configured: journald honours it (adding the worker's
-    /// `OBJECT_COMM`, `OBJECT_EXE`, ... from its /proc entries) only from root, so only as root.
+    /// Whether the worker's `OBJECT_*` fields are sent unless configured: journald honours them
+    /// only from root, so only as root. The one home of that rule.
     public static var attributesObjectPIDByDefault: Bool { geteuid() == 0 }
 
     /// The real `sd_journal_sendv`.
@@ -239,7 +240,14 @@ public final class JournaldSink: LogSink {
             if record.origin.pid > 0 { field("JB_PID", Int64(record.origin.pid)) }
         }
         if attributeObjectPID && record.origin.pid != ownPID && record.origin.pid > 0 {
-            field("OBJECT_PID", Int64(record.origin.pid))
+            if let identity = record.origin.identity {
+                // What the collector read at connect time, while the worker was alive. No
+                // OBJECT_PID: journald would read /proc/<pid> again now, too late for a worker
+                // that has exited (or wrongly, for whoever reused its pid).
+                for (name, value) in identity.journaldFields { field(name, value) }
+            } else {
+                field("OBJECT_PID", Int64(record.origin.pid))
+            }
         }
         field("JB_UID", Int64(record.origin.uid))
         field("JB_GID", Int64(record.origin.gid))
