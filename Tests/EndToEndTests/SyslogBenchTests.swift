@@ -15,12 +15,16 @@ final class SyslogBenchTests: XCTestCase {
         for mode in ["unix", "tcp"] {
             let identifier = Journal.uniqueIdentifier("jbslbench")
             let result = try Run.journalBridge([
-                "bench", "--syslog", mode, "--syslog-sender", sender, "--sinks", "journald,files", "--workers", "3", "--records", "400",
+                "bench", "--syslog", mode, "--syslog-sender", sender, "--sinks", "journald,files", "--workers", "3",
+                "--records", "400",
                 "--ceiling-records", "300", "--identifier", identifier,
             ])
             XCTAssertEqual(result.status, 0, result.stderrText)
-            XCTAssertTrue(result.stdoutText.contains("journal-bridge bench --syslog \(mode): 3 senders x 400 messages"), result.stdoutText)
-            XCTAssertTrue(result.stdoutText.contains("missing (files / journald)                  0 / 0"), result.stdoutText)
+            XCTAssertTrue(
+                result.stdoutText.contains("journal-bridge bench --syslog \(mode): 3 senders x 400 messages"),
+                result.stdoutText)
+            XCTAssertTrue(
+                result.stdoutText.contains("missing (files / journald)                  0 / 0"), result.stdoutText)
             XCTAssertTrue(result.stdoutText.contains("journald ceiling, same run"), result.stdoutText)
             XCTAssertEqual(try Journal.entries(identifier: identifier, atLeast: 1200).count, 1200)
         }

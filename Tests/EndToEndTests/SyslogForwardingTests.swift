@@ -24,7 +24,9 @@ final class SyslogForwardingTests: XCTestCase {
 
     private static func run(_ executable: String, _ arguments: [String]) throws {
         let result = try Run.command(executable, arguments)
-        guard result.status == 0 else { throw Run.Failure(description: "\(executable) \(arguments): \(result.stderrText)") }
+        guard result.status == 0 else {
+            throw Run.Failure(description: "\(executable) \(arguments): \(result.stderrText)")
+        }
     }
     private func run(_ executable: String, _ arguments: [String]) throws { try Self.run(executable, arguments) }
 
@@ -32,13 +34,22 @@ final class SyslogForwardingTests: XCTestCase {
         guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") else {
             throw XCTSkip("needs root and ip(8) for network namespaces")
         }
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: "/usr/sbin/rsyslogd"), "rsyslog is installed by scripts/bootstrap")
+        XCTAssertTrue(
+            FileManager.default.isExecutableFile(atPath: "/usr/sbin/rsyslogd"),
+            "rsyslog is installed by scripts/bootstrap")
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let server = try Namespace("jbsl-srv-\(suffix)")
         let client = try Namespace("jbsl-cli-\(suffix)")
         let (serverLink, clientLink) = ("jbs\(suffix)", "jbc\(suffix)")
-        try run("/usr/sbin/ip", ["link", "add", serverLink, "netns", server.name, "type", "veth", "peer", "name", clientLink, "netns", client.name])
-        for (namespace, link, address) in [(server, serverLink, "10.254.213.1/30"), (client, clientLink, "10.254.213.2/30")] {
+        try run(
+            "/usr/sbin/ip",
+            [
+                "link", "add", serverLink, "netns", server.name, "type", "veth", "peer", "name", clientLink, "netns",
+                client.name,
+            ])
+        for (namespace, link, address) in [
+            (server, serverLink, "10.254.213.1/30"), (client, clientLink, "10.254.213.2/30"),
+        ] {
             let ip = namespace.exec(["/usr/sbin/ip"])
             try run(ip[0], Array(ip.dropFirst()) + ["addr", "add", address, "dev", link])
             try run(ip[0], Array(ip.dropFirst()) + ["link", "set", link, "up"])
@@ -52,18 +63,23 @@ final class SyslogForwardingTests: XCTestCase {
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             let input = work + "/in.sock"
             try """
-                global(workDirectory="\(work)")
-                module(load="imuxsock" SysSock.Use="off")
-                input(type="imuxsock" Socket="\(input)" RateLimit.Interval="0")
-                action(type="omfwd" target="10.254.213.1" port="5140" protocol="tcp" TCP_Framing="\(framing)"
-                       template="RSYSLOG_SyslogProtocol23Format")
-                """.write(toFile: work + "/rsyslog.conf", atomically: true, encoding: .utf8)
-            let command = client.exec(["/usr/sbin/rsyslogd", "-n", "-f", work + "/rsyslog.conf", "-i", work + "/rsyslog.pid"])
+            global(workDirectory="\(work)")
+            module(load="imuxsock" SysSock.Use="off")
+            input(type="imuxsock" Socket="\(input)" RateLimit.Interval="0")
+            action(type="omfwd" target="10.254.213.1" port="5140" protocol="tcp" TCP_Framing="\(framing)"
+                   template="RSYSLOG_SyslogProtocol23Format")
+            """.write(toFile: work + "/rsyslog.conf", atomically: true, encoding: .utf8)
+            let command = client.exec([
+                "/usr/sbin/rsyslogd", "-n", "-f", work + "/rsyslog.conf", "-i", work + "/rsyslog.pid",
+            ])
             let rsyslog = try BackgroundProcess(command[0], Array(command.dropFirst()))
             XCTAssertTrue(eventually { FileManager.default.fileExists(atPath: input) }, rsyslog.stderrText)
             let lines = (0..<50).map { "\(framing) message \($0) with \"quotes\" and ]brackets[" }
-            try lines.joined(separator: "\n").appending("\n").write(toFile: work + "/lines.txt", atomically: true, encoding: .utf8)
-            let logger = try BackgroundProcess("/usr/bin/logger", ["-u", input, "-d", "-i", "-p", "local2.warning", "-t", tag, "-f", work + "/lines.txt"])
+            try lines.joined(separator: "\n").appending("\n").write(
+                toFile: work + "/lines.txt", atomically: true, encoding: .utf8)
+            let logger = try BackgroundProcess(
+                "/usr/bin/logger",
+                ["-u", input, "-d", "-i", "-p", "local2.warning", "-t", tag, "-f", work + "/lines.txt"])
             XCTAssertEqual(logger.wait(), 0, logger.stderrText)
             loggers.append(String(logger.pid))
             _ = try Journal.entries(["-t", tag, "--grep", framing], atLeast: 50, timeout: 30)
@@ -77,7 +93,9 @@ final class SyslogForwardingTests: XCTestCase {
             XCTAssertEqual(entry["PRIORITY"], "4")
             XCTAssertEqual(entry["SYSLOG_FACILITY"], "18")
             XCTAssertNotNil(entry["SYSLOG_HOSTNAME"])
-            XCTAssertTrue(loggers.contains(entry["SYSLOG_PID"] ?? ""), "the PROCID rsyslog forwarded: \(entry["SYSLOG_PID"] ?? "none")")
+            XCTAssertTrue(
+                loggers.contains(entry["SYSLOG_PID"] ?? ""),
+                "the PROCID rsyslog forwarded: \(entry["SYSLOG_PID"] ?? "none")")
             XCTAssertTrue(entry["JB_SYSLOG_PEER"]?.hasPrefix("10.254.213.2:") == true, "\(entry.fields.keys.sorted())")
             XCTAssertNil(entry["JB_PID"])
             XCTAssertNil(entry["JB_SYSLOG_ERROR"], entry["MESSAGE"] ?? "")

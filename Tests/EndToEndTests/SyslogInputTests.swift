@@ -18,16 +18,22 @@ final class SyslogInputTests: XCTestCase {
         var stream: String { directory.file("syslog.stream") }
 
         /// `within`: a command the collector runs under (`ip netns exec NS`); `network`: its TCP and UDP addresses.
-        init(_ extra: [String] = [], config: String = "", journald: Bool = true, within: [String] = [], network: String = "127.0.0.1:0") throws {
+        init(
+            _ extra: [String] = [], config: String = "", journald: Bool = true, within: [String] = [],
+            network: String = "127.0.0.1:0"
+        ) throws {
             directory = try TemporaryDirectory()
             let path = directory.file("jb.conf")
             let text = "file_format = \"%(levelname)s %(identifier)s %(process)d %(message)s\"\n" + config
             try text.write(toFile: path, atomically: true, encoding: .utf8)
-            var arguments = [
-                "collect", "--config", path, "--socket", directory.file("bridge.sock"), "--base", directory.file("logs/jb"),
-                "--syslog-socket", directory.file("syslog.dgram"), "--syslog-stream", directory.file("syslog.stream"),
-                "--syslog-tcp", network, "--syslog-udp", network,
-            ] + extra
+            var arguments =
+                [
+                    "collect", "--config", path, "--socket", directory.file("bridge.sock"), "--base",
+                    directory.file("logs/jb"),
+                    "--syslog-socket", directory.file("syslog.dgram"), "--syslog-stream",
+                    directory.file("syslog.stream"),
+                    "--syslog-tcp", network, "--syslog-udp", network,
+                ] + extra
             if !journald { arguments.append("--no-journald") }
             let command = within + [Run.journalBridge] + arguments
             process = try BackgroundProcess(command[0], Array(command.dropFirst()))
@@ -67,10 +73,14 @@ final class SyslogInputTests: XCTestCase {
         let daemon = try SyslogDaemon()
         let tag = Journal.uniqueIdentifier("sl-dgram")
         let pid = try logger([
-            "-u", daemon.datagram, "-d", "--socket-errors=on", "--rfc5424", "--sd-id", "zoo@32473", "--sd-param", "tiger=\"hungry\"",
-            "--sd-param", "zebra=\"striped\"", "--msgid", "MSG42", "--id=4242", "-p", "local4.warning", "-t", tag, "datagram five four two four",
+            "-u", daemon.datagram, "-d", "--socket-errors=on", "--rfc5424", "--sd-id", "zoo@32473", "--sd-param",
+            "tiger=\"hungry\"",
+            "--sd-param", "zebra=\"striped\"", "--msgid", "MSG42", "--id=4242", "-p", "local4.warning", "-t", tag,
+            "datagram five four two four",
         ])
-        try logger(["-u", daemon.datagram, "-d", "--rfc3164", "-p", "user.err", "-t", tag, "datagram three one six four"])
+        try logger([
+            "-u", daemon.datagram, "-d", "--rfc3164", "-p", "user.err", "-t", tag, "datagram three one six four",
+        ])
         let entries = try Journal.entries(identifier: tag, atLeast: 2)
         XCTAssertEqual(entries.count, 2, "\(entries.map(\.fields))")
         let rfc5424 = try XCTUnwrap(entries.first { $0["MESSAGE"] == "datagram five four two four" })
@@ -89,9 +99,14 @@ final class SyslogInputTests: XCTestCase {
         XCTAssertEqual(rfc3164["PRIORITY"], "3")
         XCTAssertNotNil(rfc3164["SYSLOG_TIMESTAMP"])
         XCTAssertEqual(daemon.stop(), 0, daemon.process.stderrText)
-        XCTAssertTrue(daemon.debugLines.contains("WARNING \(tag) \(pid) datagram five four two four"), "\(daemon.debugLines)")
-        XCTAssertTrue(daemon.errorLines.contains { $0.hasPrefix("ERROR \(tag) ") && $0.hasSuffix(" datagram three one six four") })
-        XCTAssertTrue(daemon.process.stderrText.contains("syslog-socket \(daemon.datagram): 2 messages, 0 malformed"), daemon.process.stderrText)
+        XCTAssertTrue(
+            daemon.debugLines.contains("WARNING \(tag) \(pid) datagram five four two four"), "\(daemon.debugLines)")
+        XCTAssertTrue(
+            daemon.errorLines.contains { $0.hasPrefix("ERROR \(tag) ") && $0.hasSuffix(" datagram three one six four") }
+        )
+        XCTAssertTrue(
+            daemon.process.stderrText.contains("syslog-socket \(daemon.datagram): 2 messages, 0 malformed"),
+            daemon.process.stderrText)
     }
 
     /// The Unix stream socket and TCP, both RFC 6587 framings, as logger sends them; TCP and UDP
@@ -102,12 +117,20 @@ final class SyslogInputTests: XCTestCase {
         let tcp = daemon.port("syslog-tcp")
         let udp = daemon.port("syslog-udp")
         try logger(["-u", daemon.stream, "-T", "--socket-errors=on", "--rfc5424", "-t", tag, "unix stream lf"])
-        try logger(["-u", daemon.stream, "-T", "--socket-errors=on", "--octet-count", "--rfc5424", "-t", tag, "unix stream counted"])
+        try logger([
+            "-u", daemon.stream, "-T", "--socket-errors=on", "--octet-count", "--rfc5424", "-t", tag,
+            "unix stream counted",
+        ])
         try logger(["-n", "127.0.0.1", "-P", tcp, "-T", "--rfc5424", "-t", tag, "tcp lf"])
-        try logger(["-n", "127.0.0.1", "-P", tcp, "-T", "--octet-count", "--rfc5424", "--msgid", "NET", "-t", tag, "tcp counted"])
+        try logger([
+            "-n", "127.0.0.1", "-P", tcp, "-T", "--octet-count", "--rfc5424", "--msgid", "NET", "-t", tag,
+            "tcp counted",
+        ])
         try logger(["-n", "127.0.0.1", "-P", udp, "-d", "--rfc3164", "-t", tag, "udp datagram"])
         let entries = try Journal.entries(identifier: tag, atLeast: 5)
-        XCTAssertEqual(Set(entries.compactMap { $0["MESSAGE"] }), ["unix stream lf", "unix stream counted", "tcp lf", "tcp counted", "udp datagram"])
+        XCTAssertEqual(
+            Set(entries.compactMap { $0["MESSAGE"] }),
+            ["unix stream lf", "unix stream counted", "tcp lf", "tcp counted", "udp datagram"])
         XCTAssertEqual(entries.count, 5, "each stored once")
         for entry in entries {
             let message = entry["MESSAGE"] ?? ""
@@ -124,7 +147,8 @@ final class SyslogInputTests: XCTestCase {
         XCTAssertEqual(entries.first { $0["MESSAGE"] == "tcp counted" }?["SYSLOG_MSGID"], "NET")
         XCTAssertEqual(daemon.stop(), 0, daemon.process.stderrText)
         for message in ["unix stream lf", "unix stream counted", "tcp lf", "tcp counted", "udp datagram"] {
-            XCTAssertEqual(daemon.debugLines.filter { $0.hasSuffix(" \(message)") && $0.contains(tag) }.count, 1, message)
+            XCTAssertEqual(
+                daemon.debugLines.filter { $0.hasSuffix(" \(message)") && $0.contains(tag) }.count, 1, message)
         }
     }
 
@@ -152,8 +176,12 @@ final class SyslogInputTests: XCTestCase {
         try script.write(toFile: path, atomically: true, encoding: .utf8)
         var senders: [BackgroundProcess] = []
         for worker in 0..<4 {
-            senders.append(try BackgroundProcess("/usr/bin/env", ["python3", path, "unix", daemon.datagram, tag, "w\(worker)"]))
-            senders.append(try BackgroundProcess("/usr/bin/env", ["python3", path, "tcp", "127.0.0.1:\(daemon.port("syslog-tcp"))", tag, "w\(worker)"]))
+            senders.append(
+                try BackgroundProcess("/usr/bin/env", ["python3", path, "unix", daemon.datagram, tag, "w\(worker)"]))
+            senders.append(
+                try BackgroundProcess(
+                    "/usr/bin/env",
+                    ["python3", path, "tcp", "127.0.0.1:\(daemon.port("syslog-tcp"))", tag, "w\(worker)"]))
         }
         for sender in senders { XCTAssertEqual(sender.wait(timeout: 60), 0, sender.stderrText) }
         let entries = try Journal.entries(identifier: tag, atLeast: 1600, timeout: 40)
@@ -172,14 +200,14 @@ final class SyslogInputTests: XCTestCase {
         let tag = Journal.uniqueIdentifier("sl-glibc")
         let source = daemon.directory.file("sender.c")
         try """
-            #include <syslog.h>
-            int main(int argc, char **argv) {
-                openlog(argv[1], LOG_PID, LOG_LOCAL3);
-                for (int i = 0; i < 20; i++) syslog(i == 0 ? LOG_ERR : LOG_INFO, "glibc message %d", i);
-                closelog();
-                return 0;
-            }
-            """.write(toFile: source, atomically: true, encoding: .utf8)
+        #include <syslog.h>
+        int main(int argc, char **argv) {
+            openlog(argv[1], LOG_PID, LOG_LOCAL3);
+            for (int i = 0; i < 20; i++) syslog(i == 0 ? LOG_ERR : LOG_INFO, "glibc message %d", i);
+            closelog();
+            return 0;
+        }
+        """.write(toFile: source, atomically: true, encoding: .utf8)
         let binary = daemon.directory.file("sender")
         let compiled = try Run.command("/usr/bin/cc", ["-o", binary, source])
         XCTAssertEqual(compiled.status, 0, compiled.stderrText)
@@ -235,10 +263,15 @@ final class SyslogInputTests: XCTestCase {
         let daemon = try SyslogDaemon(config: "syslog_max_message = 1000\n")
         let tag = Journal.uniqueIdentifier("sl-big")
         let big = String(repeating: "x", count: 5000)
-        try logger(["-u", daemon.datagram, "-d", "--socket-errors=on", "-S", "10000", "--rfc3164", "-t", tag, "dgram" + big])
+        try logger([
+            "-u", daemon.datagram, "-d", "--socket-errors=on", "-S", "10000", "--rfc3164", "-t", tag, "dgram" + big,
+        ])
         let file = daemon.directory.file("lines.txt")
         try "stream\(big)\nstream small after\n".write(toFile: file, atomically: true, encoding: .utf8)
-        try logger(["-n", "127.0.0.1", "-P", daemon.port("syslog-tcp"), "-T", "--octet-count", "-S", "10000", "--rfc3164", "-t", tag, "-f", file])
+        try logger([
+            "-n", "127.0.0.1", "-P", daemon.port("syslog-tcp"), "-T", "--octet-count", "-S", "10000", "--rfc3164", "-t",
+            tag, "-f", file,
+        ])
         let entries = try Journal.entries(identifier: tag, atLeast: 3)
         XCTAssertEqual(entries.count, 3, "\(entries.map { $0["MESSAGE"]?.prefix(40) })")
         let cut = entries.filter { $0["MESSAGE"]?.contains("…[truncated ") == true }
@@ -246,8 +279,12 @@ final class SyslogInputTests: XCTestCase {
         for entry in cut { XCTAssertLessThan(entry["MESSAGE"]?.utf8.count ?? 0, 1100) }
         XCTAssertEqual(entries.filter { $0["MESSAGE"] == "stream small after" }.count, 1)
         XCTAssertEqual(daemon.stop(), 0, daemon.process.stderrText)
-        XCTAssertTrue(daemon.process.stderrText.contains("syslog-socket \(daemon.datagram): 1 messages, 0 malformed, 1 cut"), daemon.process.stderrText)
-        XCTAssertTrue(daemon.process.stderrText.contains("syslog-tcp 127.0.0.1:0: 2 messages, 0 malformed, 1 cut"), daemon.process.stderrText)
+        XCTAssertTrue(
+            daemon.process.stderrText.contains("syslog-socket \(daemon.datagram): 1 messages, 0 malformed, 1 cut"),
+            daemon.process.stderrText)
+        XCTAssertTrue(
+            daemon.process.stderrText.contains("syslog-tcp 127.0.0.1:0: 2 messages, 0 malformed, 1 cut"),
+            daemon.process.stderrText)
     }
 
     /// Sinks that cannot keep up (a one-record queue) slow a stream client; nothing is lost.
@@ -255,7 +292,8 @@ final class SyslogInputTests: XCTestCase {
         let daemon = try SyslogDaemon(config: "sink_queue_capacity = 1\n", journald: false)
         let tag = Journal.uniqueIdentifier("sl-slow")
         let file = daemon.directory.file("many.txt")
-        try (0..<20000).map { "line \($0) of many" }.joined(separator: "\n").appending("\n").write(toFile: file, atomically: true, encoding: .utf8)
+        try (0..<20000).map { "line \($0) of many" }.joined(separator: "\n").appending("\n").write(
+            toFile: file, atomically: true, encoding: .utf8)
         try logger(["-n", "127.0.0.1", "-P", daemon.port("syslog-tcp"), "-T", "--rfc5424", "-t", tag, "-f", file])
         try logger(["-u", daemon.stream, "-T", "--socket-errors=on", "--octet-count", "-t", tag, "-f", file])
         XCTAssertTrue(eventually(timeout: 60) { daemon.debugLines.filter { $0.contains(tag) }.count >= 40000 })
@@ -272,7 +310,8 @@ final class SyslogInputTests: XCTestCase {
         let tag = Journal.uniqueIdentifier("sl-ovfl")
         let file = daemon.directory.file("flood.txt")
         let padding = String(repeating: "p", count: 900)
-        try (0..<3000).map { "flood \($0) \(padding)" }.joined(separator: "\n").appending("\n").write(toFile: file, atomically: true, encoding: .utf8)
+        try (0..<3000).map { "flood \($0) \(padding)" }.joined(separator: "\n").appending("\n").write(
+            toFile: file, atomically: true, encoding: .utf8)
         daemon.process.signal(SIGSTOP)
         try logger(["-n", "127.0.0.1", "-P", daemon.port("syslog-udp"), "-d", "-t", tag, "-f", file])
         daemon.process.signal(SIGCONT)
@@ -290,7 +329,8 @@ final class SyslogInputTests: XCTestCase {
         }
         XCTAssertFalse(reported.isEmpty, "\(daemon.errorLines)")
         XCTAssertEqual(reported.reduce(0, +), 3000 - stored, "\(daemon.errorLines)")
-        XCTAssertTrue(daemon.process.stderrText.contains("\(3000 - stored) dropped by the kernel"), daemon.process.stderrText)
+        XCTAssertTrue(
+            daemon.process.stderrText.contains("\(3000 - stored) dropped by the kernel"), daemon.process.stderrText)
     }
 
     /// Each stream connection holds `syslog_max_message` of the memory budget while open: past
@@ -325,14 +365,16 @@ final class SyslogInputTests: XCTestCase {
             return Int(line[range.upperBound...].prefix { $0.isNumber })
         }
         XCTAssertEqual(reported.reduce(0, +), 12 - stored, "\(daemon.errorLines)")
-        XCTAssertTrue(daemon.process.stderrText.contains("\(12 - stored) connections refused"), daemon.process.stderrText)
+        XCTAssertTrue(
+            daemon.process.stderrText.contains("\(12 - stored) connections refused"), daemon.process.stderrText)
     }
 
     /// `collect` with only `--socket` runs no syslog input; bad syslog flags and keys are refused.
     func testSyslogInputsAreOffUnlessAskedAndBadValuesAreRefused() throws {
         let directory = try TemporaryDirectory()
         let plain = try BackgroundProcess(
-            Run.journalBridge, ["collect", "--socket", directory.file("b.sock"), "--base", directory.file("jb"), "--no-journald"]
+            Run.journalBridge,
+            ["collect", "--socket", directory.file("b.sock"), "--base", directory.file("jb"), "--no-journald"]
         )
         XCTAssertTrue(eventually { plain.stderrText.contains("collecting on") }, plain.stderrText)
         plain.signal(SIGTERM)
@@ -343,7 +385,8 @@ final class SyslogInputTests: XCTestCase {
         XCTAssertEqual(flag.status, 64, flag.stderrText)
         XCTAssertTrue(flag.stderrText.contains("--syslog-tcp: \"nowhere\": expected HOST:PORT"), flag.stderrText)
         let path = directory.file("bad.conf")
-        try "base = \"\(directory.file("jb"))\"\nsyslog_udp = \"127.0.0.1:514, :70000\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "base = \"\(directory.file("jb"))\"\nsyslog_udp = \"127.0.0.1:514, :70000\"\n".write(
+            toFile: path, atomically: true, encoding: .utf8)
         let key = try Run.journalBridge(["check-config", path])
         XCTAssertEqual(key.status, 78, key.stderrText)
         XCTAssertTrue(key.stderrText.contains("\(path):2: ") && key.stderrText.contains("syslog_udp"), key.stderrText)
@@ -356,15 +399,24 @@ final class SyslogInputTests: XCTestCase {
         let socket = directory.file("activated.dgram")
         let activator = try BackgroundProcess(
             "/usr/bin/systemd-socket-activate",
-            ["--datagram", "-l", socket, "--fdname=syslog-socket", Run.journalBridge, "collect", "--socket", directory.file("b.sock"),
-             "--base", directory.file("logs/jb"), "--no-journald", "--syslog-socket", directory.file("not-this.dgram")]
+            [
+                "--datagram", "-l", socket, "--fdname=syslog-socket", Run.journalBridge, "collect", "--socket",
+                directory.file("b.sock"),
+                "--base", directory.file("logs/jb"), "--no-journald", "--syslog-socket",
+                directory.file("not-this.dgram"),
+            ]
         )
         XCTAssertTrue(eventually { FileManager.default.fileExists(atPath: socket) }, activator.stderrText)
         let tag = Journal.uniqueIdentifier("sl-act")
         try logger(["-u", socket, "-d", "-t", tag, "through systemd's socket"])
-        XCTAssertTrue(eventually { directory.lines("logs/jb_debug.log").contains { $0.hasSuffix(" through systemd's socket") } }, activator.stderrText)
-        XCTAssertTrue(activator.stderrText.contains("syslog input syslog-socket fd 3 from systemd"), activator.stderrText)
-        XCTAssertTrue(activator.stderrText.contains("collecting on \(directory.file("b.sock"))"), "the bridge binds its own: \(activator.stderrText)")
+        XCTAssertTrue(
+            eventually { directory.lines("logs/jb_debug.log").contains { $0.hasSuffix(" through systemd's socket") } },
+            activator.stderrText)
+        XCTAssertTrue(
+            activator.stderrText.contains("syslog input syslog-socket fd 3 from systemd"), activator.stderrText)
+        XCTAssertTrue(
+            activator.stderrText.contains("collecting on \(directory.file("b.sock"))"),
+            "the bridge binds its own: \(activator.stderrText)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.file("not-this.dgram")))
         activator.signal(SIGTERM)
         XCTAssertEqual(activator.wait(), 0, activator.stderrText)

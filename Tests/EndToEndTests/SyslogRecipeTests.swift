@@ -10,7 +10,8 @@ import Glibc
 /// there, on messages a real client (Python's socket module) sent to the datagram input.
 final class SyslogRecipeTests: XCTestCase {
     private var docPath: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/journalctl.md").standardized.path
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/journalctl.md")
+            .standardized.path
     }
 
     private func recipes() throws -> [String] {
@@ -37,7 +38,8 @@ final class SyslogRecipeTests: XCTestCase {
             "<163>1 2003-08-24T05:14:16.000003-07:00 192.0.2.2 \(identifier) 8711 ID48 - connection refused",
             "<14>Nov 25 23:48:26 otherhost \(identifier)[99]: plain old syslog",
         ]
-        let script = "import socket, sys\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\nfor m in sys.argv[2:]: s.sendto(m.encode(), sys.argv[1])\n"
+        let script =
+            "import socket, sys\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\nfor m in sys.argv[2:]: s.sendto(m.encode(), sys.argv[1])\n"
         let sender = try BackgroundProcess("/usr/bin/env", ["python3", "-c", script, daemon.datagram] + messages)
         XCTAssertEqual(sender.wait(), 0, sender.stderrText)
         XCTAssertEqual(try Journal.entries(identifier: identifier, atLeast: 3).count, 3)
@@ -54,8 +56,10 @@ final class SyslogRecipeTests: XCTestCase {
         let documented = try recipes()
         XCTAssertEqual(Set(documented), Set(expected.keys), "docs/journalctl.md and this test list the same recipes")
         for recipe in documented {
-            let command = recipe.replacingOccurrences(of: "myproc", with: identifier).replacingOccurrences(of: "4321", with: String(sender.pid))
-            let result = try Run.command("/bin/sh", ["-c", command], environment: ["SYSTEMD_PAGER": "", "PAGER": "cat"])
+            let command = recipe.replacingOccurrences(of: "myproc", with: identifier).replacingOccurrences(
+                of: "4321", with: String(sender.pid))
+            let result = try Run.command(
+                "/bin/sh", ["-c", command], environment: ["SYSTEMD_PAGER": "", "PAGER": "cat"])
             XCTAssertEqual(result.status, 0, "\(recipe): \(result.stderrText)")
             let found: Set<String>
             if recipe.contains("-o json") {
@@ -68,9 +72,10 @@ final class SyslogRecipeTests: XCTestCase {
                     XCTAssertTrue(["8710", "8711", "99"].contains(object["SYSLOG_PID"] as? String ?? ""), "the claim")
                 }
             } else {
-                found = Set(result.stdoutText.split(separator: "\n").compactMap { line in
-                    line.range(of: "]: ").map { String(line[$0.upperBound...]) }
-                })
+                found = Set(
+                    result.stdoutText.split(separator: "\n").compactMap { line in
+                        line.range(of: "]: ").map { String(line[$0.upperBound...]) }
+                    })
             }
             XCTAssertEqual(found, expected[recipe], recipe)
         }

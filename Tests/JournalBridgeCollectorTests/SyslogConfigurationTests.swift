@@ -13,10 +13,12 @@ final class SyslogConfigurationTests: XCTestCase {
             syslog_max_message = 4096
             """, source: "test.conf"
         )
-        XCTAssertEqual(configuration.syslogEndpoints, [
-            .unixDatagram(path: "/run/a"), .unixDatagram(path: "/run/b"), .unixStream(path: "/run/s"),
-            .tcp(host: "127.0.0.1", port: "514"), .tcp(host: "::1", port: "6514"), .udp(host: "", port: "514"),
-        ])
+        XCTAssertEqual(
+            configuration.syslogEndpoints,
+            [
+                .unixDatagram(path: "/run/a"), .unixDatagram(path: "/run/b"), .unixStream(path: "/run/s"),
+                .tcp(host: "127.0.0.1", port: "514"), .tcp(host: "::1", port: "6514"), .udp(host: "", port: "514"),
+            ])
         XCTAssertEqual(configuration.syslogMaxMessage, 4096)
         let inputs = configuration.syslogInputSettings(activated: [])
         XCTAssertEqual(inputs.map(\.maximumMessageBytes), Array(repeating: 4096, count: 6))
@@ -48,7 +50,9 @@ final class SyslogConfigurationTests: XCTestCase {
         var configuration = DaemonConfiguration()
         XCTAssertNil(configuration.setSyslogEndpoints("syslog-socket", ["/run/own"]))
         XCTAssertNil(configuration.setSyslogEndpoints("syslog-tcp", ["127.0.0.1:514"]))
-        let inputs = configuration.syslogInputSettings(activated: [(name: "syslog-socket", fd: 3), (name: "syslog-udp", fd: 4)])
+        let inputs = configuration.syslogInputSettings(activated: [
+            (name: "syslog-socket", fd: 3), (name: "syslog-udp", fd: 4),
+        ])
         XCTAssertEqual(inputs.map(\.endpoint.name), ["syslog-socket", "syslog-udp", "syslog-tcp"])
         XCTAssertEqual(inputs.map(\.listeningDescriptor), [3, 4, nil])
     }

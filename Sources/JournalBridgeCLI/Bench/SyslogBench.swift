@@ -35,17 +35,21 @@ struct SyslogBench {
         defer { removeTree(directory) }
         var ceiling: Double?
         if useJournald {
-            ceiling = try JournaldCeiling.measure(records: options.ceilingRecords, identifier: options.identifier + "-ceiling").perSecond
+            ceiling = try JournaldCeiling.measure(
+                records: options.ceilingRecords, identifier: options.identifier + "-ceiling"
+            ).perSecond
             progress("journald ceiling: \(Int(ceiling ?? 0)) records/s")
         }
         var sinks = SinkConfiguration(
-            base: "\(directory)/syslog", consoleLevel: nil, journaldLevel: useJournald ? .debug : nil, maxBytes: 0, backupCount: 0
+            base: "\(directory)/syslog", consoleLevel: nil, journaldLevel: useJournald ? .debug : nil, maxBytes: 0,
+            backupCount: 0
         )
         if !useFiles {
             sinks.errorFileLevel = nil
             sinks.debugFileLevel = nil
         }
-        let endpoint: SyslogEndpoint = mode == "tcp" ? .tcp(host: "127.0.0.1", port: "0") : .unixDatagram(path: "\(directory)/syslog.sock")
+        let endpoint: SyslogEndpoint =
+            mode == "tcp" ? .tcp(host: "127.0.0.1", port: "0") : .unixDatagram(path: "\(directory)/syslog.sock")
         var configuration = CollectorConfiguration(socketPath: "\(directory)/bridge.sock")
         configuration.syslogInputs = [SyslogInputSettings(endpoint: endpoint, maximumMessageBytes: 64 * 1024)]
         let collector = Collector(configuration: configuration, routes: try openSinks(sinks))
@@ -56,9 +60,11 @@ struct SyslogBench {
         let counter = useJournald ? try JournalCounter(identifier: options.identifier) : nil
 
         let start = MonotonicClock.now()
-        let pid = try ChildProcess.spawn(sender, [
-            mode, target, "\(options.workers)", "\(options.records)", "\(options.recordSize)", options.identifier,
-        ])
+        let pid = try ChildProcess.spawn(
+            sender,
+            [
+                mode, target, "\(options.workers)", "\(options.records)", "\(options.recordSize)", options.identifier,
+            ])
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         if status != 0 { throw RuntimeFailure("syslog sender failed (status \(status))") }
@@ -77,7 +83,9 @@ struct SyslogBench {
         var end = MonotonicClock.now()
         var missingJournald: Int?
         if let counter {
-            let (stored, at) = counter.wait(for: total, quiet: 15) { count in progress("\(count)/\(total) records in journald") }
+            let (stored, at) = counter.wait(for: total, quiet: 15) { count in
+                progress("\(count)/\(total) records in journald")
+            }
             missingJournald = total - stored
             end = max(end, at)
         }
@@ -95,19 +103,33 @@ struct SyslogBench {
     /// Medians over the runs, as the table's lines.
     static func table(_ options: JournalBridgeCommand.Bench, mode: String, _ results: [Result]) -> String {
         let rates = results.map(\.recordsPerSecond).sorted()
-        let median = rates.count % 2 == 1 ? rates[rates.count / 2] : (rates[rates.count / 2 - 1] + rates[rates.count / 2]) / 2
-        func row(_ name: String, _ value: String) -> String { name + String(repeating: " ", count: max(1, 44 - name.count)) + value }
+        let median =
+            rates.count % 2 == 1 ? rates[rates.count / 2] : (rates[rates.count / 2 - 1] + rates[rates.count / 2]) / 2
+        func row(_ name: String, _ value: String) -> String {
+            name + String(repeating: " ", count: max(1, 44 - name.count)) + value
+        }
         var ceiling: [String] = []
         let ceilings = results.compactMap(\.ceilingPerSecond).sorted()
         if !ceilings.isEmpty {
-            ceiling.append(row("journald ceiling, same run", "\(Int(ceilings[ceilings.count / 2])) records/s  (runs: \(ceilings.map { String(Int($0)) }.joined(separator: ", ")))"))
+            ceiling.append(
+                row(
+                    "journald ceiling, same run",
+                    "\(Int(ceilings[ceilings.count / 2])) records/s  (runs: \(ceilings.map { String(Int($0)) }.joined(separator: ", ")))"
+                ))
         }
-        return ([
-            "journal-bridge bench --syslog \(mode): \(options.workers) senders x \(options.records) messages (\(options.recordSize) B), sinks \(options.sinks); medians of \(results.count) run\(results.count == 1 ? "" : "s")",
-            row("records", "\(results.first?.records ?? 0)"),
-            row("missing (files / journald)", "\(results.map { $0.missingFiles.map(String.init) ?? "-" }.joined(separator: ",")) / \(results.map { $0.missingJournald.map(String.init) ?? "-" }.joined(separator: ","))"),
-            row("dropped by the kernel (counted)", results.map { String($0.kernelDrops) }.joined(separator: ",")),
-            row("end to end", "\(Int(median)) records/s  (runs: \(results.map { String(Int($0.recordsPerSecond)) }.joined(separator: ", ")))"),
-        ] + ceiling).joined(separator: "\n")
+        return
+            ([
+                "journal-bridge bench --syslog \(mode): \(options.workers) senders x \(options.records) messages (\(options.recordSize) B), sinks \(options.sinks); medians of \(results.count) run\(results.count == 1 ? "" : "s")",
+                row("records", "\(results.first?.records ?? 0)"),
+                row(
+                    "missing (files / journald)",
+                    "\(results.map { $0.missingFiles.map(String.init) ?? "-" }.joined(separator: ",")) / \(results.map { $0.missingJournald.map(String.init) ?? "-" }.joined(separator: ","))"
+                ),
+                row("dropped by the kernel (counted)", results.map { String($0.kernelDrops) }.joined(separator: ",")),
+                row(
+                    "end to end",
+                    "\(Int(median)) records/s  (runs: \(results.map { String(Int($0.recordsPerSecond)) }.joined(separator: ", ")))"
+                ),
+            ] + ceiling).joined(separator: "\n")
     }
 }

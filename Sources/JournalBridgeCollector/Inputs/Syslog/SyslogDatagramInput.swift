@@ -75,7 +75,10 @@ package final class SyslogDatagramInput: SyslogInput {
 
     /// Closes the socket (unlinking a socket file it bound) and the wake pipe.
     package func close() {
-        guard let open = descriptors.withLock({ d -> (socket: Int32, wakeRead: Int32, wakeWrite: Int32)? in defer { d = nil }; return d })
+        guard
+            let open = descriptors.withLock({ d -> (socket: Int32, wakeRead: Int32, wakeWrite: Int32)? in
+                defer { d = nil }; return d
+            })
         else { return }
         if settings.listeningDescriptor == nil {
             Glibc.close(open.socket)
@@ -114,20 +117,26 @@ private final class DatagramLoop: @unchecked Sendable {
         var failure: Int32 = 0
         var stopping = false
         while true {
-            var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0), pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
+            ]
             // poll fails only with EINTR (retried next turn) or ENOMEM; a timeout lets the drop report go out.
             _ = poll(&fds, 2, stopping ? 0 : 1000)
             if fds[1].revents != 0 { stopping = true }
             var records: [LogRecord] = []
             var drained = false
             while records.count < Self.batch {
-                let length = buffer.withUnsafeMutableBytes { c_jb_receive_datagram(socket, $0.baseAddress, UInt($0.count), &info) }
+                let length = buffer.withUnsafeMutableBytes {
+                    c_jb_receive_datagram(socket, $0.baseAddress, UInt($0.count), &info)
+                }
                 if length < 0 {
                     let code = errno
                     if code == EINTR { continue }
                     if code != EAGAIN && code != EWOULDBLOCK && code != failure {
                         failure = code  // said once per kind of failure, not once per turn
-                        StandardError.write("journal-bridge: \(settings.endpoint): recvmsg: \(String(cString: strerror(code)))\n")
+                        StandardError.write(
+                            "journal-bridge: \(settings.endpoint): recvmsg: \(String(cString: strerror(code)))\n")
                     }
                     drained = true
                     break
@@ -135,29 +144,36 @@ private final class DatagramLoop: @unchecked Sendable {
                 if info.has_drops != 0 { counters.kernelDrops.store(Int(info.drops), ordering: .relaxed) }
                 let origin: Origin
                 if settings.endpoint.isUnix {
-                    origin = info.has_credentials != 0
+                    origin =
+                        info.has_credentials != 0
                         ? Origin(pid: info.pid, uid: info.uid, gid: info.gid, identifier: settings.defaultIdentifier)
                         : SyslogRecords.networkOrigin(identifier: settings.defaultIdentifier)
                 } else {
                     origin = SyslogRecords.networkOrigin(identifier: settings.defaultIdentifier)
                 }
                 let kept = min(Int(length), buffer.count)
-                let peer: String? = settings.endpoint.isUnix ? nil : withUnsafeBytes(of: info.peer) { raw in
-                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                }
-                records.append(buffer.withUnsafeBytes { raw in
-                    SyslogRecords.record(
-                        UnsafeRawBufferPointer(rebasing: raw[0..<kept]), origin: origin, peer: peer, droppedBytes: Int(length) - kept,
-                        receivedMicros: LogRecord.now(), counters: counters
-                    )
-                })
+                let peer: String? =
+                    settings.endpoint.isUnix
+                    ? nil
+                    : withUnsafeBytes(of: info.peer) { raw in
+                        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                    }
+                records.append(
+                    buffer.withUnsafeBytes { raw in
+                        SyslogRecords.record(
+                            UnsafeRawBufferPointer(rebasing: raw[0..<kept]), origin: origin, peer: peer,
+                            droppedBytes: Int(length) - kept,
+                            receivedMicros: LogRecord.now(), counters: counters
+                        )
+                    })
             }
             if !records.isEmpty { context.deliver(records) }
             let drops = counters.kernelDrops.load(ordering: .relaxed)
             let now = MonotonicClock.now()
             if drops > reportedDrops && (stopping || lastReport == 0 || now &- lastReport >= Self.reportInterval) {
                 context.event(
-                    .warning, "\(settings.endpoint): the kernel dropped \(drops - reportedDrops) datagrams (receive queue full; \(drops) in all)",
+                    .warning,
+                    "\(settings.endpoint): the kernel dropped \(drops - reportedDrops) datagrams (receive queue full; \(drops) in all)",
                     metadata: [MetadataField("input", settings.endpoint.name)]
                 )
                 reportedDrops = drops

@@ -47,7 +47,8 @@ package enum SyslogEndpoint: Sendable, Equatable, CustomStringConvertible {
     package var description: String {
         switch self {
         case .unixDatagram(let path), .unixStream(let path): "\(name) \(path)"
-        case .tcp(let host, let port), .udp(let host, let port): "\(name) \(host.contains(":") ? "[\(host)]" : host):\(port)"
+        case .tcp(let host, let port), .udp(let host, let port):
+            "\(name) \(host.contains(":") ? "[\(host)]" : host):\(port)"
         }
     }
 
@@ -70,12 +71,15 @@ package enum SyslogEndpoint: Sendable, Equatable, CustomStringConvertible {
         case "syslog-socket", "syslog-stream":
             guard !value.isEmpty else { return .failure(SyslogEndpointError("empty path")) }
             guard value.utf8.count <= limit else {
-                return .failure(SyslogEndpointError("\(value) is \(value.utf8.count) bytes; a Unix socket path holds at most \(limit)"))
+                return .failure(
+                    SyslogEndpointError(
+                        "\(value) is \(value.utf8.count) bytes; a Unix socket path holds at most \(limit)"))
             }
             return .success(name == "syslog-socket" ? .unixDatagram(path: value) : .unixStream(path: value))
         case "syslog-tcp", "syslog-udp":
             guard let (host, port) = hostAndPort(value) else {
-                return .failure(SyslogEndpointError("\"\(value)\": expected HOST:PORT, such as 127.0.0.1:514 or [::1]:514"))
+                return .failure(
+                    SyslogEndpointError("\"\(value)\": expected HOST:PORT, such as 127.0.0.1:514 or [::1]:514"))
             }
             return .success(name == "syslog-tcp" ? .tcp(host: host, port: port) : .udp(host: host, port: port))
         default:

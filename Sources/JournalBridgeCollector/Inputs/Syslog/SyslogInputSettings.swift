@@ -20,8 +20,10 @@ package struct SyslogInputSettings: Sendable, Equatable {
     package var defaultIdentifier: String
 
     package init(
-        endpoint: SyslogEndpoint, listeningDescriptor: Int32? = nil, maximumMessageBytes: Int = SyslogFramer.defaultMaximumMessageBytes,
-        socketMode: mode_t = 0o666, socketGroup: gid_t? = nil, maxConnections: Int = 1024, defaultIdentifier: String = "unknown"
+        endpoint: SyslogEndpoint, listeningDescriptor: Int32? = nil,
+        maximumMessageBytes: Int = SyslogFramer.defaultMaximumMessageBytes,
+        socketMode: mode_t = 0o666, socketGroup: gid_t? = nil, maxConnections: Int = 1024,
+        defaultIdentifier: String = "unknown"
     ) {
         self.endpoint = endpoint
         self.listeningDescriptor = listeningDescriptor

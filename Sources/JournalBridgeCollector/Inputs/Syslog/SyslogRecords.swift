@@ -20,10 +20,12 @@ package enum SyslogRecords {
     /// The record of one message (a datagram or a frame): its bytes parsed, the kernel's
     /// `origin`, the network `peer` as `JB_SYSLOG_PEER`, and `droppedBytes` cut from it as its marker.
     package static func record(
-        _ bytes: UnsafeRawBufferPointer, origin: Origin, peer: String?, droppedBytes: Int, receivedMicros: Int64, counters: SyslogCounters
+        _ bytes: UnsafeRawBufferPointer, origin: Origin, peer: String?, droppedBytes: Int, receivedMicros: Int64,
+        counters: SyslogCounters
     ) -> LogRecord {
         let message = SyslogParser.parse(bytes)
-        var record = SyslogRecordMapping.record(from: message, origin: origin, receivedMicros: receivedMicros, droppedBytes: droppedBytes)
+        var record = SyslogRecordMapping.record(
+            from: message, origin: origin, receivedMicros: receivedMicros, droppedBytes: droppedBytes)
         if let peer, !peer.isEmpty { record.syslogFields.append(MetadataField(peerField, peer)) }
         counters.messages.add(1, ordering: .relaxed)
         if message.failure != nil { counters.parseFailures.add(1, ordering: .relaxed) }

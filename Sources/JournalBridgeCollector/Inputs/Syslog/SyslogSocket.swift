@@ -21,7 +21,9 @@ package enum SyslogSocket {
             let type = settings.endpoint.isStream ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue)
             return try UnixSocket.listen(path: path, mode: settings.socketMode, group: settings.socketGroup, type: type)
         case .tcp(let host, let port), .udp(let host, let port):
-            return try syscall("bind \(settings.endpoint)") { c_jb_inet_bind(host, port, settings.endpoint.isStream ? 1 : 0, 1024) }
+            return try syscall("bind \(settings.endpoint)") {
+                c_jb_inet_bind(host, port, settings.endpoint.isStream ? 1 : 0, 1024)
+            }
         }
     }
 

@@ -76,7 +76,10 @@ package final class SyslogStreamInput: SyslogInput {
 
     /// Closes the socket (unlinking a socket file it bound) and the wake pipe.
     package func close() {
-        guard let open = descriptors.withLock({ d -> (socket: Int32, wakeRead: Int32, wakeWrite: Int32)? in defer { d = nil }; return d })
+        guard
+            let open = descriptors.withLock({ d -> (socket: Int32, wakeRead: Int32, wakeWrite: Int32)? in
+                defer { d = nil }; return d
+            })
         else { return }
         if settings.listeningDescriptor == nil {
             Glibc.close(open.socket)
@@ -120,7 +123,8 @@ private final class StreamLoop: @unchecked Sendable {
         while true {
             let accepting = MonotonicClock.now() >= acceptPausedUntil
             var fds = [
-                pollfd(fd: wake, events: Int16(POLLIN), revents: 0), pollfd(fd: accepting ? listener : -1, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: accepting ? listener : -1, events: Int16(POLLIN), revents: 0),
             ]
             let order = Array(connections.keys)
             for fd in order { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
@@ -150,7 +154,9 @@ private final class StreamLoop: @unchecked Sendable {
                 }
                 return
             }
-            if connections.count >= settings.maxConnections || !context.budget.reserveFrame(settings.maximumMessageBytes, large: true) {
+            if connections.count >= settings.maxConnections
+                || !context.budget.reserveFrame(settings.maximumMessageBytes, large: true)
+            {
                 Glibc.close(fd)
                 counters.refusedConnections.add(1, ordering: .relaxed)
                 continue
@@ -164,12 +170,15 @@ private final class StreamLoop: @unchecked Sendable {
                     counters.refusedConnections.add(1, ordering: .relaxed)
                     continue
                 }
-                origin = Origin(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid, identifier: settings.defaultIdentifier)
+                origin = Origin(
+                    pid: credentials.pid, uid: credentials.uid, gid: credentials.gid,
+                    identifier: settings.defaultIdentifier)
             } else {
                 origin = SyslogRecords.networkOrigin(identifier: settings.defaultIdentifier)
                 peer = String(cString: text)
             }
-            connections[fd] = Connection(framer: SyslogFramer(maximumMessageBytes: settings.maximumMessageBytes), origin: origin, peer: peer)
+            connections[fd] = Connection(
+                framer: SyslogFramer(maximumMessageBytes: settings.maximumMessageBytes), origin: origin, peer: peer)
             counters.connections.add(1, ordering: .relaxed)
             counters.openConnections.store(connections.count, ordering: .relaxed)
         }
