@@ -64,8 +64,12 @@ struct SinkOptions: ParsableArguments {
 
     func validate() throws {
         if let maxBytes, maxBytes < 0 { throw ValidationError("--max-bytes must be 0 or more, not \(maxBytes)") }
-        if let backupCount, backupCount < 0 { throw ValidationError("--backup-count must be 0 or more, not \(backupCount)") }
-        if let journaldBacklog, journaldBacklog < 0 { throw ValidationError("--journald-backlog must be 0 or more, not \(journaldBacklog)") }
+        if let backupCount, backupCount < 0 {
+            throw ValidationError("--backup-count must be 0 or more, not \(backupCount)")
+        }
+        if let journaldBacklog, journaldBacklog < 0 {
+            throw ValidationError("--journald-backlog must be 0 or more, not \(journaldBacklog)")
+        }
     }
 
     /// The sink set these options describe; `defaults` gives what a flag left unset.

@@ -4,6 +4,7 @@ import Glibc
 #endif
 import JournalBridge
 import JournalBridgeCollector
+import JournalBridgeDaemon
 
 /// Where the daemon's configuration comes from, shared by `collect` and `check-config`.
 struct ConfigurationOptions: ParsableArguments {
@@ -45,7 +46,10 @@ extension JournalBridgeCommand {
         @Option(help: "Group owning a socket the collector binds.")
         var socketGroup: String?
 
-        @Option(help: "Memory for unfinished frames and queued records together, e.g. 256M (at least 16M); past it the collector stops reading.")
+        @Option(
+            help:
+                "Memory for unfinished frames and queued records together, e.g. 256M (at least 16M); past it the collector stops reading."
+        )
         var memoryLimit: String?
 
         @Option(help: "Syslog Unix datagram socket to bind, as /dev/log (repeatable; e.g. /run/journal-bridge/syslog).")
@@ -65,7 +69,10 @@ extension JournalBridgeCommand {
 
         @OptionGroup var sinks: SinkOptions
 
-        @Option(help: "Also send every record to a central syslog receiver: syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT or relp://HOST:PORT (repeatable; replaces the file's forward key).")
+        @Option(
+            help:
+                "Also send every record to a central syslog receiver: syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT or relp://HOST:PORT (repeatable; replaces the file's forward key)."
+        )
         var forward: [String] = []
 
         @Option(help: "Lowest level forwarded (default: info).")
@@ -77,18 +84,24 @@ extension JournalBridgeCommand {
             }
             var probe = DaemonConfiguration()
             for (name, values) in syslogFlags {
-                if let error = probe.setSyslogEndpoints(name, values) { throw ValidationError("--\(name): \(error.problem)") }
+                if let error = probe.setSyslogEndpoints(name, values) {
+                    throw ValidationError("--\(name): \(error.problem)")
+                }
             }
             if let syslogMaxMessage, !(480...8 * 1024 * 1024).contains(syslogMaxMessage) {
                 throw ValidationError("--syslog-max-message \(syslogMaxMessage): must be 480 to 8388608 (8 MiB)")
             }
             if let memoryLimit, parsedMemoryLimit == nil {
-                throw ValidationError("--memory-limit \(memoryLimit): expected a size of at least 16M, such as 256M or 1G")
+                throw ValidationError(
+                    "--memory-limit \(memoryLimit): expected a size of at least 16M, such as 256M or 1G")
             }
         }
 
         private var syslogFlags: [(String, [String])] {
-            [("syslog-socket", syslogSocket), ("syslog-stream", syslogStream), ("syslog-tcp", syslogTcp), ("syslog-udp", syslogUdp)]
+            [
+                ("syslog-socket", syslogSocket), ("syslog-stream", syslogStream), ("syslog-tcp", syslogTcp),
+                ("syslog-udp", syslogUdp),
+            ]
         }
 
         private var parsedMemoryLimit: Int? {
@@ -162,7 +175,9 @@ extension JournalBridgeCommand {
             if let file { options.config = file }
             let (configuration, source) = try options.load()
             try configuration.validateEnvironment(source: source)
-            print("\(source): OK (socket \(configuration.socketPath), files \(configuration.sinks.base)_{error,debug}.log)")
+            print(
+                "\(source): OK (socket \(configuration.socketPath), files \(configuration.sinks.base)_{error,debug}.log)"
+            )
         }
     }
 }

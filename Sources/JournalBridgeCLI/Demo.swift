@@ -4,6 +4,8 @@ import Glibc
 #endif
 import JournalBridge
 import JournalBridgeCollector
+import JournalBridgeDaemon
+import JournalBridgeProcess
 import Logging
 
 extension JournalBridgeCommand {
@@ -38,13 +40,16 @@ extension JournalBridgeCommand {
         @OptionGroup var sinks: SinkOptions
 
         func validate() throws {
-            guard workers >= 0, workers <= 1000 else { throw ValidationError("--workers must be 0...1000, not \(workers)") }
+            guard workers >= 0, workers <= 1000 else {
+                throw ValidationError("--workers must be 0...1000, not \(workers)")
+            }
             guard messages >= 0 else { throw ValidationError("--messages must be 0 or more, not \(messages)") }
             guard maxSleep >= 0 else { throw ValidationError("--max-sleep must be 0 or more, not \(maxSleep)") }
         }
 
         func run() throws {
-            let sinkConfiguration = sinks.configuration(defaults: SinkConfiguration(base: "./demo", maxBytes: 300, backupCount: 10))
+            let sinkConfiguration = sinks.configuration(
+                defaults: SinkConfiguration(base: "./demo", maxBytes: 300, backupCount: 10))
             let socketPath = socket ?? "/tmp/journal-bridge-demo-\(getpid()).sock"
             let collector = Collector(
                 configuration: CollectorConfiguration(socketPath: socketPath),
@@ -56,10 +61,13 @@ extension JournalBridgeCommand {
             let executable = ChildProcess.currentExecutable
             for worker in 1...max(1, workers) where workers > 0 {
                 children.append(
-                    try ChildProcess.spawn(executable, [
-                        "demo-worker", "--socket", socketPath, "--worker", String(worker), "--messages", String(messages),
-                        "--max-sleep", String(maxSleep), "--identifier", identifier,
-                    ])
+                    try ChildProcess.spawn(
+                        executable,
+                        [
+                            "demo-worker", "--socket", socketPath, "--worker", String(worker), "--messages",
+                            String(messages),
+                            "--max-sleep", String(maxSleep), "--identifier", identifier,
+                        ])
                 )
             }
             // The main process logs too, as in the Python pattern's demo.
@@ -83,7 +91,8 @@ extension JournalBridgeCommand {
                 statistics.perLevel[level].flatMap { $0 > 0 ? "\(level.displayName) \($0)" : nil }
             }
             let perSink = statistics.perSink.map { sink in
-                "\(sink.name) \(sink.routed) (\(sink.minimumLevel.displayName)+)" + (sink.failed > 0 ? ", \(sink.failed) failed" : "")
+                "\(sink.name) \(sink.routed) (\(sink.minimumLevel.displayName)+)"
+                    + (sink.failed > 0 ? ", \(sink.failed) failed" : "")
             }
             var lines = [
                 "journal-bridge demo: \(statistics.total) records from \(processes) processes",
@@ -91,7 +100,9 @@ extension JournalBridgeCommand {
                 "  per sink:  " + perSink.joined(separator: ", "),
             ]
             if sinks.errorFileLevel != nil || sinks.debugFileLevel != nil {
-                lines.append("  files:     \(sinks.errorFilePath), \(sinks.debugFilePath) (and their .1 ... .\(sinks.backupCount))")
+                lines.append(
+                    "  files:     \(sinks.errorFilePath), \(sinks.debugFilePath) (and their .1 ... .\(sinks.backupCount))"
+                )
             }
             if sinks.journaldLevel != nil {
                 lines.append("  journald:  journalctl -t \(identifier)    (JSON: journalctl -t \(identifier) -o json)")
@@ -111,7 +122,9 @@ extension JournalBridgeCommand {
         @Option var identifier: String
 
         func run() throws {
-            Self.logMessages(name: "worker-\(worker)", socket: socket, identifier: identifier, messages: messages, maxSleep: maxSleep)
+            Self.logMessages(
+                name: "worker-\(worker)", socket: socket, identifier: identifier, messages: messages, maxSleep: maxSleep
+            )
         }
 
         static func logMessages(name: String, socket: String, identifier: String, messages: Int, maxSleep: Double) {
@@ -124,7 +137,8 @@ extension JournalBridgeCommand {
             for index in 1...max(1, messages) where messages > 0 {
                 if maxSleep > 0 { usleep(useconds_t(Double.random(in: 0..<maxSleep) * 1e6)) }
                 let level = levels.randomElement()!
-                logger.log(level: level, "\(name) message \(index)", metadata: ["worker": "\(name)", "index": "\(index)"])
+                logger.log(
+                    level: level, "\(name) message \(index)", metadata: ["worker": "\(name)", "index": "\(index)"])
             }
             shipper.shutdown(timeout: 60)
         }

@@ -3,10 +3,11 @@ import JournalBridge
 import JournalBridgeCollector
 #if canImport(Glibc)
 import Glibc
+import JournalBridgeDaemon
 #endif
 
-public struct JournalBridgeCommand: ParsableCommand {
-    public static let configuration = CommandConfiguration(
+package struct JournalBridgeCommand: ParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "journal-bridge",
         abstract: "One ordered, reliable log for many processes: swift-log records to journald and rotating files.",
         discussion: """
@@ -32,16 +33,18 @@ public struct JournalBridgeCommand: ParsableCommand {
               78  bad configuration (EX_CONFIG): one line naming the file, the line, the key and the \
             problem. journal-bridge.service does not restart on 78 (RestartPreventExitStatus=78).
             """,
-        subcommands: [Send.self, Collect.self, CheckConfig.self, Demo.self, Bench.self, DemoWorker.self, BenchWorker.self]
+        subcommands: [
+            Send.self, Collect.self, CheckConfig.self, Demo.self, Bench.self, DemoWorker.self, BenchWorker.self,
+        ]
     )
 
-    public init() {}
+    package init() {}
 
     /// Like `main()`, with the error policy of the discussion above in one place. ArgumentParser
     /// handles its own errors (usage and 64 for bad arguments, `--help`, `ExitCode`); from a
     /// running command, a `ConfigurationError` exits 78 and a failure at run time (`RuntimeFailure`,
     /// or a `SystemError` nothing wrapped) exits 1, each as one line without the usage text.
-    public static func run() -> Never {
+    package static func run() -> Never {
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -50,7 +53,8 @@ public struct JournalBridgeCommand: ParsableCommand {
             StandardError.write("journal-bridge: \(error)\n")
             Glibc.exit(ConfigurationError.exitStatus)
         } catch let error where error is RuntimeFailure || error is SystemError {
-            let failure = error as? RuntimeFailure ?? RuntimeFailure("\(error)")  // its description escapes control characters
+            // its description escapes control characters
+            let failure = error as? RuntimeFailure ?? RuntimeFailure("\(error)")
             StandardError.write("journal-bridge: \(failure)\n")
             Glibc.exit(RuntimeFailure.exitStatus)
         } catch {

@@ -21,7 +21,10 @@ extension JournalBridgeCommand {
         @Flag(help: "Write to the sinks in this process instead of through a collector.")
         var direct = false
 
-        @Option(help: "The collector's socket (default: $JOURNAL_BRIDGE_SOCKET, else /run/journal-bridge/journal-bridge.sock).")
+        @Option(
+            help:
+                "The collector's socket (default: $JOURNAL_BRIDGE_SOCKET, else /run/journal-bridge/journal-bridge.sock)."
+        )
         var socket: String?
 
         @Option(help: "Seconds to wait for the collector to acknowledge every record before giving up (exit 1).")

@@ -12,9 +12,11 @@ final class BenchCommandTests: XCTestCase {
             "--identifier", identifier, "--json",
         ])
         XCTAssertEqual(result.status, 0, result.stderrText)
-        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout)) as? [String: Any], result.stdoutText)
+        let object = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(result.stdout)) as? [String: Any], result.stdoutText)
         for key in [
-            "records", "missing", "records_per_second", "journald_ceiling_per_second", "ratio_to_ceiling", "call_p50_us",
+            "records", "missing", "records_per_second", "journald_ceiling_per_second", "ratio_to_ceiling",
+            "call_p50_us",
             "call_p99_us", "collector_peak_rss_bytes", "bridge_shaped_ceiling_per_second", "saturated_call_p99_us",
         ] {
             XCTAssertNotNil(object[key], key)
@@ -32,7 +34,9 @@ final class BenchCommandTests: XCTestCase {
     }
 
     func testFilesOnlyTableAndBadSinkName() throws {
-        let table = try Run.journalBridge(["bench", "--sinks", "files", "--workers", "2", "--records", "300", "--paced-records", "50"])
+        let table = try Run.journalBridge([
+            "bench", "--sinks", "files", "--workers", "2", "--records", "300", "--paced-records", "50",
+        ])
         XCTAssertEqual(table.status, 0, table.stderrText)
         XCTAssertTrue(table.stdoutText.contains("missing (files / journald)"), table.stdoutText)
         XCTAssertTrue(table.stdoutText.contains("0 / -"), table.stdoutText)

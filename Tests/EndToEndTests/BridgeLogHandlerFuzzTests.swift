@@ -45,7 +45,8 @@ final class BridgeLogHandlerFuzzTests: XCTestCase {
                 marker: BridgeLogHandlerFuzzTests.markerOf(record.message), label: record.label,
                 withinLimits: record.encodedSizeWithinWireLimits != nil, metadataCount: record.metadata.count,
                 dropped: record.metadata.last.flatMap { $0.key == LogRecord.droppedMetadataKey ? $0.value : nil },
-                notes: ([record.message, record.label, record.file, record.function] + record.metadata.flatMap { [$0.key, $0.value] })
+                notes: ([record.message, record.label, record.file, record.function]
+                    + record.metadata.flatMap { [$0.key, $0.value] })
                     .reduce(0) { $0 + ($1.hasSuffix(" bytes]") && $1.contains("…[truncated ") ? 1 : 0) }
             )
         }
@@ -83,14 +84,20 @@ final class BridgeLogHandlerFuzzTests: XCTestCase {
             let hugeValues = random.next() % 6 == 0
             for field in 0..<fields {
                 // Unique keys: a dictionary would merge equal ones.
-                let key = field == 0 ? "" : hugeKeys && field < 50 ? "\(field)" + String(repeating: "K", count: 1500 + field) : "k\(field)"
-                metadata[key] = hugeValues && field < 4 ? .string(text(maxBytes: 3 * 1024 * 1024)) : .string("v\(field)")
+                let key =
+                    field == 0
+                    ? ""
+                    : hugeKeys && field < 50 ? "\(field)" + String(repeating: "K", count: 1500 + field) : "k\(field)"
+                metadata[key] =
+                    hugeValues && field < 4 ? .string(text(maxBytes: 3 * 1024 * 1024)) : .string("v\(field)")
             }
             let message = "#\(index)#" + text(maxBytes: size(huge: 9 * 1024 * 1024))
             let file = text(maxBytes: size(huge: 3 * 1024 * 1024))
             let function = text(maxBytes: size(huge: 3 * 1024 * 1024))
             let level = Logger.Level.allCases[Int(random.next() % UInt64(Logger.Level.allCases.count))]
-            logger.log(level: level, "\(message)", metadata: metadata, file: file, function: function, line: UInt(random.next() % 100_000))
+            logger.log(
+                level: level, "\(message)", metadata: metadata, file: file, function: function,
+                line: UInt(random.next() % 100_000))
 
             let record = LogRecord(
                 level: level, label: label, message: message, file: file, function: function,
@@ -118,11 +125,14 @@ final class BridgeLogHandlerFuzzTests: XCTestCase {
             }
             if original.exceedsLimits {
                 clamped += 1
-                XCTAssertTrue(record.notes > 0 || record.dropped != nil, "record \(record.marker ?? -1): the cut is stated")
+                XCTAssertTrue(
+                    record.notes > 0 || record.dropped != nil, "record \(record.marker ?? -1): the cut is stated")
             } else {
                 XCTAssertEqual(record.notes, 0, "record \(record.marker ?? -1) was not cut")
             }
         }
-        print("BridgeLogHandlerFuzzTests: \(count) records delivered in order, \(clamped) clamped, \(shipper.statistics.reconnects) connection(s)")
+        print(
+            "BridgeLogHandlerFuzzTests: \(count) records delivered in order, \(clamped) clamped, \(shipper.statistics.reconnects) connection(s)"
+        )
     }
 }

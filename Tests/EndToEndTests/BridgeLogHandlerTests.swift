@@ -10,10 +10,12 @@ final class BridgeLogHandlerTests: XCTestCase {
     struct Failure: Error, CustomStringConvertible { var description: String { "disk on fire" } }
 
     func testMetadataFromEverySourceIsMergedLaterWins() throws {
-        let fixture = try CollectorFixture(files: "m", sinks: { sinks in
-            sinks.fileFormat = try LineFormat("%(levelname)s %(message)s {%(metadata)s}")
-            sinks.debugFileLevel = .trace
-        })
+        let fixture = try CollectorFixture(
+            files: "m",
+            sinks: { sinks in
+                sinks.fileFormat = try LineFormat("%(levelname)s %(message)s {%(metadata)s}")
+                sinks.debugFileLevel = .trace
+            })
         let directory = fixture.directory
         let shipper = fixture.shipper(identifier: "merge")
         let provider = Logger.MetadataProvider { ["trace.id": "t-1", "shared": "provider"] }
@@ -25,7 +27,9 @@ final class BridgeLogHandlerTests: XCTestCase {
         plain.trace("none at the call")
         plain.info("call wins", metadata: ["shared": "call", "n": "1"])
 
-        var provided = Logger(label: "provided") { BridgeLogHandler(label: $0, shipper: shipper, metadataProvider: provider) }
+        var provided = Logger(label: "provided") {
+            BridgeLogHandler(label: $0, shipper: shipper, metadataProvider: provider)
+        }
         provided[metadataKey: "shared"] = "handler"
         provided.error("with provider", metadata: ["shared": "call"])
         provided.log(level: .critical, "with error", error: Failure())
@@ -33,11 +37,13 @@ final class BridgeLogHandlerTests: XCTestCase {
         XCTAssertTrue(shipper.flush(timeout: 20))
         shipper.shutdown()
         fixture.stop()
-        XCTAssertEqual(directory.lines("m_debug.log"), [
-            "TRACE none at the call {only.handler=h shared=handler}",
-            "INFO call wins {n=1 only.handler=h shared=call}",
-            "ERROR with provider {shared=call trace.id=t-1}",
-            "CRITICAL with error {error.message=\"disk on fire\" error.type=EndToEndTests.BridgeLogHandlerTests.Failure shared=provider trace.id=t-1}",
-        ])
+        XCTAssertEqual(
+            directory.lines("m_debug.log"),
+            [
+                "TRACE none at the call {only.handler=h shared=handler}",
+                "INFO call wins {n=1 only.handler=h shared=call}",
+                "ERROR with provider {shared=call trace.id=t-1}",
+                "CRITICAL with error {error.message=\"disk on fire\" error.type=EndToEndTests.BridgeLogHandlerTests.Failure shared=provider trace.id=t-1}",
+            ])
     }
 }

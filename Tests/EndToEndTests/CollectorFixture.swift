@@ -13,7 +13,9 @@ final class CollectorFixture {
 
     /// A collector writing to `routes` (given the directory, for files in it); `configure`
     /// changes its configuration first (the socket path aside).
-    init(configure: (inout CollectorConfiguration) -> Void = { _ in }, routes: (TemporaryDirectory) throws -> [SinkRoute]) throws {
+    init(
+        configure: (inout CollectorConfiguration) -> Void = { _ in }, routes: (TemporaryDirectory) throws -> [SinkRoute]
+    ) throws {
         directory = try TemporaryDirectory()
         var configuration = CollectorConfiguration(socketPath: directory.file("c.sock"))
         configure(&configuration)
@@ -25,11 +27,13 @@ final class CollectorFixture {
     /// never rolling, to journald from `journaldLevel` (nil: not at all), with no console;
     /// `sinks` changes that first.
     convenience init(
-        files base: String, journaldLevel: Logger.Level? = nil, configure: (inout CollectorConfiguration) -> Void = { _ in },
+        files base: String, journaldLevel: Logger.Level? = nil,
+        configure: (inout CollectorConfiguration) -> Void = { _ in },
         sinks: (inout SinkConfiguration) throws -> Void = { _ in }
     ) throws {
         try self.init(configure: configure) { directory in
-            var configuration = SinkConfiguration(base: directory.file(base), consoleLevel: nil, journaldLevel: journaldLevel, maxBytes: 0)
+            var configuration = SinkConfiguration(
+                base: directory.file(base), consoleLevel: nil, journaldLevel: journaldLevel, maxBytes: 0)
             try sinks(&configuration)
             return try configuration.makeRoutes()
         }

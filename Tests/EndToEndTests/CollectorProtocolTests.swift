@@ -29,7 +29,9 @@ final class CollectorProtocolTests: XCTestCase {
 
     /// Sends `bytes` on a fresh connection and checks the collector closes it, says why
     /// to the client (goodbye) when it can, and logs the reason.
-    private func assertClosed(after bytes: [UInt8], greet: Bool = true, finish: Bool = false, reason: String, line: UInt = #line) throws {
+    private func assertClosed(
+        after bytes: [UInt8], greet: Bool = true, finish: Bool = false, reason: String, line: UInt = #line
+    ) throws {
         let client = try RawClient(path: socketPath)
         if greet { hello(client) }
         client.send(bytes)
@@ -41,13 +43,18 @@ final class CollectorProtocolTests: XCTestCase {
             XCTAssertTrue(said.contains(reason), said, line: line)
         }
         XCTAssertTrue(
-            eventually { self.directory.lines("p_error.log").contains { $0.contains("closed the connection from pid \(getpid())") && $0.contains(reason) } },
+            eventually {
+                self.directory.lines("p_error.log").contains {
+                    $0.contains("closed the connection from pid \(getpid())") && $0.contains(reason)
+                }
+            },
             "logged reason '\(reason)': \(directory.lines("p_error.log"))", line: line
         )
     }
 
     func testEachBrokenClientClosesOnlyItsOwnConnection() throws {
-        let shipper = RecordShipper(configuration: ShipperConfiguration(socketPath: socketPath, identifier: "good", flushAtExit: nil))
+        let shipper = RecordShipper(
+            configuration: ShipperConfiguration(socketPath: socketPath, identifier: "good", flushAtExit: nil))
         var logger = Logger(label: "good") { BridgeLogHandler(label: $0, shipper: shipper) }
         logger.logLevel = .debug
         for i in 0..<100 { logger.info("good before \(i)") }
@@ -58,7 +65,8 @@ final class CollectorProtocolTests: XCTestCase {
         try assertClosed(after: oversize, reason: "frame too large")
         try assertClosed(after: [0, 0, 0, 0], reason: "zero-length frame")
         try assertClosed(after: [0xFF, 0xFF, 0xFF, 0xFF], reason: "frame too large")
-        try assertClosed(after: Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8), greet: false, reason: "frame too large")
+        try assertClosed(
+            after: Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8), greet: false, reason: "frame too large")
         try assertClosed(after: [0, 0, 0, 3, 0x42, 0x42, 0x42], greet: false, reason: "unknown frame type")
         var future = FrameEncoder()
         future.encode(.hello(Hello(version: 2, session: 1, identifier: "future")))
@@ -73,7 +81,8 @@ final class CollectorProtocolTests: XCTestCase {
         try assertClosed(after: levelBytes, reason: "invalid level")
         var truncated = FrameEncoder()
         truncated.encode(.batch([LogRecord(level: .info, message: "cut short", sequence: 1, origin: .unattributed)]))
-        try assertClosed(after: Array(truncated.bytes.dropLast(5)), finish: true, reason: "truncated frame at disconnect")
+        try assertClosed(
+            after: Array(truncated.bytes.dropLast(5)), finish: true, reason: "truncated frame at disconnect")
 
         for i in 0..<100 { logger.info("good after \(i)") }
         XCTAssertTrue(shipper.flush(timeout: 20))
@@ -88,7 +97,9 @@ final class CollectorProtocolTests: XCTestCase {
         let session = UInt64.random(in: 1...UInt64.max)
         client.send(.hello(Hello(session: session, identifier: "acks")))
         _ = client.nextFrame()
-        let records = (1...5).map { LogRecord(level: .info, message: "acked \($0)", sequence: UInt64($0), origin: .unattributed) }
+        let records = (1...5).map {
+            LogRecord(level: .info, message: "acked \($0)", sequence: UInt64($0), origin: .unattributed)
+        }
         client.send(.batch(records))
         var acked: UInt64 = 0
         while acked < 5, case .ack(let n)? = client.nextFrame() { acked = n }
@@ -99,7 +110,11 @@ final class CollectorProtocolTests: XCTestCase {
         again.send(.hello(Hello(session: session, identifier: "acks")))
         guard case .welcome(_, let stored)? = again.nextFrame() else { return XCTFail("no welcome") }
         XCTAssertEqual(stored, 5)
-        again.send(.batch((3...7).map { LogRecord(level: .info, message: "acked \($0)", sequence: UInt64($0), origin: .unattributed) }))
+        again.send(
+            .batch(
+                (3...7).map {
+                    LogRecord(level: .info, message: "acked \($0)", sequence: UInt64($0), origin: .unattributed)
+                }))
         acked = 0
         while acked < 7, case .ack(let n)? = again.nextFrame() { acked = n }
         XCTAssertEqual(acked, 7)

@@ -17,7 +17,9 @@ final class DaemonTests: XCTestCase {
         for (index, testCase) in cases.enumerated() {
             let path = directory.file("bad\(index).conf")
             try testCase.text.write(toFile: path, atomically: true, encoding: .utf8)
-            for arguments in [["check-config", path], ["collect", "--config", path, "--socket", directory.file("s\(index).sock")]] {
+            for arguments in [
+                ["check-config", path], ["collect", "--config", path, "--socket", directory.file("s\(index).sock")],
+            ] {
                 let result = try Run.journalBridge(arguments)
                 XCTAssertEqual(result.status, 78, "\(arguments): \(result.stderrText)")
                 for text in testCase.mentions {
@@ -39,7 +41,8 @@ final class DaemonTests: XCTestCase {
     }
 
     /// Runs journal-bridge to its end, bounded: a run that hangs is killed (status 137) instead of hanging the test.
-    private func runBounded(_ arguments: [String], timeout: TimeInterval = 15) throws -> (status: Int32, stderr: String) {
+    private func runBounded(_ arguments: [String], timeout: TimeInterval = 15) throws -> (status: Int32, stderr: String)
+    {
         let process = try BackgroundProcess(Run.journalBridge, arguments)
         let status = process.wait(timeout: timeout)
         _ = eventually(timeout: 5) { process.stderrText.hasSuffix("\n") }
@@ -58,10 +61,13 @@ final class DaemonTests: XCTestCase {
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
         // A directory used to pass as an empty file; a FIFO hung; /dev/zero ate memory.
         for (path, kind) in [(directory.path, "a directory"), (fifo, "a FIFO"), ("/dev/zero", "a character device")] {
-            for arguments in [["check-config", path], ["collect", "--config", path, "--socket", directory.file("s.sock")]] {
+            for arguments in [
+                ["check-config", path], ["collect", "--config", path, "--socket", directory.file("s.sock")],
+            ] {
                 let (status, stderr) = try runBounded(arguments)
                 XCTAssertEqual(status, 78, "\(arguments): \(stderr)")
-                XCTAssertTrue(stderr.contains("\(path): cannot read the file: it is \(kind), not a regular file"), stderr)
+                XCTAssertTrue(
+                    stderr.contains("\(path): cannot read the file: it is \(kind), not a regular file"), stderr)
                 assertOneLine(stderr)
             }
         }
@@ -72,19 +78,25 @@ final class DaemonTests: XCTestCase {
         let directory = try TemporaryDirectory()
         let path = directory.file("windows.conf")
         let socket = directory.file("crlf.sock")
-        let text = "\u{FEFF}# saved by Notepad\r\nsocket = \"\(socket)\"\r\nbase = \"\(directory.file("logs/crlf"))\"\r\njournald = false\r\n"
+        let text =
+            "\u{FEFF}# saved by Notepad\r\nsocket = \"\(socket)\"\r\nbase = \"\(directory.file("logs/crlf"))\"\r\njournald = false\r\n"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         let checked = try Run.journalBridge(["check-config", path])
         XCTAssertEqual(checked.status, 0, checked.stderrText)
-        XCTAssertTrue(checked.stdoutText.contains("OK (socket \(socket), files \(directory.file("logs/crlf"))_"), checked.stdoutText)
+        XCTAssertTrue(
+            checked.stdoutText.contains("OK (socket \(socket), files \(directory.file("logs/crlf"))_"),
+            checked.stdoutText)
 
         let daemon = try BackgroundProcess(Run.journalBridge, ["collect", "--config", path])
         XCTAssertTrue(eventually { FileManager.default.fileExists(atPath: socket) }, daemon.stderrText)
-        let sent = try Run.journalBridge(["send", "--socket", socket, "--timeout", "20", "through a CRLF configuration"])
+        let sent = try Run.journalBridge([
+            "send", "--socket", socket, "--timeout", "20", "through a CRLF configuration",
+        ])
         XCTAssertEqual(sent.status, 0, sent.stderrText)
         daemon.signal(SIGTERM)
         XCTAssertEqual(daemon.wait(), 0, daemon.stderrText)
-        XCTAssertTrue(directory.lines("logs/crlf_debug.log").last?.hasSuffix("INFO : through a CRLF configuration") == true)
+        XCTAssertTrue(
+            directory.lines("logs/crlf_debug.log").last?.hasSuffix("INFO : through a CRLF configuration") == true)
     }
 
     func testCheckConfigAndCollectRefuseWhatCannotHoldTheLogFilesWithTheSameMessage() throws {
@@ -105,7 +117,8 @@ final class DaemonTests: XCTestCase {
             XCTAssertEqual(checked.status, 78, checked.stderr)
             XCTAssertEqual(collected.status, 78, collected.stderr)
             XCTAssertEqual(checked.stderr, collected.stderr, "one validation for both")
-            XCTAssertTrue(checked.stderr.hasPrefix("journal-bridge: \(path):2: base: cannot write there: "), checked.stderr)
+            XCTAssertTrue(
+                checked.stderr.hasPrefix("journal-bridge: \(path):2: base: cannot write there: "), checked.stderr)
             XCTAssertTrue(checked.stderr.contains(problem), checked.stderr)
             assertOneLine(checked.stderr)
         }
@@ -114,12 +127,14 @@ final class DaemonTests: XCTestCase {
     func testABusySocketIsARuntimeFailureExit1NotAConfigurationError() throws {
         let directory = try TemporaryDirectory()
         let socket = directory.file("busy.sock")
-        let first = try BackgroundProcess(Run.journalBridge, ["collect", "--socket", socket, "--base", directory.file("a/jb"), "--no-journald"])
+        let first = try BackgroundProcess(
+            Run.journalBridge, ["collect", "--socket", socket, "--base", directory.file("a/jb"), "--no-journald"])
         XCTAssertTrue(eventually { FileManager.default.fileExists(atPath: socket) }, first.stderrText)
         // 78 would tell systemd not to restart (RestartPreventExitStatus=78): a busy socket is not a bad file.
         let second = try runBounded(["collect", "--socket", socket, "--base", directory.file("b/jb"), "--no-journald"])
         XCTAssertEqual(second.status, 1, second.stderr)
-        XCTAssertTrue(second.stderr.contains("cannot listen on \(socket): bind \(socket): Address already in use"), second.stderr)
+        XCTAssertTrue(
+            second.stderr.contains("cannot listen on \(socket): bind \(socket): Address already in use"), second.stderr)
         assertOneLine(second.stderr)
         XCTAssertTrue(first.isRunning, "the first collector keeps its socket")
         first.signal(SIGTERM)
@@ -133,7 +148,9 @@ final class DaemonTests: XCTestCase {
         XCTAssertTrue(badMode.stderrText.contains("Usage: journal-bridge collect"), badMode.stderrText)
         let help = try Run.journalBridge(["--help"])
         XCTAssertEqual(help.status, 0, help.stderrText)
-        XCTAssertTrue(help.stdoutText.contains("Exit status") && help.stdoutText.contains("78  bad configuration"), help.stdoutText)
+        XCTAssertTrue(
+            help.stdoutText.contains("Exit status") && help.stdoutText.contains("78  bad configuration"),
+            help.stdoutText)
         let unknown = try Run.journalBridge(["check-config", "--colour"])
         XCTAssertEqual(unknown.status, 64, unknown.stderrText)
         XCTAssertTrue(unknown.stderrText.contains("Usage"), unknown.stderrText)
@@ -143,14 +160,16 @@ final class DaemonTests: XCTestCase {
         let directory = try TemporaryDirectory()
         let socket = directory.file("d.sock")
         let daemon = try BackgroundProcess(
-            Run.journalBridge, ["collect", "--socket", socket, "--base", directory.file("logs/jb"), "--no-journald", "--max-bytes", "0"]
+            Run.journalBridge,
+            ["collect", "--socket", socket, "--base", directory.file("logs/jb"), "--no-journald", "--max-bytes", "0"]
         )
         XCTAssertTrue(eventually { FileManager.default.fileExists(atPath: socket) }, daemon.stderrText)
         var info = stat()
         stat(socket, &info)
         XCTAssertEqual(info.st_mode & 0o777, 0o660, "socket created 0660")
 
-        let shipper = RecordShipper(configuration: ShipperConfiguration(socketPath: socket, identifier: "hup", flushAtExit: nil))
+        let shipper = RecordShipper(
+            configuration: ShipperConfiguration(socketPath: socket, identifier: "hup", flushAtExit: nil))
         var logger = Logger(label: "hup") { BridgeLogHandler(label: $0, shipper: shipper) }
         logger.logLevel = .debug
         for i in 0..<500 { logger.info("record \(i)") }
@@ -160,7 +179,8 @@ final class DaemonTests: XCTestCase {
         XCTAssertTrue(eventually { daemon.stderrText.contains("reopened the log files") }, daemon.stderrText)
         for i in 500..<1000 { logger.info("record \(i)") }
         XCTAssertTrue(shipper.flush(timeout: 20))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.file("logs/jb_debug.log")), "a new file after HUP")
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: directory.file("logs/jb_debug.log")), "a new file after HUP")
 
         // Records in flight when SIGTERM arrives are written before the daemon exits 0.
         for i in 1000..<3000 { logger.info("record \(i)") }
@@ -186,15 +206,18 @@ final class DaemonTests: XCTestCase {
         let socket = directory.file("activated.sock")
         let activator = try BackgroundProcess(
             "/usr/bin/systemd-socket-activate",
-            ["-E", "NOTIFY_SOCKET", "-E", "WATCHDOG_USEC", "-l", socket, Run.journalBridge, "collect",
-             "--base", directory.file("logs/jb"), "--no-journald", "--socket", directory.file("not-this.sock")],
+            [
+                "-E", "NOTIFY_SOCKET", "-E", "WATCHDOG_USEC", "-l", socket, Run.journalBridge, "collect",
+                "--base", directory.file("logs/jb"), "--no-journald", "--socket", directory.file("not-this.sock"),
+            ],
             environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "300000"]
         )
         XCTAssertTrue(eventually { FileManager.default.fileExists(atPath: socket) }, activator.stderrText)
         // systemd-socket-activate starts the daemon on the first connection, with the socket as fd 3.
         let sent = try Run.journalBridge(["send", "--socket", socket, "--timeout", "20", "through an activated socket"])
         XCTAssertEqual(sent.status, 0, sent.stderrText + activator.stderrText)
-        XCTAssertTrue(directory.lines("logs/jb_debug.log").last?.hasSuffix("INFO : through an activated socket") == true)
+        XCTAssertTrue(
+            directory.lines("logs/jb_debug.log").last?.hasSuffix("INFO : through an activated socket") == true)
         XCTAssertTrue(activator.stderrText.contains("collecting on fd 3 from systemd"), activator.stderrText)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.file("not-this.sock")), "did not bind its own")
 
@@ -203,7 +226,8 @@ final class DaemonTests: XCTestCase {
         activator.signal(SIGTERM)
         XCTAssertEqual(activator.wait(), 0, activator.stderrText)
         XCTAssertTrue(eventually { notify.messages.contains { $0.hasPrefix("STOPPING=1") } }, "\(notify.messages)")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: socket), "an activated socket belongs to systemd: not unlinked")
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: socket), "an activated socket belongs to systemd: not unlinked")
     }
 }
 
@@ -224,7 +248,9 @@ final class NotifyListener: @unchecked Sendable {
             for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard bound == 0 else { throw Run.Failure(description: "bind \(path): errno \(errno)") }
         Thread { [weak self] in

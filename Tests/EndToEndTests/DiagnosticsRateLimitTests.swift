@@ -11,10 +11,12 @@ import XCTest
 final class DiagnosticsRateLimitTests: XCTestCase {
     func testABurstOfBadConnectionsDoesNotRotateAGenuineErrorOutAndIsCountedExactly() throws {
         // Small files: 20,000 warnings of ~120 bytes each would rotate through both many times.
-        let fixture = try CollectorFixture(files: "r", sinks: { sinks in
-            sinks.maxBytes = 16 * 1024
-            sinks.backupCount = 1
-        })
+        let fixture = try CollectorFixture(
+            files: "r",
+            sinks: { sinks in
+                sinks.maxBytes = 16 * 1024
+                sinks.backupCount = 1
+            })
         defer { fixture.stop() }
         let (directory, socket) = (fixture.directory, fixture.socketPath)
 
@@ -46,19 +48,26 @@ final class DiagnosticsRateLimitTests: XCTestCase {
         let me = "pid \(getpid()) uid \(getuid())"
         func counted() -> (full: Int, summarised: Int) {
             let lines = directory.rotated("r_error.log").lines()
-            let full = lines.filter { $0.contains("closed the connection from \(me)") && $0.contains("zero-length frame") }.count
+            let full = lines.filter {
+                $0.contains("closed the connection from \(me)") && $0.contains("zero-length frame")
+            }.count
             let summarised = lines.compactMap { line -> Int? in
                 guard let range = line.range(of: " more violations from \(me) in the last ") else { return nil }
                 return Int(line[..<range.lowerBound].split(separator: " ").last ?? "")
             }.reduce(0, +)
             return (full, summarised)
         }
-        XCTAssertTrue(eventually(timeout: 60) { let c = counted(); return c.full + c.summarised >= violations }, "counted: \(counted()) of \(violations)")
+        XCTAssertTrue(
+            eventually(timeout: 60) {
+                let c = counted(); return c.full + c.summarised >= violations
+            }, "counted: \(counted()) of \(violations)")
         let (full, summarised) = counted()
         XCTAssertEqual(full + summarised, violations, "every violation counted once")
         XCTAssertGreaterThan(summarised, 0, "later violations are summarised, not reported one by one")
         let errorLines = directory.rotated("r_error.log").lines()
         XCTAssertTrue(errorLines.contains { $0.hasSuffix(genuine) }, "the genuine ERROR is still in the error file")
-        print("RELIABILITY scenario=diagnostics-burst connections=\(violations) full=\(full) summarised=\(summarised) error-file-lines=\(errorLines.count)")
+        print(
+            "RELIABILITY scenario=diagnostics-burst connections=\(violations) full=\(full) summarised=\(summarised) error-file-lines=\(errorLines.count)"
+        )
     }
 }

@@ -7,7 +7,9 @@ import XCTest
 
 /// Direct mode against the real journald and real files.
 final class DirectModeJournaldTests: XCTestCase {
-    private func makeLogger(_ directory: TemporaryDirectory, identifier: String, label: String = "app.db") throws -> (Logger, Router) {
+    private func makeLogger(_ directory: TemporaryDirectory, identifier: String, label: String = "app.db") throws -> (
+        Logger, Router
+    ) {
         let configuration = SinkConfiguration(base: directory.file("app"), consoleLevel: nil, journaldLevel: .debug)
         let router = Router(routes: try configuration.makeRoutes())
         var handler = DirectLogHandler(label: label, router: router, identifier: identifier, metadataProvider: nil)
@@ -23,7 +25,8 @@ final class DirectModeJournaldTests: XCTestCase {
         var lines: [Logger.Level: UInt] = [:]
         for level in Logger.Level.allCases {
             lines[level] = #line + 1
-            logger.log(level: level, "message at \(level)", metadata: ["request.id": "r-\(level)", "priority": "not-mine"])
+            logger.log(
+                level: level, "message at \(level)", metadata: ["request.id": "r-\(level)", "priority": "not-mine"])
         }
         router.close()
 
@@ -54,7 +57,8 @@ final class DirectModeJournaldTests: XCTestCase {
         let errorFile = directory.lines("app_error.log")
         let debugFile = directory.lines("app_debug.log")
         XCTAssertEqual(errorFile.map { $0.split(separator: " ")[2] }, ["WARNING", "ERROR", "CRITICAL"])
-        XCTAssertEqual(debugFile.map { $0.split(separator: " ")[2] }, ["DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL"])
+        XCTAssertEqual(
+            debugFile.map { $0.split(separator: " ")[2] }, ["DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL"])
         XCTAssertTrue(errorFile[0].hasSuffix("] WARNING : message at warning"), errorFile[0])
     }
 
@@ -94,7 +98,9 @@ final class DirectModeJournaldTests: XCTestCase {
             for i in 0..<250 { logger.warning("t\(thread) n\(i)") }
         }
         router.close()
-        XCTAssertEqual(Set(directory.lines("app_debug.log").map { $0.split(separator: " ").suffix(2).joined(separator: " ") }).count, 1000)
+        XCTAssertEqual(
+            Set(directory.lines("app_debug.log").map { $0.split(separator: " ").suffix(2).joined(separator: " ") })
+                .count, 1000)
         XCTAssertEqual(try Journal.entries(identifier: identifier, atLeast: 1000).count, 1000)
     }
 }

@@ -19,9 +19,12 @@ final class FidelityTests: XCTestCase {
         #"a\xff\xfeb"#, #"\xc3(\x00z"#, #"literal \\n here"#, #"\xed\xa0\x80 surrogate"#, "plain ✓",
     ]
 
-    private func assertKeptAsBytes(identifier: String, debugFile: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+    private func assertKeptAsBytes(
+        identifier: String, debugFile: [String], file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let entries = try Journal.entries(identifier: identifier, atLeast: input.count)
-        XCTAssertEqual(entries.map { $0.fields["MESSAGE"] ?? [] }, input, "journald has the bytes as sent", file: file, line: line)
+        XCTAssertEqual(
+            entries.map { $0.fields["MESSAGE"] ?? [] }, input, "journald has the bytes as sent", file: file, line: line)
         XCTAssertEqual(debugFile.count, input.count, file: file, line: line)
         for (text, expected) in zip(debugFile, escapedInFile) {
             XCTAssertTrue(text.hasSuffix("] INFO : " + expected), text, file: file, line: line)
@@ -62,7 +65,8 @@ final class FidelityTests: XCTestCase {
         defer { fixture.stop() }
         let (directory, socket, collector) = (fixture.directory, fixture.socketPath, fixture.collector)
         let identifier = Journal.uniqueIdentifier()
-        let message: [UInt8] = [0x6D, 0xFF, 0x5C, 0x6E, 0x0A, 0xC3]  // m, 0xff, a literal backslash-n, a newline, a cut sequence
+        // m, 0xff, a literal backslash-n, a newline, a cut sequence
+        let message: [UInt8] = [0x6D, 0xFF, 0x5C, 0x6E, 0x0A, 0xC3]
         let value: [UInt8] = [0x76, 0x20, 0x6B, 0x3D, 0x76, 0xFE]  // "v k=v" and 0xfe
         var record = LogRecord(level: .warning, message: "", sequence: 1, origin: .unattributed)
         message.withUnsafeBytes { record.setMessage(bytes: $0) }
@@ -94,9 +98,12 @@ final class FidelityTests: XCTestCase {
     func testPythonEscapeDecodeGivesBackTheBytesOfEveryLine() throws {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "no python3 here")
         var g = SystemRandomNumberGenerator()
-        let pieces: [[UInt8]] = [[0x5C], [0x22], [0x0D], [0x09], [0x00], [0x1B], [0x7F], [0xC2, 0x85], [0xE2, 0x80, 0xA8], [0xC3], [0xFF]]
+        let pieces: [[UInt8]] = [
+            [0x5C], [0x22], [0x0D], [0x09], [0x00], [0x1B], [0x7F], [0xC2, 0x85], [0xE2, 0x80, 0xA8], [0xC3], [0xFF],
+        ]
         let lines: [[UInt8]] = (0..<500).map { _ in
-            var line: [UInt8] = [0x3E]  // '>' first and '<' last: a "\r" before stdin's "\n" would be taken as a line end
+            // '>' first and '<' last: a "\r" before stdin's "\n" would be taken as a line end
+            var line: [UInt8] = [0x3E]
             for _ in 0..<Int.random(in: 0...30, using: &g) {
                 if Bool.random(using: &g) {
                     let byte = UInt8.random(in: 0...255, using: &g)
@@ -109,7 +116,8 @@ final class FidelityTests: XCTestCase {
         }
         let directory = try TemporaryDirectory()
         let sent = try Run.journalBridge(
-            ["send", "--direct", "--no-journald", "--base", directory.file("p"), "-"], stdin: lines.flatMap { $0 + [0x0A] }
+            ["send", "--direct", "--no-journald", "--base", directory.file("p"), "-"],
+            stdin: lines.flatMap { $0 + [0x0A] }
         )
         XCTAssertEqual(sent.status, 0, sent.stderrText)
         let script = """
@@ -121,14 +129,18 @@ final class FidelityTests: XCTestCase {
         let file = try XCTUnwrap(FileManager.default.contents(atPath: directory.file("p_debug.log")))
         let decoded = try Run.command("/usr/bin/python3", ["-c", script], stdin: Array(file))
         XCTAssertEqual(decoded.status, 0, decoded.stderrText)
-        XCTAssertEqual(decoded.stdout.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast().map(Array.init), lines)
+        XCTAssertEqual(
+            decoded.stdout.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast().map(Array.init), lines)
     }
 
     func testTraceReachesJournaldByDefaultAndNotTheFiles() throws {
         let directory = try TemporaryDirectory()
         let identifier = Journal.uniqueIdentifier()
         let result = try Run.journalBridge(
-            ["send", "--direct", "--base", directory.file("t"), "--level", "trace", "--identifier", identifier, "fine detail"]
+            [
+                "send", "--direct", "--base", directory.file("t"), "--level", "trace", "--identifier", identifier,
+                "fine detail",
+            ]
         )
         XCTAssertEqual(result.status, 0, result.stderrText)
         let entry = try XCTUnwrap(Journal.entries(identifier: identifier).first, "trace reached journald")

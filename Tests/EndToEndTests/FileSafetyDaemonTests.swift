@@ -23,17 +23,26 @@ final class FileSafetyDaemonTests: XCTestCase {
 
     func testUnsafeLogFilesAreRefusedAtStartWithExit78NamingPathAndReason() throws {
         let cases: [(name: String, plant: (String, String) -> Void, reason: String)] = [
-            ("link", { path, victim in XCTAssertEqual(symlink(victim, path), 0) }, "it is a symbolic link, not a regular file"),
+            (
+                "link", { path, victim in XCTAssertEqual(symlink(victim, path), 0) },
+                "it is a symbolic link, not a regular file"
+            ),
             ("fifo", { path, _ in XCTAssertEqual(mkfifo(path, 0o666), 0) }, "it is a FIFO, not a regular file"),
-            ("other-user", { path, _ in
-                XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data()))
-                XCTAssertEqual(chmod(path, 0o600), 0)
-                XCTAssertEqual(chown(path, 65534, 65534), 0)
-            }, "it belongs to uid 65534"),
-            ("world-writable", { path, _ in
-                XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data()))
-                XCTAssertEqual(chmod(path, 0o666), 0)
-            }, "it is writable by group or others (mode 0666)"),
+            (
+                "other-user",
+                { path, _ in
+                    XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data()))
+                    XCTAssertEqual(chmod(path, 0o600), 0)
+                    XCTAssertEqual(chown(path, 65534, 65534), 0)
+                }, "it belongs to uid 65534"
+            ),
+            (
+                "world-writable",
+                { path, _ in
+                    XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data()))
+                    XCTAssertEqual(chmod(path, 0o666), 0)
+                }, "it is writable by group or others (mode 0666)"
+            ),
         ]
         for testCase in cases {
             let directory = try TemporaryDirectory()
@@ -42,13 +51,16 @@ final class FileSafetyDaemonTests: XCTestCase {
             testCase.plant(errorFile, victim)
             let socket = directory.file("c.sock")
             let daemon = try BackgroundProcess(
-                Run.journalBridge, ["collect", "--socket", socket, "--base", directory.file("jb"), "--no-journald", "--no-console"]
+                Run.journalBridge,
+                ["collect", "--socket", socket, "--base", directory.file("jb"), "--no-journald", "--no-console"]
             )
             // Bounded: the collector of the issue hung on the FIFO for good (SIGKILL gives 137).
             XCTAssertEqual(daemon.wait(timeout: 15), 78, "\(testCase.name): \(daemon.stderrText)")
             let lines = daemon.stderrText.split(separator: "\n").filter { $0.contains("refusing log file") }
             XCTAssertEqual(lines.count, 1, "\(testCase.name): one clear line: \(daemon.stderrText)")
-            XCTAssertTrue(lines.first?.contains("refusing log file \(errorFile): \(testCase.reason)") == true, "\(testCase.name): \(daemon.stderrText)")
+            XCTAssertTrue(
+                lines.first?.contains("refusing log file \(errorFile): \(testCase.reason)") == true,
+                "\(testCase.name): \(daemon.stderrText)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: socket), "\(testCase.name): refused before binding")
             XCTAssertEqual(contents(victim), victimText, testCase.name)
         }
@@ -60,19 +72,26 @@ final class FileSafetyDaemonTests: XCTestCase {
         let socket = directory.file("c.sock")
         let errorFile = directory.file("jb_error.log")
         let daemon = try BackgroundProcess(
-            Run.journalBridge, ["collect", "--socket", socket, "--base", directory.file("jb"), "--no-journald", "--no-console", "--max-bytes", "0"]
+            Run.journalBridge,
+            [
+                "collect", "--socket", socket, "--base", directory.file("jb"), "--no-journald", "--no-console",
+                "--max-bytes", "0",
+            ]
         )
         defer { if daemon.isRunning { daemon.signal(SIGKILL) } }
         XCTAssertTrue(eventually { daemon.stderrText.contains("collecting on") }, daemon.stderrText)
 
         func send(_ message: String) {
-            let sent = try? Run.journalBridge(["send", "--socket", socket, "--level", "warning", "--timeout", "10", message])
+            let sent = try? Run.journalBridge([
+                "send", "--socket", socket, "--level", "warning", "--timeout", "10", message,
+            ])
             XCTAssertEqual(sent?.status, 0, "\(message): \(sent?.stderrText ?? "") \(daemon.stderrText)")
         }
         func hangUp(_ count: Int) {
             daemon.signal(SIGHUP)
             XCTAssertTrue(
-                eventually { self.daemon(daemon, said: "reopened the log files") >= count }, "SIGHUP \(count): \(daemon.stderrText)"
+                eventually { self.daemon(daemon, said: "reopened the log files") >= count },
+                "SIGHUP \(count): \(daemon.stderrText)"
             )
         }
         send("before the swap")
@@ -90,9 +109,14 @@ final class FileSafetyDaemonTests: XCTestCase {
 
         XCTAssertEqual(contents(victim), victimText)
         let kept = directory.lines("jb_error.log.moved").map { String($0.split(separator: ":").last!.dropFirst()) }
-        XCTAssertEqual(kept, ["before the swap", "after a link was swapped in", "after a FIFO was swapped in"], daemon.stderrText)
-        XCTAssertEqual(self.daemon(daemon, said: "error-file: refusing log file \(errorFile): it is a symbolic link"), 1, daemon.stderrText)
-        XCTAssertEqual(self.daemon(daemon, said: "still writing the file opened before"), 1, "once per episode: \(daemon.stderrText)")
+        XCTAssertEqual(
+            kept, ["before the swap", "after a link was swapped in", "after a FIFO was swapped in"], daemon.stderrText)
+        XCTAssertEqual(
+            self.daemon(daemon, said: "error-file: refusing log file \(errorFile): it is a symbolic link"), 1,
+            daemon.stderrText)
+        XCTAssertEqual(
+            self.daemon(daemon, said: "still writing the file opened before"), 1,
+            "once per episode: \(daemon.stderrText)")
     }
 
     private func daemon(_ daemon: BackgroundProcess, said text: String) -> Int {

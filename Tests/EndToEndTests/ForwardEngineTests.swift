@@ -23,7 +23,8 @@ final class ForwardEngineTests: XCTestCase {
     func testRsyslogTCPOctetCountedEveryRecordWithItsFields() throws {
         try requireRoot(); try require("/usr/sbin/rsyslogd")
         let bed = try TestBed()
-        let receiver = try bed.rsyslog(input: #"module(load="imtcp") input(type="imtcp" address="127.0.0.1" port="6514")"#)
+        let receiver = try bed.rsyslog(
+            input: #"module(load="imtcp") input(type="imtcp" address="127.0.0.1" port="6514")"#)
         let daemon = try bed.collect(forward: "syslog+tcp://127.0.0.1:6514")
         try bed.runWorkers(workers, perWorker)
         let got = try bed.received(receiver, expected: workers * perWorker, settle: 120)
@@ -59,7 +60,9 @@ final class ForwardEngineTests: XCTestCase {
         // A kill between rsyslog's write and its `rsp` reaching the sink: those are sent again.
         // At most the window (128) per kill; each a byte-identical copy (same JB_SESSION, JB_SEQ).
         XCTAssertLessThanOrEqual(got.duplicates, 2 * 128)
-        print("forward: RELP, 2 receiver kills: \(got.missing) of \(self.workers * perWorker) missing, \(got.duplicates) duplicates")
+        print(
+            "forward: RELP, 2 receiver kills: \(got.missing) of \(self.workers * perWorker) missing, \(got.duplicates) duplicates"
+        )
         XCTAssertTrue(got.fieldsIntact, got.sample)
     }
 
@@ -87,7 +90,9 @@ final class ForwardEngineTests: XCTestCase {
         try bed.finish(workers)
         try bed.stop(daemon)
         let got = try bed.received(receiver, expected: self.workers * perWorker, settle: 3)
-        print("forward: plain TCP, 2 receiver kills: \(got.missing) of \(self.workers * perWorker) missing, \(got.duplicates) duplicates")
+        print(
+            "forward: plain TCP, 2 receiver kills: \(got.missing) of \(self.workers * perWorker) missing, \(got.duplicates) duplicates"
+        )
         // Each kill can lose at most what the socket buffers held (a few MiB): far less than the stream.
         XCTAssertLessThan(got.missing, self.workers * perWorker / 2)
         XCTAssertGreaterThan(got.unique, 0)
@@ -101,12 +106,14 @@ final class ForwardEngineTests: XCTestCase {
         let bed = try TestBed()
         let daemon = try bed.collect(forward: "relp://127.0.0.1:2514", extra: ["forward_buffer = 100"])
         try bed.runWorkers(4, 250)
-        let receiver = try bed.rsyslog(input: #"module(load="imrelp") input(type="imrelp" address="127.0.0.1" port="2514")"#)
+        let receiver = try bed.rsyslog(
+            input: #"module(load="imrelp") input(type="imrelp" address="127.0.0.1" port="2514")"#)
         let got = try bed.received(receiver, expected: 100, settle: 15)
         try bed.stop(daemon)
         XCTAssertEqual(got.unique, 100, "the newest 100 are kept")
         let text = (try? String(contentsOfFile: receiver.file, encoding: .utf8)) ?? ""
-        XCTAssertTrue(text.contains("900 records were dropped for relp://127.0.0.1:2514"), text.suffix(2000).description)
+        XCTAssertTrue(
+            text.contains("900 records were dropped for relp://127.0.0.1:2514"), text.suffix(2000).description)
         XCTAssertTrue(daemon.stderrText.contains("forward relp://127.0.0.1:2514"), daemon.stderrText)
     }
 
@@ -116,13 +123,16 @@ final class ForwardEngineTests: XCTestCase {
         try requireRoot(); try require("/usr/sbin/rsyslogd"); try require("/usr/lib/x86_64-linux-gnu/rsyslog/imrelp.so")
         let bed = try TestBed()
         bed.drainSeconds = 1
-        let extra = ["forward_buffer = 100", "forward_spill = \"\(bed.directory.file("spill"))\"", "forward_drain_seconds = 1"]
+        let extra = [
+            "forward_buffer = 100", "forward_spill = \"\(bed.directory.file("spill"))\"", "forward_drain_seconds = 1",
+        ]
         let first = try bed.collect(forward: "relp://127.0.0.1:2514", extra: extra)
         try bed.runWorkers(4, 500)
         try bed.stop(first)
         let spilled = (try? FileManager.default.subpathsOfDirectory(atPath: bed.directory.file("spill"))) ?? []
         XCTAssertTrue(spilled.contains { $0.hasSuffix(".spill") }, "\(spilled)")
-        let receiver = try bed.rsyslog(input: #"module(load="imrelp") input(type="imrelp" address="127.0.0.1" port="2514")"#)
+        let receiver = try bed.rsyslog(
+            input: #"module(load="imrelp") input(type="imrelp" address="127.0.0.1" port="2514")"#)
         let second = try bed.collect(forward: "relp://127.0.0.1:2514", extra: extra)
         let got = try bed.received(receiver, expected: 2000, settle: 20)
         bed.drainSeconds = 10
@@ -151,7 +161,8 @@ final class ForwardEngineTests: XCTestCase {
         try requireRoot(); try require(Self.syslogNGRoot + "/usr/sbin/syslog-ng"); try require("/usr/bin/openssl")
         let bed = try TestBed()
         let pki = try bed.makePKI()
-        let source = #"syslog(ip("127.0.0.1") port(6602) transport("tls") tls(key-file("\#(pki.serverKey)") cert-file("\#(pki.serverCert)") peer-verify(optional-untrusted)))"#
+        let source =
+            #"syslog(ip("127.0.0.1") port(6602) transport("tls") tls(key-file("\#(pki.serverKey)") cert-file("\#(pki.serverCert)") peer-verify(optional-untrusted)))"#
         let receiver = try bed.syslogNG(source: source)
         let good = try bed.collect(forward: "syslog+tls://127.0.0.1:6602", extra: ["forward_ca = \"\(pki.ca)\""])
         try bed.runWorkers(2, 50)
@@ -160,9 +171,15 @@ final class ForwardEngineTests: XCTestCase {
         XCTAssertEqual(got.missing, 0)
         XCTAssertTrue(got.fieldsIntact, got.sample)
 
-        let wrong = try bed.collect(forward: "syslog+tls://127.0.0.1:6602", extra: ["forward_ca = \"\(pki.otherCA)\""], socketName: "wrong.sock")
+        let wrong = try bed.collect(
+            forward: "syslog+tls://127.0.0.1:6602", extra: ["forward_ca = \"\(pki.otherCA)\""], socketName: "wrong.sock"
+        )
         try bed.runWorkers(1, 10, socketName: "wrong.sock")
-        XCTAssertTrue(eventually(timeout: 10) { wrong.stderrText.contains("CERTIFICATE_VERIFY_FAILED") || wrong.stderrText.contains("certificate verify failed") }, wrong.stderrText)
+        XCTAssertTrue(
+            eventually(timeout: 10) {
+                wrong.stderrText.contains("CERTIFICATE_VERIFY_FAILED")
+                    || wrong.stderrText.contains("certificate verify failed")
+            }, wrong.stderrText)
         bed.drainSeconds = 1
         try bed.stop(wrong, expectLoss: true)
         XCTAssertTrue(wrong.stderrText.contains("never forwarded"), wrong.stderrText)
@@ -176,37 +193,51 @@ final class ForwardEngineTests: XCTestCase {
         try requireRoot(); try require(Self.syslogNGRoot + "/usr/sbin/syslog-ng"); try require("/usr/bin/openssl")
         let bed = try TestBed()
         let pki = try bed.makePKI()
-        let source = #"syslog(ip("127.0.0.1") port(6603) transport("tls") tls(key-file("\#(pki.serverKey)") cert-file("\#(pki.serverCert)") ca-file("\#(pki.ca)") peer-verify(required-trusted)))"#
+        let source =
+            #"syslog(ip("127.0.0.1") port(6603) transport("tls") tls(key-file("\#(pki.serverKey)") cert-file("\#(pki.serverCert)") ca-file("\#(pki.ca)") peer-verify(required-trusted)))"#
         let receiver = try bed.syslogNG(source: source)
         let withCert = try bed.collect(
             forward: "syslog+tls://127.0.0.1:6603",
-            extra: ["forward_ca = \"\(pki.ca)\"", "forward_cert = \"\(pki.clientCert)\"", "forward_key = \"\(pki.clientKey)\""]
+            extra: [
+                "forward_ca = \"\(pki.ca)\"", "forward_cert = \"\(pki.clientCert)\"",
+                "forward_key = \"\(pki.clientKey)\"",
+            ]
         )
         try bed.runWorkers(2, 50)
         let got = try bed.received(receiver, expected: 100, settle: 15)
         try bed.stop(withCert)
         XCTAssertEqual(got.missing, 0)
-        let without = try bed.collect(forward: "syslog+tls://127.0.0.1:6603", extra: ["forward_ca = \"\(pki.ca)\""], socketName: "nocert.sock")
+        let without = try bed.collect(
+            forward: "syslog+tls://127.0.0.1:6603", extra: ["forward_ca = \"\(pki.ca)\""], socketName: "nocert.sock")
         try bed.runWorkers(1, 10, socketName: "nocert.sock")
-        XCTAssertTrue(eventually(timeout: 10) { without.stderrText.contains("forward syslog+tls://127.0.0.1:6603") }, without.stderrText)
+        XCTAssertTrue(
+            eventually(timeout: 10) { without.stderrText.contains("forward syslog+tls://127.0.0.1:6603") },
+            without.stderrText)
         bed.drainSeconds = 1
         try bed.stop(without, expectLoss: true)
         XCTAssertTrue(without.stderrText.contains("never forwarded"), without.stderrText)
-        XCTAssertEqual(try bed.received(receiver, expected: 100, settle: 1).unique, 100, "nothing came without a client certificate")
+        XCTAssertEqual(
+            try bed.received(receiver, expected: 100, settle: 1).unique, 100,
+            "nothing came without a client certificate")
     }
 
     /// A bad URL is a configuration error (78) naming the key, from the file (with its line) or the flag.
     func testABadForwardURLExits78NamingTheKey() throws {
         let directory = try TemporaryDirectory()
         let config = directory.file("bad.conf")
-        try "journald = false\nforward = \"relp://central:2514, udp://central:514\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "journald = false\nforward = \"relp://central:2514, udp://central:514\"\n".write(
+            toFile: config, atomically: true, encoding: .utf8)
         let checked = try Run.journalBridge(["check-config", config])
         XCTAssertEqual(checked.status, 78, checked.stderrText)
         XCTAssertTrue(checked.stderrText.contains("bad.conf:2: forward:"), checked.stderrText)
         XCTAssertTrue(checked.stderrText.contains("unknown scheme \"udp\""), checked.stderrText)
-        let flagged = try Run.journalBridge(["collect", "--socket", directory.file("s.sock"), "--no-journald", "--no-files", "--forward", "relp://central"])
+        let flagged = try Run.journalBridge([
+            "collect", "--socket", directory.file("s.sock"), "--no-journald", "--no-files", "--forward",
+            "relp://central",
+        ])
         XCTAssertEqual(flagged.status, 78, flagged.stderrText)
-        XCTAssertTrue(flagged.stderrText.contains("forward") && flagged.stderrText.contains("no port"), flagged.stderrText)
+        XCTAssertTrue(
+            flagged.stderrText.contains("forward") && flagged.stderrText.contains("no port"), flagged.stderrText)
     }
 
     // MARK: helpers
@@ -216,7 +247,9 @@ final class ForwardEngineTests: XCTestCase {
     }
 
     private func require(_ path: String) throws {
-        if access(path, X_OK) != 0 && access(path, R_OK) != 0 { throw XCTSkip("\(path) missing: run scripts/bootstrap") }
+        if access(path, X_OK) != 0 && access(path, R_OK) != 0 {
+            throw XCTSkip("\(path) missing: run scripts/bootstrap")
+        }
     }
 }
 
@@ -248,12 +281,17 @@ private final class TestBed: @unchecked Sendable {
 
     private func ip(_ arguments: [String]) throws {
         let result = try Run.command("/usr/sbin/ip", arguments)
-        guard result.status == 0 else { throw Run.Failure(description: "ip \(arguments.joined(separator: " ")): \(result.stderrText)") }
+        guard result.status == 0 else {
+            throw Run.Failure(description: "ip \(arguments.joined(separator: " ")): \(result.stderrText)")
+        }
     }
 
     /// Runs `executable` inside the namespace (ip netns exec execs it: the pid is its own).
-    func spawn(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> BackgroundProcess {
-        let process = try BackgroundProcess("/usr/sbin/ip", ["netns", "exec", namespace, executable] + arguments, environment: environment)
+    func spawn(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws
+        -> BackgroundProcess
+    {
+        let process = try BackgroundProcess(
+            "/usr/sbin/ip", ["netns", "exec", namespace, executable] + arguments, environment: environment)
         processes.append(process)
         return process
     }
@@ -273,9 +311,12 @@ private final class TestBed: @unchecked Sendable {
         template(name="raw" type="string" string="%rawmsg%\\n")
         action(type="omfile" file="\(out)" template="raw" flushOnTXEnd="on")
         """.write(toFile: config, atomically: true, encoding: .utf8)
-        let process = try spawn("/usr/sbin/rsyslogd", ["-n", "-f", config, "-i", directory.file("rsyslog-\(started).pid")])
+        let process = try spawn(
+            "/usr/sbin/rsyslogd", ["-n", "-f", config, "-i", directory.file("rsyslog-\(started).pid")])
         let port = input.split(separator: "port=\"").last.map { String($0.prefix { $0.isNumber }) } ?? ""
-        guard waitListening(port: port) else { throw Run.Failure(description: "rsyslogd did not listen on \(port): \(process.stderrText)") }
+        guard waitListening(port: port) else {
+            throw Run.Failure(description: "rsyslogd did not listen on \(port): \(process.stderrText)")
+        }
         return Receiver(process: process, file: out)
     }
 
@@ -295,19 +336,23 @@ private final class TestBed: @unchecked Sendable {
         let process = try spawn(
             root + "/usr/sbin/syslog-ng",
             [
-                "-F", "--no-caps", "-f", config, "--module-path", root + "/usr/lib/syslog-ng/3.38", "-p", directory.file("ng.pid"),
+                "-F", "--no-caps", "-f", config, "--module-path", root + "/usr/lib/syslog-ng/3.38", "-p",
+                directory.file("ng.pid"),
                 "-R", directory.file("ng.persist"), "-c", directory.file("ng.ctl"),
             ],
             environment: ["LD_LIBRARY_PATH": root + "/usr/lib/syslog-ng"]
         )
         let port = source.split(separator: "port(").last.map { String($0.prefix { $0.isNumber }) } ?? ""
-        guard waitListening(port: port) else { throw Run.Failure(description: "syslog-ng did not listen on \(port): \(process.stderrText)") }
+        guard waitListening(port: port) else {
+            throw Run.Failure(description: "syslog-ng did not listen on \(port): \(process.stderrText)")
+        }
         return Receiver(process: process, file: out)
     }
 
     private func waitListening(port: String) -> Bool {
         eventually(timeout: 10) {
-            let result = try? Run.command("/usr/sbin/ip", ["netns", "exec", namespace, "ss", "-Hltn", "sport = :\(port)"])
+            let result = try? Run.command(
+                "/usr/sbin/ip", ["netns", "exec", namespace, "ss", "-Hltn", "sport = :\(port)"])
             return !(result?.stdoutText.isEmpty ?? true)
         }
     }
@@ -316,10 +361,12 @@ private final class TestBed: @unchecked Sendable {
     func collect(forward: String, extra: [String] = [], socketName: String = "c.sock") throws -> BackgroundProcess {
         mkdir(directory.file("files"), 0o755)
         let config = directory.file("\(socketName).conf")
-        try ([
-            "socket = \"\(directory.file(socketName))\"", "base = \"\(directory.file("files/jb"))\"", "journald = false",
-            "forward = \"\(forward)\"", "forward_level = \"debug\"",
-        ] + extra).joined(separator: "\n").write(toFile: config, atomically: true, encoding: .utf8)
+        try
+            ([
+                "socket = \"\(directory.file(socketName))\"", "base = \"\(directory.file("files/jb"))\"",
+                "journald = false",
+                "forward = \"\(forward)\"", "forward_level = \"debug\"",
+            ] + extra).joined(separator: "\n").write(toFile: config, atomically: true, encoding: .utf8)
         let daemon = try spawn(Run.journalBridge, ["collect", "--config", config])
         guard eventually(timeout: 10, { FileManager.default.fileExists(atPath: directory.file(socketName)) }) else {
             throw Run.Failure(description: "collect did not start: \(daemon.stderrText)")
@@ -328,19 +375,26 @@ private final class TestBed: @unchecked Sendable {
     }
 
     /// Worker processes logging `messages` each, spread over about `lasting` seconds (0: at full speed).
-    func startWorkers(_ count: Int, _ messages: Int, lasting: Double = 0, socketName: String = "c.sock") throws -> [BackgroundProcess] {
+    func startWorkers(_ count: Int, _ messages: Int, lasting: Double = 0, socketName: String = "c.sock") throws
+        -> [BackgroundProcess]
+    {
         try (1...count).map { worker in
-            try BackgroundProcess(Run.journalBridge, [
-                "demo-worker", "--socket", directory.file(socketName), "--worker", "\(worker)", "--messages", "\(messages)",
-                "--max-sleep", String(2 * lasting / Double(messages)), "--identifier", identifier,
-            ])
+            try BackgroundProcess(
+                Run.journalBridge,
+                [
+                    "demo-worker", "--socket", directory.file(socketName), "--worker", "\(worker)", "--messages",
+                    "\(messages)",
+                    "--max-sleep", String(2 * lasting / Double(messages)), "--identifier", identifier,
+                ])
         }
     }
 
     func finish(_ workers: [BackgroundProcess]) throws {
         for process in workers {
             let status = process.finish()
-            guard status == 0 else { throw Run.Failure(description: "a worker exited \(status): \(process.stderrText)") }
+            guard status == 0 else {
+                throw Run.Failure(description: "a worker exited \(status): \(process.stderrText)")
+            }
         }
     }
 
@@ -393,8 +447,11 @@ private final class TestBed: @unchecked Sendable {
         result.missing = max(0, expected - counts.count)
         result.duplicates = counts.values.reduce(0) { $0 + max(0, $1 - 1) }
         for line in lines where line.contains("message") {
-            let intact = line.contains("[jb@32473 SYSLOG_IDENTIFIER=\"\(identifier)\"") && line.contains("LOGGER_LABEL=\"demo.worker-")
-                && line.contains("[jbmeta@32473 index=\"") && line.contains("worker=\"worker-") && line.contains("JB_SEQ=\"")
+            let intact =
+                line.contains("[jb@32473 SYSLOG_IDENTIFIER=\"\(identifier)\"")
+                && line.contains("LOGGER_LABEL=\"demo.worker-")
+                && line.contains("[jbmeta@32473 index=\"") && line.contains("worker=\"worker-")
+                && line.contains("JB_SEQ=\"")
             if !intact {
                 result.fieldsIntact = false
                 result.sample = String(line)
@@ -418,16 +475,16 @@ private final class TestBed: @unchecked Sendable {
     func makePKI() throws -> PKI {
         let d = directory.path
         let script = """
-        set -e
-        cd \(d)
-        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=jb-test-ca -keyout ca.key -out ca.pem 2>/dev/null
-        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=jb-other-ca -keyout other.key -out other.pem 2>/dev/null
-        openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr 2>/dev/null
-        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ext.cnf
-        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf -out server.pem 2>/dev/null
-        openssl req -newkey rsa:2048 -nodes -subj /CN=jb-client -keyout client.key -out client.csr 2>/dev/null
-        openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out client.pem 2>/dev/null
-        """
+            set -e
+            cd \(d)
+            openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=jb-test-ca -keyout ca.key -out ca.pem 2>/dev/null
+            openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=jb-other-ca -keyout other.key -out other.pem 2>/dev/null
+            openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr 2>/dev/null
+            printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ext.cnf
+            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf -out server.pem 2>/dev/null
+            openssl req -newkey rsa:2048 -nodes -subj /CN=jb-client -keyout client.key -out client.csr 2>/dev/null
+            openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out client.pem 2>/dev/null
+            """
         let result = try Run.command("/bin/sh", ["-c", script])
         guard result.status == 0 else { throw Run.Failure(description: "openssl: \(result.stderrText)") }
         return PKI(

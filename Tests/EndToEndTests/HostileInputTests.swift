@@ -19,7 +19,8 @@ final class HostileInputTests: XCTestCase {
         _ = client.nextFrame()
         let trace = (1...5000).map { "    at frame \($0) (Module/File\($0).swift:\($0))" }.joined(separator: "\n")
         let hostileKeys = [
-            MetadataField("_PID", "1"), MetadataField("_SYSTEMD_UNIT", "forged.service"), MetadataField("", "empty key"),
+            MetadataField("_PID", "1"), MetadataField("_SYSTEMD_UNIT", "forged.service"),
+            MetadataField("", "empty key"),
             MetadataField(String(repeating: "k", count: 70), "long key"), MetadataField("lowercase", "l"),
             MetadataField("9lives", "leading digit"), MetadataField("a=b", "equals"), MetadataField("c\nd", "newline"),
         ]
@@ -33,14 +34,20 @@ final class HostileInputTests: XCTestCase {
             ("Traceback (most recent call last):\n" + trace, []),
         ]
         var encoder = FrameEncoder()
-        encoder.encode(.batch(messages.enumerated().map { index, item in
-            LogRecord(level: .error, message: item.0, metadata: item.1 + [MetadataField("case", "\(index)")], sequence: UInt64(index + 1), origin: .unattributed)
-        }))
+        encoder.encode(
+            .batch(
+                messages.enumerated().map { index, item in
+                    LogRecord(
+                        level: .error, message: item.0, metadata: item.1 + [MetadataField("case", "\(index)")],
+                        sequence: UInt64(index + 1), origin: .unattributed)
+                }))
         // Invalid UTF-8 cannot be a Swift String: put the bytes in on the wire.
         var bytes = encoder.bytes
         let marker = Array("INVALIDUTF8".utf8)
-        if let at = (0...(bytes.count - marker.count)).first(where: { Array(bytes[$0..<$0 + marker.count]) == marker }) {
-            bytes.replaceSubrange(at..<at + marker.count, with: [0x61, 0xFF, 0xFE, 0x62, 0xC3, 0x28, 0x7A, 0x7A, 0x7A, 0x7A, 0x7A])
+        if let at = (0...(bytes.count - marker.count)).first(where: { Array(bytes[$0..<$0 + marker.count]) == marker })
+        {
+            bytes.replaceSubrange(
+                at..<at + marker.count, with: [0x61, 0xFF, 0xFE, 0x62, 0xC3, 0x28, 0x7A, 0x7A, 0x7A, 0x7A, 0x7A])
         }
         client.send(bytes)
         guard case .ack(7)? = client.nextFrame() else { return XCTFail("not acknowledged") }
@@ -56,7 +63,8 @@ final class HostileInputTests: XCTestCase {
             "invalid UTF-8 reaches journald as sent, like logger(1)"
         )
         XCTAssertEqual(byCase["4"]?["MESSAGE"], "ends with a newline\n")
-        XCTAssertEqual(byCase["6"]?.fields["MESSAGE"]?.count, Array(("Traceback (most recent call last):\n" + trace).utf8).count)
+        XCTAssertEqual(
+            byCase["6"]?.fields["MESSAGE"]?.count, Array(("Traceback (most recent call last):\n" + trace).utf8).count)
         let keys = try XCTUnwrap(byCase["5"])
         XCTAssertEqual(keys["PID"], "1")
         XCTAssertEqual(keys["SYSTEMD_UNIT"], "forged.service")
@@ -76,7 +84,8 @@ final class HostileInputTests: XCTestCase {
         XCTAssertFalse(lines.contains { $0.hasPrefix("WARNING") }, "no forged line")
         XCTAssertFalse(lines.joined().contains("\u{1B}"), "no raw escape reaches the file")
         XCTAssertTrue(lines[1].hasSuffix("one\\r\\nWARNING : forged\\ntwo\\rthree"))
-        XCTAssertTrue(lines[3].hasSuffix(" : a\\xff\\xfeb\\xc3(zzzzz"), "invalid bytes escaped in the file: \(lines[3])")
+        XCTAssertTrue(
+            lines[3].hasSuffix(" : a\\xff\\xfeb\\xc3(zzzzz"), "invalid bytes escaped in the file: \(lines[3])")
     }
 
     func testThousandsOfIdleConnectionsAtTheDescriptorLimit() throws {
@@ -84,8 +93,11 @@ final class HostileInputTests: XCTestCase {
         let socket = directory.file("c.sock")
         // The daemon gets 256 descriptors; 400 idle clients connect.
         let daemon = try BackgroundProcess(
-            "/bin/sh", ["-c", "ulimit -n 256 && exec \"$0\" \"$@\"", Run.journalBridge, "collect", "--socket", socket,
-                        "--base", directory.file("fd"), "--no-journald", "--max-bytes", "0"]
+            "/bin/sh",
+            [
+                "-c", "ulimit -n 256 && exec \"$0\" \"$@\"", Run.journalBridge, "collect", "--socket", socket,
+                "--base", directory.file("fd"), "--no-journald", "--max-bytes", "0",
+            ]
         )
         defer {
             daemon.signal(SIGTERM)
@@ -108,13 +120,17 @@ final class HostileInputTests: XCTestCase {
         guard case .ack(1)? = clients[0].nextFrame() else { return XCTFail("an existing connection stopped working") }
         clients.removeAll()
         // Once descriptors are free again, new clients are accepted.
-        XCTAssertTrue(eventually {
-            guard let client = try? RawClient(path: socket) else { return false }
-            client.send(.hello(Hello(session: 9999, identifier: "later")))
-            if case .welcome? = client.nextFrame() { return true }
-            return false
-        })
-        XCTAssertTrue(directory.lines("fd_error.log").contains { $0.contains("refusing new connections: out of file descriptors") })
+        XCTAssertTrue(
+            eventually {
+                guard let client = try? RawClient(path: socket) else { return false }
+                client.send(.hello(Hello(session: 9999, identifier: "later")))
+                if case .welcome? = client.nextFrame() { return true }
+                return false
+            })
+        XCTAssertTrue(
+            directory.lines("fd_error.log").contains {
+                $0.contains("refusing new connections: out of file descriptors")
+            })
         print("RELIABILITY scenario=fd-limit limit=256 idle_connections=400 welcomed=\(welcomed) refused=\(refused)")
     }
 }

@@ -28,19 +28,23 @@ final class JournalUploadTests: XCTestCase {
         // The bridge: the `collect` daemon (as root it sends the OBJECT_* fields of this worker process),
         // the worker library in this process, and `send`.
         let socket = directory.file("d.sock")
-        let daemon = try BackgroundProcess(Run.journalBridge, ["collect", "--socket", socket, "--no-files", "--no-console"])
+        let daemon = try BackgroundProcess(
+            Run.journalBridge, ["collect", "--socket", socket, "--no-files", "--no-console"])
         defer {
             daemon.signal(SIGTERM)
             daemon.wait(timeout: 10)
         }
         XCTAssertTrue(eventually { daemon.stderrText.contains("collecting on") }, daemon.stderrText)
-        let shipper = RecordShipper(configuration: ShipperConfiguration(socketPath: socket, identifier: identifier, flushAtExit: nil))
+        let shipper = RecordShipper(
+            configuration: ShipperConfiguration(socketPath: socket, identifier: identifier, flushAtExit: nil))
         defer { shipper.shutdown(timeout: 5) }
         var logger = Logger(label: "fleet.upload") { BridgeLogHandler(label: $0, shipper: shipper) }
         logger.logLevel = .trace
         let multiLine = "first line\nsecond line\n\tindented third\n"
         // 100 KiB of printable ASCII with a newline every 1,000 bytes.
-        let largeBytes: [UInt8] = (0..<100 * 1024).map { (i: Int) -> UInt8 in i % 1000 == 999 ? 0x0A : UInt8(0x21 + i % 94) }
+        let largeBytes: [UInt8] = (0..<100 * 1024).map { (i: Int) -> UInt8 in
+            i % 1000 == 999 ? 0x0A : UInt8(0x21 + i % 94)
+        }
         let large = String(decoding: largeBytes, as: UTF8.self)
         logger.warning("\(multiLine)", metadata: ["request.id": "r-42", "tenant": "ünïcödé ✓"])
         logger.info("before\u{0}after", metadata: ["nul.value": "x\u{0}y"])
@@ -55,22 +59,29 @@ final class JournalUploadTests: XCTestCase {
         let local = try Journal.entries(identifier: identifier, atLeast: 5)
         XCTAssertEqual(local.count, 5, "journald here holds the five records")
         // What the bridge put in journald, so that equality at the receiver proves something.
-        let byMessage = Dictionary(local.map { ($0.fields["MESSAGE"] ?? [], $0) }, uniquingKeysWith: { first, _ in first })
+        let byMessage = Dictionary(
+            local.map { ($0.fields["MESSAGE"] ?? [], $0) }, uniquingKeysWith: { first, _ in first })
         let warning = try XCTUnwrap(byMessage[Array(multiLine.utf8)], "the multi-line message is in journald as sent")
         XCTAssertEqual(warning["REQUEST_ID"], "r-42")
         XCTAssertEqual(warning["TENANT"], "ünïcödé ✓")
         XCTAssertEqual(warning["LOGGER_LABEL"], "fleet.upload")
         XCTAssertEqual(warning["PRIORITY"], "4")
-        for name in ["JB_SEQ", "JB_SESSION", "JB_TIMESTAMP", "JB_UID", "JB_GID", "SYSLOG_PID", "CODE_FILE", "CODE_LINE", "CODE_FUNC"] {
+        for name in [
+            "JB_SEQ", "JB_SESSION", "JB_TIMESTAMP", "JB_UID", "JB_GID", "SYSLOG_PID", "CODE_FILE", "CODE_LINE",
+            "CODE_FUNC",
+        ] {
             XCTAssertNotNil(warning.fields[name], "\(name) in journald")
         }
         if geteuid() == 0 {
-            XCTAssertEqual(warning["OBJECT_UID"], String(geteuid()), "as root the collector vouches for the worker (OBJECT_*)")
+            XCTAssertEqual(
+                warning["OBJECT_UID"], String(geteuid()), "as root the collector vouches for the worker (OBJECT_*)")
             XCTAssertNotNil(warning.fields["OBJECT_COMM"], "the worker's OBJECT_COMM, read when it connected")
         }
         let nul = try XCTUnwrap(byMessage[Array("before\u{0}after".utf8)], "the NUL byte is in journald")
         XCTAssertEqual(nul.fields["NUL_VALUE"], [0x78, 0x00, 0x79])
-        XCTAssertEqual(byMessage[Array("a large value".utf8)]?.fields["BLOB"], Array(large.utf8), "the 100 KiB value is in journald")
+        XCTAssertEqual(
+            byMessage[Array("a large value".utf8)]?.fields["BLOB"], Array(large.utf8),
+            "the 100 KiB value is in journald")
         for bytes in notUTF8 { XCTAssertNotNil(byMessage[bytes], "\(bytes) in journald as sent") }
 
         let remote = try RemoteJournalHost()
@@ -91,9 +102,12 @@ final class JournalUploadTests: XCTestCase {
         XCTAssertEqual(received.count, local.count, "each record arrives once")
         // The entry the receiver wrote is the entry journald wrote here, field for field and
         // byte for byte (the receiver's cursor names its own file, so it differs).
-        func comparable(_ entry: Journal.Entry) -> [String: [[UInt8]]] { entry.repeated.filter { $0.key != "__CURSOR" } }
+        func comparable(_ entry: Journal.Entry) -> [String: [[UInt8]]] {
+            entry.repeated.filter { $0.key != "__CURSOR" }
+        }
         let remoteByKey = Dictionary(
-            received.map { ("\($0["JB_SESSION"] ?? "") \($0["JB_SEQ"] ?? "")", $0) }, uniquingKeysWith: { first, _ in first }
+            received.map { ("\($0["JB_SESSION"] ?? "") \($0["JB_SEQ"] ?? "")", $0) },
+            uniquingKeysWith: { first, _ in first }
         )
         for entry in local {
             let key = "\(entry["JB_SESSION"] ?? "") \(entry["JB_SEQ"] ?? "")"
@@ -105,7 +119,9 @@ final class JournalUploadTests: XCTestCase {
             let got = comparable(arrived)
             XCTAssertEqual(Set(got.keys), Set(expected.keys), "the same field names for \(key)")
             for (name, values) in expected where got[name] != values {
-                XCTFail("\(name) of \(key) differs at the receiver: \(got[name]?.map(\.count) ?? []) bytes, sent \(values.map(\.count))")
+                XCTFail(
+                    "\(name) of \(key) differs at the receiver: \(got[name]?.map(\.count) ?? []) bytes, sent \(values.map(\.count))"
+                )
             }
         }
     }
@@ -125,7 +141,8 @@ final class JournalUploadTests: XCTestCase {
         let collector = Collector(
             configuration: CollectorConfiguration(socketPath: socket),
             routes: try SinkConfiguration(
-                base: directory.file("c"), errorFileLevel: nil, debugFileLevel: nil, consoleLevel: nil, journaldLevel: .trace
+                base: directory.file("c"), errorFileLevel: nil, debugFileLevel: nil, consoleLevel: nil,
+                journaldLevel: .trace
             ).makeRoutes()
         )
         try collector.start()
@@ -137,7 +154,8 @@ final class JournalUploadTests: XCTestCase {
         let uploader = remote.superviseUploader(after: start.cursor)
         defer { uploader.stop() }
 
-        let shipper = RecordShipper(configuration: ShipperConfiguration(socketPath: socket, identifier: identifier, flushAtExit: nil))
+        let shipper = RecordShipper(
+            configuration: ShipperConfiguration(socketPath: socket, identifier: identifier, flushAtExit: nil))
         defer { shipper.shutdown(timeout: 5) }
         let producer = NumberedProducer(shipper: shipper)
         producer.start()
@@ -156,19 +174,24 @@ final class JournalUploadTests: XCTestCase {
             let loggedAtKill = producer.logged
             // The uploader notices, exits and is restarted (and fails) while the receiver is away.
             let exits = uploader.exits
-            XCTAssertTrue(uploader.waitFor(timeout: 10) { uploader.exits > exits }, "round \(round): the uploader saw the receiver go")
+            XCTAssertTrue(
+                uploader.waitFor(timeout: 10) { uploader.exits > exits },
+                "round \(round): the uploader saw the receiver go")
             // The next start resumes at the saved cursor (systemd 252 sends that entry again): of
             // what had arrived, only the numbers from it on can arrive again.
             let cursor = try XCTUnwrap(remote.savedCursor(), "the state file holds a cursor")
             let firstResent = Self.numbers(try Journal.localMessages(["--cursor", cursor, "-t", identifier])).min()
             let lastArrived = Self.numbers(try remote.receivedMessages(identifier: identifier)).max() ?? 0
             if let firstResent { resendable += max(0, lastArrived - firstResent + 1) }
-            XCTAssertTrue(uploader.waitFor(timeout: 10) { producer.logged > loggedAtKill + 200 }, "round \(round): the bridge kept logging")
+            XCTAssertTrue(
+                uploader.waitFor(timeout: 10) { producer.logged > loggedAtKill + 200 },
+                "round \(round): the bridge kept logging")
             loggedWhileDown += producer.logged - loggedAtKill
             try remote.startReceiver()
         }
         let loggedAtRestart = producer.logged
-        XCTAssertTrue(uploader.waitFor(timeout: 10) { producer.logged > loggedAtRestart + 200 }, "the bridge kept logging")
+        XCTAssertTrue(
+            uploader.waitFor(timeout: 10) { producer.logged > loggedAtRestart + 200 }, "the bridge kept logging")
         producer.stop()
         XCTAssertTrue(shipper.flush(timeout: 20))
         let total = producer.logged
@@ -188,7 +211,8 @@ final class JournalUploadTests: XCTestCase {
         // The restarts had no --after-cursor, only the saved state: had they ignored it, they would
         // have sent the journal from its head.
         XCTAssertEqual(try remote.receivedBefore(start), 0, "no restart began before the saved cursor")
-        XCTAssertLessThanOrEqual(there.duplicates, resendable, "only numbers from the saved cursors on arrived again: \(there)")
+        XCTAssertLessThanOrEqual(
+            there.duplicates, resendable, "only numbers from the saved cursors on arrived again: \(there)")
         print(
             "UPLOAD records=\(total) logged-while-receiver-down=\(loggedWhileDown) uploader-exits=\(uploader.exits) "
                 + "duplicates=\(there.duplicates) from-saved-cursors=\(resendable) missing=\(there.missingCount)"
@@ -206,7 +230,8 @@ extension JournalUploadTests {
 extension Journal {
     /// MESSAGE values of this host's journal (`journalctl -o cat`) for the arguments.
     fileprivate static func localMessages(_ arguments: [String]) throws -> [Substring] {
-        try Run.command("/usr/bin/journalctl", ["-o", "cat", "--no-pager", "-q"] + arguments).stdoutText.split(separator: "\n")
+        try Run.command("/usr/bin/journalctl", ["-o", "cat", "--no-pager", "-q"] + arguments).stdoutText.split(
+            separator: "\n")
     }
 }
 
@@ -218,7 +243,8 @@ private struct UploadStart {
 
     static func now() throws -> UploadStart {
         let last = try Journal.query(["-n", "1"]).first
-        return UploadStart(cursor: last?["__CURSOR"], realtime: last?["__REALTIME_TIMESTAMP"].flatMap { UInt64($0) } ?? 0)
+        return UploadStart(
+            cursor: last?["__CURSOR"], realtime: last?["__REALTIME_TIMESTAMP"].flatMap { UInt64($0) } ?? 0)
     }
 }
 
@@ -287,12 +313,17 @@ private final class RemoteJournalHost: @unchecked Sendable {
     /// where only the packages are missing: CI must run it, and scripts/bootstrap installs them.
     static func prerequisites() throws -> String {
         guard geteuid() == 0 else { throw XCTSkip("network namespaces need root") }
-        guard let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first(where: FileManager.default.isExecutableFile) else {
+        guard
+            let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first(
+                where: FileManager.default.isExecutableFile)
+        else {
             throw XCTSkip("no ip(8) here (Debian's iproute2)")
         }
         for tool in ["/lib/systemd/systemd-journal-remote", "/lib/systemd/systemd-journal-upload", "/usr/bin/openssl"]
         where !FileManager.default.isExecutableFile(atPath: tool) {
-            throw Run.Failure(description: "\(tool) is missing: run scripts/bootstrap (it installs systemd-journal-remote and openssl)")
+            throw Run.Failure(
+                description:
+                    "\(tool) is missing: run scripts/bootstrap (it installs systemd-journal-remote and openssl)")
         }
         return ip
     }
@@ -309,7 +340,12 @@ private final class RemoteJournalHost: @unchecked Sendable {
         do {
             let veth = String(tag.suffix(4))
             try run(ip, ["netns", "add", receiver])
-            try run(ip, ["link", "add", "jbus" + veth, "netns", sender, "type", "veth", "peer", "name", "jbur" + veth, "netns", receiver])
+            try run(
+                ip,
+                [
+                    "link", "add", "jbus" + veth, "netns", sender, "type", "veth", "peer", "name", "jbur" + veth,
+                    "netns", receiver,
+                ])
             try run(ip, ["-n", sender, "addr", "add", Self.senderAddress + "/30", "dev", "jbus" + veth])
             try run(ip, ["-n", receiver, "addr", "add", Self.receiverAddress + "/30", "dev", "jbur" + veth])
             for (namespace, device) in [(sender, "jbus" + veth), (receiver, "jbur" + veth)] {
@@ -327,37 +363,60 @@ private final class RemoteJournalHost: @unchecked Sendable {
     private func run(_ executable: String, _ arguments: [String]) throws {
         let result = try Run.command(executable, arguments)
         guard result.status == 0 else {
-            throw Run.Failure(description: "\(executable) \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderrText)")
+            throw Run.Failure(
+                description:
+                    "\(executable) \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderrText)")
         }
     }
 
     /// A CA, the receiver's key and certificate (for its address) signed by it, and an unrelated CA.
     private func makeCertificates() throws {
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        try run("/usr/bin/openssl", ["req", "-x509"] + ec + ["-days", "1", "-subj", "/CN=jbtest CA", "-keyout", directory.file("ca.key"), "-out", ca])
-        try run("/usr/bin/openssl", ["req", "-x509"] + ec + ["-days", "1", "-subj", "/CN=jbtest other CA", "-keyout", directory.file("wrong-ca.key"), "-out", wrongCA])
-        try run("/usr/bin/openssl", ["req"] + ec + ["-subj", "/CN=receiver", "-keyout", directory.file("receiver.key"), "-out", directory.file("receiver.csr")])
-        try "subjectAltName=IP:\(Self.receiverAddress)\n".write(toFile: directory.file("receiver.ext"), atomically: true, encoding: .utf8)
-        try run("/usr/bin/openssl", [
-            "x509", "-req", "-in", directory.file("receiver.csr"), "-CA", ca, "-CAkey", directory.file("ca.key"), "-CAcreateserial",
-            "-days", "1", "-extfile", directory.file("receiver.ext"), "-out", directory.file("receiver.pem"),
-        ])
+        try run(
+            "/usr/bin/openssl",
+            ["req", "-x509"] + ec + [
+                "-days", "1", "-subj", "/CN=jbtest CA", "-keyout", directory.file("ca.key"), "-out", ca,
+            ])
+        try run(
+            "/usr/bin/openssl",
+            ["req", "-x509"] + ec + [
+                "-days", "1", "-subj", "/CN=jbtest other CA", "-keyout", directory.file("wrong-ca.key"), "-out",
+                wrongCA,
+            ])
+        try run(
+            "/usr/bin/openssl",
+            ["req"] + ec + [
+                "-subj", "/CN=receiver", "-keyout", directory.file("receiver.key"), "-out",
+                directory.file("receiver.csr"),
+            ])
+        try "subjectAltName=IP:\(Self.receiverAddress)\n".write(
+            toFile: directory.file("receiver.ext"), atomically: true, encoding: .utf8)
+        try run(
+            "/usr/bin/openssl",
+            [
+                "x509", "-req", "-in", directory.file("receiver.csr"), "-CA", ca, "-CAkey", directory.file("ca.key"),
+                "-CAcreateserial",
+                "-days", "1", "-extfile", directory.file("receiver.ext"), "-out", directory.file("receiver.pem"),
+            ])
     }
 
     /// Starts `systemd-journal-remote` in the receiver namespace (again after a kill: same
     /// directory) and waits until it listens.
     func startReceiver() throws {
-        receiverProcess = try BackgroundProcess(ip, [
-            "netns", "exec", receiver, "/lib/systemd/systemd-journal-remote",
-            "--listen-https=\(Self.receiverAddress):\(Self.port)", "--key=\(directory.file("receiver.key"))",
-            "--cert=\(directory.file("receiver.pem"))", "--output=\(output)/",
-        ])
+        receiverProcess = try BackgroundProcess(
+            ip,
+            [
+                "netns", "exec", receiver, "/lib/systemd/systemd-journal-remote",
+                "--listen-https=\(Self.receiverAddress):\(Self.port)", "--key=\(directory.file("receiver.key"))",
+                "--cert=\(directory.file("receiver.pem"))", "--output=\(output)/",
+            ])
         let listening = eventually(timeout: 10) {
             let sockets = try? Run.command(ip, ["netns", "exec", receiver, "ss", "-Hltn", "sport = :\(Self.port)"])
             return !(sockets?.stdout.isEmpty ?? true)
         }
         guard listening else {
-            throw Run.Failure(description: "systemd-journal-remote does not listen: \(receiverProcess?.stderrText ?? "")")
+            throw Run.Failure(
+                description: "systemd-journal-remote does not listen: \(receiverProcess?.stderrText ?? "")")
         }
     }
 
@@ -375,25 +434,32 @@ private final class RemoteJournalHost: @unchecked Sendable {
         ]
         if saveState { arguments.append("--save-state=\(state)") }
         // A cursor given on the command line wins over the saved one: only until there is one.
-        if let cursor, !saveState || !FileManager.default.fileExists(atPath: state) { arguments.append("--after-cursor=\(cursor)") }
+        if let cursor, !saveState || !FileManager.default.fileExists(atPath: state) {
+            arguments.append("--after-cursor=\(cursor)")
+        }
         return arguments
     }
 
     /// One upload of everything after `cursor` up to the journal's end; its status and stderr.
     func uploadOnce(after cursor: String?, trust: String? = nil) throws -> (status: Int32, stderr: String) {
-        let process = try BackgroundProcess(ip, uploaderArguments(after: cursor, trust: trust, follow: false, saveState: false))
+        let process = try BackgroundProcess(
+            ip, uploaderArguments(after: cursor, trust: trust, follow: false, saveState: false))
         let status = process.wait(timeout: 20)
         return (status, process.stderrText)
     }
 
     func superviseUploader(after cursor: String?) -> UploaderSupervisor {
-        UploaderSupervisor { [self] in try BackgroundProcess(ip, uploaderArguments(after: cursor, follow: true, saveState: true)) }
+        UploaderSupervisor { [self] in
+            try BackgroundProcess(ip, uploaderArguments(after: cursor, follow: true, saveState: true))
+        }
     }
 
     /// The cursor the uploader saved (`LAST_CURSOR=` in its state file).
     func savedCursor() -> String? {
         guard let text = try? String(contentsOfFile: state, encoding: .utf8) else { return nil }
-        return text.split(separator: "\n").first { $0.hasPrefix("LAST_CURSOR=") }.map { String($0.dropFirst("LAST_CURSOR=".count)) }
+        return text.split(separator: "\n").first { $0.hasPrefix("LAST_CURSOR=") }.map {
+            String($0.dropFirst("LAST_CURSOR=".count))
+        }
     }
 
     /// The test's entries at the receiver (`journalctl --directory`).
@@ -402,7 +468,8 @@ private final class RemoteJournalHost: @unchecked Sendable {
     }
 
     func receivedMessages(identifier: String) throws -> [Substring] {
-        let result = try Run.command("/usr/bin/journalctl", ["--directory", output, "-t", identifier, "-o", "cat", "--no-pager", "-q"])
+        let result = try Run.command(
+            "/usr/bin/journalctl", ["--directory", output, "-t", identifier, "-o", "cat", "--no-pager", "-q"])
         return result.stdoutText.split(separator: "\n")
     }
 
@@ -410,7 +477,8 @@ private final class RemoteJournalHost: @unchecked Sendable {
     func receivedBefore(_ start: UploadStart) throws -> Int {
         guard start.realtime > 1_000_000 else { return 0 }
         let until = "@\(start.realtime / 1_000_000 - 1)"
-        let result = try Run.command("/usr/bin/journalctl", ["--directory", output, "--until", until, "-o", "cat", "--no-pager", "-q"])
+        let result = try Run.command(
+            "/usr/bin/journalctl", ["--directory", output, "--until", until, "-o", "cat", "--no-pager", "-q"])
         return result.stdoutText.split(separator: "\n").count
     }
 

@@ -9,7 +9,8 @@ final class JournalctlRecipeTests: XCTestCase {
     private static let documentedPID = "12345"
 
     private var docPath: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/journalctl.md").standardized.path
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/journalctl.md")
+            .standardized.path
     }
 
     /// The shell lines of the doc's ```sh blocks that run journalctl.
@@ -31,26 +32,34 @@ final class JournalctlRecipeTests: XCTestCase {
     func testEveryRecipeReturnsTheRecordsItPromises() throws {
         let identifier = Journal.uniqueIdentifier("jbrecipe")
         func send(_ arguments: [String]) throws {
-            let result = try Run.journalBridge(["send", "--direct", "--no-files", "--identifier", identifier] + arguments)
+            let result = try Run.journalBridge(
+                ["send", "--direct", "--no-files", "--identifier", identifier] + arguments)
             XCTAssertEqual(result.status, 0, result.stderrText)
         }
         // Worker 3 (one process: two warnings), worker 3 again (another process: a debug), worker 4 (an error).
         let first = try Run.journalBridge([
-            "send", "--direct", "--no-files", "--identifier", identifier, "--label", "demo.worker-3", "--field", "worker=worker-3",
+            "send", "--direct", "--no-files", "--identifier", identifier, "--label", "demo.worker-3", "--field",
+            "worker=worker-3",
             "--level", "warning", "worker-3 disk almost full",
         ])
         XCTAssertEqual(first.status, 0, first.stderrText)
         let firstPID = String(first.pid)
         try send(["--label", "demo.worker-3", "--field", "worker=worker-3", "--level", "debug", "worker-3 cache miss"])
-        try send(["--label", "demo.worker-4", "--field", "worker=worker-4", "--level", "error", "worker-4 connection refused"])
+        try send([
+            "--label", "demo.worker-4", "--field", "worker=worker-4", "--level", "error", "worker-4 connection refused",
+        ])
         XCTAssertEqual(try Journal.entries(identifier: identifier, atLeast: 3).count, 3)
 
         let all: Set = ["worker-3 disk almost full", "worker-3 cache miss", "worker-4 connection refused"]
         let expected: [String: Set<String>] = [
             "journalctl -t journal-bridge-demo": all,
             "journalctl -t journal-bridge-demo SYSLOG_PID=12345": ["worker-3 disk almost full"],
-            "journalctl -t journal-bridge-demo -p warning": ["worker-3 disk almost full", "worker-4 connection refused"],
-            "journalctl -t journal-bridge-demo LOGGER_LABEL=demo.worker-3": ["worker-3 disk almost full", "worker-3 cache miss"],
+            "journalctl -t journal-bridge-demo -p warning": [
+                "worker-3 disk almost full", "worker-4 connection refused",
+            ],
+            "journalctl -t journal-bridge-demo LOGGER_LABEL=demo.worker-3": [
+                "worker-3 disk almost full", "worker-3 cache miss",
+            ],
             "journalctl -t journal-bridge-demo WORKER=worker-4": ["worker-4 connection refused"],
             "journalctl -t journal-bridge-demo --since \"10 minutes ago\"": all,
             "journalctl -t journal-bridge-demo -f": all,
@@ -61,7 +70,8 @@ final class JournalctlRecipeTests: XCTestCase {
         XCTAssertEqual(Set(documented), Set(expected.keys), "docs/journalctl.md and this test list the same recipes")
 
         for recipe in documented {
-            let command = recipe
+            let command =
+                recipe
                 .replacingOccurrences(of: Self.documentedIdentifier, with: identifier)
                 .replacingOccurrences(of: Self.documentedPID, with: firstPID)
             // `-f` never ends by itself: give it two seconds, as a person would before Ctrl-C.
@@ -84,9 +94,10 @@ final class JournalctlRecipeTests: XCTestCase {
                 }
             } else {
                 // Short format: "Nov 25 23:48:26 host identifier[pid]: message"
-                messages = Set(result.stdoutText.split(separator: "\n").compactMap { line in
-                    line.range(of: "]: ").map { String(line[$0.upperBound...]) }
-                })
+                messages = Set(
+                    result.stdoutText.split(separator: "\n").compactMap { line in
+                        line.range(of: "]: ").map { String(line[$0.upperBound...]) }
+                    })
             }
             XCTAssertEqual(messages, expected[recipe], recipe)
         }

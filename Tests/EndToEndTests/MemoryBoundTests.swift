@@ -1,5 +1,6 @@
 import Foundation
 import JournalBridge
+import JournalBridgeBenchmarks
 import JournalBridgeCollector
 import JournalBridgeTestSupport
 import XCTest
@@ -18,7 +19,10 @@ final class MemoryBoundTests: XCTestCase {
         let overhead = 64 << 20
         let daemon = try BackgroundProcess(
             Run.journalBridge,
-            ["collect", "--socket", socket, "--base", directory.file("m"), "--no-journald", "--max-bytes", "0", "--memory-limit", "64M"]
+            [
+                "collect", "--socket", socket, "--base", directory.file("m"), "--no-journald", "--max-bytes", "0",
+                "--memory-limit", "64M",
+            ]
         )
         defer {
             daemon.signal(SIGTERM)
@@ -29,7 +33,9 @@ final class MemoryBoundTests: XCTestCase {
 
         // The header of a frame of the largest size allowed, then 3 MiB of its body.
         let length = UInt32(WireProtocol.maxFrameBytes)
-        let header: [UInt8] = [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
+        let header: [UInt8] = [
+            UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF),
+        ]
         let body = [UInt8](repeating: 0x41, count: 3 << 20)
         var stalled: [RawClient] = []
         for index in 0..<400 {
@@ -45,7 +51,9 @@ final class MemoryBoundTests: XCTestCase {
             var moved = false
             for (index, client) in stalled.enumerated() where sent[index] < body.count {
                 let n = body.withUnsafeBytes {
-                    Glibc.send(client.fd, $0.baseAddress! + sent[index], $0.count - sent[index], Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+                    Glibc.send(
+                        client.fd, $0.baseAddress! + sent[index], $0.count - sent[index],
+                        Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
                 }
                 if n > 0 {
                     sent[index] += n
@@ -60,18 +68,27 @@ final class MemoryBoundTests: XCTestCase {
         // A well-behaved client beside them is welcomed, stored and acknowledged.
         let good = try RawClient(path: socket)
         good.send(.hello(Hello(session: 999_999, identifier: "good")))
-        guard case .welcome? = good.nextFrame() else { return XCTFail("the good client was not welcomed: \(daemon.stderrText)") }
-        good.send(.batch((1...5).map { LogRecord(level: .error, message: "good record \($0)", sequence: UInt64($0), origin: .unattributed) }))
-        guard case .ack(5)? = good.nextFrame() else { return XCTFail("the good client's records were not acknowledged") }
+        guard case .welcome? = good.nextFrame() else {
+            return XCTFail("the good client was not welcomed: \(daemon.stderrText)")
+        }
+        good.send(
+            .batch(
+                (1...5).map {
+                    LogRecord(level: .error, message: "good record \($0)", sequence: UInt64($0), origin: .unattributed)
+                }))
+        guard case .ack(5)? = good.nextFrame() else {
+            return XCTFail("the good client's records were not acknowledged")
+        }
 
         // The stalled connections are closed with a reason, a few at a time, as each
         // group holding the budget stops making progress; memory stays bounded meanwhile.
         var closed: [String] = []
-        XCTAssertTrue(eventually(timeout: 60) {
-            peak = max(peak, ProcessMemory.residentBytes(of: daemon.pid))
-            closed = directory.lines("m_error.log").filter { $0.contains("made no progress") }
-            return closed.count >= 6
-        }, "stalled connections closed: \(closed.count)")
+        XCTAssertTrue(
+            eventually(timeout: 60) {
+                peak = max(peak, ProcessMemory.residentBytes(of: daemon.pid))
+                closed = directory.lines("m_error.log").filter { $0.contains("made no progress") }
+                return closed.count >= 6
+            }, "stalled connections closed: \(closed.count)")
         XCTAssertTrue(closed.allSatisfy { $0.contains("unfinished frame") }, "\(closed.prefix(3))")
         XCTAssertLessThan(peak, budget + overhead, "daemon RSS \(peak >> 20) MiB")
         XCTAssertTrue(directory.lines("m_debug.log").contains { $0.hasSuffix("good record 5") })
@@ -96,7 +113,9 @@ final class MemoryBoundTests: XCTestCase {
         // Frames of 128 KiB, length prefix included: 8 of them are the whole 1 MiB frame share.
         let frameBytes = budget.frameLimit / 8
         let length = UInt32(frameBytes - 4)
-        let header: [UInt8] = [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
+        let header: [UInt8] = [
+            UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF),
+        ]
         var stalled: [RawClient] = []
         for index in 0..<8 {
             let client = try RawClient(path: socket)
@@ -105,7 +124,9 @@ final class MemoryBoundTests: XCTestCase {
             client.send(header + [UInt8](repeating: 0x41, count: 32 << 10))
             stalled.append(client)
         }
-        XCTAssertTrue(eventually { budget.current.frames == budget.frameLimit }, "frames hold \(budget.current.frames) of \(budget.frameLimit)")
+        XCTAssertTrue(
+            eventually { budget.current.frames == budget.frameLimit },
+            "frames hold \(budget.current.frames) of \(budget.frameLimit)")
 
         // Not even a hello fits now: the good client waits (paused) until the stalled are closed.
         let good = try RawClient(path: socket)

@@ -21,10 +21,12 @@ final class MultiProcessTests: XCTestCase {
 
     func testTenWorkersThousandsOfRecordsEachStoredExactlyOnce() throws {
         let identifier = Journal.uniqueIdentifier("jbmulti")
-        let fixture = try CollectorFixture(files: "multi", journaldLevel: .trace, sinks: { sinks in
-            sinks.maxBytes = 64 * 1024
-            sinks.backupCount = 10_000
-        })
+        let fixture = try CollectorFixture(
+            files: "multi", journaldLevel: .trace,
+            sinks: { sinks in
+                sinks.maxBytes = 64 * 1024
+                sinks.backupCount = 10_000
+            })
         let (directory, socketPath, collector) = (fixture.directory, fixture.socketPath, fixture.collector)
 
         let workers = 10
@@ -32,10 +34,12 @@ final class MultiProcessTests: XCTestCase {
         var pids: [String: Int32] = [:]
         var processes: [BackgroundProcess] = []
         for worker in 1...workers {
-            let process = try BackgroundProcess(Run.journalBridge, [
-                "demo-worker", "--socket", socketPath, "--worker", "\(worker)", "--messages", "\(messages)",
-                "--max-sleep", "0", "--identifier", identifier,
-            ])
+            let process = try BackgroundProcess(
+                Run.journalBridge,
+                [
+                    "demo-worker", "--socket", socketPath, "--worker", "\(worker)", "--messages", "\(messages)",
+                    "--max-sleep", "0", "--identifier", identifier,
+                ])
             pids["worker-\(worker)"] = process.pid
             processes.append(process)
         }
@@ -98,7 +102,10 @@ final class MultiProcessTests: XCTestCase {
         let (directory, socketPath, collector) = (fixture.directory, fixture.socketPath, fixture.collector)
         let lines = (1...2000).map { "stdin line \($0)" }.joined(separator: "\n") + "\n"
         let result = try Run.journalBridge(
-            ["send", "--socket", socketPath, "--identifier", identifier, "--level", "warning", "--field", "batch=b1", "-"],
+            [
+                "send", "--socket", socketPath, "--identifier", identifier, "--level", "warning", "--field", "batch=b1",
+                "-",
+            ],
             stdin: Array(lines.utf8)
         )
         XCTAssertEqual(result.status, 0, result.stderrText)
@@ -114,7 +121,8 @@ final class MultiProcessTests: XCTestCase {
 
         // Environment variable, no collector there: gives up after --timeout with a message, exit 1.
         let absent = try Run.journalBridge(
-            ["send", "--timeout", "0.5", "unheard"], environment: ["JOURNAL_BRIDGE_SOCKET": directory.file("nobody.sock")]
+            ["send", "--timeout", "0.5", "unheard"],
+            environment: ["JOURNAL_BRIDGE_SOCKET": directory.file("nobody.sock")]
         )
         XCTAssertEqual(absent.status, 1)
         XCTAssertTrue(absent.stderrText.contains("nobody.sock"), absent.stderrText)
@@ -125,10 +133,12 @@ final class MultiProcessTests: XCTestCase {
         let directory = try TemporaryDirectory()
         let identifier = Journal.uniqueIdentifier("jbdemo")
         let result = try Run.journalBridge([
-            "demo", "--max-sleep", "0.01", "--base", directory.file("demo"), "--identifier", identifier, "--max-bytes", "0",
+            "demo", "--max-sleep", "0.01", "--base", directory.file("demo"), "--identifier", identifier, "--max-bytes",
+            "0",
         ])
         XCTAssertEqual(result.status, 0, result.stderrText)
-        XCTAssertTrue(result.stdoutText.contains("journal-bridge demo: 110 records from 11 processes"), result.stdoutText)
+        XCTAssertTrue(
+            result.stdoutText.contains("journal-bridge demo: 110 records from 11 processes"), result.stdoutText)
         XCTAssertTrue(result.stdoutText.contains("debug-file 110 (DEBUG+)"), result.stdoutText)
         XCTAssertTrue(result.stdoutText.contains("journalctl -t \(identifier)"), result.stdoutText)
         let entries = try Journal.entries(identifier: identifier, atLeast: 110)

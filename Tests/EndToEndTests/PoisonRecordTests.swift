@@ -214,7 +214,8 @@ final class PoisonRecordTests: XCTestCase {
         let directory = try TemporaryDirectory()
         let fake = try RefusingCollector(path: directory.file("strict.sock")) { $0.message.hasPrefix("POISON") }
         defer { fake.stop() }
-        let shipper = RecordShipper(configuration: ShipperConfiguration(socketPath: fake.path, identifier: "poison", flushAtExit: nil))
+        let shipper = RecordShipper(
+            configuration: ShipperConfiguration(socketPath: fake.path, identifier: "poison", flushAtExit: nil))
         defer { shipper.shutdown(timeout: 0) }
         let logger = Logger(label: "poison") { BridgeLogHandler(label: $0, shipper: shipper, metadataProvider: nil) }
 
@@ -234,9 +235,15 @@ final class PoisonRecordTests: XCTestCase {
         XCTAssertTrue(shipper.flush(timeout: 30), "flushed: \(shipper.statistics)")
         let stored = fake.stored
         let reports = stored.filter { $0.label == "journal-bridge" }
-        XCTAssertEqual(stored.filter { $0.label != "journal-bridge" }.map(\.message), expected, "every other record, in order")
-        XCTAssertEqual(reports.map(\.message), Array(repeating: "dropped 1 record: refused by the collector: limit exceeded: refused by the test", count: 2))
-        XCTAssertEqual(reports.first?.metadata, [MetadataField("dropped", "1"), MetadataField("reason", "limit exceeded: refused by the test")])
+        XCTAssertEqual(
+            stored.filter { $0.label != "journal-bridge" }.map(\.message), expected, "every other record, in order")
+        XCTAssertEqual(
+            reports.map(\.message),
+            Array(
+                repeating: "dropped 1 record: refused by the collector: limit exceeded: refused by the test", count: 2))
+        XCTAssertEqual(
+            reports.first?.metadata,
+            [MetadataField("dropped", "1"), MetadataField("reason", "limit exceeded: refused by the test")])
         XCTAssertEqual(reports.first?.level, .warning)
         XCTAssertEqual(shipper.statistics.refused, 2)
         XCTAssertEqual(shipper.statistics.held, 0)
@@ -250,10 +257,13 @@ final class PoisonRecordTests: XCTestCase {
         // their acks went to the closed connection. Resent alone, they are duplicates the
         // collector acknowledges only when asked again once they are stored.
         let directory = try TemporaryDirectory()
-        let fake = try RefusingCollector(path: directory.file("slow.sock"), storeDelay: 0.3) { $0.message.hasPrefix("POISON") }
+        let fake = try RefusingCollector(path: directory.file("slow.sock"), storeDelay: 0.3) {
+            $0.message.hasPrefix("POISON")
+        }
         defer { fake.stop() }
         let shipper = RecordShipper(
-            configuration: ShipperConfiguration(socketPath: fake.path, identifier: "poison", flushAtExit: nil, batchBytes: 200)
+            configuration: ShipperConfiguration(
+                socketPath: fake.path, identifier: "poison", flushAtExit: nil, batchBytes: 200)
         )
         defer { shipper.shutdown(timeout: 0) }
         var expected: [String] = []
@@ -283,15 +293,20 @@ final class PoisonRecordTests: XCTestCase {
             )
         )
         defer { shipper.shutdown(timeout: 0) }
-        for index in 1...3 { shipper.enqueue(LogRecord(level: .info, message: "refused \(index)", origin: .unattributed)) }
+        for index in 1...3 {
+            shipper.enqueue(LogRecord(level: .info, message: "refused \(index)", origin: .unattributed))
+        }
         Thread.sleep(forTimeInterval: 2)
         // Without backoff a refused resend reconnects every 50 ms (40 in 2 s); with it the waits
         // double (0.05, 0.1, 0.2, 0.4, 0.4 ...) while the collector never acknowledges anything.
         XCTAssertGreaterThanOrEqual(fake.connections, 2)
         XCTAssertLessThanOrEqual(fake.connections, 12)
-        XCTAssertGreaterThanOrEqual(shipper.statistics.refused, 1, "refused records are dropped one by one, not resent forever")
+        XCTAssertGreaterThanOrEqual(
+            shipper.statistics.refused, 1, "refused records are dropped one by one, not resent forever")
         XCTAssertTrue(fake.stored.isEmpty)
-        print("PoisonRecordTests: refusing everything for 2 s: \(fake.connections) connections, \(shipper.statistics.refused) refused")
+        print(
+            "PoisonRecordTests: refusing everything for 2 s: \(fake.connections) connections, \(shipper.statistics.refused) refused"
+        )
     }
 
     /// Issue 9, item 10: socket and direct mode cut a big record the same way, with an exact note.
@@ -315,7 +330,9 @@ final class PoisonRecordTests: XCTestCase {
         Logger(label: label) { DirectLogHandler(label: $0, router: router, metadataProvider: nil) }
             .info("\(message)", metadata: fields)
 
-        let (socketRecord, directRecord) = (try XCTUnwrap(viaSocket.summaries.first), try XCTUnwrap(direct.summaries.first))
+        let (socketRecord, directRecord) = (
+            try XCTUnwrap(viaSocket.summaries.first), try XCTUnwrap(direct.summaries.first)
+        )
         XCTAssertEqual(directRecord.message.utf8.count, socketRecord.message.utf8.count, "the same cut")
         XCTAssertTrue(directRecord.message == socketRecord.message)
         XCTAssertTrue(directRecord.label == socketRecord.label)

@@ -24,7 +24,8 @@ final class QueuePolicyTests: XCTestCase {
             if i % 10 == 9 { logger.warning("warning \(i / 10)") }
         }
         var statistics = shipper.statistics
-        XCTAssertGreaterThan(statistics.held, 75, "INFO stops at 3/4 of the capacity; the WARNINGs after that still fit")
+        XCTAssertGreaterThan(
+            statistics.held, 75, "INFO stops at 3/4 of the capacity; the WARNINGs after that still fit")
         XCTAssertLessThan(statistics.held, 100)
         let shedInfo = statistics.dropped
         XCTAssertGreaterThan(shedInfo, 100)
@@ -44,7 +45,8 @@ final class QueuePolicyTests: XCTestCase {
 
         let collector = Collector(
             configuration: CollectorConfiguration(socketPath: socketPath),
-            routes: try SinkConfiguration(base: directory.file("q"), consoleLevel: nil, journaldLevel: nil, maxBytes: 0).makeRoutes()
+            routes: try SinkConfiguration(base: directory.file("q"), consoleLevel: nil, journaldLevel: nil, maxBytes: 0)
+                .makeRoutes()
         )
         try collector.start()
         XCTAssertTrue(shipper.flush(timeout: 20))
@@ -63,7 +65,8 @@ final class QueuePolicyTests: XCTestCase {
         let fixture = try CollectorFixture(files: "b", configure: { $0.sinkQueueCapacity = 64 })
         let (directory, socketPath, collector) = (fixture.directory, fixture.socketPath, fixture.collector)
         let shipper = RecordShipper(
-            configuration: ShipperConfiguration(socketPath: socketPath, identifier: "block", capacity: 16, overflow: .block, flushAtExit: nil)
+            configuration: ShipperConfiguration(
+                socketPath: socketPath, identifier: "block", capacity: 16, overflow: .block, flushAtExit: nil)
         )
         var logger = Logger(label: "block") { BridgeLogHandler(label: $0, shipper: shipper) }
         logger.logLevel = .debug

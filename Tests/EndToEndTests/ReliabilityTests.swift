@@ -1,5 +1,6 @@
 import Foundation
 import JournalBridge
+import JournalBridgeBenchmarks
 import JournalBridgeCollector
 import JournalBridgeTestSupport
 import XCTest
@@ -24,35 +25,46 @@ final class ReliabilityTests: XCTestCase {
 
     private func setup() throws -> Setup {
         let directory = try TemporaryDirectory()
-        return Setup(directory: directory, socket: directory.file("c.sock"), identifier: Journal.uniqueIdentifier("jbrel"))
+        return Setup(
+            directory: directory, socket: directory.file("c.sock"), identifier: Journal.uniqueIdentifier("jbrel"))
     }
 
-    private func collect(_ setup: Setup, _ extra: [String] = [], listeningSocket: Int32? = nil) throws -> BackgroundProcess {
+    private func collect(_ setup: Setup, _ extra: [String] = [], listeningSocket: Int32? = nil) throws
+        -> BackgroundProcess
+    {
         let arguments = ["collect", "--socket", setup.socket, "--base", setup.base, "--no-console"] + extra
         // As systemd does: the socket as fd 3, LISTEN_FDS=1 and LISTEN_PID naming the daemon itself.
-        let daemon = try listeningSocket.map { socket in
-            try BackgroundProcess(
-                "/bin/sh", ["-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" \"$@\"", Run.journalBridge] + arguments, listeningSocket: socket
-            )
-        } ?? BackgroundProcess(Run.journalBridge, arguments)
+        let daemon =
+            try listeningSocket.map { socket in
+                try BackgroundProcess(
+                    "/bin/sh", ["-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" \"$@\"", Run.journalBridge] + arguments,
+                    listeningSocket: socket
+                )
+            } ?? BackgroundProcess(Run.journalBridge, arguments)
         // Ready (its signals blocked): a SIGTERM sent before that would kill it outright.
         XCTAssertTrue(eventually { daemon.stderrText.contains("collecting on") }, daemon.stderrText)
         return daemon
     }
 
     /// Producers: `journal-bridge send --socket ... -` fed numbered lines.
-    private func producers(_ setup: Setup, count: Int, records: Int, level: String = "info") throws -> ([BackgroundProcess], SequenceChecker) {
+    private func producers(_ setup: Setup, count: Int, records: Int, level: String = "info") throws -> (
+        [BackgroundProcess], SequenceChecker
+    ) {
         var expected: [String: Int] = [:]
         var processes: [BackgroundProcess] = []
         for index in 0..<count {
             let name = "p\(index)"
             expected[name] = records
             let input = setup.directory.file("\(name).in")
-            try SequenceChecker.lines(producer: name, count: records).write(toFile: input, atomically: true, encoding: .utf8)
+            try SequenceChecker.lines(producer: name, count: records).write(
+                toFile: input, atomically: true, encoding: .utf8)
             processes.append(
                 try BackgroundProcess(
                     Run.journalBridge,
-                    ["send", "--socket", setup.socket, "--identifier", setup.identifier, "--level", level, "--timeout", "600", "-"],
+                    [
+                        "send", "--socket", setup.socket, "--identifier", setup.identifier, "--level", level,
+                        "--timeout", "600", "-",
+                    ],
                     stdin: input
                 )
             )
@@ -95,10 +107,14 @@ final class ReliabilityTests: XCTestCase {
         let bound = kills * 16384 * 2
         XCTAssertLessThanOrEqual(files.duplicates, bound, "files: \(files)")
         XCTAssertLessThanOrEqual(journald.duplicates, bound, "journald: \(journald)")
-        report("kill-restart", [
-            ("records", checker.expected.values.reduce(0, +)), ("kills", kills), ("missing_files", files.missingCount),
-            ("missing_journald", journald.missingCount), ("duplicates_files", files.duplicates), ("duplicates_journald", journald.duplicates),
-        ])
+        report(
+            "kill-restart",
+            [
+                ("records", checker.expected.values.reduce(0, +)), ("kills", kills),
+                ("missing_files", files.missingCount),
+                ("missing_journald", journald.missingCount), ("duplicates_files", files.duplicates),
+                ("duplicates_journald", journald.duplicates),
+            ])
     }
 
     // MARK: 2. clean restart (package upgrade) with socket activation
@@ -122,10 +138,13 @@ final class ReliabilityTests: XCTestCase {
         let (files, journald) = try finish(setup, producers, daemon, checker)
         XCTAssertEqual(files.duplicates, 0, "files: \(files)")
         XCTAssertEqual(journald.duplicates, 0, "journald: \(journald)")
-        report("clean-restart", [
-            ("records", checker.expected.values.reduce(0, +)), ("restarts", restarts), ("missing", files.missingCount + journald.missingCount),
-            ("duplicates", files.duplicates + journald.duplicates),
-        ])
+        report(
+            "clean-restart",
+            [
+                ("records", checker.expected.values.reduce(0, +)), ("restarts", restarts),
+                ("missing", files.missingCount + journald.missingCount),
+                ("duplicates", files.duplicates + journald.duplicates),
+            ])
     }
 
     // MARK: 4. rotation under load with SIGHUP every 100 ms
@@ -133,7 +152,8 @@ final class ReliabilityTests: XCTestCase {
     func testRotationAndReopenEvery100msUnderLoad() throws {
         let setup = try setup()
         let records = Self.full ? 100_000 : 30_000
-        let daemon = try collect(setup, ["--no-journald", "--max-bytes", Self.full ? "262144" : "65536", "--backup-count", "1000000"])
+        let daemon = try collect(
+            setup, ["--no-journald", "--max-bytes", Self.full ? "262144" : "65536", "--backup-count", "1000000"])
         let (producers, checker) = try producers(setup, count: 10, records: records)
         var hups = 0
         while producers.contains(where: { $0.isRunning }) {
@@ -149,10 +169,12 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertEqual(files.duplicates, 0, "\(files)")
         let rotated = setup.directory.rotated("r_debug.log").copyCount
         XCTAssertGreaterThan(rotated, 5)
-        report("rotation-hup", [
-            ("records", checker.expected.values.reduce(0, +)), ("hups", hups), ("rotated_files", rotated),
-            ("missing", files.missingCount), ("duplicates", files.duplicates),
-        ])
+        report(
+            "rotation-hup",
+            [
+                ("records", checker.expected.values.reduce(0, +)), ("hups", hups), ("rotated_files", rotated),
+                ("missing", files.missingCount), ("duplicates", files.duplicates),
+            ])
     }
 
     // MARK: 6. one flooding client beside nine normal ones
@@ -165,14 +187,18 @@ final class ReliabilityTests: XCTestCase {
             daemon.wait()
         }
         let flood = RecordShipper(
-            configuration: ShipperConfiguration(socketPath: setup.socket, identifier: "flood", overflow: .block, flushAtExit: nil)
+            configuration: ShipperConfiguration(
+                socketPath: setup.socket, identifier: "flood", overflow: .block, flushAtExit: nil)
         )
         let flooding = ManagedAtomicFlag()
         let floodThread = Thread {
             var n = 0
             while !flooding.isSet {
                 n += 1
-                flood.enqueue(LogRecord(level: .debug, message: "flood seq:\(n) " + String(repeating: "f", count: 200), origin: .unattributed))
+                flood.enqueue(
+                    LogRecord(
+                        level: .debug, message: "flood seq:\(n) " + String(repeating: "f", count: 200),
+                        origin: .unattributed))
             }
         }
         floodThread.start()
@@ -183,7 +209,8 @@ final class ReliabilityTests: XCTestCase {
         for index in 0..<9 {
             let started = Date()
             let result = try Run.journalBridge([
-                "send", "--socket", setup.socket, "--identifier", setup.identifier, "--level", "warning", "--timeout", "30", "n\(index) seq:1",
+                "send", "--socket", setup.socket, "--identifier", setup.identifier, "--level", "warning", "--timeout",
+                "30", "n\(index) seq:1",
             ])
             delays.append(Date().timeIntervalSince(started))
             XCTAssertEqual(result.status, 0, result.stderrText)
@@ -198,10 +225,13 @@ final class ReliabilityTests: XCTestCase {
         let checker = SequenceChecker(expected: Dictionary(uniqueKeysWithValues: (0..<9).map { ("n\($0)", 1) }))
         let errorFile = checker.checkFiles(directory: setup.directory.path, name: "r_error.log")
         XCTAssertEqual(errorFile.missingCount, 0, "\(errorFile)")
-        report("flood", [
-            ("flood_records", floodCount), ("normal_clients", 9), ("worst_ack_seconds", String(format: "%.3f", worst)),
-            ("median_ack_seconds", String(format: "%.3f", delays.sorted()[4])), ("bound_seconds", bound),
-        ])
+        report(
+            "flood",
+            [
+                ("flood_records", floodCount), ("normal_clients", 9),
+                ("worst_ack_seconds", String(format: "%.3f", worst)),
+                ("median_ack_seconds", String(format: "%.3f", delays.sorted()[4])), ("bound_seconds", bound),
+            ])
     }
 
     // MARK: 8. who may log
@@ -221,17 +251,23 @@ final class ReliabilityTests: XCTestCase {
 
         let outsider = try BackgroundProcess(
             "/usr/bin/setpriv",
-            ["--reuid", "nobody", "--regid", "nogroup", "--clear-groups", Run.journalBridge, "send", "--socket", setup.socket,
-             "--identifier", setup.identifier, "--timeout", "2", "from outside the group"]
+            [
+                "--reuid", "nobody", "--regid", "nogroup", "--clear-groups", Run.journalBridge, "send", "--socket",
+                setup.socket,
+                "--identifier", setup.identifier, "--timeout", "2", "from outside the group",
+            ]
         )
         XCTAssertEqual(outsider.wait(), 1)
         XCTAssertTrue(outsider.stderrText.contains("Permission denied"), outsider.stderrText)
 
         let member = try BackgroundProcess(
             "/usr/bin/setpriv",
-            ["--reuid", "nobody", "--regid", "nogroup", "--groups", "adm", Run.journalBridge, "send", "--socket", setup.socket,
-             "--identifier", setup.identifier, "--timeout", "20", "--field", "SYSLOG_PID=1", "--field", "_UID=0",
-             "from a member of the group"]
+            [
+                "--reuid", "nobody", "--regid", "nogroup", "--groups", "adm", Run.journalBridge, "send", "--socket",
+                setup.socket,
+                "--identifier", setup.identifier, "--timeout", "20", "--field", "SYSLOG_PID=1", "--field", "_UID=0",
+                "from a member of the group",
+            ]
         )
         XCTAssertEqual(member.wait(), 0, member.stderrText)
         let entries = try Journal.entries(identifier: setup.identifier, atLeast: 1)
@@ -252,7 +288,9 @@ extension ReliabilityTests {
 
     /// The daemon runs in a mount namespace where a tmpfs hides journald's socket until the
     /// test touches a trigger file; then the tmpfs is unmounted and journald is back.
-    private func collectWithoutJournald(_ setup: Setup, _ extra: [String]) throws -> (BackgroundProcess, pidFile: String, trigger: String) {
+    private func collectWithoutJournald(_ setup: Setup, _ extra: [String]) throws -> (
+        BackgroundProcess, pidFile: String, trigger: String
+    ) {
         let pidFile = setup.directory.file("daemon.pid")
         let trigger = setup.directory.file("journald-back")
         let script = """
@@ -264,15 +302,20 @@ extension ReliabilityTests {
             """
         let process = try BackgroundProcess(
             "/usr/bin/unshare",
-            ["-m", "sh", "-c", script, Run.journalBridge, "collect", "--socket", setup.socket, "--base", setup.base, "--no-console",
-             "--max-bytes", "0"] + extra
+            [
+                "-m", "sh", "-c", script, Run.journalBridge, "collect", "--socket", setup.socket, "--base", setup.base,
+                "--no-console",
+                "--max-bytes", "0",
+            ] + extra
         )
         XCTAssertTrue(eventually { FileManager.default.fileExists(atPath: setup.socket) }, process.stderrText)
         return (process, pidFile, trigger)
     }
 
     private func daemonPID(_ pidFile: String) -> pid_t {
-        pid_t((try? String(contentsOfFile: pidFile, encoding: .utf8))?.split(separator: "\n").first.map(String.init) ?? "") ?? 0
+        pid_t(
+            (try? String(contentsOfFile: pidFile, encoding: .utf8))?.split(separator: "\n").first.map(String.init) ?? ""
+        ) ?? 0
     }
 
     func testJournaldAbsentThenBackLosesNothingWithinTheBacklog() throws {
@@ -296,8 +339,15 @@ extension ReliabilityTests {
         XCTAssertEqual(wrapper.wait(), 0, wrapper.stderrText)
         XCTAssertEqual(journald.missingCount, 0, "\(journald)")
         XCTAssertEqual(journald.duplicates, 0, "\(journald)")
-        XCTAssertEqual(wrapper.stderrText.components(separatedBy: "journald is not running").count - 1, 1, "said once: \(wrapper.stderrText)")
-        report("journald-away", [("records", 10 * records), ("backlog", 100_000), ("missing_files", 0), ("missing_journald", journald.missingCount), ("duplicates", journald.duplicates)])
+        XCTAssertEqual(
+            wrapper.stderrText.components(separatedBy: "journald is not running").count - 1, 1,
+            "said once: \(wrapper.stderrText)")
+        report(
+            "journald-away",
+            [
+                ("records", 10 * records), ("backlog", 100_000), ("missing_files", 0),
+                ("missing_journald", journald.missingCount), ("duplicates", journald.duplicates),
+            ])
     }
 
     func testJournaldAbsentPastTheBacklogCountsAndReportsTheLoss() throws {
@@ -308,20 +358,27 @@ extension ReliabilityTests {
         try XCTSkipIf(wrapper.stderrText.contains("unshare failed"), "no mount namespaces here")
         let (producers, checker) = try producers(setup, count: 10, records: records)
         for producer in producers { XCTAssertEqual(producer.wait(timeout: 300), 0, producer.stderrText) }
-        XCTAssertEqual(checker.checkFiles(directory: setup.directory.path, name: "r_debug.log").missingCount, 0, "the files keep every record")
+        XCTAssertEqual(
+            checker.checkFiles(directory: setup.directory.path, name: "r_debug.log").missingCount, 0,
+            "the files keep every record")
 
         _ = FileManager.default.createFile(atPath: trigger, contents: nil)
         let lost = 10 * records - backlog
-        let said = try Journal.entries(["-t", "journal-bridge", "_PID=\(daemonPID(pidFile))", "LOST=\(lost)"], atLeast: 1, timeout: 30)
+        let said = try Journal.entries(
+            ["-t", "journal-bridge", "_PID=\(daemonPID(pidFile))", "LOST=\(lost)"], atLeast: 1, timeout: 30)
         XCTAssertEqual(said.count, 1)
-        XCTAssertTrue(said.first?["MESSAGE"]?.contains("\(lost) records were lost for journald while it was away") == true)
+        XCTAssertTrue(
+            said.first?["MESSAGE"]?.contains("\(lost) records were lost for journald while it was away") == true)
         let journald = try checker.checkJournald(identifier: setup.identifier, timeout: 10)
         kill(daemonPID(pidFile), SIGTERM)
         XCTAssertEqual(wrapper.wait(), 0, wrapper.stderrText)
         XCTAssertEqual(journald.found, backlog, "the newest \(backlog) reached journald")
         XCTAssertEqual(journald.missingCount, lost)
-        XCTAssertTrue(wrapper.stderrText.contains("recovered; \(lost) records could not be written"), wrapper.stderrText)
-        report("journald-away-past-backlog", [("records", 10 * records), ("backlog", backlog), ("lost_for_journald", lost), ("reported", true)])
+        XCTAssertTrue(
+            wrapper.stderrText.contains("recovered; \(lost) records could not be written"), wrapper.stderrText)
+        report(
+            "journald-away-past-backlog",
+            [("records", 10 * records), ("backlog", backlog), ("lost_for_journald", lost), ("reported", true)])
     }
 
     // MARK: 5. disk full
@@ -334,13 +391,16 @@ extension ReliabilityTests {
         try XCTSkipIf(mounted.status != 0, "cannot mount a tmpfs here: \(mounted.stderrText)")
         defer { _ = try? Run.command("/bin/umount", ["-l", logs]) }
         let daemon = try BackgroundProcess(
-            Run.journalBridge, ["collect", "--socket", setup.socket, "--base", logs + "/r", "--no-console", "--max-bytes", "0"]
+            Run.journalBridge,
+            ["collect", "--socket", setup.socket, "--base", logs + "/r", "--no-console", "--max-bytes", "0"]
         )
         XCTAssertTrue(eventually { daemon.stderrText.contains("collecting on") }, daemon.stderrText)
         let records = 2_000
         let (producers, checker) = try producers(setup, count: 10, records: records)
         for producer in producers { XCTAssertEqual(producer.wait(timeout: 300), 0, producer.stderrText) }
-        XCTAssertEqual(daemon.stderrText.components(separatedBy: "No space left on device").count - 1, 1, "reported once: \(daemon.stderrText)")
+        XCTAssertEqual(
+            daemon.stderrText.components(separatedBy: "No space left on device").count - 1, 1,
+            "reported once: \(daemon.stderrText)")
 
         // Space returns; the next records are written again.
         XCTAssertEqual(try Run.command("/bin/mount", ["-o", "remount,size=64m", logs]).status, 0)
@@ -348,7 +408,8 @@ extension ReliabilityTests {
         let input = setup.directory.file("late.in")
         try SequenceChecker.lines(producer: "late", count: 500).write(toFile: input, atomically: true, encoding: .utf8)
         let late = try BackgroundProcess(
-            Run.journalBridge, ["send", "--socket", setup.socket, "--identifier", setup.identifier, "--timeout", "60", "-"], stdin: input
+            Run.journalBridge,
+            ["send", "--socket", setup.socket, "--identifier", setup.identifier, "--timeout", "60", "-"], stdin: input
         )
         XCTAssertEqual(late.wait(), 0, late.stderrText)
         daemon.signal(SIGTERM)
@@ -357,18 +418,25 @@ extension ReliabilityTests {
         let files = checker.checkFiles(directory: logs, name: "r_debug.log")
         XCTAssertEqual(after.checkFiles(directory: logs, name: "r_debug.log").missingCount, 0, "writing resumed")
         // "recovered; N records could not be written", or at the latest at stop "N records could not be written".
-        let count = daemon.stderrText.split(separator: "\n").filter { $0.hasSuffix("records could not be written") }.map { line -> Int in
+        let count = daemon.stderrText.split(separator: "\n").filter { $0.hasSuffix("records could not be written") }.map
+        { line -> Int in
             let words = line.split(separator: " ")
             return Int(words[words.count - 6]) ?? -1
         }.reduce(0, +)
-        XCTAssertEqual(count, files.missingCount, "the records not written are counted and reported: \(daemon.stderrText)")
+        XCTAssertEqual(
+            count, files.missingCount, "the records not written are counted and reported: \(daemon.stderrText)")
         XCTAssertGreaterThan(files.missingCount, 0)
         XCTAssertEqual(files.duplicates, 0)
         let lines = (try? String(contentsOfFile: logs + "/r_debug.log", encoding: .utf8))?.split(separator: "\n") ?? []
         XCTAssertTrue(lines.allSatisfy { $0.contains(" seq:") && $0.hasPrefix("[") }, "every line whole")
         let journald = try checker.checkJournald(identifier: setup.identifier)
         XCTAssertEqual(journald.missingCount, 0, "journald kept receiving: \(journald)")
-        report("disk-full", [("records", 10 * records + 500), ("not_written_reported", count), ("missing_journald", journald.missingCount)])
+        report(
+            "disk-full",
+            [
+                ("records", 10 * records + 500), ("not_written_reported", count),
+                ("missing_journald", journald.missingCount),
+            ])
     }
 
     // MARK: 9. soak
@@ -391,8 +459,14 @@ extension ReliabilityTests {
         XCTAssertEqual(daemon.wait(timeout: 600), 0, daemon.stderrText)
         let files = checker.checkFiles(directory: setup.directory.path, name: "r_debug.log")
         XCTAssertEqual(files.missingCount, 0, "\(files)")
-        XCTAssertLessThanOrEqual(Double(rssEnd), Double(rssEarly) * 1.10, "RSS \(rssEarly) after \(early) records, \(rssEnd) at the end")
-        report("soak", [("records", total), ("rss_after_first", "\(early):\(rssEarly / 1024) KiB"), ("rss_end_kib", rssEnd / 1024), ("missing_files", files.missingCount)])
+        XCTAssertLessThanOrEqual(
+            Double(rssEnd), Double(rssEarly) * 1.10, "RSS \(rssEarly) after \(early) records, \(rssEnd) at the end")
+        report(
+            "soak",
+            [
+                ("records", total), ("rss_after_first", "\(early):\(rssEarly / 1024) KiB"),
+                ("rss_end_kib", rssEnd / 1024), ("missing_files", files.missingCount),
+            ])
     }
 }
 

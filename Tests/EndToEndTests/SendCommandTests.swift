@@ -47,12 +47,18 @@ final class SendCommandTests: XCTestCase {
 
     func testBadLevelAndBadFieldExitNonZeroNamingThem() throws {
         let directory = try TemporaryDirectory()
-        let badLevel = try Run.journalBridge(["send", "--direct", "--base", directory.file("x"), "--level", "loud", "m"])
+        let badLevel = try Run.journalBridge([
+            "send", "--direct", "--base", directory.file("x"), "--level", "loud", "m",
+        ])
         XCTAssertNotEqual(badLevel.status, 0)
-        XCTAssertTrue(badLevel.stderrText.contains("'loud'") && badLevel.stderrText.contains("--level"), badLevel.stderrText)
-        let badField = try Run.journalBridge(["send", "--direct", "--base", directory.file("x"), "--field", "novalue", "m"])
+        XCTAssertTrue(
+            badLevel.stderrText.contains("'loud'") && badLevel.stderrText.contains("--level"), badLevel.stderrText)
+        let badField = try Run.journalBridge([
+            "send", "--direct", "--base", directory.file("x"), "--field", "novalue", "m",
+        ])
         XCTAssertNotEqual(badField.status, 0)
-        XCTAssertTrue(badField.stderrText.contains("'novalue'") && badField.stderrText.contains("--field"), badField.stderrText)
+        XCTAssertTrue(
+            badField.stderrText.contains("'novalue'") && badField.stderrText.contains("--field"), badField.stderrText)
         XCTAssertEqual(directory.names(), [], "nothing written on bad input")
     }
 
@@ -60,7 +66,9 @@ final class SendCommandTests: XCTestCase {
     func testDirectModeThatCannotOpenItsFilesExits1WithOneLine() throws {
         let directory = try TemporaryDirectory()
         XCTAssertTrue(FileManager.default.createFile(atPath: directory.file("plain"), contents: nil))
-        let result = try Run.journalBridge(["send", "--direct", "--no-journald", "--base", directory.file("plain/app"), "hello"])
+        let result = try Run.journalBridge([
+            "send", "--direct", "--no-journald", "--base", directory.file("plain/app"), "hello",
+        ])
         XCTAssertEqual(result.status, 1, result.stderrText)
         XCTAssertEqual(
             result.stderrText,
@@ -68,7 +76,9 @@ final class SendCommandTests: XCTestCase {
         )
         let noBase = try Run.journalBridge(["send", "--direct", "hello"])
         XCTAssertEqual(noBase.status, 64, "a missing argument is a usage error: \(noBase.stderrText)")
-        XCTAssertTrue(noBase.stderrText.contains("--direct needs --base") && noBase.stderrText.contains("Usage"), noBase.stderrText)
+        XCTAssertTrue(
+            noBase.stderrText.contains("--direct needs --base") && noBase.stderrText.contains("Usage"),
+            noBase.stderrText)
     }
 
     func testAnUnreachableCollectorExits1WithoutUsage() throws {
@@ -79,20 +89,23 @@ final class SendCommandTests: XCTestCase {
         let lines = result.stderrText.split(separator: "\n")
         XCTAssertFalse(result.stderrText.contains("Usage"), result.stderrText)
         XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("journal-bridge: ") }, result.stderrText)
-        XCTAssertEqual(lines.last, "journal-bridge: 1 records not acknowledged by the collector at \(socket) after 1.0 s")
+        XCTAssertEqual(
+            lines.last, "journal-bridge: 1 records not acknowledged by the collector at \(socket) after 1.0 s")
     }
 
     /// journald absent: `sd_journal_sendv` would drop silently; the bridge says so once and counts.
     func testJournaldAbsentIsReportedOnceAndFilesKeepEverything() throws {
         let directory = try TemporaryDirectory()
-        let script = "mount -t tmpfs none /run/systemd/journal && exec \"$0\" send --direct --base \"$1\" --identifier absent-test -"
+        let script =
+            "mount -t tmpfs none /run/systemd/journal && exec \"$0\" send --direct --base \"$1\" --identifier absent-test -"
         let result = try Run.command(
             "/usr/bin/unshare", ["-m", "sh", "-c", script, Run.journalBridge, directory.file("cli")],
             stdin: Array("one\ntwo\nthree\n".utf8)
         )
         try XCTSkipIf(result.stderrText.contains("unshare failed"), "no mount namespaces here")
         XCTAssertEqual(result.status, 1)
-        XCTAssertEqual(result.stderrText.components(separatedBy: "journald is not running").count - 1, 1, result.stderrText)
+        XCTAssertEqual(
+            result.stderrText.components(separatedBy: "journald is not running").count - 1, 1, result.stderrText)
         XCTAssertTrue(result.stderrText.contains("3 records were not sent to journald"), result.stderrText)
         XCTAssertEqual(directory.lines("cli_debug.log").count, 3)
     }

@@ -40,7 +40,8 @@ final class SessionIsolationTests: XCTestCase {
         guard getuid() == 0 else { throw XCTSkip("switching the attacker to uid 65534 needs root") }
         let victim = Journal.uniqueIdentifier("jb-victim")
         let attacker = victim + "-attacker"
-        let shipper = RecordShipper(configuration: ShipperConfiguration(socketPath: socketPath, identifier: victim, flushAtExit: nil))
+        let shipper = RecordShipper(
+            configuration: ShipperConfiguration(socketPath: socketPath, identifier: victim, flushAtExit: nil))
         defer { shipper.shutdown() }
         let logger = Logger(label: "victim") { BridgeLogHandler(label: $0, shipper: shipper) }
         for i in 1...20 { logger.info("victim line \(i)") }
@@ -48,24 +49,32 @@ final class SessionIsolationTests: XCTestCase {
 
         // What an attacker sees: JB_SESSION in every entry.
         let seen = try Journal.entries(identifier: victim, atLeast: 20)
-        let session = try XCTUnwrap(seen.first?["JB_SESSION"].flatMap { UInt64($0, radix: 16) }, "JB_SESSION of the victim")
+        let session = try XCTUnwrap(
+            seen.first?["JB_SESSION"].flatMap { UInt64($0, radix: 16) }, "JB_SESSION of the victim")
 
         let answer = try ForkedClient.exchange(
             path: socketPath,
-            bytes: bytes(.hello(Hello(session: session, identifier: attacker)), .batch([record("attacker record", UInt64.max)])),
+            bytes: bytes(
+                .hello(Hello(session: session, identifier: attacker)), .batch([record("attacker record", UInt64.max)])),
             user: (uid: 65534, gid: 65534)
         )
         let frames = ForkedClient.frames(answer)
-        guard case .welcome(_, let acknowledged)? = frames.first else { return XCTFail("no welcome for the attacker: \(frames)") }
+        guard case .welcome(_, let acknowledged)? = frames.first else {
+            return XCTFail("no welcome for the attacker: \(frames)")
+        }
         XCTAssertEqual(acknowledged, 0, "the welcome tells another process nothing about the victim's session")
 
         for i in 21...100 { logger.info("victim line \(i)") }
         XCTAssertTrue(shipper.flush(timeout: 20))
 
-        let fileLines = Set(directory.lines("p_debug.log").filter { $0.contains("victim line ") }.map { $0.components(separatedBy: "victim line ").last! })
+        let fileLines = Set(
+            directory.lines("p_debug.log").filter { $0.contains("victim line ") }.map {
+                $0.components(separatedBy: "victim line ").last!
+            })
         XCTAssertEqual(fileLines, Set((1...100).map(String.init)), "every record of the victim is in the file")
         let stored = try Journal.entries(identifier: victim, atLeast: 100)
-        XCTAssertEqual(Set(stored.compactMap { $0["MESSAGE"] }), Set((1...100).map { "victim line \($0)" }), "and in journald")
+        XCTAssertEqual(
+            Set(stored.compactMap { $0["MESSAGE"] }), Set((1...100).map { "victim line \($0)" }), "and in journald")
 
         // The attacker's record is its own: its uid, its session, and JB_SEQ written unsigned.
         let own = try Journal.entries(identifier: attacker, atLeast: 1)
@@ -85,10 +94,14 @@ final class SessionIsolationTests: XCTestCase {
         while acked < 5, case .ack(let n)? = owner.nextFrame() { acked = n }
         XCTAssertEqual(acked, 5)
 
-        let frames = ForkedClient.frames(try ForkedClient.exchange(
-            path: socketPath, bytes: bytes(.hello(Hello(session: session, identifier: "other")), .batch([record("other 3", 3)]))
-        ))
-        guard case .welcome(_, 0)? = frames.first else { return XCTFail("another pid was told about the session: \(frames)") }
+        let frames = ForkedClient.frames(
+            try ForkedClient.exchange(
+                path: socketPath,
+                bytes: bytes(.hello(Hello(session: session, identifier: "other")), .batch([record("other 3", 3)]))
+            ))
+        guard case .welcome(_, 0)? = frames.first else {
+            return XCTFail("another pid was told about the session: \(frames)")
+        }
 
         // The owner goes on from 6; the other process's record 3 is its own, not a duplicate of the owner's.
         owner.send(.batch((6...8).map { record("owner \($0)", UInt64($0)) }))
@@ -100,7 +113,8 @@ final class SessionIsolationTests: XCTestCase {
 
     /// Sends `frames` after a hello of a fresh session and expects a goodbye naming `reason`;
     /// none of `unstored` may reach the file.
-    private func assertRefused(_ batches: [[LogRecord]], reason: String, unstored: [String], line: UInt = #line) throws {
+    private func assertRefused(_ batches: [[LogRecord]], reason: String, unstored: [String], line: UInt = #line) throws
+    {
         let client = try RawClient(path: socketPath)
         client.send(.hello(Hello(session: .random(in: 1...UInt64.max), identifier: "sequences")))
         guard case .welcome? = client.nextFrame() else { return XCTFail("no welcome", line: line) }
@@ -110,7 +124,11 @@ final class SessionIsolationTests: XCTestCase {
         guard case .goodbye(let said)? = frames.last else { return XCTFail("no goodbye: \(frames)", line: line) }
         XCTAssertTrue(said.contains(reason), said, line: line)
         XCTAssertTrue(
-            eventually { self.directory.lines("p_error.log").contains { $0.contains("closed the connection") && $0.contains(reason) } },
+            eventually {
+                self.directory.lines("p_error.log").contains {
+                    $0.contains("closed the connection") && $0.contains(reason)
+                }
+            },
             "reason logged", line: line
         )
         collector.router.flush()
@@ -121,11 +139,15 @@ final class SessionIsolationTests: XCTestCase {
     }
 
     func testSequenceZeroIsRefusedWithAReasonAndNothingOfItsBatchIsStored() throws {
-        try assertRefused([[record("before zero", 1), record("zero", 0)]], reason: "invalid sequence: sequence 0", unstored: ["before zero", "zero"])
+        try assertRefused(
+            [[record("before zero", 1), record("zero", 0)]], reason: "invalid sequence: sequence 0",
+            unstored: ["before zero", "zero"])
     }
 
     func testSequencesMustIncreaseWithinABatch() throws {
-        try assertRefused([[record("twice a", 7), record("twice b", 7)]], reason: "sequence 7 after 7 in one batch", unstored: ["twice a", "twice b"])
+        try assertRefused(
+            [[record("twice a", 7), record("twice b", 7)]], reason: "sequence 7 after 7 in one batch",
+            unstored: ["twice a", "twice b"])
     }
 
     func testAJumpBeyondTheWindowIsRefusedAndSmallGapsPass() throws {
@@ -135,7 +157,11 @@ final class SessionIsolationTests: XCTestCase {
         let client = try RawClient(path: socketPath)
         client.send(.hello(Hello(session: .random(in: 1...UInt64.max), identifier: "window")))
         guard case .welcome(_, 0)? = client.nextFrame() else { return XCTFail("no welcome") }
-        client.send(.batch([record("restart 1000000", 1_000_000), record("restart 1000002", 1_000_002), record("at the window", 1_000_002 + gap)]))
+        client.send(
+            .batch([
+                record("restart 1000000", 1_000_000), record("restart 1000002", 1_000_002),
+                record("at the window", 1_000_002 + gap),
+            ]))
         var acked: UInt64 = 0
         while acked < 1_000_002 + gap, case .ack(let n)? = client.nextFrame() { acked = n }
         XCTAssertEqual(acked, 1_000_002 + gap)
@@ -148,6 +174,8 @@ final class SessionIsolationTests: XCTestCase {
         collector.router.flush()
         let stored = directory.lines("p_debug.log")
         XCTAssertTrue(stored.contains { $0.hasSuffix("at the window") })
-        XCTAssertFalse(stored.contains { $0.hasSuffix(" next") || $0.hasSuffix("beyond the window") }, "nothing of the refused batch")
+        XCTAssertFalse(
+            stored.contains { $0.hasSuffix(" next") || $0.hasSuffix("beyond the window") },
+            "nothing of the refused batch")
     }
 }

@@ -9,9 +9,11 @@ import XCTest
 final class SessionKeyTests: XCTestCase {
     func testASessionWithALeadingZeroDigitIsTheSameKeyInJournaldAndInTheFile() throws {
         let identifier = Journal.uniqueIdentifier("jbsession")
-        let fixture = try CollectorFixture(files: "s", journaldLevel: .debug, sinks: { sinks in
-            sinks.fileFormat = try LineFormat("%(session)s %(sequence)d %(message)s")
-        })
+        let fixture = try CollectorFixture(
+            files: "s", journaldLevel: .debug,
+            sinks: { sinks in
+                sinks.fileFormat = try LineFormat("%(session)s %(sequence)d %(message)s")
+            })
         defer { fixture.stop() }
         let session: UInt64 = 0x00ab_cdef_0123_4567
         let client = try RawClient(path: fixture.socketPath)
@@ -24,6 +26,8 @@ final class SessionKeyTests: XCTestCase {
         let journaldKey = try XCTUnwrap(entry["JB_SESSION"])
         XCTAssertEqual(journaldKey, "00abcdef01234567")
         let line = try XCTUnwrap(fixture.directory.lines("s_debug.log").first)
-        XCTAssertEqual(line, "\(journaldKey) \(try XCTUnwrap(entry["JB_SEQ"])) keyed", "the file names the record as journald does")
+        XCTAssertEqual(
+            line, "\(journaldKey) \(try XCTUnwrap(entry["JB_SEQ"])) keyed", "the file names the record as journald does"
+        )
     }
 }

@@ -13,11 +13,15 @@ import Glibc
 final class WorkerAttributionTests: XCTestCase {
     /// The cgroup v2 tree: alone at /sys/fs/cgroup, or beside cgroup v1 at /sys/fs/cgroup/unified.
     private static func cgroupMount() -> String? {
-        ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"].first { FileManager.default.fileExists(atPath: "\($0)/cgroup.controllers") }
+        ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"].first {
+            FileManager.default.fileExists(atPath: "\($0)/cgroup.controllers")
+        }
     }
 
     func testRecordsOfAWorkerThatExitedOrWasKilledAreFiledUnderItsUnit() throws {
-        guard geteuid() == 0 else { throw XCTSkip("journald takes OBJECT_* fields about another process only from root") }
+        guard geteuid() == 0 else {
+            throw XCTSkip("journald takes OBJECT_* fields about another process only from root")
+        }
         guard let mount = Self.cgroupMount() else { throw XCTSkip("no cgroup v2 tree") }
         let id = Journal.uniqueIdentifier("jbunit")
         let slice = "\(id).slice"
@@ -31,13 +35,18 @@ final class WorkerAttributionTests: XCTestCase {
         // systemd marks a unit's cgroup with its invocation id.
         let invocation = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let marked = try Run.command(
-            "/usr/bin/python3", ["-c", "import os, sys; os.setxattr(sys.argv[1], 'user.invocation_id', sys.argv[2].encode())", unitDirectory, invocation]
+            "/usr/bin/python3",
+            [
+                "-c", "import os, sys; os.setxattr(sys.argv[1], 'user.invocation_id', sys.argv[2].encode())",
+                unitDirectory, invocation,
+            ]
         )
         XCTAssertEqual(marked.status, 0, marked.stderrText)
 
         let directory = try TemporaryDirectory()
         let socket = directory.file("c.sock")
-        let daemon = try BackgroundProcess(Run.journalBridge, ["collect", "--socket", socket, "--base", directory.file("jb")])
+        let daemon = try BackgroundProcess(
+            Run.journalBridge, ["collect", "--socket", socket, "--base", directory.file("jb")])
         defer {
             daemon.signal(SIGTERM)
             XCTAssertEqual(daemon.wait(), 0, daemon.stderrText)
@@ -47,18 +56,23 @@ final class WorkerAttributionTests: XCTestCase {
         // One worker logs and exits; another is SIGKILLed while it still holds its connection.
         let enter = "echo $$ > \(unitDirectory)/cgroup.procs"
         let send = "\(Run.journalBridge) send --socket \(socket) --identifier \(id) --timeout 20"
-        let exited = try Run.command("/bin/sh", ["-c", "\(enter) && exec \(send) -"], stdin: Array("exited 1\nexited 2\nexited 3\n".utf8))
+        let exited = try Run.command(
+            "/bin/sh", ["-c", "\(enter) && exec \(send) -"], stdin: Array("exited 1\nexited 2\nexited 3\n".utf8))
         XCTAssertEqual(exited.status, 0, exited.stderrText)
         let fifo = directory.file("lines")
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
         let killed = try Run.command(
             "/bin/sh",
-            ["-c", "\(enter) && { \(send) - <\(fifo) & pid=$!; exec 3>\(fifo); printf 'killed 1\\nkilled 2\\n' >&3; sleep 2; kill -KILL $pid; wait $pid; test $? = 137; }"]
+            [
+                "-c",
+                "\(enter) && { \(send) - <\(fifo) & pid=$!; exec 3>\(fifo); printf 'killed 1\\nkilled 2\\n' >&3; sleep 2; kill -KILL $pid; wait $pid; test $? = 137; }",
+            ]
         )
         XCTAssertEqual(killed.status, 0, killed.stderrText)
 
         let entries = try Journal.entries(["-u", unit], atLeast: 5)
-        XCTAssertEqual(Set(entries.compactMap { $0["MESSAGE"] }), ["exited 1", "exited 2", "exited 3", "killed 1", "killed 2"])
+        XCTAssertEqual(
+            Set(entries.compactMap { $0["MESSAGE"] }), ["exited 1", "exited 2", "exited 3", "killed 1", "killed 2"])
         for entry in entries {
             let message = entry["MESSAGE"] ?? "?"
             XCTAssertEqual(entry.repeated["OBJECT_SYSTEMD_UNIT"]?.count, 1, "\(message): said once")

@@ -65,7 +65,10 @@ final class CollectorPipelineTests: XCTestCase {
         let context = try XCTUnwrap(input.context)
         let stored = expectation(description: "stored")
         let origin = Origin(pid: 4242, uid: 7, gid: 7, identifier: "fake")
-        context.deliver([LogRecord(level: .info, message: "one", origin: origin), LogRecord(level: .debug, message: "below", origin: origin)]) {
+        context.deliver([
+            LogRecord(level: .info, message: "one", origin: origin),
+            LogRecord(level: .debug, message: "below", origin: origin),
+        ]) {
             log.note("stored")
             stored.fulfill()
         }
@@ -101,11 +104,14 @@ final class CollectorPipelineTests: XCTestCase {
         let log = Log()
         let socket = directory.file("c.sock")
         do {
-            let collector = Collector(configuration: CollectorConfiguration(socketPath: socket), routes: [SinkRoute(LoggingSink(log), minimumLevel: .trace)])
+            let collector = Collector(
+                configuration: CollectorConfiguration(socketPath: socket),
+                routes: [SinkRoute(LoggingSink(log), minimumLevel: .trace)])
             try collector.start()
             XCTAssertTrue(FileManager.default.fileExists(atPath: socket))
         }
-        XCTAssertEqual(log.all, ["sink closed"], "deinit stopped it: the sink's queue thread was joined and the sink closed")
+        XCTAssertEqual(
+            log.all, ["sink closed"], "deinit stopped it: the sink's queue thread was joined and the sink closed")
         XCTAssertFalse(FileManager.default.fileExists(atPath: socket))
     }
 
@@ -135,7 +141,8 @@ final class CollectorPipelineTests: XCTestCase {
 extension CollectorPipelineTests {
     func testAStoppedCollectorRefusesToStartAgainAndAStartedOneStartsOnce() throws {
         let directory = try TemporaryDirectory()
-        let collector = Collector(configuration: CollectorConfiguration(socketPath: directory.file("c.sock")), routes: [])
+        let collector = Collector(
+            configuration: CollectorConfiguration(socketPath: directory.file("c.sock")), routes: [])
         try collector.start()
         try collector.start()
         XCTAssertTrue(collector.isRunning)
@@ -154,7 +161,9 @@ extension CollectorPipelineTests {
         )
         try collector.start()
         // (Each thread names itself as it starts.)
-        XCTAssertTrue(eventually { threadNames().contains("jb-collector") && threadNames().contains("jb-logging") }, "\(threadNames())")
+        XCTAssertTrue(
+            eventually { threadNames().contains("jb-collector") && threadNames().contains("jb-logging") },
+            "\(threadNames())")
         collector.stop()
         XCTAssertFalse(threadNames().contains { $0 == "jb-collector" || $0 == "jb-logging" }, "\(threadNames())")
     }
@@ -173,7 +182,10 @@ extension CollectorPipelineTests {
             let (count, delivered) = (self.count, self.delivered)
             thread.start(name: "jb-counting") {
                 for index in 0..<count {
-                    context.deliver([LogRecord(level: .info, message: "r\(index)", origin: Origin(pid: 1, uid: 0, gid: 0, identifier: "k"))])
+                    context.deliver([
+                        LogRecord(
+                            level: .info, message: "r\(index)", origin: Origin(pid: 1, uid: 0, gid: 0, identifier: "k"))
+                    ])
                     delivered.withLock { $0 += 1 }
                 }
             }

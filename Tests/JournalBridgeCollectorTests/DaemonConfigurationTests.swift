@@ -1,4 +1,5 @@
 @testable import JournalBridgeCollector
+@testable import JournalBridgeDaemon
 import JournalBridgeTestSupport
 import Logging
 import XCTest
@@ -11,10 +12,14 @@ final class DaemonConfigurationTests: XCTestCase {
         try DaemonConfiguration.parse(text, source: "test.conf")
     }
 
-    private func assertError(_ text: String, _ code: ConfigurationError.Code, key: String?, line: Int?, mentions: String,
-                             file: StaticString = #filePath, lineNumber: UInt = #line) {
+    private func assertError(
+        _ text: String, _ code: ConfigurationError.Code, key: String?, line: Int?, mentions: String,
+        file: StaticString = #filePath, lineNumber: UInt = #line
+    ) {
         XCTAssertThrowsError(try parse(text), file: file, line: lineNumber) { error in
-            guard let error = error as? ConfigurationError else { return XCTFail("\(error)", file: file, line: lineNumber) }
+            guard let error = error as? ConfigurationError else {
+                return XCTFail("\(error)", file: file, line: lineNumber)
+            }
             XCTAssertEqual(error.code, code, "\(error)", file: file, line: lineNumber)
             XCTAssertEqual(error.key, key, file: file, line: lineNumber)
             XCTAssertEqual(error.line, line, file: file, line: lineNumber)
@@ -24,7 +29,8 @@ final class DaemonConfigurationTests: XCTestCase {
     }
 
     func testEveryKeyIsRead() throws {
-        let configuration = try parse("""
+        let configuration = try parse(
+            """
             # the shipped file, roughly
             socket = "/run/x/x.sock"   # trailing comment
             socket_mode = "0600"
@@ -71,21 +77,28 @@ final class DaemonConfigurationTests: XCTestCase {
     }
 
     func testUnknownKey() {
-        assertError("base = \"/tmp/x\"\ncolour = \"red\"\n", .unknownKey, key: "colour", line: 2, mentions: "known keys: backup_count")
+        assertError(
+            "base = \"/tmp/x\"\ncolour = \"red\"\n", .unknownKey, key: "colour", line: 2,
+            mentions: "known keys: backup_count")
     }
 
     func testWrongTypes() {
-        assertError("max_bytes = \"big\"", .wrongType, key: "max_bytes", line: 1, mentions: "expected an integer, got a string")
+        assertError(
+            "max_bytes = \"big\"", .wrongType, key: "max_bytes", line: 1, mentions: "expected an integer, got a string")
         assertError("console = 1", .wrongType, key: "console", line: 1, mentions: "expected true or false")
         assertError("base = 3", .wrongType, key: "base", line: 1, mentions: "expected a string")
     }
 
     func testBadValues() {
-        assertError("journald_level = \"loud\"", .badValue, key: "journald_level", line: 1, mentions: "\"loud\" is not a level")
+        assertError(
+            "journald_level = \"loud\"", .badValue, key: "journald_level", line: 1, mentions: "\"loud\" is not a level")
         assertError("max_bytes = -1", .badValue, key: "max_bytes", line: 1, mentions: "at least 0")
         assertError("socket_mode = \"rw\"", .badValue, key: "socket_mode", line: 1, mentions: "octal")
-        assertError("journald_overflow = \"maybe\"", .badValue, key: "journald_overflow", line: 1, mentions: "\"block\" or \"drop\"")
-        assertError("file_format = \"%(nope)s\"", .badValue, key: "file_format", line: 1, mentions: "unknown field 'nope'")
+        assertError(
+            "journald_overflow = \"maybe\"", .badValue, key: "journald_overflow", line: 1,
+            mentions: "\"block\" or \"drop\"")
+        assertError(
+            "file_format = \"%(nope)s\"", .badValue, key: "file_format", line: 1, mentions: "unknown field 'nope'")
         assertError("base = \"\"", .badValue, key: "base", line: 1, mentions: "empty path")
     }
 
@@ -121,7 +134,8 @@ final class DaemonConfigurationTests: XCTestCase {
     }
 
     func testCRLFLineEndingsAndALeadingByteOrderMarkAreAccepted() throws {
-        let configuration = try parse("\u{FEFF}# saved on Windows\r\nbase = \"/var/log/x/x\"\r\nmax_bytes = 5\r\n\r\nidentifier = \"a b\"\r\n")
+        let configuration = try parse(
+            "\u{FEFF}# saved on Windows\r\nbase = \"/var/log/x/x\"\r\nmax_bytes = 5\r\n\r\nidentifier = \"a b\"\r\n")
         XCTAssertEqual(configuration.sinks.base, "/var/log/x/x")
         XCTAssertEqual(configuration.sinks.maxBytes, 5)
         XCTAssertEqual(configuration.defaultIdentifier, "a b", "the carriage return is not part of the value")
@@ -130,17 +144,24 @@ final class DaemonConfigurationTests: XCTestCase {
 
     func testInvisibleAndControlCharactersAreShownEscaped() {
         // A byte order mark anywhere but at the start is a character of the key: shown, not invisible.
-        assertError("base = \"/x\"\n\u{FEFF}max_bytes = 1\n", .syntax, key: nil, line: 2, mentions: "bad key \"\\u{FEFF}max_bytes\"")
+        assertError(
+            "base = \"/x\"\n\u{FEFF}max_bytes = 1\n", .syntax, key: nil, line: 2,
+            mentions: "bad key \"\\u{FEFF}max_bytes\"")
         assertError("ba\u{1B}[31mse = 1", .syntax, key: nil, line: 1, mentions: "\"ba\\x1B[31mse\"")
         XCTAssertThrowsError(try parse("ba\u{1B}[31mse = 1")) {
             XCTAssertFalse("\($0)".unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }, "\($0)")
         }
-        XCTAssertThrowsError(try ConfigurationFile(bytes: Array("base = \"/tmp/".utf8) + [0xFF, 0x0A] + Array("x\"\n".utf8), source: "t")) {
+        XCTAssertThrowsError(
+            try ConfigurationFile(
+                bytes: Array("base = \"/tmp/".utf8) + [0xFF, 0x0A] + Array("x\"\n".utf8), source: "t")
+        ) {
             let error = $0 as? ConfigurationError
             XCTAssertEqual(error?.line, 1)
             XCTAssertTrue("\($0)".contains("not valid UTF-8: \"base = \"/tmp/\\xFF\""), "\($0)")
         }
-        XCTAssertEqual(ConfigurationError(.badValue, key: "k", source: "a\nb", line: 3, "x\ty\u{202E}").description, "a\\nb:3: k: bad value: x\\ty\\u{202E}")
+        XCTAssertEqual(
+            ConfigurationError(.badValue, key: "k", source: "a\nb", line: 3, "x\ty\u{202E}").description,
+            "a\\nb:3: k: bad value: x\\ty\\u{202E}")
     }
 
     func testTheFileMustBeARegularFileOfBoundedSize() throws {
@@ -163,7 +184,8 @@ final class DaemonConfigurationTests: XCTestCase {
         }
         let fits = directory.file("fits.conf")
         let setting = Array("\nmax_bytes = 7".utf8)
-        let exact = [UInt8](repeating: UInt8(ascii: "#"), count: ConfigurationFile.maximumSize - setting.count) + setting
+        let exact =
+            [UInt8](repeating: UInt8(ascii: "#"), count: ConfigurationFile.maximumSize - setting.count) + setting
         XCTAssertTrue(FileManager.default.createFile(atPath: fits, contents: Data(exact)))
         XCTAssertEqual(try DaemonConfiguration.load(path: fits).sinks.maxBytes, 7, "exactly 1 MiB is read")
         let link = directory.file("link.conf")
@@ -179,12 +201,15 @@ final class DaemonConfigurationTests: XCTestCase {
             XCTAssertEqual(error?.code, .unwritable)
             XCTAssertEqual(error?.key, "base")
             XCTAssertEqual(error?.line, 2)
-            XCTAssertTrue("\($0)".hasPrefix("t.conf:2: base: cannot write there: cannot create a file in /proc: "), "\($0)")
+            XCTAssertTrue(
+                "\($0)".hasPrefix("t.conf:2: base: cannot write there: cannot create a file in /proc: "), "\($0)")
         }
-        XCTAssertNoThrow(try parse("files = false\nbase = \"/proc/x/app\"").validateEnvironment(source: "t"), "no files, no check")
+        XCTAssertNoThrow(
+            try parse("files = false\nbase = \"/proc/x/app\"").validateEnvironment(source: "t"), "no files, no check")
 
         let directory = try TemporaryDirectory()
-        try FileManager.default.createDirectory(atPath: directory.file("app_debug.log"), withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(
+            atPath: directory.file("app_debug.log"), withIntermediateDirectories: false)
         XCTAssertThrowsError(try parse("base = \"\(directory.file("app"))\"").validateEnvironment(source: "t")) {
             XCTAssertTrue("\($0)".contains("app_debug.log: it is a directory, not a regular file"), "\($0)")
         }
@@ -205,7 +230,9 @@ final class DaemonConfigurationTests: XCTestCase {
         }
         let directory = try TemporaryDirectory()
         XCTAssertTrue(FileManager.default.createFile(atPath: directory.file("plain"), contents: nil))
-        XCTAssertThrowsError(try parse("files = false\nsocket = \"\(directory.file("plain"))\"").validateEnvironment(source: "t")) {
+        XCTAssertThrowsError(
+            try parse("files = false\nsocket = \"\(directory.file("plain"))\"").validateEnvironment(source: "t")
+        ) {
             XCTAssertTrue("\($0)".contains("plain is a regular file, not a socket"), "\($0)")
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import JournalBridge
 @testable import JournalBridgeCollector
+@testable import JournalBridgeDaemon
 import JournalBridgeTestSupport
 import XCTest
 
@@ -12,7 +13,10 @@ final class DaemonLifecycleTests: XCTestCase {
         setenv("WATCHDOG_USEC", "20000000", 1)
         defer { unsetenv("WATCHDOG_USEC") }
         let pings = ConditionLock(0)
-        let pinger = try XCTUnwrap(WatchdogPinger { pings.withLock { $0 += 1 }; return true })
+        let pinger = try XCTUnwrap(
+            WatchdogPinger {
+                pings.withLock { $0 += 1 }; return true
+            })
         XCTAssertTrue(eventually { pings.withLock { $0 } == 1 })
         XCTAssertTrue(eventually { threadNames().contains("jb-watchdog") })
         pinger.stop()

@@ -1,4 +1,5 @@
 @testable import JournalBridgeCollector
+import JournalBridgeDaemon
 import Logging
 import XCTest
 
@@ -29,6 +30,8 @@ final class DefaultLevelsTests: XCTestCase {
         for text in ["console = false\nconsole_level = \"info\"\n", "console_level = \"info\"\nconsole = false\n"] {
             XCTAssertNil(try DaemonConfiguration.parse(text, source: "t.conf").sinks.consoleLevel, text)
         }
-        XCTAssertEqual(try DaemonConfiguration.parse("console_level = \"error\"\nconsole = true\n", source: "t.conf").sinks.consoleLevel, .error)
+        XCTAssertEqual(
+            try DaemonConfiguration.parse("console_level = \"error\"\nconsole = true\n", source: "t.conf").sinks
+                .consoleLevel, .error)
     }
 }

@@ -28,15 +28,23 @@ final class DiagnosticsLimiterTests: XCTestCase {
         XCTAssertTrue(limiter.expire(now: start + 9 * second).isEmpty, "nothing before the interval ends")
         let summaries = limiter.expire(now: start + 10 * second + 1)
         XCTAssertEqual(full + count(summaries), total, "every violation counted once")
-        XCTAssertTrue(summaries.contains { $0.message.hasPrefix("99 more violations from pid 7 uid 1000 in the last 10 s; last: zero-length frame") }, "\(summaries.map(\.message))")
+        XCTAssertTrue(
+            summaries.contains {
+                $0.message.hasPrefix("99 more violations from pid 7 uid 1000 in the last 10 s; last: zero-length frame")
+            }, "\(summaries.map(\.message))")
         XCTAssertTrue(summaries.contains { $0.message.hasPrefix("25 violations from further processes of uid 2000") })
-        XCTAssertTrue(summaries.contains { $0.message.hasPrefix("15 violations from processes of further uids") && $0.message.hasSuffix("frame too large") })
+        XCTAssertTrue(
+            summaries.contains {
+                $0.message.hasPrefix("15 violations from processes of further uids")
+                    && $0.message.hasSuffix("frame too large")
+            })
         XCTAssertLessThanOrEqual(summaries.count, 2 * DiagnosticsLimiter.maxPeers + DiagnosticsLimiter.maxUIDs + 1)
         XCTAssertNil(limiter.deadline)
 
         // A new interval: the peer is reported in full again.
         XCTAssertTrue(limiter.admit(.init(pid: 7, uid: 1000), reason: "again", now: start + 20 * second))
-        XCTAssertTrue(limiter.expire(now: start + 20 * second, force: true).isEmpty, "a single violation needs no summary")
+        XCTAssertTrue(
+            limiter.expire(now: start + 20 * second, force: true).isEmpty, "a single violation needs no summary")
     }
 
     func testIntervalZeroReportsEverything() {

@@ -19,13 +19,17 @@ final class FileSafetyTests: XCTestCase {
     }
 
     private func assertUnchanged(_ victim: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(String(decoding: FileManager.default.contents(atPath: victim) ?? Data(), as: UTF8.self), victimText, file: file, line: line)
+        XCTAssertEqual(
+            String(decoding: FileManager.default.contents(atPath: victim) ?? Data(), as: UTF8.self), victimText,
+            file: file, line: line)
         var info = stat()
         XCTAssertEqual(stat(victim, &info), 0, file: file, line: line)
         XCTAssertEqual(info.st_mode & 0o7777, 0o600, file: file, line: line)
     }
 
-    private func assertRefused(_ path: String, mentioning reason: String, file: StaticString = #filePath, line: UInt = #line) {
+    private func assertRefused(
+        _ path: String, mentioning reason: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try RotatingFileSink(path: path), file: file, line: line) { error in
             XCTAssertTrue("\(error)".contains(path), "\(error)", file: file, line: line)
             XCTAssertTrue("\(error)".contains(reason), "\(error)", file: file, line: line)
@@ -70,7 +74,9 @@ final class FileSafetyTests: XCTestCase {
             },
             "opening a FIFO hung"
         )
-        XCTAssertTrue(refusal.value?.contains("refusing log file \(fifo): it is a FIFO") == true, "\(refusal.value ?? "not refused")")
+        XCTAssertTrue(
+            refusal.value?.contains("refusing log file \(fifo): it is a FIFO") == true,
+            "\(refusal.value ?? "not refused")")
         // A reader present: the open succeeds, fstat finds the FIFO.
         let reader = open(fifo, O_RDONLY | O_NONBLOCK)
         XCTAssertGreaterThanOrEqual(reader, 0)
@@ -120,7 +126,9 @@ final class FileSafetyTests: XCTestCase {
         XCTAssertEqual(info.st_mode & 0o777, 0o644)
         sink.reopen()
         sink.write([LogRecord(level: .info, message: "after the reopen")])
-        XCTAssertTrue(directory.lines("app.log").last?.hasSuffix("after the reopen") == true, "the file it made passes its own checks")
+        XCTAssertTrue(
+            directory.lines("app.log").last?.hasSuffix("after the reopen") == true,
+            "the file it made passes its own checks")
     }
 
     /// SIGHUP with the path swapped for a link (then a FIFO): the sink goes on writing the
@@ -142,7 +150,9 @@ final class FileSafetyTests: XCTestCase {
         XCTAssertEqual(mkfifo(path, 0o600), 0)
         var reader: Int32 = -1  // kept open if it had to unblock a hung reopen: a write then gets no SIGPIPE
         defer { if reader >= 0 { close(reader) } }
-        XCTAssertTrue(finishes(within: 10, unblock: { reader = open(path, O_RDONLY | O_NONBLOCK) }) { sink.reopen() }, "reopen hung on a FIFO")
+        XCTAssertTrue(
+            finishes(within: 10, unblock: { reader = open(path, O_RDONLY | O_NONBLOCK) }) { sink.reopen() },
+            "reopen hung on a FIFO")
         sink.write([LogRecord(level: .error, message: "four")])
         XCTAssertEqual(unlink(path), 0)
         sink.reopen()
@@ -150,7 +160,9 @@ final class FileSafetyTests: XCTestCase {
         let said = stderr.finish()
 
         assertUnchanged(victim)
-        XCTAssertEqual(directory.lines("app.log.moved").map { String($0.split(separator: " ").last!) }, ["one", "two", "three", "four"])
+        XCTAssertEqual(
+            directory.lines("app.log.moved").map { String($0.split(separator: " ").last!) },
+            ["one", "two", "three", "four"])
         XCTAssertEqual(directory.lines("app.log").map { String($0.split(separator: " ").last!) }, ["five"])
         XCTAssertEqual(said.components(separatedBy: "still writing the file opened before").count - 1, 1, said)
         XCTAssertTrue(said.contains("refusing log file \(path): it is a symbolic link"), said)

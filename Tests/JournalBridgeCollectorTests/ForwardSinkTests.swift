@@ -2,6 +2,7 @@ import Foundation
 import JournalBridge
 import JournalBridgeTestSupport
 @testable import JournalBridgeCollector
+import JournalBridgeDaemon
 import NIOCore
 import XCTest
 
@@ -16,12 +17,20 @@ final class ForwardSinkTests: XCTestCase {
         let record = LogRecord(
             level: .warning, timestampMicros: 1_700_000_000_123_456, label: "app.db", message: "disk \"full\"",
             file: "Sources/A.swift", function: "f()", line: 12,
-            metadata: [MetadataField("request.id", "42"), MetadataField("odd key=", "a]b\"c\\d"), MetadataField("_x", "y")],
+            metadata: [
+                MetadataField("request.id", "42"), MetadataField("odd key=", "a]b\"c\\d"), MetadataField("_x", "y"),
+            ],
             sequence: 7, origin: Origin(pid: 321, uid: 1000, gid: 100, identifier: "my app", session: 0xABC)
         )
         let out = text(record)
-        XCTAssertTrue(out.hasPrefix("<12>1 2023-11-14T22:13:20.123456Z host_one my_app 321 - [jb@32473 SYSLOG_IDENTIFIER=\"my app\" SYSLOG_PID=\"321\" JB_UID=\"1000\" JB_GID=\"100\" PRIORITY=\"4\" LOGGER_LEVEL=\"warning\" LOGGER_LABEL=\"app.db\" CODE_FILE=\"Sources/A.swift\" CODE_LINE=\"12\" CODE_FUNC=\"f()\" JB_SESSION=\"0000000000000abc\" JB_SEQ=\"7\" JB_TIMESTAMP=\"1700000000123456\"]"), out)
-        XCTAssertTrue(out.contains("[jbmeta@32473 request.id=\"42\" _1.k=\"odd key=\" _1.v=\"a\\]b\\\"c\\\\d\" _2.k=\"_x\" _2.v=\"y\"]"), out)
+        XCTAssertTrue(
+            out.hasPrefix(
+                "<12>1 2023-11-14T22:13:20.123456Z host_one my_app 321 - [jb@32473 SYSLOG_IDENTIFIER=\"my app\" SYSLOG_PID=\"321\" JB_UID=\"1000\" JB_GID=\"100\" PRIORITY=\"4\" LOGGER_LEVEL=\"warning\" LOGGER_LABEL=\"app.db\" CODE_FILE=\"Sources/A.swift\" CODE_LINE=\"12\" CODE_FUNC=\"f()\" JB_SESSION=\"0000000000000abc\" JB_SEQ=\"7\" JB_TIMESTAMP=\"1700000000123456\"]"
+            ), out)
+        XCTAssertTrue(
+            out.contains(
+                "[jbmeta@32473 request.id=\"42\" _1.k=\"odd key=\" _1.v=\"a\\]b\\\"c\\\\d\" _2.k=\"_x\" _2.v=\"y\"]"),
+            out)
         XCTAssertTrue(out.hasSuffix("] \u{FEFF}disk \"full\""), out)
     }
 
@@ -29,13 +38,19 @@ final class ForwardSinkTests: XCTestCase {
     /// every metadata key and value recoverable, hostile ones included.
     func testRoundTripThroughTheRFC5424Parser() throws {
         let metadata = [
-            MetadataField("plain", "v"), MetadataField("with space", "a b"), MetadataField("q\"uote", "x\"y"), MetadataField("br]acket", "]\\["),
-            MetadataField("日本", "値"), MetadataField("", "empty key"), MetadataField(String(repeating: "k", count: 40), "long key"),
+            MetadataField("plain", "v"), MetadataField("with space", "a b"), MetadataField("q\"uote", "x\"y"),
+            MetadataField("br]acket", "]\\["),
+            MetadataField("日本", "値"), MetadataField("", "empty key"),
+            MetadataField(String(repeating: "k", count: 40), "long key"),
             MetadataField("_leading", "u"), MetadataField("multi", "line one\nline two"), MetadataField("eq=", "="),
         ]
         let record = LogRecord(
-            level: .trace, timestampMicros: 1_795_853_552_123_456, label: "a.b", message: "héllo ] \" \\", file: "F.swift", function: "g()", line: 3,
-            metadata: metadata, sequence: 99, origin: Origin(pid: 77, uid: 5, gid: 6, identifier: "id with spaces and a very long name beyond forty eight characters", session: 1)
+            level: .trace, timestampMicros: 1_795_853_552_123_456, label: "a.b", message: "héllo ] \" \\",
+            file: "F.swift", function: "g()", line: 3,
+            metadata: metadata, sequence: 99,
+            origin: Origin(
+                pid: 77, uid: 5, gid: 6,
+                identifier: "id with spaces and a very long name beyond forty eight characters", session: 1)
         )
         let parsed = SyslogParser.parse(SyslogFormatter(hostname: "h").format(record))
         XCTAssertNil(parsed.failure)
@@ -44,7 +59,9 @@ final class ForwardSinkTests: XCTestCase {
         XCTAssertEqual(parsed.procID.map { String(decoding: $0, as: UTF8.self) }, "77")
         XCTAssertEqual(String(decoding: parsed.message, as: UTF8.self), record.message)
         let fields = try XCTUnwrap(parsed.structuredData.first { $0.id == SyslogFormatter.fieldsID })
-        func field(_ name: String) -> String? { fields.parameters.first { $0.name == name }.map { String(decoding: $0.value, as: UTF8.self) } }
+        func field(_ name: String) -> String? {
+            fields.parameters.first { $0.name == name }.map { String(decoding: $0.value, as: UTF8.self) }
+        }
         XCTAssertEqual(field("SYSLOG_IDENTIFIER"), record.origin.identifier)
         XCTAssertEqual(field("LOGGER_LEVEL"), "trace")
         XCTAssertEqual(field("JB_SEQ"), "99")
@@ -75,7 +92,9 @@ final class ForwardSinkTests: XCTestCase {
     }
 
     func testDestinations() throws {
-        XCTAssertEqual(try ForwardDestination(parsing: "relp://127.0.0.1:2514"), ForwardDestination(transport: .relp, host: "127.0.0.1", port: 2514))
+        XCTAssertEqual(
+            try ForwardDestination(parsing: "relp://127.0.0.1:2514"),
+            ForwardDestination(transport: .relp, host: "127.0.0.1", port: 2514))
         XCTAssertEqual(try ForwardDestination(parsing: "syslog+tls://[::1]:6514").host, "::1")
         XCTAssertEqual(try ForwardDestination(parsing: "SYSLOG+TCP://logs.example:514/").transport, .tcp)
         for bad in ["udp://h:514", "relp://h", "relp://h:0", "relp://:514", "relp://h:70000", "h:514", "relp://a b:1"] {
@@ -120,7 +139,8 @@ final class ForwardSinkTests: XCTestCase {
         let configuration = try DaemonConfiguration.parse(
             "forward = \"relp://10.0.0.1:2514, syslog+tcp://logs:514\"\nforward_level = \"warning\"\n", source: "t.conf"
         )
-        XCTAssertEqual(configuration.sinks.forward.map(\.description), ["relp://10.0.0.1:2514", "syslog+tcp://logs:514"])
+        XCTAssertEqual(
+            configuration.sinks.forward.map(\.description), ["relp://10.0.0.1:2514", "syslog+tcp://logs:514"])
         XCTAssertEqual(configuration.sinks.forwardLevel, .warning)
         XCTAssertThrowsError(try DaemonConfiguration.parse("\n forward = \"udp://x:1\"\n", source: "t.conf")) { error in
             let error = error as? ConfigurationError
@@ -128,7 +148,9 @@ final class ForwardSinkTests: XCTestCase {
             XCTAssertEqual(error?.line, 2)
             XCTAssertEqual(error?.code, .badValue)
         }
-        let badCA = try DaemonConfiguration.parse("forward = \"syslog+tls://h:6514\"\nforward_ca = \"/nonexistent/ca.pem\"\nsocket = \"/tmp/x.sock\"\njournald = false\nfiles = false\n", source: "t.conf")
+        let badCA = try DaemonConfiguration.parse(
+            "forward = \"syslog+tls://h:6514\"\nforward_ca = \"/nonexistent/ca.pem\"\nsocket = \"/tmp/x.sock\"\njournald = false\nfiles = false\n",
+            source: "t.conf")
         let directory = try TemporaryDirectory()
         XCTAssertTrue(FileManager.default.createFile(atPath: directory.file("plain"), contents: nil))
         let badSpill = try DaemonConfiguration.parse(

@@ -24,7 +24,9 @@ final class LineFormatTests: XCTestCase {
     }
 
     func testEveryFieldAndLiteralPercent() throws {
-        let format = try LineFormat("%(levelname)s %(name)s %(process)d %(identifier)s %(filename)s:%(lineno)d %(funcName)s {%(metadata)s} 100%%")
+        let format = try LineFormat(
+            "%(levelname)s %(name)s %(process)d %(identifier)s %(filename)s:%(lineno)d %(funcName)s {%(metadata)s} 100%%"
+        )
         let record = LogRecord(
             level: .error, label: "db", message: "m", file: "Main.swift", function: "run()", line: 42,
             metadata: [MetadataField("a", "1"), MetadataField("b", "x y")],
@@ -72,9 +74,12 @@ final class LineFormatTests: XCTestCase {
     func testInvalidUTF8MetadataValueIsEscapedAndQuotedWhenItMustBe() throws {
         var field = MetadataField("k", "")
         ([0xFF, 0x20, 0x3D, 0x22, 0xC3] as [UInt8]).withUnsafeBytes { field.setValue(bytes: $0) }
-        let text = line(LogRecord(level: .info, message: "", metadata: [field, MetadataField("n", "1")]), try LineFormat("%(metadata)s"))
+        let text = line(
+            LogRecord(level: .info, message: "", metadata: [field, MetadataField("n", "1")]),
+            try LineFormat("%(metadata)s"))
         XCTAssertEqual(text, #"k="\xff =\"\xc3" n=1"# + "\n")
-        XCTAssertEqual(LineEscaping.parsedMetadata(Array(text.utf8.dropLast()))?.first?.value, [0xFF, 0x20, 0x3D, 0x22, 0xC3])
+        XCTAssertEqual(
+            LineEscaping.parsedMetadata(Array(text.utf8.dropLast()))?.first?.value, [0xFF, 0x20, 0x3D, 0x22, 0xC3])
     }
 
     func testBadTemplatesAreRejectedWithTheProblem() {
@@ -120,7 +125,8 @@ final class EscapingTests: XCTestCase {
         XCTAssertEqual(LineEscaping.escaped(bytes: [0x61, 0xFF, 0x62, 0x0A]), "a\\xffb\\n")
         XCTAssertEqual(LineEscaping.escaped(bytes: [0xED, 0xA0, 0x80]), "\\xed\\xa0\\x80", "a surrogate is not UTF-8")
         XCTAssertEqual(LineEscaping.escaped(bytes: [0xC0, 0xAF]), "\\xc0\\xaf", "nor is an overlong form")
-        XCTAssertEqual(LineEscaping.escaped(bytes: [0xF4, 0x90, 0x80, 0x80]), "\\xf4\\x90\\x80\\x80", "nor past U+10FFFF")
+        XCTAssertEqual(
+            LineEscaping.escaped(bytes: [0xF4, 0x90, 0x80, 0x80]), "\\xf4\\x90\\x80\\x80", "nor past U+10FFFF")
         XCTAssertEqual(LineEscaping.escaped(bytes: [0xE2, 0x9C]), "\\xe2\\x9c", "nor a cut sequence")
         XCTAssertEqual(LineEscaping.escaped(bytes: Array("ü✓😀\u{85}".utf8)), "ü✓😀\\xc2\\x85")
     }
@@ -134,8 +140,11 @@ final class EscapingTests: XCTestCase {
     /// Random bytes, biased towards what needs escaping: controls, `\`, `"`, `=`, spaces,
     /// UTF-8 lead and continuation bytes, valid multi-byte characters.
     private func randomBytes(_ g: inout SplitMix64) -> [UInt8] {
-        let pieces: [[UInt8]] = [[0x5C], [0x22], [0x3D], [0x20], [0x0A], [0x0D], [0x09], [0x00], [0x1B], [0x7F],
-                                 [0xC2, 0x85], [0xE2, 0x80, 0xA8], Array("✓".utf8), Array("😀".utf8), [0xC3], [0x80], [0xFF], [0xED, 0xA0, 0x80]]
+        let pieces: [[UInt8]] = [
+            [0x5C], [0x22], [0x3D], [0x20], [0x0A], [0x0D], [0x09], [0x00], [0x1B], [0x7F],
+            [0xC2, 0x85], [0xE2, 0x80, 0xA8], Array("✓".utf8), Array("😀".utf8), [0xC3], [0x80], [0xFF],
+            [0xED, 0xA0, 0x80],
+        ]
         var bytes: [UInt8] = []
         for _ in 0..<Int.random(in: 0...40, using: &g) {
             if Bool.random(using: &g) {
@@ -154,7 +163,10 @@ final class EscapingTests: XCTestCase {
             let escaped = LineEscaping.escaped(bytes: bytes)
             XCTAssertEqual(LineEscaping.unescaped(Array(escaped.utf8)), bytes, "\(bytes)")
             XCTAssertFalse(escaped.utf8.contains { $0 < 0x20 || $0 == 0x7F }, escaped)
-            XCTAssertFalse(escaped.unicodeScalars.contains { (0x80...0x9F).contains($0.value) || $0.value == 0x2028 || $0.value == 0x2029 }, escaped)
+            XCTAssertFalse(
+                escaped.unicodeScalars.contains {
+                    (0x80...0x9F).contains($0.value) || $0.value == 0x2028 || $0.value == 0x2029
+                }, escaped)
             XCTAssertNotNil(String(validating: escaped.utf8, as: UTF8.self))
             // A String (always valid) round-trips through the string path too.
             let text = String(decoding: bytes, as: UTF8.self)
@@ -178,7 +190,8 @@ final class EscapingTests: XCTestCase {
             var out: [UInt8] = []
             formatter.append(LogRecord(level: .info, message: "", metadata: fields), to: &out)
             XCTAssertEqual(out.filter { $0 == 0x0A }.count, 1)
-            let parsed = try XCTUnwrap(LineEscaping.parsedMetadata(Array(out.dropLast())), String(decoding: out, as: UTF8.self))
+            let parsed = try XCTUnwrap(
+                LineEscaping.parsedMetadata(Array(out.dropLast())), String(decoding: out, as: UTF8.self))
             XCTAssertEqual(parsed.map(\.key), fields.map { Array($0.key.utf8) })
             XCTAssertEqual(parsed.map(\.value), values)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import JournalBridge
+import JournalBridgeDaemon
 import JournalBridgeTestSupport
 import Logging
 import Synchronization
@@ -20,7 +21,8 @@ final class MemoryBudgetTests: XCTestCase {
         XCTAssertEqual(budget.freeFrameBytes, 0)
         budget.releaseFrame(200)
         XCTAssertTrue(budget.reserveFrame(150))
-        XCTAssertEqual(budget.current, MemoryBudget.Usage(frames: 450, records: 0), "frames never touch the record share")
+        XCTAssertEqual(
+            budget.current, MemoryBudget.Usage(frames: 450, records: 0), "frames never touch the record share")
         budget.releaseFrame(450)
         XCTAssertEqual(budget.current.frames, 0)
         // Large frames leave the last eighth to small ones.

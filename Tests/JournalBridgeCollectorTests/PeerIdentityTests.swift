@@ -7,20 +7,27 @@ import XCTest
 final class PeerIdentityTests: XCTestCase {
     func testUnitsAreNamedTheWaySystemdNamesThem() {
         typealias Units = PeerIdentity.UnitPath
-        XCTAssertEqual(PeerIdentity.units(ofCgroup: "/system.slice/app.service"), Units(unit: "app.service", slice: "system.slice"))
+        XCTAssertEqual(
+            PeerIdentity.units(ofCgroup: "/system.slice/app.service"), Units(unit: "app.service", slice: "system.slice")
+        )
         XCTAssertEqual(
             PeerIdentity.units(ofCgroup: "/system.slice/system-worker.slice/worker@3.service"),
             Units(unit: "worker@3.service", slice: "system-worker.slice")
         )
         // A service's own sub-cgroups (Delegate=yes) still belong to the service.
-        XCTAssertEqual(PeerIdentity.units(ofCgroup: "/system.slice/app.service/payload"), Units(unit: "app.service", slice: "system.slice"))
+        XCTAssertEqual(
+            PeerIdentity.units(ofCgroup: "/system.slice/app.service/payload"),
+            Units(unit: "app.service", slice: "system.slice"))
         XCTAssertEqual(PeerIdentity.units(ofCgroup: "/init.scope"), Units(unit: "init.scope", slice: "-.slice"))
         XCTAssertEqual(
             PeerIdentity.units(ofCgroup: "/user.slice/user-1000.slice/user@1000.service/app.slice/editor.service"),
-            Units(unit: "user@1000.service", slice: "user-1000.slice", userUnit: "editor.service", userSlice: "app.slice", ownerUID: 1000)
+            Units(
+                unit: "user@1000.service", slice: "user-1000.slice", userUnit: "editor.service", userSlice: "app.slice",
+                ownerUID: 1000)
         )
         XCTAssertEqual(
-            PeerIdentity.units(ofCgroup: "/user.slice/user-1000.slice/session-4.scope"), Units(unit: "session-4.scope", slice: "user-1000.slice")
+            PeerIdentity.units(ofCgroup: "/user.slice/user-1000.slice/session-4.scope"),
+            Units(unit: "session-4.scope", slice: "user-1000.slice")
         )
         // No unit: the root, a slice only, a name systemd would not take.
         XCTAssertEqual(PeerIdentity.units(ofCgroup: "/"), Units())
@@ -38,7 +45,8 @@ final class PeerIdentityTests: XCTestCase {
         XCTAssertEqual(
             fields,
             [
-                "OBJECT_UID": "1000", "OBJECT_GID": "100", "OBJECT_COMM": "worker", "OBJECT_SYSTEMD_CGROUP": "/system.slice/app.service",
+                "OBJECT_UID": "1000", "OBJECT_GID": "100", "OBJECT_COMM": "worker",
+                "OBJECT_SYSTEMD_CGROUP": "/system.slice/app.service",
                 "OBJECT_SYSTEMD_UNIT": "app.service", "OBJECT_SYSTEMD_SLICE": "system.slice",
                 "OBJECT_SYSTEMD_INVOCATION_ID": "0123456789abcdef0123456789abcdef",
             ]
@@ -50,7 +58,9 @@ final class PeerIdentityTests: XCTestCase {
         let comm = try String(contentsOfFile: "/proc/self/comm", encoding: .utf8).trimmingCharacters(in: .newlines)
         XCTAssertEqual(me.comm, comm)
         XCTAssertEqual(me.exe, try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-        let cgroupLine = try String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8).split(separator: "\n").first { $0.hasPrefix("0::/") }
+        let cgroupLine = try String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8).split(separator: "\n").first {
+            $0.hasPrefix("0::/")
+        }
         XCTAssertEqual(me.cgroup, cgroupLine.map { String($0.dropFirst(3)) }.flatMap { $0.contains("..") ? nil : $0 })
         // SO_PEERCRED said another uid: the pid is not the peer any more (or never was).
         let stranger = PeerIdentity.capture(pid: getpid(), uid: geteuid() &+ 1, gid: getegid())

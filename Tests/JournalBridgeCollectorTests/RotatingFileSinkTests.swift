@@ -68,7 +68,10 @@ final class RotatingFileSinkTests: XCTestCase {
         let directory = try TemporaryDirectory()
         let sink = try RotatingFileSink(path: directory.file("app.log"), options: .init(maxBytes: 300, backupCount: 2))
         let big = String(repeating: "x", count: 1000)
-        sink.write([LogRecord(level: .info, message: "small"), LogRecord(level: .info, message: big), LogRecord(level: .info, message: "after")])
+        sink.write([
+            LogRecord(level: .info, message: "small"), LogRecord(level: .info, message: big),
+            LogRecord(level: .info, message: "after"),
+        ])
         XCTAssertEqual(directory.lines("app.log.1").count, 1)
         XCTAssertTrue(directory.lines("app.log.1")[0].hasSuffix(big))
         XCTAssertTrue(directory.lines("app.log")[0].hasSuffix("after"))
@@ -79,7 +82,8 @@ final class RotatingFileSinkTests: XCTestCase {
         let path = directory.file("nested/deeper/app.log")
         try RotatingFileSink(path: path).write([LogRecord(level: .info, message: "one")])
         try RotatingFileSink(path: path).write([LogRecord(level: .info, message: "two")])
-        XCTAssertEqual(directory.lines("nested/deeper/app.log").map { $0.hasSuffix("one") || $0.hasSuffix("two") }, [true, true])
+        XCTAssertEqual(
+            directory.lines("nested/deeper/app.log").map { $0.hasSuffix("one") || $0.hasSuffix("two") }, [true, true])
         var info = stat()
         XCTAssertEqual(stat(path, &info), 0)
         XCTAssertEqual(info.st_mode & 0o777, 0o640)
@@ -87,7 +91,8 @@ final class RotatingFileSinkTests: XCTestCase {
 
     func testSafeFromManyThreads() throws {
         let directory = try TemporaryDirectory()
-        let sink = try RotatingFileSink(path: directory.file("app.log"), options: .init(maxBytes: 4096, backupCount: 1000))
+        let sink = try RotatingFileSink(
+            path: directory.file("app.log"), options: .init(maxBytes: 4096, backupCount: 1000))
         DispatchQueue.concurrentPerform(iterations: 8) { thread in
             for i in 0..<500 {
                 sink.write([LogRecord(level: .info, message: "record number \(thread * 500 + i) of many")])
@@ -116,13 +121,16 @@ final class RotatingFileSinkTests: XCTestCase {
     func testAFailedRolloverRenameIsReportedAndNothingIsLost() throws {
         let directory = try TemporaryDirectory()
         // A non-empty directory squatting the first backup's name: rename(app.log, app.log.1) fails.
-        try FileManager.default.createDirectory(atPath: directory.file("app.log.1/inside"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: directory.file("app.log.1/inside"), withIntermediateDirectories: true)
         // One backup: nothing moves the directory along, every rollover meets it.
         let sink = try RotatingFileSink(path: directory.file("app.log"), options: .init(maxBytes: 300, backupCount: 1))
         sink.write(records(20))
         let failures = sink.rolloverFailures
         XCTAssertGreaterThan(failures.count, 0)
-        XCTAssertTrue(failures.last?.contains("rename \(directory.file("app.log")) to \(directory.file("app.log.1"))") == true, "\(failures)")
+        XCTAssertTrue(
+            failures.last?.contains("rename \(directory.file("app.log")) to \(directory.file("app.log.1"))") == true,
+            "\(failures)")
         XCTAssertEqual(directory.lines("app.log").map(number(inLine:)), Array(1...20), "the file grew instead")
         XCTAssertEqual(sink.failedCount, 0)
 

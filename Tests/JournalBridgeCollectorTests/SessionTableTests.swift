@@ -25,7 +25,9 @@ final class SessionTableTests: XCTestCase {
         XCTAssertEqual(table.count, SessionTable.capacity)
         _ = table.open(.init(uid: 0, pid: 3, id: 1), now: start + second)
         XCTAssertEqual(table.count, SessionTable.capacity - SessionTable.capacity / 4 + 1)
-        XCTAssertTrue(table.open(.init(uid: 0, pid: 1, id: 1), now: start + second) === live, "a session in use is never forgotten")
+        XCTAssertTrue(
+            table.open(.init(uid: 0, pid: 1, id: 1), now: start + second) === live,
+            "a session in use is never forgotten")
         let newest = SessionTable.Key(uid: 0, pid: 2, id: UInt64(SessionTable.capacity))
         let count = table.count
         _ = table.open(newest, now: start + second)

@@ -22,11 +22,16 @@ final class SinkFailureWatchTests: XCTestCase {
 
         sink.failed.store(1, ordering: .relaxed)
         let first = watch.check(sink, now: 5 * second)
-        XCTAssertEqual(first?.message, "fake could not write 1 records (write: No space left on device (errno 28)); 1 in all. They were acknowledged; the other sinks are not affected")
-        XCTAssertEqual(first?.metadata, [
-            MetadataField("sink", "fake"), MetadataField("failed", "1"), MetadataField("failed.total", "1"),
-            MetadataField("reason", "write: No space left on device (errno 28)"),
-        ])
+        XCTAssertEqual(
+            first?.message,
+            "fake could not write 1 records (write: No space left on device (errno 28)); 1 in all. They were acknowledged; the other sinks are not affected"
+        )
+        XCTAssertEqual(
+            first?.metadata,
+            [
+                MetadataField("sink", "fake"), MetadataField("failed", "1"), MetadataField("failed.total", "1"),
+                MetadataField("reason", "write: No space left on device (errno 28)"),
+            ])
 
         sink.failed.store(3, ordering: .relaxed)
         XCTAssertNil(watch.check(sink, now: 5 * second + second / 2), "within the second: summed later")

@@ -11,7 +11,9 @@ final class SocketSafetyTests: XCTestCase {
         let socket = directory.file("c.sock")
         let previous = umask(0o077)  // a umask that would strip the group's bits
         defer { umask(previous) }
-        let collector = Collector(configuration: CollectorConfiguration(socketPath: socket, socketMode: 0o660, socketGroup: 65534), routes: [])
+        let collector = Collector(
+            configuration: CollectorConfiguration(socketPath: socket, socketMode: 0o660, socketGroup: 65534), routes: []
+        )
         try collector.start()
         defer { collector.stop() }
         var info = stat()
@@ -30,7 +32,9 @@ final class SocketSafetyTests: XCTestCase {
         let directory = try TemporaryDirectory()
         let socket = directory.file("c.sock")
         let victim = directory.file("victim")
-        XCTAssertTrue(FileManager.default.createFile(atPath: victim, contents: Array("unchanged".utf8).withUnsafeBytes { Data($0) }))
+        XCTAssertTrue(
+            FileManager.default.createFile(
+                atPath: victim, contents: Array("unchanged".utf8).withUnsafeBytes { Data($0) }))
         XCTAssertEqual(chmod(victim, 0o600), 0)
         var before = stat()
         XCTAssertEqual(stat(victim, &before), 0)
@@ -41,7 +45,8 @@ final class SocketSafetyTests: XCTestCase {
         let starts = 200
         for round in 0..<starts {
             let collector = Collector(
-                configuration: CollectorConfiguration(socketPath: socket, socketMode: 0o666, socketGroup: round % 2 == 0 ? nil : 65534),
+                configuration: CollectorConfiguration(
+                    socketPath: socket, socketMode: 0o666, socketGroup: round % 2 == 0 ? nil : 65534),
                 routes: []
             )
             do {
@@ -60,16 +65,19 @@ final class SocketSafetyTests: XCTestCase {
             if now.st_mode & 0o7777 != 0o600 || now.st_gid != before.st_gid { break }
         }
         XCTAssertEqual(attacker.swaps, starts, "the attacker swapped a link in at every start")
-        XCTAssertEqual(String(decoding: FileManager.default.contents(atPath: victim) ?? Data(), as: UTF8.self), "unchanged")
+        XCTAssertEqual(
+            String(decoding: FileManager.default.contents(atPath: victim) ?? Data(), as: UTF8.self), "unchanged")
         // Only the starts with a group can notice the swap (there is nothing to do by path without one).
         XCTAssertLessThanOrEqual(refused, starts / 2)
-        print("socket race: \(starts) starts, \(refused) refused because the socket was swapped before its group was set")
+        print(
+            "socket race: \(starts) starts, \(refused) refused because the socket was swapped before its group was set")
     }
 
     func testASocketDirectoryWritableByOthersWithoutTheStickyBitIsRefused() throws {
         let directory = try TemporaryDirectory()
         XCTAssertEqual(chmod(directory.path, 0o777), 0)
-        let collector = Collector(configuration: CollectorConfiguration(socketPath: directory.file("c.sock")), routes: [])
+        let collector = Collector(
+            configuration: CollectorConfiguration(socketPath: directory.file("c.sock")), routes: [])
         XCTAssertThrowsError(try collector.start()) { error in
             XCTAssertTrue("\(error)".contains(directory.path), "\(error)")
             XCTAssertTrue("\(error)".contains("sticky"), "\(error)")
@@ -108,13 +116,17 @@ private final class LinkSwapper: @unchecked Sendable {
         let wakeRead = fds[0]
         Thread { [self] in
             var buffer = [UInt8](repeating: 0, count: 4096)
-            var polled = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            var polled = [
+                pollfd(fd: inotify, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+            ]
             while poll(&polled, 2, -1) >= 0 && polled[1].revents == 0 {
                 let n = read(inotify, &buffer, buffer.count)
                 guard n > 0 else { continue }
                 var offset = 0
                 while offset + 16 <= n {
-                    let length = Int(buffer[offset + 12]) | Int(buffer[offset + 13]) << 8 | Int(buffer[offset + 14]) << 16
+                    let length =
+                        Int(buffer[offset + 12]) | Int(buffer[offset + 13]) << 8 | Int(buffer[offset + 14]) << 16
                     let nameBytes = buffer[(offset + 16)..<(offset + 16 + length)].prefix { $0 != 0 }
                     offset += 16 + length
                     guard String(decoding: nameBytes, as: UTF8.self) == name else { continue }

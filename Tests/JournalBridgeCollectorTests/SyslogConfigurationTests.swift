@@ -1,4 +1,5 @@
 @testable import JournalBridgeCollector
+@testable import JournalBridgeDaemon
 import XCTest
 
 /// The syslog keys of the configuration file and the endpoints they name.

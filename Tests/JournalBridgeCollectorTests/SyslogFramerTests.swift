@@ -40,7 +40,8 @@ final class SyslogFramerTests: XCTestCase {
         for (name, messages) in cases {
             for chunk in [1, 3, 4096] {
                 let (out, _) = frames(SyslogCorpus.bytes(name), chunk: chunk)
-                XCTAssertEqual(out.map { SyslogParser.parse($0.bytes).message.text }, messages, "\(name) chunk \(chunk)")
+                XCTAssertEqual(
+                    out.map { SyslogParser.parse($0.bytes).message.text }, messages, "\(name) chunk \(chunk)")
                 XCTAssertTrue(out.allSatisfy { $0.framing == .nonTransparent && !$0.unterminated }, name)
                 XCTAssertTrue(out.allSatisfy { SyslogParser.parse($0.bytes).failure == nil }, name)
             }
@@ -49,7 +50,9 @@ final class SyslogFramerTests: XCTestCase {
 
     func testFramingIsToldApartPerFrame() {
         let (out, framer) = frames(SyslogCorpus.bytes("mixed-framing.stream"), chunk: 5)
-        XCTAssertEqual(out.map(\.bytes.text), ["<13>octet counted", "<14>lf terminated", "<15>nul terminated", "<13>1 - h a p m - counted"])
+        XCTAssertEqual(
+            out.map(\.bytes.text),
+            ["<13>octet counted", "<14>lf terminated", "<15>nul terminated", "<13>1 - h a p m - counted"])
         XCTAssertEqual(out.map(\.framing), [.octetCounting, .nonTransparent, .nonTransparent, .octetCounting])
         XCTAssertEqual(framer.emptyFrames, 2, "the LF and NUL between frames")
     }

@@ -13,7 +13,8 @@ import XCTest
 final class SyslogFuzzTests: XCTestCase {
     private var corpus: [[UInt8]] = []
 
-    private static let specialBytes: [UInt8] = Array("<>[]\"\\= -:0123456789\n\r\u{0}".utf8) + [0xEF, 0xBB, 0xBF, 0xFF, 0xC3]
+    private static let specialBytes: [UInt8] =
+        Array("<>[]\"\\= -:0123456789\n\r\u{0}".utf8) + [0xEF, 0xBB, 0xBF, 0xFF, 0xC3]
 
     private func mutate(_ start: [UInt8], _ g: inout SplitMix64) -> [UInt8] {
         var bytes = start
@@ -24,7 +25,9 @@ final class SyslogFuzzTests: XCTestCase {
             case 1 where !bytes.isEmpty:  // truncate
                 bytes.removeLast(Int.random(in: 0...bytes.count, using: &g))
             case 2:  // an octet count at an edge
-                let edges = [0, 1, 5, bytes.count, bytes.count + 1, 255, 256, 65535, 65536, 65537, 9_999_999_999, 99_999_999_999]
+                let edges = [
+                    0, 1, 5, bytes.count, bytes.count + 1, 255, 256, 65535, 65536, 65537, 9_999_999_999, 99_999_999_999,
+                ]
                 let at = bytes.isEmpty ? 0 : Int.random(in: 0...bytes.count, using: &g)
                 bytes.insert(contentsOf: Array("\(edges.randomElement(using: &g)!) ".utf8), at: at)
             case 3:  // syntax bytes inserted or overwritten
@@ -44,7 +47,9 @@ final class SyslogFuzzTests: XCTestCase {
                 bytes += corpus.randomElement(using: &g) ?? []
             case 6:  // random bytes inserted
                 let at = bytes.isEmpty ? 0 : Int.random(in: 0...bytes.count, using: &g)
-                bytes.insert(contentsOf: (0..<Int.random(in: 1...16, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }, at: at)
+                bytes.insert(
+                    contentsOf: (0..<Int.random(in: 1...16, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g)
+                    }, at: at)
             default:  // pure noise
                 bytes = (0..<Int.random(in: 0...256, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }
             }
@@ -57,7 +62,8 @@ final class SyslogFuzzTests: XCTestCase {
     /// Parses one message and maps it; checks what must hold of every record.
     private func record(_ bytes: [UInt8], droppedBytes: Int = 0) -> (LogRecord, SyslogMessage) {
         let message = SyslogParser.parse(bytes)
-        let record = SyslogRecordMapping.record(from: message, origin: origin, receivedMicros: 1, droppedBytes: droppedBytes)
+        let record = SyslogRecordMapping.record(
+            from: message, origin: origin, receivedMicros: 1, droppedBytes: droppedBytes)
         XCTAssertEqual(message.raw, bytes)
         XCTAssertLessThanOrEqual(message.message.count, bytes.count)
         XCTAssertEqual(record.syslogFields.first?.key, "PRIORITY")
@@ -69,7 +75,9 @@ final class SyslogFuzzTests: XCTestCase {
         return (record, message)
     }
 
-    private func frames(_ input: [UInt8], maximum: Int, chunks g: inout SplitMix64?) -> ([SyslogFramer.Frame], SyslogFramer) {
+    private func frames(_ input: [UInt8], maximum: Int, chunks g: inout SplitMix64?) -> (
+        [SyslogFramer.Frame], SyslogFramer
+    ) {
         var framer = SyslogFramer(maximumMessageBytes: maximum)
         var out: [SyslogFramer.Frame] = []
         var offset = 0
@@ -146,7 +154,8 @@ final class SyslogFuzzTests: XCTestCase {
             fallbacks += framer.countFallbacks
         }
         let seconds = Date().timeIntervalSince(started)
-        let failureSummary = failures.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        let failureSummary = failures.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key)=\($0.value)" }
+            .joined(separator: ",")
         print(
             "RELIABILITY scenario=syslog-fuzz inputs=\(iterations) start=\(start) records=\(records) rfc5424=\(formats[.rfc5424] ?? 0) rfc3164=\(formats[.rfc3164] ?? 0) failures=[\(failureSummary)] cut_frames=\(cut) count_fallbacks=\(fallbacks) seconds=\(String(format: "%.1f", seconds))"
         )

@@ -22,7 +22,8 @@ final class SyslogParserTests: XCTestCase {
         XCTAssertNil(m.procID)
         XCTAssertEqual(m.msgID.text, "ID47")
         XCTAssertEqual(m.structuredData, [])
-        XCTAssertEqual(m.message.text, "'su root' failed for lonvick on /dev/pts/8", "the BOM is no part of the message")
+        XCTAssertEqual(
+            m.message.text, "'su root' failed for lonvick on /dev/pts/8", "the BOM is no part of the message")
     }
 
     func testRFC5424Example2WithOffsetAndMicroseconds() {
@@ -48,7 +49,8 @@ final class SyslogParserTests: XCTestCase {
                 SyslogStructuredElement(
                     id: "exampleSDID@32473",
                     parameters: [
-                        .init(name: "iut", value: Array("3".utf8)), .init(name: "eventSource", value: Array("Application".utf8)),
+                        .init(name: "iut", value: Array("3".utf8)),
+                        .init(name: "eventSource", value: Array("Application".utf8)),
                         .init(name: "eventID", value: Array("1011".utf8)),
                     ])
             ])
@@ -78,7 +80,8 @@ final class SyslogParserTests: XCTestCase {
         XCTAssertEqual(micros("2000-02-29T00:00:00Z"), 951_782_400_000_000)
         XCTAssertEqual(micros("1969-12-31T23:59:59Z"), -1_000_000)
         XCTAssertEqual(micros("2003-10-11T22:14:15.1Z"), 1_065_910_455_100_000)
-        XCTAssertEqual(micros("2003-10-11T22:14:15.123456789+00:00"), 1_065_910_455_123_456, "nanoseconds cut to micros")
+        XCTAssertEqual(
+            micros("2003-10-11T22:14:15.123456789+00:00"), 1_065_910_455_123_456, "nanoseconds cut to micros")
         XCTAssertEqual(micros("2003-10-12T00:14:15+02:00"), 1_065_910_455_000_000)
         XCTAssertNil(micros("2001-02-29T00:00:00Z"), "not a leap year")
         XCTAssertNil(micros("2003-13-01T00:00:00Z"))
@@ -126,7 +129,9 @@ final class SyslogParserTests: XCTestCase {
         XCTAssertNil(five.failure)
         XCTAssertEqual(five.priority.value, 0)
         XCTAssertEqual(five.priority.level, .critical)
-        XCTAssertEqual(five.message.text, "1990 Oct 22 10:52:01 TZ-6 scapegoat.dmz.example.org 10.1.2.3 sched[0]: That's All Folks!")
+        XCTAssertEqual(
+            five.message.text,
+            "1990 Oct 22 10:52:01 TZ-6 scapegoat.dmz.example.org 10.1.2.3 sched[0]: That's All Folks!")
     }
 
     // MARK: What real clients sent (Tests/Corpus/capture-syslog.py)
@@ -165,13 +170,16 @@ final class SyslogParserTests: XCTestCase {
         XCTAssertEqual(m.msgID.text, "ID47")
         XCTAssertEqual(m.structuredData.map(\.id), ["timeQuality", "origin@32473"])
         XCTAssertEqual(m.structuredData[1].parameters.map(\.name), ["ip", "note"])
-        XCTAssertEqual(m.structuredData[1].parameters.map { $0.value.text }, ["192.0.2.1", "quote \" backslash \\ bracket ]"])
+        XCTAssertEqual(
+            m.structuredData[1].parameters.map { $0.value.text }, ["192.0.2.1", "quote \" backslash \\ bracket ]"])
         XCTAssertEqual(m.message.text, "hello from logger rfc5424")
 
         let two = parse("logger-rfc5424-two-elements.dgram")
         XCTAssertNil(two.failure)
         XCTAssertEqual(two.structuredData.map(\.id), ["timeQuality", "a@1", "b@2"])
-        XCTAssertEqual(two.structuredData[2].parameters, [.init(name: "y", value: [UInt8(ascii: "2")]), .init(name: "y", value: [UInt8(ascii: "3")])])
+        XCTAssertEqual(
+            two.structuredData[2].parameters,
+            [.init(name: "y", value: [UInt8(ascii: "2")]), .init(name: "y", value: [UInt8(ascii: "3")])])
     }
 
     func testPythonSysLogHandlerBareForm() {
@@ -240,7 +248,9 @@ final class SyslogParserTests: XCTestCase {
         XCTAssertEqual(SyslogParser.parse(Array("<13>1 - h a p m -x".utf8)).failure?.code, .invalidStructuredData)
         XCTAssertEqual(SyslogParser.parse(Array("<13>1 - h a p m [".utf8)).failure?.code, .invalidStructuredData)
         XCTAssertEqual(SyslogParser.parse(Array("<13>1 - h a p m []".utf8)).failure?.code, .invalidStructuredData)
-        XCTAssertEqual(SyslogParser.parse(Array("<13>1 2003-10-11T22:14:15\u{7}Z h a p m - x".utf8)).failure?.code, .invalidTimestamp)
+        XCTAssertEqual(
+            SyslogParser.parse(Array("<13>1 2003-10-11T22:14:15\u{7}Z h a p m - x".utf8)).failure?.code,
+            .invalidTimestamp)
         XCTAssertEqual(SyslogParser.parse(Array("<1234>x".utf8)).failure?.code, .invalidPriority)
         XCTAssertEqual(SyslogParser.parse(Array("<>x".utf8)).failure?.code, .invalidPriority)
     }
@@ -255,14 +265,16 @@ final class SyslogParserTests: XCTestCase {
         let nul = parse("nul-inside.dgram")
         XCTAssertEqual(nul.message, Array("before".utf8) + [0] + Array("after".utf8), "a NUL inside is kept")
         let control = parse("control-chars.dgram")
-        XCTAssertEqual(control.message.text, "\u{1B}[31mred\u{1B}[0m\r\nforged line", "kept as bytes; the files escape them")
+        XCTAssertEqual(
+            control.message.text, "\u{1B}[31mred\u{1B}[0m\r\nforged line", "kept as bytes; the files escape them")
         let version2 = SyslogParser.parse(Array("<13>2 not five four two four".utf8))
         XCTAssertEqual(version2.format, .rfc3164, "only `1 ` after the PRI is RFC 5424, as rsyslog tells them")
         XCTAssertEqual(version2.message.text, "2 not five four two four")
         let singleDigitDay = SyslogParser.parse(Array("<13>Oct  1 01:02:03 host tag[7]: x".utf8))
         XCTAssertEqual(singleDigitDay.hostname.text, "host")
         XCTAssertEqual(singleDigitDay.procID.text, "7")
-        let forward = SyslogParser.parse(Array("<30>2026-11-28T08:13:56.010615+00:00 otherhost sshd[99]: accepted".utf8))
+        let forward = SyslogParser.parse(
+            Array("<30>2026-11-28T08:13:56.010615+00:00 otherhost sshd[99]: accepted".utf8))
         XCTAssertNil(forward.failure)
         XCTAssertEqual(forward.format, .rfc3164, "rsyslog's RSYSLOG_ForwardFormat")
         XCTAssertEqual(forward.timestamp.text, "2026-11-28T08:13:56.010615+00:00")

@@ -11,7 +11,8 @@ final class SyslogRecordMappingTests: XCTestCase {
     private let kernel = Origin(pid: 4321, uid: 1000, gid: 1000, identifier: "from-kernel")
 
     private func record(_ bytes: [UInt8], droppedBytes: Int = 0) -> LogRecord {
-        SyslogRecordMapping.record(from: SyslogParser.parse(bytes), origin: kernel, receivedMicros: 77, droppedBytes: droppedBytes)
+        SyslogRecordMapping.record(
+            from: SyslogParser.parse(bytes), origin: kernel, receivedMicros: 77, droppedBytes: droppedBytes)
     }
 
     private func fields(_ record: LogRecord) -> [String: String] {
@@ -32,7 +33,9 @@ final class SyslogRecordMappingTests: XCTestCase {
                 "PRIORITY": "5", "SYSLOG_FACILITY": "20", "SYSLOG_IDENTIFIER": "evntslog", "SYSLOG_MSGID": "ID47",
                 "SYSLOG_TIMESTAMP": "2003-10-11T22:14:15.003Z", "SYSLOG_HOSTNAME": "mymachine.example.com",
             ])
-        XCTAssertEqual(r.metadata.map(\.key), ["exampleSDID@32473.iut", "exampleSDID@32473.eventSource", "exampleSDID@32473.eventID"])
+        XCTAssertEqual(
+            r.metadata.map(\.key),
+            ["exampleSDID@32473.iut", "exampleSDID@32473.eventSource", "exampleSDID@32473.eventID"])
         XCTAssertEqual(r.metadata.map(\.value), ["3", "Application", "1011"])
         XCTAssertEqual(
             r.metadata.compactMap { FieldName.journaldName(forMetadataKey: $0.key) },
@@ -110,7 +113,8 @@ final class SyslogRecordMappingTests: XCTestCase {
         XCTAssertEqual(entry["SYSLOG_MSGID"], [Array("MSG".utf8)])
         XCTAssertEqual(entry["X_1_A"], [Array("1".utf8)])
         // Structured data cannot pose as the bridge's fields or journald's trusted ones.
-        let hostile = record(Array("<13>1 - h app - - [syslog pid=\"1\" identifier=\"x\"][_SYSTEMD_UNIT x=\"y\"][JB uid=\"0\"] m".utf8))
+        let hostile = record(
+            Array("<13>1 - h app - - [syslog pid=\"1\" identifier=\"x\"][_SYSTEMD_UNIT x=\"y\"][JB uid=\"0\"] m".utf8))
         let forged = try XCTUnwrap(sentFields([hostile]).first)
         XCTAssertEqual(forged["META_SYSLOG_PID"], [Array("1".utf8)])
         XCTAssertEqual(forged["META_SYSLOG_IDENTIFIER"], [Array("x".utf8)])
@@ -131,7 +135,10 @@ final class SyslogRecordMappingTests: XCTestCase {
         try XCTSkipUnless(JournaldSink.isAvailable, "journald is not running")
         let identifier = Journal.uniqueIdentifier("jbsyslog")
         let sink = JournaldSink(attributeObjectPID: false)
-        let datagram = Array("<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 \(identifier) 8710 ID47 [origin@32473 ip=\"192.0.2.1\" bin=\"\u{1}".utf8)
+        let datagram =
+            Array(
+                "<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 \(identifier) 8710 ID47 [origin@32473 ip=\"192.0.2.1\" bin=\"\u{1}"
+                    .utf8)
             + [0xFF] + Array("\"][origin@32473 ip=\"2\"] caf".utf8) + [0xC3]
         sink.write([record(datagram)])
         sink.close()
@@ -145,7 +152,9 @@ final class SyslogRecordMappingTests: XCTestCase {
         XCTAssertEqual(entry["SYSLOG_HOSTNAME"], "192.0.2.1")
         XCTAssertEqual(entry["SYSLOG_TIMESTAMP"], "2003-08-24T05:14:15.000003-07:00")
         XCTAssertEqual(entry["LOGGER_LABEL"], "syslog")
-        XCTAssertEqual(entry.repeated["ORIGIN_32473_IP"], [Array("192.0.2.1".utf8), Array("2".utf8)], "a repeated param is repeated")
+        XCTAssertEqual(
+            entry.repeated["ORIGIN_32473_IP"], [Array("192.0.2.1".utf8), Array("2".utf8)],
+            "a repeated param is repeated")
         XCTAssertEqual(entry.fields["ORIGIN_32473_BIN"], [1, 0xFF])
         XCTAssertEqual(entry["JB_TIMESTAMP"], "1061727255000003")
     }

@@ -9,9 +9,13 @@ import XCTest
 /// worth. `JB_FUZZ_ITERATIONS` sets the count (CI: 100,000; the full run: 1,000,000).
 final class FrameDecoderFuzzTests: XCTestCase {
     private var corpus: [[UInt8]] {
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Corpus/frame-decoder").standardized
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../Corpus/frame-decoder"
+        ).standardized
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.sorted().compactMap { FileManager.default.contents(atPath: directory.appendingPathComponent($0).path).map(Array.init) }
+        return names.sorted().compactMap {
+            FileManager.default.contents(atPath: directory.appendingPathComponent($0).path).map(Array.init)
+        }
     }
 
     private func mutate(_ seed: [UInt8], _ g: inout SplitMix64) -> [UInt8] {
@@ -23,14 +27,19 @@ final class FrameDecoderFuzzTests: XCTestCase {
             case 1 where !bytes.isEmpty:  // truncate
                 bytes.removeLast(Int.random(in: 0...bytes.count, using: &g))
             case 2:  // a length field set to an edge
-                let edges: [UInt32] = [0, 1, 5, 0x7F, 0xFF, 0xFFFF, UInt32(WireProtocol.maxFrameBytes), UInt32(WireProtocol.maxFrameBytes + 1), .max]
+                let edges: [UInt32] = [
+                    0, 1, 5, 0x7F, 0xFF, 0xFFFF, UInt32(WireProtocol.maxFrameBytes),
+                    UInt32(WireProtocol.maxFrameBytes + 1), .max,
+                ]
                 let value = edges.randomElement(using: &g)!
                 let at = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &g)
                 let field = withUnsafeBytes(of: value.bigEndian, Array.init)
                 bytes.replaceSubrange(at..<min(bytes.count, at + 4), with: field)
             case 3:  // random bytes inserted
                 let at = bytes.isEmpty ? 0 : Int.random(in: 0...bytes.count, using: &g)
-                bytes.insert(contentsOf: (0..<Int.random(in: 1...16, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }, at: at)
+                bytes.insert(
+                    contentsOf: (0..<Int.random(in: 1...16, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g)
+                    }, at: at)
             case 4:  // a slice repeated
                 if bytes.count > 2 {
                     let a = Int.random(in: 0..<bytes.count, using: &g)
@@ -72,7 +81,9 @@ final class FrameDecoderFuzzTests: XCTestCase {
         corpusCache = corpus
         XCTAssertGreaterThanOrEqual(corpusCache.count, 20, "the corpus is in the repo")
         var g = SplitMix64(state: 1)
-        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Corpus/frame-decoder").standardized.path
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../Corpus/frame-decoder"
+        ).standardized.path
         func outcome(_ name: String) -> (Int, WireError?) {
             let bytes = Array(FileManager.default.contents(atPath: "\(dir)/\(name).bin")!)
             return feed(bytes, &g)
@@ -107,7 +118,9 @@ final class FrameDecoderFuzzTests: XCTestCase {
             if error != nil { rejected += 1 }
         }
         let seconds = Date().timeIntervalSince(started)
-        print("RELIABILITY scenario=fuzz inputs=\(iterations) seed=\(seed) frames_decoded=\(decodedFrames) rejected=\(rejected) seconds=\(String(format: "%.1f", seconds))")
+        print(
+            "RELIABILITY scenario=fuzz inputs=\(iterations) seed=\(seed) frames_decoded=\(decodedFrames) rejected=\(rejected) seconds=\(String(format: "%.1f", seconds))"
+        )
         XCTAssertGreaterThan(decodedFrames, 0)
         XCTAssertGreaterThan(rejected, 0)
     }

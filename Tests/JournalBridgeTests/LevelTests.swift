@@ -3,13 +3,6 @@ import Logging
 import XCTest
 
 final class LevelTests: XCTestCase {
-    func testSyslogPriorities() {
-        let expected: [Logger.Level: Int] = [.trace: 7, .debug: 7, .info: 6, .notice: 5, .warning: 4, .error: 3, .critical: 2]
-        for level in Logger.Level.allCases {
-            XCTAssertEqual(level.syslogPriority, expected[level], "\(level)")
-        }
-    }
-
     func testWireCodeRoundTripsAndRejectsOutOfRange() {
         for level in Logger.Level.allCases {
             XCTAssertEqual(Logger.Level(ordinal: level.ordinal), level)
@@ -26,11 +19,5 @@ final class LevelTests: XCTestCase {
         XCTAssertEqual(Logger.Level(parsing: "err"), .error)
         XCTAssertNil(Logger.Level(parsing: "loud"))
         XCTAssertNil(Logger.Level(parsing: ""))
-    }
-
-    func testDisplayNamesMatchPythonLogging() {
-        XCTAssertEqual(Logger.Level.warning.displayName, "WARNING")
-        XCTAssertEqual(Logger.Level.critical.displayName, "CRITICAL")
-        XCTAssertEqual(Logger.Level.debug.displayName, "DEBUG")
     }
 }

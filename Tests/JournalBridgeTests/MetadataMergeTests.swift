@@ -8,7 +8,8 @@ final class MetadataMergeTests: XCTestCase {
     func testLaterSourcesWinAndErrorIsAdded() {
         let provider = Logger.MetadataProvider { ["trace": "t1", "shared": "provider"] }
         let merged = MetadataMerge.merged(
-            base: ["shared": "handler", "only.base": "b"], provider: provider, explicit: ["shared": "call", "n": "1"], error: Boom()
+            base: ["shared": "handler", "only.base": "b"], provider: provider, explicit: ["shared": "call", "n": "1"],
+            error: Boom()
         )
         let dict = Dictionary(uniqueKeysWithValues: merged.map { ($0.key, $0.value) })
         XCTAssertEqual(dict["shared"], "call")
@@ -20,7 +21,8 @@ final class MetadataMergeTests: XCTestCase {
     }
 
     func testNestedValuesAreFlattenedToTheirDescription() {
-        let merged = MetadataMerge.merged(base: ["list": ["a", "b"], "map": ["k": "v"]], provider: nil, explicit: nil, error: nil)
+        let merged = MetadataMerge.merged(
+            base: ["list": ["a", "b"], "map": ["k": "v"]], provider: nil, explicit: nil, error: nil)
         XCTAssertEqual(merged.map(\.value), [#"["a", "b"]"#, #"["k": "v"]"#])
     }
 }

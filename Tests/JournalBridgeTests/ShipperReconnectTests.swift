@@ -35,7 +35,8 @@ final class ShipperReconnectTests: XCTestCase {
 
         let before = openDescriptors()
         let shipper = RecordShipper(
-            configuration: ShipperConfiguration(socketPath: path, identifier: "refused", flushAtExit: nil, reconnectDelay: (0.001, 0.002))
+            configuration: ShipperConfiguration(
+                socketPath: path, identifier: "refused", flushAtExit: nil, reconnectDelay: (0.001, 0.002))
         )
         shipper.enqueue(LogRecord(level: .error, message: "kept"))
         XCTAssertTrue(eventually { accepted.load(ordering: .relaxed) >= 200 }, "the shipper keeps retrying")

@@ -66,7 +66,8 @@ final class WireCodecTests: XCTestCase {
         raw.withUnsafeBytes { sent.setMessage(bytes: $0) }
         XCTAssertEqual(sent.messageBytes, raw)
         let wire = bytes(.batch([sent]))
-        XCTAssertNotNil((0...(wire.count - raw.count)).first { Array(wire[$0..<$0 + raw.count]) == raw }, "raw bytes on the wire")
+        XCTAssertNotNil(
+            (0...(wire.count - raw.count)).first { Array(wire[$0..<$0 + raw.count]) == raw }, "raw bytes on the wire")
         guard case .batch(let received)? = try decodeAll(wire).first else { return XCTFail("no batch") }
         XCTAssertEqual(received.first?.messageBytes, raw)
         XCTAssertEqual(received.first?.message, String(decoding: raw, as: UTF8.self))
@@ -78,7 +79,9 @@ final class WireCodecTests: XCTestCase {
         var field = MetadataField("k", "")
         raw.withUnsafeBytes { field.setValue(bytes: $0) }
         sent.metadata = [field, MetadataField("valid", "v")]
-        guard case .batch(let withMetadata)? = try decodeAll(bytes(.batch([sent]))).first else { return XCTFail("no batch") }
+        guard case .batch(let withMetadata)? = try decodeAll(bytes(.batch([sent]))).first else {
+            return XCTFail("no batch")
+        }
         XCTAssertEqual(withMetadata.first?.metadata.first?.valueBytes, raw)
         XCTAssertNil(withMetadata.first?.metadata.last?.valueBytes)
         XCTAssertEqual(withMetadata, [sent])

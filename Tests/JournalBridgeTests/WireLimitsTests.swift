@@ -70,7 +70,8 @@ final class WireLimitsTests: XCTestCase {
         // 70,000 entries: a u16 count cannot say it. The encoder writes the first 65,535 (a
         // frame the collector refuses with a reason) instead of taking the process down.
         let record = LogRecord(
-            level: .info, message: "x", metadata: (0..<70_000).map { MetadataField("k\($0)", "") }, origin: .unattributed
+            level: .info, message: "x", metadata: (0..<70_000).map { MetadataField("k\($0)", "") },
+            origin: .unattributed
         )
         var encoder = FrameEncoder()
         encoder.encode(.batch([record]))
@@ -87,7 +88,9 @@ final class WireLimitsTests: XCTestCase {
         let huge = String(repeating: "s", count: 3 * 1024 * 1024)
         let record = LogRecord(
             level: .info, label: huge, message: huge, file: huge, function: huge,
-            metadata: (0..<1200).map { MetadataField(String(repeating: "k", count: 2000) + "\($0)", String(repeating: "v", count: 100_000)) },
+            metadata: (0..<1200).map {
+                MetadataField(String(repeating: "k", count: 2000) + "\($0)", String(repeating: "v", count: 100_000))
+            },
             origin: .unattributed
         )
         let clamped = record.clampedToWireLimits()
@@ -95,18 +98,25 @@ final class WireLimitsTests: XCTestCase {
         XCTAssertLessThanOrEqual(size + 5, WireProtocol.maxFrameBytes)
         XCTAssertEqual(clamped.metadata.count, WireProtocol.maxMetadataPerRecord)
         XCTAssertEqual(clamped.metadata.last?.value, "201")
-        for text in [clamped.label, clamped.message, clamped.file, clamped.function, clamped.metadata[0].key, clamped.metadata[0].value] {
+        for text in [
+            clamped.label, clamped.message, clamped.file, clamped.function, clamped.metadata[0].key,
+            clamped.metadata[0].value,
+        ] {
             let (keptBytes, stated) = try XCTUnwrap(kept(text))
-            XCTAssertEqual(keptBytes + stated, text == clamped.metadata[0].key ? 2001 : text == clamped.metadata[0].value ? 100_000 : huge.utf8.count)
+            XCTAssertEqual(
+                keptBytes + stated,
+                text == clamped.metadata[0].key ? 2001 : text == clamped.metadata[0].value ? 100_000 : huge.utf8.count)
         }
-        XCTAssertGreaterThan(clamped.message.utf8.count, WireProtocol.maxFieldBytes - 4, "the message is not cut for the others")
+        XCTAssertGreaterThan(
+            clamped.message.utf8.count, WireProtocol.maxFieldBytes - 4, "the message is not cut for the others")
         XCTAssertEqual(try decodeOne(clamped), clamped)
     }
 
     func testARecordWithinTheLimitsIsLeftAlone() {
         let record = LogRecord(
             level: .info, label: "l", message: String(repeating: "m", count: WireProtocol.maxFieldBytes),
-            metadata: (0..<WireProtocol.maxMetadataPerRecord).map { MetadataField("k\($0)", "v") }, origin: .unattributed
+            metadata: (0..<WireProtocol.maxMetadataPerRecord).map { MetadataField("k\($0)", "v") },
+            origin: .unattributed
         )
         XCTAssertEqual(record.encodedSizeWithinWireLimits, FrameEncoder.encodedSize(of: record))
         XCTAssertEqual(record.clampedToWireLimits(), record)

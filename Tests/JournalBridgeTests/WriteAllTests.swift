@@ -33,6 +33,8 @@ final class WriteAllTests: XCTestCase {
         XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds), 0)
         close(fds[1])
         defer { close(fds[0]) }
-        XCTAssertThrowsError(try writeAll(fds[0], [1, 2, 3], socket: true)) { XCTAssertEqual(($0 as? SystemError)?.errno, EPIPE) }
+        XCTAssertThrowsError(try writeAll(fds[0], [1, 2, 3], socket: true)) {
+            XCTAssertEqual(($0 as? SystemError)?.errno, EPIPE)
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import JournalBridge
+import JournalBridgeProcess
 #if canImport(Glibc)
 import Glibc
 #endif

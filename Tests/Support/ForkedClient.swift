@@ -83,7 +83,7 @@ public enum ForkedClient {
     }
 
     /// The frames in `bytes` (what `exchange` returned).
-    public static func frames(_ bytes: [UInt8]) -> [Frame] {
+    package static func frames(_ bytes: [UInt8]) -> [Frame] {
         var decoder = FrameDecoder()
         decoder.append(bytes[...])
         var frames: [Frame] = []

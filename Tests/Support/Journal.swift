@@ -30,7 +30,8 @@ public enum Journal {
         }
     }
 
-    public static func entries(identifier: String, atLeast count: Int = 1, timeout: TimeInterval = 20) throws -> [Entry] {
+    public static func entries(identifier: String, atLeast count: Int = 1, timeout: TimeInterval = 20) throws -> [Entry]
+    {
         try entries(["-t", identifier], atLeast: count, timeout: timeout)
     }
 

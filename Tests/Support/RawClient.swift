@@ -20,7 +20,7 @@ public final class RawClient {
         try? writeAll(fd, bytes, socket: true)
     }
 
-    public func send(_ frame: Frame) {
+    package func send(_ frame: Frame) {
         var encoder = FrameEncoder()
         encoder.encode(frame)
         send(encoder.bytes)
@@ -30,7 +30,7 @@ public final class RawClient {
     public func finishSending() { shutdown(fd, Int32(SHUT_WR)) }
 
     /// Reads until the collector closes the connection (or 10 s pass); the frames it sent.
-    public func framesUntilClosed() -> (frames: [Frame], closed: Bool) {
+    package func framesUntilClosed() -> (frames: [Frame], closed: Bool) {
         var decoder = FrameDecoder()
         var frames: [Frame] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -44,7 +44,7 @@ public final class RawClient {
     }
 
     /// Waits for one frame (welcome, ack...).
-    public func nextFrame() -> Frame? {
+    package func nextFrame() -> Frame? {
         var decoder = FrameDecoder()
         var buffer = [UInt8](repeating: 0, count: 1)
         while true {

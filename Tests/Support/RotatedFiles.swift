@@ -28,7 +28,8 @@ public struct RotatedFiles {
     public func lines() -> [String] {
         names.flatMap { file -> [String] in
             guard let data = FileManager.default.contents(atPath: directory + "/" + file) else { return [] }
-            return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+            return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+                .dropLast().map(String.init)
         }
     }
 

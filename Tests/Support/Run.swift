@@ -18,7 +18,8 @@ public enum Run {
 
     /// The `journal-bridge` executable built beside the test bundle.
     public static var journalBridge: String {
-        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let me =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("journal-bridge").path
     }
 
@@ -33,7 +34,9 @@ public enum Run {
         return Result(status: status, stdout: process.stdout, stderr: process.stderr, pid: process.pid)
     }
 
-    public static func journalBridge(_ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String]? = nil) throws -> Result {
+    public static func journalBridge(_ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String]? = nil)
+        throws -> Result
+    {
         try command(journalBridge, arguments, stdin: stdin, environment: environment)
     }
 }

@@ -13,7 +13,9 @@ public struct SequenceChecker {
         public var missingCount: Int { missing.values.reduce(0) { $0 + $1.count } }
 
         public var description: String {
-            let sample = missing.sorted { $0.key < $1.key }.prefix(3).map { "\($0.key): \($0.value.prefix(5))\($0.value.count > 5 ? "..." : "")" }
+            let sample = missing.sorted { $0.key < $1.key }.prefix(3).map {
+                "\($0.key): \($0.value.prefix(5))\($0.value.count > 5 ? "..." : "")"
+            }
             return "expected \(expected), found \(found), missing \(missingCount) \(sample), duplicates \(duplicates)"
         }
     }
@@ -69,7 +71,9 @@ public struct SequenceChecker {
 
 extension Journal {
     /// Just the MESSAGE values (`journalctl -o cat`), fast enough for hundreds of thousands.
-    public static func messages(identifier: String, atLeast count: Int, timeout: TimeInterval = 60) throws -> [Substring] {
+    public static func messages(identifier: String, atLeast count: Int, timeout: TimeInterval = 60) throws
+        -> [Substring]
+    {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let result = try Run.command("/usr/bin/journalctl", ["-t", identifier, "-o", "cat", "--no-pager"])

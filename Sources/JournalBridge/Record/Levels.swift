@@ -1,34 +1,8 @@
 import Logging
 
 extension Logger.Level {
-    /// The syslog priority journald stores in `PRIORITY` (RFC 5424 severities).
-    /// swift-log has two levels below `info`; both are syslog's `debug` (7).
-    public var syslogPriority: Int {
-        switch self {
-        case .trace, .debug: 7
-        case .info: 6
-        case .notice: 5
-        case .warning: 4
-        case .error: 3
-        case .critical: 2
-        }
-    }
-
-    /// The name written in text files, as Python's logging spells it.
-    public var displayName: String {
-        switch self {
-        case .trace: "TRACE"
-        case .debug: "DEBUG"
-        case .info: "INFO"
-        case .notice: "NOTICE"
-        case .warning: "WARNING"
-        case .error: "ERROR"
-        case .critical: "CRITICAL"
-        }
-    }
-
     /// The level's position, 0 (trace) ... 6 (critical): its code on the wire.
-    public var ordinal: UInt8 {
+    package var ordinal: UInt8 {
         switch self {
         case .trace: 0
         case .debug: 1
@@ -40,7 +14,7 @@ extension Logger.Level {
         }
     }
 
-    public init?(ordinal: UInt8) {
+    package init?(ordinal: UInt8) {
         switch ordinal {
         case 0: self = .trace
         case 1: self = .debug
@@ -55,7 +29,7 @@ extension Logger.Level {
 
     /// Parses a level the way people type it on a command line or in a config:
     /// swift-log names, Python's (`WARN`, `FATAL`), any case.
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         switch text.lowercased() {
         case "trace": self = .trace
         case "debug": self = .debug

@@ -8,9 +8,11 @@ import Logging
 /// Metadata is flattened to ordered string pairs: that is what journald and the
 /// text files store, and it keeps the wire format independent of swift-log.
 public struct LogRecord: Sendable, Equatable {
+    /// The swift-log level; journald gets its syslog priority.
     public var level: Logger.Level
     /// Wall-clock time of the `log` call, microseconds since the Unix epoch (journald's unit).
     public var timestampMicros: Int64
+    /// The logger's label (`LOGGER_LABEL` in journald, `%(name)s` in the files).
     public var label: String
     /// The message. When the bytes received were not valid UTF-8 this is their repaired form
     /// (U+FFFD for each bad sequence) and `messageBytes` holds the bytes themselves.
@@ -24,9 +26,13 @@ public struct LogRecord: Sendable, Equatable {
     /// client's frame), so that journald gets them as sent and the files show them escaped.
     /// nil for every valid message: the common case costs nothing.
     package private(set) var messageBytes: [UInt8]?
+    /// The source file of the `log` call (`CODE_FILE`).
     public var file: String
+    /// The function of the `log` call (`CODE_FUNC`).
     public var function: String
+    /// The line of the `log` call (`CODE_LINE`).
     public var line: UInt32
+    /// The metadata, flattened to key/value strings, keys sorted.
     public var metadata: [MetadataField]
     /// Per-shipper sequence number (starts at 1); 0 when the record never travelled.
     public var sequence: UInt64
@@ -39,6 +45,7 @@ public struct LogRecord: Sendable, Equatable {
     /// `SYSLOG_IDENTIFIER` and `SYSLOG_PID`, and the kernel's pid as `JB_PID`.
     package var syslogFields: [MetadataField] = []
 
+    /// A record; every field but the level and the message has a default (now, this process).
     public init(
         level: Logger.Level,
         timestampMicros: Int64 = LogRecord.now(),
@@ -76,15 +83,19 @@ public struct LogRecord: Sendable, Equatable {
     @inline(__always)
     package var messageByteCount: Int { messageBytes?.count ?? message.utf8.count }
 
+    /// Now, in the unit of `timestampMicros`: microseconds since the Unix epoch (CLOCK_REALTIME).
     @inline(__always)
-    public static func now() -> Int64 {
+    @usableFromInline
+    package static func now() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) &* 1_000_000 &+ Int64(ts.tv_nsec / 1000)
     }
 }
 
+/// One metadata entry of a record: a key and its value as text.
 public struct MetadataField: Sendable, Equatable {
+    /// The key as the caller wrote it; journald gets it as a field name (`request.id` becomes `REQUEST_ID`).
     public var key: String
     /// The value; its repaired form when the bytes received were not valid UTF-8 (`valueBytes`).
     public var value: String {
@@ -96,6 +107,7 @@ public struct MetadataField: Sendable, Equatable {
     /// gets them as sent, the files show them escaped. nil for every valid value.
     package private(set) var valueBytes: [UInt8]?
 
+    /// The entry `key` = `value`.
     public init(_ key: String, _ value: String) {
         self.key = key
         self.value = value
@@ -130,7 +142,8 @@ package enum RawText {
         // A repair puts U+FFFD in place of each bad sequence, so the bytes differ. Comparing
         // them costs a memcmp; String(validating:) would cost more than the decoding itself.
         let intact = text.withUTF8 { utf8 in
-            utf8.count == bytes.count && (utf8.isEmpty || memcmp(utf8.baseAddress!, bytes.baseAddress!, utf8.count) == 0)
+            utf8.count == bytes.count
+                && (utf8.isEmpty || memcmp(utf8.baseAddress!, bytes.baseAddress!, utf8.count) == 0)
         }
         return (text, intact ? nil : Array(bytes))
     }
@@ -138,8 +151,11 @@ package enum RawText {
 
 /// The process a record came from and the name it logs under.
 public struct Origin: Sendable, Equatable {
+    /// The sender's process id (`SO_PEERCRED` for a client of a collector).
     public var pid: Int32
+    /// The sender's user id.
     public var uid: UInt32
+    /// The sender's group id.
     public var gid: UInt32
     /// `SYSLOG_IDENTIFIER`: the program name.
     public var identifier: String
@@ -150,6 +166,7 @@ public struct Origin: Sendable, Equatable {
     /// mode and for the collector's own records): the journald sink vouches for them.
     package var identity: PeerIdentity?
 
+    /// An origin; `session` 0 is direct mode.
     public init(pid: Int32, uid: UInt32, gid: UInt32, identifier: String, session: UInt64 = 0) {
         self.pid = pid
         self.uid = uid
@@ -158,14 +175,19 @@ public struct Origin: Sendable, Equatable {
         self.session = session
     }
 
-    public static var thisProcess: Origin {
+    /// This process, under its program name.
+    @usableFromInline
+    package static var thisProcess: Origin {
         Origin(pid: getpid(), uid: getuid(), gid: getgid(), identifier: ProgramName.current)
     }
 }
 
-public enum ProgramName {
+/// The name a program logs under unless told otherwise.
+@usableFromInline
+package enum ProgramName {
     /// The basename of argv[0], as `logger` and `sd_journal_send` default it.
-    public static let current: String = {
+    @usableFromInline
+    package static let current: String = {
         let path = CommandLine.arguments.first ?? "journal-bridge"
         return path.split(separator: "/").last.map(String.init) ?? path
     }()
@@ -173,7 +195,7 @@ public enum ProgramName {
 
 extension Logger.Metadata {
     /// Flattens swift-log metadata to key/value strings, keys sorted so output is stable.
-    public func flattened() -> [MetadataField] {
+    package func flattened() -> [MetadataField] {
         var fields: [MetadataField] = []
         fields.reserveCapacity(count)
         for (key, value) in self {

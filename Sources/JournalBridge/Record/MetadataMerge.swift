@@ -3,9 +3,9 @@ import Logging
 /// Merges metadata the way swift-log's `StreamLogHandler.prepareMetadata` does:
 /// the handler's, then the provider's, then the call's (later wins), plus the
 /// error's message and type; flattened for the sinks.
-public enum MetadataMerge {
+package enum MetadataMerge {
     @inlinable
-    public static func merged(
+    package static func merged(
         base: Logger.Metadata, provider: Logger.MetadataProvider?, explicit: Logger.Metadata?, error: (any Error)?
     ) -> [MetadataField] {
         merged(base: base, provided: provider?.get() ?? [:], explicit: explicit, error: error)
@@ -13,7 +13,7 @@ public enum MetadataMerge {
 
     /// The same, with the provider's values already read (they come from the caller's context).
     @inlinable
-    public static func merged(
+    package static func merged(
         base: Logger.Metadata, provided: Logger.Metadata, explicit: Logger.Metadata?, error: (any Error)?
     ) -> [MetadataField] {
         // The common cases touch one dictionary only: no merge, no hashing.
@@ -37,7 +37,7 @@ extension LogRecord {
     /// The metadata is the caller's to give: the direct handler merges it at once, the
     /// bridge handler leaves that to its shipper's thread.
     @inlinable
-    public init(event: LogEvent, label: String, origin: Origin, metadata: [MetadataField] = []) {
+    package init(event: LogEvent, label: String, origin: Origin, metadata: [MetadataField] = []) {
         self.init(
             level: event.level,
             label: label,

@@ -74,7 +74,10 @@ package final class PeerIdentity: Sendable, Equatable {
         package var userSlice: String?
         package var ownerUID: UInt32?
 
-        package init(unit: String? = nil, slice: String? = nil, userUnit: String? = nil, userSlice: String? = nil, ownerUID: UInt32? = nil) {
+        package init(
+            unit: String? = nil, slice: String? = nil, userUnit: String? = nil, userSlice: String? = nil,
+            ownerUID: UInt32? = nil
+        ) {
             self.unit = unit
             self.slice = slice
             self.userUnit = userUnit

@@ -40,7 +40,7 @@ extension LogRecord {
     ///
     /// Every cut string ends with `…[truncated N bytes]`, N the exact number of bytes of the
     /// original that are not there; a cut falls between characters, never inside one.
-    public func clampedToWireLimits() -> LogRecord {
+    package func clampedToWireLimits() -> LogRecord {
         if encodedSizeWithinWireLimits != nil { return self }
         var copy = self
         let maxFields = WireProtocol.maxMetadataPerRecord
@@ -68,7 +68,9 @@ extension LogRecord {
         var lengths = [label.utf8.count, file.utf8.count, function.utf8.count]
         lengths.reserveCapacity(3 + copy.metadata.count)
         for field in copy.metadata { lengths.append(field.valueByteCount) }
-        let limit = min(WireProtocol.maxFieldBytes, WireLimits.commonCut(lengths.map { min($0, WireProtocol.maxFieldBytes) }, budget: budget))
+        let limit = min(
+            WireProtocol.maxFieldBytes,
+            WireLimits.commonCut(lengths.map { min($0, WireProtocol.maxFieldBytes) }, budget: budget))
         copy.label = WireLimits.truncated(label, toBytes: limit)
         copy.file = WireLimits.truncated(file, toBytes: limit)
         copy.function = WireLimits.truncated(function, toBytes: limit)

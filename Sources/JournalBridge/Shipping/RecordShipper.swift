@@ -10,14 +10,19 @@ import Synchronization
 public final class RecordShipper: Sendable {
     /// Counters for tests, benchmarks and `flush` diagnostics.
     public struct Statistics: Sendable, Equatable {
+        /// Records admitted to the queue.
         public var enqueued = 0
+        /// Records shed because the shipper was full (reported by a record of their own).
         public var dropped = 0
         /// Records the collector refused even alone (a limit of that collector the shipper does
         /// not know): each dropped by itself, after the others before it were stored, and
         /// reported by a WARNING record of its own ("dropped 1 record: refused by the collector: ...").
         public var refused = 0
+        /// The highest sequence number the collector acknowledged.
         public var acknowledged: UInt64 = 0
+        /// Connections to the collector made after the first.
         public var reconnects = 0
+        /// Records held now: queued, being sent, or sent and not yet acknowledged.
         public var held = 0
     }
 
@@ -37,6 +42,7 @@ public final class RecordShipper: Sendable {
         var finished = false
     }
 
+    /// Where the shipper connects and what it does when full.
     public let configuration: ShipperConfiguration
     let session = UInt64.random(in: 1...UInt64.max)
     let lock = ConditionLock(State())
@@ -50,6 +56,7 @@ public final class RecordShipper: Sendable {
     /// the shipper (see `ShipperConnection.shipper`), so `shutdown()` is what ends it.
     private let thread = OwnedThread()
 
+    /// Starts the shipper's background thread; it connects (and reconnects) to the collector by itself. Create one per process.
     public init(configuration: ShipperConfiguration = ShipperConfiguration()) {
         self.configuration = configuration
         self.lowPriorityLimit = configuration.capacity * 3 / 4
@@ -61,7 +68,7 @@ public final class RecordShipper: Sendable {
     // MARK: the caller's side
 
     /// Hands a record over. Never does I/O; waits only as the overflow policy says.
-    public func enqueue(_ record: LogRecord) {
+    package func enqueue(_ record: LogRecord) {
         enqueue(QueuedRecord(record: record, base: [:], explicit: nil))
     }
 
@@ -115,7 +122,8 @@ public final class RecordShipper: Sendable {
         }
         var item = item
         lock.withLock { $0.waiters += 1 }
-        let admitted = lock.wait(until: { $0.held < self.configuration.capacity || $0.closing }, deadline: deadline) { state, ready in
+        let admitted = lock.wait(until: { $0.held < self.configuration.capacity || $0.closing }, deadline: deadline) {
+            state, ready in
             state.waiters -= 1
             guard ready, !state.closing else { return false }
             admit(&item, &state)
@@ -169,6 +177,7 @@ public final class RecordShipper: Sendable {
     /// Reached only after `shutdown()`: until then the thread holds the shipper (`OwnedThread`).
     deinit { assert(!thread.isRunning, "a RecordShipper's thread holds it until shutdown()") }
 
+    /// The counters now.
     public var statistics: Statistics {
         lock.withLock { state in
             var statistics = state.statistics

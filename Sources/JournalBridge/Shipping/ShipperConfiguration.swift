@@ -10,6 +10,7 @@ public struct ShipperConfiguration: Sendable {
     public var identifier: String
     /// Records held at most: queued, being sent, or sent and not yet acknowledged.
     public var capacity: Int
+    /// What `log` does when the shipper already holds `capacity` records.
     public var overflow: OverflowPolicy
     /// How long a normal process exit waits for queued records to be acknowledged; nil: not at all.
     public var flushAtExit: Double?
@@ -19,6 +20,7 @@ public struct ShipperConfiguration: Sendable {
     /// connection or lost one (a refusal too); back to `minimum` once the collector acknowledges.
     public var reconnectDelay: (minimum: Double, maximum: Double)
 
+    /// A configuration; every default is the one README documents (65,536 records, shed DEBUG/INFO first).
     public init(
         socketPath: String? = nil,
         identifier: String = ProgramName.current,
@@ -38,7 +40,7 @@ public struct ShipperConfiguration: Sendable {
     }
 
     /// The path the shipper connects to: explicit, else the environment, else the default.
-    public var resolvedSocketPath: String {
+    package var resolvedSocketPath: String {
         if let socketPath { return socketPath }
         if let fromEnvironment = getenv(WireProtocol.socketEnvironmentVariable), fromEnvironment.pointee != 0 {
             return String(cString: fromEnvironment)

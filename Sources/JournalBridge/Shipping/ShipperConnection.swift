@@ -71,7 +71,8 @@ final class ShipperConnection: @unchecked Sendable {
             }
             // Everything sent, nothing new last turn, only acks to wait for: wait for them on the
             // socket (10 ms at most, so records logged meanwhile are not held longer).
-            let awaitingAcks = fd >= 0 && !blocked && idleLastTurn && (unsentHead == unsent.count || suspectsThrough > 0)
+            let awaitingAcks =
+                fd >= 0 && !blocked && idleLastTurn && (unsentHead == unsent.count || suspectsThrough > 0)
                 && unackedHead < unacked.count
             if awaitingAcks {
                 var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -82,7 +83,10 @@ final class ShipperConnection: @unchecked Sendable {
             let tick = fd < 0 && pendingCount > 0 ? max(Self.tickNanoseconds, nextAttempt &- now) : Self.tickNanoseconds
             let deadline: UInt64? = blocked || awaitingAcks ? now : active ? now + tick : nil
             let closing = shipper.lock.wait(
-                until: { !$0.queue.isEmpty || $0.closing || ($0.droppedSinceReport > 0 && $0.held < self.shipper.reportThreshold) },
+                until: {
+                    !$0.queue.isEmpty || $0.closing
+                        || ($0.droppedSinceReport > 0 && $0.held < self.shipper.reportThreshold)
+                },
                 deadline: deadline,
                 willWait: { $0.consumerIdle = deadline == nil }
             ) { state, _ -> Bool in
@@ -159,7 +163,8 @@ final class ShipperConnection: @unchecked Sendable {
         } catch {
             if !reportedFailure {
                 reportedFailure = true
-                StandardError.write("journal-bridge: cannot reach the collector at \(path): \(error); records are kept and retried\n")
+                StandardError.write(
+                    "journal-bridge: cannot reach the collector at \(path): \(error); records are kept and retried\n")
             }
             nextAttempt = MonotonicClock.now() + UInt64(backoff * 1e9)
             backoff = min(backoff * 2, shipper.configuration.reconnectDelay.maximum)
@@ -290,7 +295,9 @@ final class ShipperConnection: @unchecked Sendable {
 
     /// Reads whatever acknowledgements arrived; true when any did.
     private func readAcks() -> Bool {
-        var buffer = (0 as UInt64, 0 as UInt64, 0 as UInt64, 0 as UInt64, 0 as UInt64, 0 as UInt64, 0 as UInt64, 0 as UInt64)
+        var buffer = (
+            0 as UInt64, 0 as UInt64, 0 as UInt64, 0 as UInt64, 0 as UInt64, 0 as UInt64, 0 as UInt64, 0 as UInt64
+        )
         var any = false
         while fd >= 0 {
             let n = withUnsafeMutableBytes(of: &buffer) { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
@@ -388,7 +395,9 @@ final class ShipperConnection: @unchecked Sendable {
     private func drop(_ record: LogRecord, refusedBecause reason: String) {
         let isReport = refusalReports.contains(record.sequence)
         refusalReports.removeAll { $0 == record.sequence }
-        StandardError.write("journal-bridge: the collector refused record \(record.sequence) (\(reason)); dropped it, the others go on\n")
+        StandardError.write(
+            "journal-bridge: the collector refused record \(record.sequence) (\(reason)); dropped it, the others go on\n"
+        )
         shipper.lock.withLock { state in
             state.held -= 1
             state.statistics.refused += 1
@@ -432,5 +441,5 @@ final class ShipperConnection: @unchecked Sendable {
 
 extension Origin {
     /// For records whose sender the collector fills in from SO_PEERCRED.
-    public static let unattributed = Origin(pid: 0, uid: 0, gid: 0, identifier: "")
+    package static let unattributed = Origin(pid: 0, uid: 0, gid: 0, identifier: "")
 }

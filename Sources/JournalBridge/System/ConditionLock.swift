@@ -20,7 +20,8 @@ package final class ConditionLock<State>: @unchecked Sendable {
         #if DEBUG
         // As swift-log's `Lock`: in debug builds a misuse (unlocking what this thread does
         // not hold, locking twice) fails at once instead of deadlocking.
-        checkPthread(pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_ERRORCHECK)), "pthread_mutexattr_settype")
+        checkPthread(
+            pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_ERRORCHECK)), "pthread_mutexattr_settype")
         #endif
         checkPthread(pthread_mutex_init(mutex, &attributes), "pthread_mutex_init")
         checkPthread(pthread_mutexattr_destroy(&attributes), "pthread_mutexattr_destroy")

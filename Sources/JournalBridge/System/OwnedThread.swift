@@ -42,7 +42,11 @@ package final class OwnedThread: Sendable {
     /// then ends as its body returns. True for the one call that ended it.
     @discardableResult
     package func join() -> Bool {
-        guard let thread = handle.withLock({ thread -> pthread_t? in defer { thread = nil }; return thread }) else { return false }
+        guard
+            let thread = handle.withLock({ thread -> pthread_t? in
+                defer { thread = nil }; return thread
+            })
+        else { return false }
         if pthread_equal(thread, pthread_self()) != 0 {
             checkPthread(pthread_detach(thread), "pthread_detach")
         } else {
@@ -72,12 +76,14 @@ private func startThread(name: String, _ body: @escaping @Sendable () -> Void) -
     }
     let box = Unmanaged.passRetained(Box(body, name)).toOpaque()
     var thread = pthread_t()
-    let result = pthread_create(&thread, nil, { raw in
-        let box = Unmanaged<AnyObject>.fromOpaque(raw!).takeRetainedValue() as! Box
-        c_jb_set_thread_name(box.name)
-        box.body()
-        return nil
-    }, box)
+    let result = pthread_create(
+        &thread, nil,
+        { raw in
+            let box = Unmanaged<AnyObject>.fromOpaque(raw!).takeRetainedValue() as! Box
+            c_jb_set_thread_name(box.name)
+            box.body()
+            return nil
+        }, box)
     // Without a thread the owner cannot work at all (EAGAIN: the process's thread limit).
     checkPthread(result, "pthread_create")
     return thread

@@ -7,7 +7,9 @@ import Glibc
 /// through `syscall`, so EINTR is retried and failures carry errno.
 package enum UnixSocket {
     package static func connect(path: String) throws(SystemError) -> Int32 {
-        let fd = try syscall("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        let fd = try syscall("socket") {
+            socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        }
         do {
             try syscall("connect \(path)") { c_jb_connect_unix(fd, path) }
         } catch {
@@ -32,7 +34,8 @@ package enum UnixSocket {
     /// the sticky bit is refused: anyone could replace the socket and receive the records.
     /// `type` SOCK_DGRAM binds a datagram socket the same way (nothing to listen on).
     package static func listen(
-        path: String, mode: mode_t? = nil, group: gid_t? = nil, backlog: Int32 = 1024, type: Int32 = Int32(SOCK_STREAM.rawValue)
+        path: String, mode: mode_t? = nil, group: gid_t? = nil, backlog: Int32 = 1024,
+        type: Int32 = Int32(SOCK_STREAM.rawValue)
     ) throws(SystemError) -> Int32 {
         try checkDirectory(of: path)
         removeStaleSocket(at: path, type: type)
@@ -62,7 +65,8 @@ package enum UnixSocket {
         guard stat(directory, &info) == 0 else { return }  // missing: bind reports it, naming the path
         if info.st_mode & S_IWOTH != 0 && info.st_mode & S_ISVTX == 0 {
             throw SystemError(
-                call: "refusing to listen at \(path): \(directory) is writable by others and not sticky (anyone could replace the socket)",
+                call:
+                    "refusing to listen at \(path): \(directory) is writable by others and not sticky (anyone could replace the socket)",
                 errno: EPERM
             )
         }

@@ -2,17 +2,17 @@ import Logging
 
 /// Reassembles frames from a byte stream and checks every limit of the protocol
 /// before trusting a length. One decoder per connection.
-public struct FrameDecoder: Sendable {
+package struct FrameDecoder: Sendable {
     private var buffer: [UInt8] = []
     private var readIndex = 0
-    public let maxFrameBytes: Int
+    package let maxFrameBytes: Int
 
-    public init(maxFrameBytes: Int = WireProtocol.maxFrameBytes) {
+    package init(maxFrameBytes: Int = WireProtocol.maxFrameBytes) {
         self.maxFrameBytes = maxFrameBytes
     }
 
     /// Bytes received but not yet part of a whole frame (a truncated frame, at disconnect).
-    public var bufferedByteCount: Int { buffer.count - readIndex }
+    package var bufferedByteCount: Int { buffer.count - readIndex }
 
     /// The whole size (length prefix included) of the frame being waited for, once its
     /// 4-byte header is in; nil while fewer than 4 bytes are buffered. Valid after
@@ -33,16 +33,16 @@ public struct FrameDecoder: Sendable {
         buffer.reserveCapacity(bytes)
     }
 
-    public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+    package mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
         buffer.append(contentsOf: bytes)
     }
 
-    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func append(_ bytes: UnsafeRawBufferPointer) {
         buffer.append(contentsOf: bytes)
     }
 
     /// The next whole frame, nil when more bytes are needed.
-    public mutating func nextFrame() throws(WireError) -> Frame? {
+    package mutating func nextFrame() throws(WireError) -> Frame? {
         let available = buffer.count - readIndex
         guard available >= 4 else {
             compact()
@@ -95,7 +95,7 @@ public struct FrameDecoder: Sendable {
     }
 
     /// Decodes one frame body (type byte and payload), all of it.
-    public static func decodeBody(_ reader: inout ByteReader) throws(WireError) -> Frame {
+    package static func decodeBody(_ reader: inout ByteReader) throws(WireError) -> Frame {
         let typeByte: UInt8 = try reader.integer()
         guard let type = FrameType(rawValue: typeByte) else {
             throw WireError(.unknownFrameType, "type \(typeByte)")
@@ -107,7 +107,8 @@ public struct FrameDecoder: Sendable {
             guard magic.elementsEqual(WireProtocol.magic) else { throw WireError(.badMagic) }
             let version: UInt16 = try reader.integer()
             guard version == WireProtocol.version else {
-                throw WireError(.unsupportedVersion, "version \(version), this collector speaks \(WireProtocol.version)")
+                throw WireError(
+                    .unsupportedVersion, "version \(version), this collector speaks \(WireProtocol.version)")
             }
             let session: UInt64 = try reader.integer()
             let identifierLength: UInt16 = try reader.integer()
@@ -174,16 +175,16 @@ public struct FrameDecoder: Sendable {
 }
 
 /// Bounds-checked big-endian reads over one frame body.
-public struct ByteReader {
+package struct ByteReader {
     private let base: UnsafeRawBufferPointer
     private var offset = 0
 
-    public init(_ base: UnsafeRawBufferPointer) { self.base = base }
+    package init(_ base: UnsafeRawBufferPointer) { self.base = base }
 
-    public var remaining: Int { base.count - offset }
+    package var remaining: Int { base.count - offset }
 
     @inline(__always)
-    public mutating func integer<T: FixedWidthInteger>() throws(WireError) -> T {
+    package mutating func integer<T: FixedWidthInteger>() throws(WireError) -> T {
         let size = MemoryLayout<T>.size
         guard remaining >= size else { throw WireError(.truncated) }
         var value: T = 0
@@ -192,16 +193,18 @@ public struct ByteReader {
         return value
     }
 
-    public mutating func bytes(count: Int) throws(WireError) -> UnsafeRawBufferPointer {
+    package mutating func bytes(count: Int) throws(WireError) -> UnsafeRawBufferPointer {
         guard count >= 0, remaining >= count else { throw WireError(.truncated) }
         defer { offset += count }
         return UnsafeRawBufferPointer(rebasing: base[offset..<offset + count])
     }
 
     @inline(__always)
-    public mutating func string(limit: Int, what: String) throws(WireError) -> String {
+    package mutating func string(limit: Int, what: String) throws(WireError) -> String {
         let length: UInt32 = try integer()
-        guard Int(length) <= limit else { throw WireError(.limitExceeded, "\(what) of \(length) bytes, limit \(limit)") }
+        guard Int(length) <= limit else {
+            throw WireError(.limitExceeded, "\(what) of \(length) bytes, limit \(limit)")
+        }
         return String(decoding: try bytes(count: Int(length)), as: UTF8.self)
     }
 
@@ -209,7 +212,9 @@ public struct ByteReader {
     @inline(__always)
     package mutating func stringBytes(limit: Int, what: String) throws(WireError) -> UnsafeRawBufferPointer {
         let length: UInt32 = try integer()
-        guard Int(length) <= limit else { throw WireError(.limitExceeded, "\(what) of \(length) bytes, limit \(limit)") }
+        guard Int(length) <= limit else {
+            throw WireError(.limitExceeded, "\(what) of \(length) bytes, limit \(limit)")
+        }
         return try bytes(count: Int(length))
     }
 }

@@ -1,14 +1,14 @@
 /// Appends frames to a byte buffer. Callers keep one and reuse its storage.
-public struct FrameEncoder: Sendable {
-    public private(set) var bytes: [UInt8] = []
+package struct FrameEncoder: Sendable {
+    package private(set) var bytes: [UInt8] = []
 
-    public init(capacity: Int = 64 * 1024) {
+    package init(capacity: Int = 64 * 1024) {
         bytes.reserveCapacity(capacity)
     }
 
-    public mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+    package mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
 
-    public mutating func encode(_ frame: Frame) {
+    package mutating func encode(_ frame: Frame) {
         switch frame {
         case .hello(let hello):
             let start = beginFrame(.hello)
@@ -40,13 +40,13 @@ public struct FrameEncoder: Sendable {
     // MARK: batches built record by record (the shipper's hot path)
 
     /// Opens a batch frame; returns its start for `endBatch`.
-    public mutating func beginBatch() -> Int {
+    package mutating func beginBatch() -> Int {
         let start = beginFrame(.batch)
         appendInteger(UInt32(0))  // count, patched by endBatch
         return start
     }
 
-    public mutating func endBatch(_ start: Int, count: Int) {
+    package mutating func endBatch(_ start: Int, count: Int) {
         patch(UInt32(clamping: count), at: start + 5)
         endFrame(start)
     }
@@ -56,7 +56,7 @@ public struct FrameEncoder: Sendable {
     package static let recordHeaderBytes = 1 + 8 + 8 + 4 + 4 * 4 + 2
 
     /// Size a record takes on the wire, for keeping frames under the limit.
-    public static func encodedSize(of record: LogRecord) -> Int {
+    package static func encodedSize(of record: LogRecord) -> Int {
         var size = recordHeaderBytes
         size += record.label.utf8.count + record.messageByteCount + record.file.utf8.count + record.function.utf8.count
         for field in record.metadata.prefix(Int(UInt16.max)) { size += 8 + field.key.utf8.count + field.valueByteCount }
@@ -66,7 +66,7 @@ public struct FrameEncoder: Sendable {
     /// Appends the record as it is: the protocol's limits are `LogRecord.clampedToWireLimits`'s
     /// business (tests need over-limit records on the wire). What no length field can represent
     /// is cut, never trapped on: metadata past 65,535 entries, a string past 4 GiB.
-    public mutating func appendRecord(_ record: LogRecord) {
+    package mutating func appendRecord(_ record: LogRecord) {
         bytes.append(record.level.ordinal)
         appendInteger(UInt64(bitPattern: record.timestampMicros))
         appendInteger(record.sequence)

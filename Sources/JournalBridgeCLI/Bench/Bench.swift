@@ -31,7 +31,10 @@ extension JournalBridgeCommand {
         @Option(help: "Records each worker logs in the paced phase.")
         var pacedRecords = 5_000
 
-        @Option(help: "Records per second (all workers together) in the paced phase; default: half the end-to-end rate just measured.")
+        @Option(
+            help:
+                "Records per second (all workers together) in the paced phase; default: half the end-to-end rate just measured."
+        )
         var pacedRate: Double?
 
         @Option(help: "Message size in bytes.")
@@ -52,13 +55,22 @@ extension JournalBridgeCommand {
         @Option(help: "journald identifier (the ceiling uses <ID>-ceiling, the paced phase <ID>-paced).")
         var identifier = "journal-bridge-bench"
 
-        @Option(help: "Measure a syslog input instead of the bridge's protocol: unix (datagram, as /dev/log) or tcp; needs --syslog-sender.")
+        @Option(
+            help:
+                "Measure a syslog input instead of the bridge's protocol: unix (datagram, as /dev/log) or tcp; needs --syslog-sender."
+        )
         var syslog: String?
 
-        @Option(help: "The syslog sender (scripts/peers/syslog-flood.c, compiled): run as SENDER MODE TARGET WORKERS RECORDS SIZE ID.")
+        @Option(
+            help:
+                "The syslog sender (scripts/peers/syslog-flood.c, compiled): run as SENDER MODE TARGET WORKERS RECORDS SIZE ID."
+        )
         var syslogSender: String?
 
-        @Option(help: "Also time a collector whose only sink forwards to this receiver (syslog+tcp://, syslog+tls://, relp://; repeatable): the same workers and records, until the receiver has every record.")
+        @Option(
+            help:
+                "Also time a collector whose only sink forwards to this receiver (syslog+tcp://, syslog+tls://, relp://; repeatable): the same workers and records, until the receiver has every record."
+        )
         var forward: [String] = []
 
         @Flag(help: "Print one JSON object instead of the table.")
@@ -70,7 +82,9 @@ extension JournalBridgeCommand {
                 throw ValidationError("--records, --runs must be at least 1; sizes and counts not negative")
             }
             if let syslog, !["unix", "tcp"].contains(syslog) { throw ValidationError("--syslog: unix or tcp") }
-            if (syslog == nil) != (syslogSender == nil) { throw ValidationError("--syslog and --syslog-sender go together") }
+            if (syslog == nil) != (syslogSender == nil) {
+                throw ValidationError("--syslog and --syslog-sender go together")
+            }
             for url in forward {
                 do { _ = try ForwardDestination(parsing: url) } catch { throw ValidationError("--forward \(error)") }
             }
@@ -85,9 +99,13 @@ extension JournalBridgeCommand {
         func run() throws {
             if let syslog, let syslogSender {
                 var results: [SyslogBench.Result] = []
-                for run in 1...runs { results.append(try SyslogBench(options: self, run: run).execute(mode: syslog, sender: syslogSender)) }
+                for run in 1...runs {
+                    results.append(try SyslogBench(options: self, run: run).execute(mode: syslog, sender: syslogSender))
+                }
                 print(SyslogBench.table(self, mode: syslog, results))
-                if results.contains(where: { max($0.missingFiles ?? 0, $0.missingJournald ?? 0) > 0 }) { throw ExitCode(1) }
+                if results.contains(where: { max($0.missingFiles ?? 0, $0.missingJournald ?? 0) > 0 }) {
+                    throw ExitCode(1)
+                }
                 return
             }
             var results: [BenchRun] = []

@@ -1,6 +1,9 @@
 import ArgumentParser
 import JournalBridge
+import JournalBridgeBenchmarks
 import JournalBridgeCollector
+import JournalBridgeDaemon
+import JournalBridgeProcess
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -61,9 +64,12 @@ struct BenchRunner {
         var shapedCeiling: Double?
         if useJournald {
             progress("journald ceiling, \(options.ceilingRecords) records")
-            let result = try JournaldCeiling.measure(records: options.ceilingRecords, identifier: options.identifier + "-ceiling")
+            let result = try JournaldCeiling.measure(
+                records: options.ceilingRecords, identifier: options.identifier + "-ceiling")
             ceiling = result.perSecond
-            progress("journald ceiling: \(Int(result.perSecond)) records/s (sent in \(format(result.sendSeconds)) s, stored in \(format(result.storedSeconds)) s)")
+            progress(
+                "journald ceiling: \(Int(result.perSecond)) records/s (sent in \(format(result.sendSeconds)) s, stored in \(format(result.storedSeconds)) s)"
+            )
             let shaped = try JournaldCeiling.measureBridgeShaped(
                 records: options.ceilingRecords, identifier: options.identifier + "-ceiling-shaped",
                 recordSize: options.recordSize, metadata: options.metadata
@@ -78,7 +84,10 @@ struct BenchRunner {
         ProcessMemory.resetPeak()
         let (collector, socket) = try startCollector(directory: directory, base: "e2e")
         let start = MonotonicClock.now()
-        let saturated = try runWorkers(socket: socket, directory: directory, phase: "e2e", records: options.records, rate: 0, identifier: options.identifier) {
+        let saturated = try runWorkers(
+            socket: socket, directory: directory, phase: "e2e", records: options.records, rate: 0,
+            identifier: options.identifier
+        ) {
             progress("\(collector.statistics.total)/\(total) records routed")
         }
         collector.stop()
@@ -116,7 +125,8 @@ struct BenchRunner {
         }
         return BenchRun(
             records: total, missingFiles: missingFiles, missingJournald: missingJournald, seconds: seconds,
-            ceilingPerSecond: ceiling, shapedCeilingPerSecond: shapedCeiling, pacedRate: pacedRate, paced: Percentiles(paced), saturated: Percentiles(saturated),
+            ceilingPerSecond: ceiling, shapedCeilingPerSecond: shapedCeiling, pacedRate: pacedRate,
+            paced: Percentiles(paced), saturated: Percentiles(saturated),
             peakRSS: peak, forwardPerSecond: forwardRates
         )
     }
@@ -124,8 +134,12 @@ struct BenchRunner {
     /// A collector with the forward sink alone: the time from the workers' start until the
     /// receiver has every record (RELP: acknowledged; TCP, TLS: written to the socket).
     private func forwardPhase(url: String, directory: String, total: Int) throws -> Double {
-        var sinks = SinkConfiguration(base: "\(directory)/forward", errorFileLevel: nil, debugFileLevel: nil, consoleLevel: nil, journaldLevel: nil)
-        do { sinks.forward = [try ForwardDestination(parsing: url)] } catch { throw RuntimeFailure("--forward \(error)") }
+        var sinks = SinkConfiguration(
+            base: "\(directory)/forward", errorFileLevel: nil, debugFileLevel: nil, consoleLevel: nil,
+            journaldLevel: nil)
+        do { sinks.forward = [try ForwardDestination(parsing: url)] } catch {
+            throw RuntimeFailure("--forward \(error)")
+        }
         sinks.forwardLevel = .trace
         // Room for the whole phase: a record dropped from a full buffer would never be forwarded.
         sinks.forwardOptions.bufferRecords = max(sinks.forwardOptions.bufferRecords, total)
@@ -137,7 +151,10 @@ struct BenchRunner {
         try collector.start()
         progress("forward to \(url)")
         let start = MonotonicClock.now()
-        _ = try runWorkers(socket: socket, directory: directory, phase: "forward", records: options.records, rate: 0, identifier: options.identifier + "-forward") {
+        _ = try runWorkers(
+            socket: socket, directory: directory, phase: "forward", records: options.records, rate: 0,
+            identifier: options.identifier + "-forward"
+        ) {
             progress("\(sink.forwardedCount)/\(total) records forwarded")
         }
         let deadline = MonotonicClock.deadline(after: 120)
@@ -145,7 +162,11 @@ struct BenchRunner {
         let end = MonotonicClock.now()
         let forwarded = sink.forwardedCount
         collector.stop()
-        guard forwarded >= total else { throw RuntimeFailure("forward to \(url): \(forwarded) of \(total) records forwarded in 120 s (\(sink.lastFailure ?? "no error"))") }
+        guard forwarded >= total else {
+            throw RuntimeFailure(
+                "forward to \(url): \(forwarded) of \(total) records forwarded in 120 s (\(sink.lastFailure ?? "no error"))"
+            )
+        }
         let rate = Double(total) / (Double(end - start) / 1e9)
         progress("forward to \(url): \(Int(rate)) records/s")
         return rate
@@ -153,7 +174,8 @@ struct BenchRunner {
 
     private func startCollector(directory: String, base: String) throws -> (Collector, String) {
         var sinks = SinkConfiguration(
-            base: "\(directory)/\(base)", consoleLevel: useConsole ? .info : nil, journaldLevel: useJournald ? .debug : nil,
+            base: "\(directory)/\(base)", consoleLevel: useConsole ? .info : nil,
+            journaldLevel: useJournald ? .debug : nil,
             maxBytes: 64 * 1024 * 1024, backupCount: 1000
         )
         if !useFiles {
@@ -163,24 +185,29 @@ struct BenchRunner {
         // The console goes to /dev/null, as the Python peer's does: a terminal would be the benchmark.
         sinks.consoleDescriptor = open("/dev/null", O_WRONLY | O_CLOEXEC)
         let socket = "\(directory)/\(base).sock"
-        let collector = Collector(configuration: CollectorConfiguration(socketPath: socket), routes: try openSinks(sinks))
+        let collector = Collector(
+            configuration: CollectorConfiguration(socketPath: socket), routes: try openSinks(sinks))
         try collector.start()
         return (collector, socket)
     }
 
     /// Starts the workers, waits for them, returns every per-call duration (ns).
     private func runWorkers(
-        socket: String, directory: String, phase: String, records: Int, rate: Double, identifier: String, tick: () -> Void
+        socket: String, directory: String, phase: String, records: Int, rate: Double, identifier: String,
+        tick: () -> Void
     ) throws -> [UInt32] {
         let executable = ChildProcess.currentExecutable
         var pids: [pid_t] = []
         for index in 0..<options.workers {
             pids.append(
-                try ChildProcess.spawn(executable, [
-                    "bench-worker", "--socket", socket, "--index", "\(index)", "--records", "\(records)",
-                    "--record-size", "\(options.recordSize)", "--metadata", "\(options.metadata)", "--identifier", identifier,
-                    "--rate", "\(rate)", "--latency-file", "\(directory)/\(phase)-\(index).lat",
-                ])
+                try ChildProcess.spawn(
+                    executable,
+                    [
+                        "bench-worker", "--socket", socket, "--index", "\(index)", "--records", "\(records)",
+                        "--record-size", "\(options.recordSize)", "--metadata", "\(options.metadata)", "--identifier",
+                        identifier,
+                        "--rate", "\(rate)", "--latency-file", "\(directory)/\(phase)-\(index).lat",
+                    ])
             )
         }
         var lastTick = MonotonicClock.now()
@@ -242,7 +269,9 @@ func listDirectory(_ path: String) -> [String] {
     defer { closedir(dir) }
     var names: [String] = []
     while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        let name = withUnsafeBytes(of: entry.pointee.d_name) {
+            String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+        }
         if name != "." && name != ".." { names.append(name) }
     }
     return names

@@ -24,9 +24,12 @@ extension JournalBridgeCommand {
 
         func run() throws {
             let shipper = RecordShipper(
-                configuration: ShipperConfiguration(socketPath: socket, identifier: identifier, overflow: .block, flushAtExit: nil)
+                configuration: ShipperConfiguration(
+                    socketPath: socket, identifier: identifier, overflow: .block, flushAtExit: nil)
             )
-            var logger = Logger(label: "bench.worker-\(index)") { BridgeLogHandler(label: $0, shipper: shipper, metadataProvider: nil) }
+            var logger = Logger(label: "bench.worker-\(index)") {
+                BridgeLogHandler(label: $0, shipper: shipper, metadataProvider: nil)
+            }
             logger.logLevel = .debug
             var fields: Logger.Metadata = [:]
             for k in 0..<metadata { fields["k\(k)"] = "value-\(k)" }
@@ -45,7 +48,8 @@ extension JournalBridgeCommand {
                     next += interval
                     let now = MonotonicClock.now()
                     if next > now {
-                        var pause = timespec(tv_sec: Int((next - now) / 1_000_000_000), tv_nsec: Int((next - now) % 1_000_000_000))
+                        var pause = timespec(
+                            tv_sec: Int((next - now) / 1_000_000_000), tv_nsec: Int((next - now) % 1_000_000_000))
                         nanosleep(&pause, nil)
                     }
                 }

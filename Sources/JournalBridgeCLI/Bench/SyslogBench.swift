@@ -1,5 +1,8 @@
 import JournalBridge
+import JournalBridgeBenchmarks
 import JournalBridgeCollector
+import JournalBridgeDaemon
+import JournalBridgeProcess
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -15,7 +15,9 @@ import Logging
 /// `stop()` joins them all, and `deinit` stops a collector that was not stopped (one never
 /// started closes its sinks).
 public final class Collector: Sendable {
+    /// The socket and limits the collector was made with.
     public let configuration: CollectorConfiguration
+    /// The router the collector hands records to; a `DirectLogHandler` on it logs the parent's own records to the same sinks.
     public let router: Router
     /// What unfinished frames and queued records may hold (`configuration.memoryLimit`).
     package let memoryBudget: MemoryBudget
@@ -27,7 +29,8 @@ public final class Collector: Sendable {
     /// writes to `routes`, each route's sink behind one queue with the route's policy.
     public convenience init(configuration: CollectorConfiguration, routes: [SinkRoute]) {
         let syslog = configuration.syslogInputs.map(makeSyslogInput)
-        self.init(configuration: configuration, inputs: [BridgeInput(configuration: configuration)] + syslog, routes: routes)
+        self.init(
+            configuration: configuration, inputs: [BridgeInput(configuration: configuration)] + syslog, routes: routes)
     }
 
     /// The syslog inputs among `inputs`, for their counts.
@@ -57,7 +60,9 @@ public final class Collector: Sendable {
         }
         switch previous {
         case .running: return
-        case .stopped: throw SystemError(call: "start: this collector was stopped (its sinks are closed); make a new one", errno: EINVAL)
+        case .stopped:
+            throw SystemError(
+                call: "start: this collector was stopped (its sinks are closed); make a new one", errno: EINVAL)
         case .idle: break
         }
         let context = InputContext(router: router, budget: memoryBudget)
@@ -90,9 +95,10 @@ public final class Collector: Sendable {
     /// Reopens every file sink (SIGHUP, after an external logrotate).
     public func reopen() { router.reopen() }
 
+    /// Records routed per level and per sink so far.
     public var statistics: Router.Statistics { router.statistics }
 
-    public var isRunning: Bool { phase.withLock { $0 == .running } }
+    package var isRunning: Bool { phase.withLock { $0 == .running } }
 
-    public var connectionCount: Int { inputs.reduce(0) { $0 + $1.connectionCount } }
+    package var connectionCount: Int { inputs.reduce(0) { $0 + $1.connectionCount } }
 }

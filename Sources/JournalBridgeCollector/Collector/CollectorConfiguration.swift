@@ -3,6 +3,7 @@ import Glibc
 #endif
 import JournalBridge
 
+/// Where a `Collector` listens and the limits it keeps.
 public struct CollectorConfiguration: Sendable {
     /// Where to listen (bound by the collector unless `listeningDescriptor` is given).
     public var socketPath: String
@@ -10,6 +11,7 @@ public struct CollectorConfiguration: Sendable {
     public var listeningDescriptor: Int32?
     /// Permissions and group of a socket the collector binds itself.
     public var socketMode: mode_t
+    /// Group of a socket the collector binds itself; nil: the process's group.
     public var socketGroup: gid_t?
     /// Records each sink's queue holds before the collector stops reading (backpressure).
     public var sinkQueueCapacity: Int
@@ -52,6 +54,7 @@ public struct CollectorConfiguration: Sendable {
         public static let identifier = "unknown"
     }
 
+    /// A configuration for the socket at `socketPath`; every limit has its default.
     public init(
         socketPath: String,
         listeningDescriptor: Int32? = nil,

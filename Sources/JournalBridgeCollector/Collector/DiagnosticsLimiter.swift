@@ -89,25 +89,32 @@ struct DiagnosticsLimiter {
         let seconds = Double(now &- started) / 1e9
         let span = seconds < 1 ? String(Double(Int(seconds * 10)) / 10) : String(Int(seconds))
         var summaries: [Summary] = []
-        for (peer, tally) in peers.sorted(by: { ($0.key.uid, $0.key.pid) < ($1.key.uid, $1.key.pid) }) where tally.more > 0 {
-            summaries.append(Summary(
-                message: "\(Self.violations(tally.more, "more ")) from pid \(peer.pid) uid \(peer.uid) in the last \(span) s; last: \(tally.lastReason)",
-                metadata: Self.fields(pid: peer.pid, uid: peer.uid, count: tally.more, reason: tally.lastReason)
-            ))
+        for (peer, tally) in peers.sorted(by: { ($0.key.uid, $0.key.pid) < ($1.key.uid, $1.key.pid) })
+        where tally.more > 0 {
+            summaries.append(
+                Summary(
+                    message:
+                        "\(Self.violations(tally.more, "more ")) from pid \(peer.pid) uid \(peer.uid) in the last \(span) s; last: \(tally.lastReason)",
+                    metadata: Self.fields(pid: peer.pid, uid: peer.uid, count: tally.more, reason: tally.lastReason)
+                ))
         }
         for (uid, tally) in uids.sorted(by: { $0.key < $1.key }) {
-            summaries.append(Summary(
-                message: "\(Self.violations(tally.count)) from further processes of uid \(uid) in the last \(span) s"
-                    + " (more than \(Self.maxPeers) peers); last: pid \(tally.lastPID): \(tally.lastReason)",
-                metadata: Self.fields(pid: tally.lastPID, uid: uid, count: tally.count, reason: tally.lastReason)
-            ))
+            summaries.append(
+                Summary(
+                    message:
+                        "\(Self.violations(tally.count)) from further processes of uid \(uid) in the last \(span) s"
+                        + " (more than \(Self.maxPeers) peers); last: pid \(tally.lastPID): \(tally.lastReason)",
+                    metadata: Self.fields(pid: tally.lastPID, uid: uid, count: tally.count, reason: tally.lastReason)
+                ))
         }
         if others.count > 0 {
-            summaries.append(Summary(
-                message: "\(Self.violations(others.count)) from processes of further uids in the last \(span) s"
-                    + " (more than \(Self.maxUIDs) uids); last: pid \(others.lastPID) uid \(others.lastUID): \(others.lastReason)",
-                metadata: Self.fields(pid: others.lastPID, uid: others.lastUID, count: others.count, reason: others.lastReason)
-            ))
+            summaries.append(
+                Summary(
+                    message: "\(Self.violations(others.count)) from processes of further uids in the last \(span) s"
+                        + " (more than \(Self.maxUIDs) uids); last: pid \(others.lastPID) uid \(others.lastUID): \(others.lastReason)",
+                    metadata: Self.fields(
+                        pid: others.lastPID, uid: others.lastUID, count: others.count, reason: others.lastReason)
+                ))
         }
         self.started = nil
         peers.removeAll()

@@ -112,7 +112,8 @@ package final class MemoryBudget: Sendable {
     /// What a record costs in memory, approximately: its strings' bytes (the size it has
     /// on the wire) plus the fixed overhead of the record and of each metadata field.
     package static func approximateBytes(of record: LogRecord) -> Int {
-        var bytes = 160 + record.label.utf8.count + record.message.utf8.count + record.file.utf8.count
+        var bytes =
+            160 + record.label.utf8.count + record.message.utf8.count + record.file.utf8.count
             + record.function.utf8.count + record.origin.identifier.utf8.count
         for field in record.metadata { bytes += 48 + field.key.utf8.count + field.value.utf8.count }
         return bytes
@@ -136,7 +137,9 @@ package final class MemoryBudget: Sendable {
             unit = scale
             digits = digits.dropLast()
         }
-        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(digits) else { return nil }
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(digits) else {
+            return nil
+        }
         let (bytes, overflow) = number.multipliedReportingOverflow(by: unit)
         return overflow ? nil : bytes
     }

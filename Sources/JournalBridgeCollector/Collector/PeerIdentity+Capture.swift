@@ -14,7 +14,10 @@ extension PeerIdentity {
     /// another uid than SO_PEERCRED's (the peer exited and its pid was reused, or it is not
     /// dumpable), only the kernel's uid and gid are kept: better no unit than a wrong one.
     static func capture(pid: Int32, uid: UInt32, gid: UInt32, proc: String = "/proc") -> PeerIdentity {
-        guard pid > 0, let directory = try? syscall("open \(proc)/\(pid)", { open("\(proc)/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC) }) else {
+        guard pid > 0,
+            let directory = try? syscall(
+                "open \(proc)/\(pid)", { open("\(proc)/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
+        else {
             return PeerIdentity(uid: uid, gid: gid)
         }
         // Closing a read-only directory descriptor cannot lose anything.
@@ -70,12 +73,16 @@ extension PeerIdentity {
 
     /// A short /proc file, read with one or a few reads; nil when it cannot be opened or read.
     private static func readSmallFile(at directory: Int32, _ name: String, limit: Int) -> String? {
-        guard let fd = try? syscall("openat \(name)", { openat(directory, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }) else { return nil }
+        guard let fd = try? syscall("openat \(name)", { openat(directory, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) })
+        else { return nil }
         defer { _ = close(fd) }  // read-only: nothing to lose on close
         var bytes = [UInt8](repeating: 0, count: limit)
         var used = 0
         while used < limit {
-            guard let count = try? syscall("read \(name)", { bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + used, limit - used) } }) else { return nil }
+            guard
+                let count = try? syscall(
+                    "read \(name)", { bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + used, limit - used) } })
+            else { return nil }
             if count == 0 { break }
             used += count
         }
@@ -85,7 +92,10 @@ extension PeerIdentity {
     private static func readLink(at directory: Int32, _ name: String) -> String? {
         var buffer = [CChar](repeating: 0, count: 4097)
         // EACCES for another uid's process without CAP_SYS_PTRACE: the exe is then unknown.
-        guard let count = try? syscall("readlinkat \(name)", { readlinkat(directory, name, &buffer, buffer.count - 1) }), count > 0 else { return nil }
+        guard
+            let count = try? syscall("readlinkat \(name)", { readlinkat(directory, name, &buffer, buffer.count - 1) }),
+            count > 0
+        else { return nil }
         return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -12,16 +12,16 @@
 ///
 /// These are the escapes of a Python bytes literal: Python's `codecs.escape_decode` is an
 /// exact inverse, as is `unescaped` here.
-public enum LineEscaping {
+package enum LineEscaping {
     /// Appends `string` escaped.
-    public static func appendEscaped(_ string: String, to out: inout [UInt8]) {
+    package static func appendEscaped(_ string: String, to out: inout [UInt8]) {
         var string = string
         // A String is valid UTF-8: no validation needed, only the escapes.
         string.withUTF8 { appendEscaped(utf8: $0, validate: false, to: &out) }
     }
 
     /// `string` escaped.
-    public static func escaped(_ string: String) -> String {
+    package static func escaped(_ string: String) -> String {
         var out: [UInt8] = []
         appendEscaped(string, to: &out)
         return String(decoding: out, as: UTF8.self)
@@ -239,7 +239,9 @@ extension LineEscaping {
                 guard text[index] == 0x20 else { return nil }
                 index += 1
             }
-            guard let key = item(until: UInt8(ascii: "=")), index < text.count, text[index] == UInt8(ascii: "=") else { return nil }
+            guard let key = item(until: UInt8(ascii: "=")), index < text.count, text[index] == UInt8(ascii: "=") else {
+                return nil
+            }
             index += 1
             guard let value = item(until: 0x20) else { return nil }
             pairs.append((key, value))

@@ -18,18 +18,25 @@ public struct LineFormat: Sendable, Equatable {
 
     enum Part: Sendable, Equatable {
         case literal([UInt8])
-        case asctime, levelname, message, name, process, identifier, filename, lineno, funcName, metadata, sequence, session
+        case asctime, levelname, message, name, process, identifier, filename, lineno, funcName, metadata, sequence,
+            session
     }
 
+    /// A template that cannot be parsed: an unknown field, a `%` without a field.
     public struct ParseError: Error, CustomStringConvertible, Equatable {
+        /// The template as given.
         public var template: String
+        /// What is wrong with it.
         public var problem: String
+        /// `bad format "template": problem`.
         public var description: String { "bad format \"\(template)\": \(problem)" }
     }
 
     let parts: [Part]
+    /// The template as given.
     public let template: String
 
+    /// Parses `template`; throws for an unknown field or a stray `%`.
     public init(_ template: String) throws(ParseError) {
         self.template = template
         var parts: [Part] = []
@@ -79,6 +86,7 @@ public struct LineFormat: Sendable, Equatable {
         self.parts = parts
     }
 
+    /// Two formats are equal when their templates are.
     public static func == (lhs: LineFormat, rhs: LineFormat) -> Bool { lhs.template == rhs.template }
 }
 

@@ -62,7 +62,11 @@ package final class BridgeInput: Input {
     }
 
     package func close() {
-        guard let loop = loop.withLock({ loop -> BridgeLoop? in defer { loop = nil }; return loop }) else { return }
+        guard
+            let loop = loop.withLock({ loop -> BridgeLoop? in
+                defer { loop = nil }; return loop
+            })
+        else { return }
         loop.finish()
         if configuration.listeningDescriptor == nil { unlink(configuration.socketPath) }
     }

@@ -99,7 +99,9 @@ final class BridgeLoop: @unchecked Sendable {
             let summaryDue = diagnosticsTimeout()
             let timeout = unfinished ? (summaryDue < 0 ? 1000 : min(summaryDue, 1000)) : summaryDue
             // A signal restarts the wait (`syscall`); any other failure is said and retried.
-            let polled = Result { () throws(SystemError) in try syscall("poll") { poll(&fds, nfds_t(fds.count), timeout) } }
+            let polled = Result { () throws(SystemError) in
+                try syscall("poll") { poll(&fds, nfds_t(fds.count), timeout) }
+            }
             reportExpiredDiagnostics()
             if case .failure(let failure) = polled {
                 pollFailed(failure)
@@ -166,7 +168,9 @@ final class BridgeLoop: @unchecked Sendable {
             if connections.count >= configuration.maxConnections {
                 let reason = "\(connections.count) connections already open (limit \(configuration.maxConnections))"
                 if let peer = try? UnixSocket.peerCredentials(fd) {
-                    violation(by: peer, reason: reason) { "refused a connection from pid \(peer.pid) uid \(peer.uid): \(reason)" }
+                    violation(by: peer, reason: reason) {
+                        "refused a connection from pid \(peer.pid) uid \(peer.uid): \(reason)"
+                    }
                 }
                 close(fd)
                 continue
@@ -218,7 +222,8 @@ final class BridgeLoop: @unchecked Sendable {
         }
         if n == 0 {
             let left = connection.decoder.bufferedByteCount
-            closeConnection(fd, reason: left > 0 ? "truncated frame at disconnect (\(left) bytes of an unfinished frame)" : nil)
+            closeConnection(
+                fd, reason: left > 0 ? "truncated frame at disconnect (\(left) bytes of an unfinished frame)" : nil)
             return false
         }
         connection.memory.lastProgress = MonotonicClock.now()
@@ -308,7 +313,10 @@ final class BridgeLoop: @unchecked Sendable {
         let now = MonotonicClock.now()
         if pausedCount == 1 && now &- lastPauseReport > 10_000_000_000 {
             lastPauseReport = now
-            event(.notice, "memory budget for unfinished frames in use (\(budget.frameLimit - budget.freeFrameBytes) of \(budget.frameLimit) bytes): pausing connections until it frees")
+            event(
+                .notice,
+                "memory budget for unfinished frames in use (\(budget.frameLimit - budget.freeFrameBytes) of \(budget.frameLimit) bytes): pausing connections until it frees"
+            )
         }
     }
 
@@ -319,7 +327,8 @@ final class BridgeLoop: @unchecked Sendable {
             pausedOrder.removeAll()
             return
         }
-        guard budget.wouldFit(smallestNeed.small, large: false) || budget.wouldFit(smallestNeed.large, large: true) else { return }
+        guard budget.wouldFit(smallestNeed.small, large: false) || budget.wouldFit(smallestNeed.large, large: true)
+        else { return }
         smallestNeed = (Int.max, Int.max)
         var waiting: [Int32] = []
         var seen = Set<Int32>()
@@ -369,9 +378,17 @@ final class BridgeLoop: @unchecked Sendable {
             let of = connection.decoder.pendingFrameBytes.map { " of \($0)" } ?? ""
             let waiting = contended ? " while other connections waited for memory" : ""
             if now &- connection.memory.lastProgress >= stallLimit {
-                stalled.append((fd, "unfinished frame (\(buffered)\(of) bytes) made no progress for \(stallLimit / 1_000_000_000) s\(waiting)"))
+                stalled.append(
+                    (
+                        fd,
+                        "unfinished frame (\(buffered)\(of) bytes) made no progress for \(stallLimit / 1_000_000_000) s\(waiting)"
+                    ))
             } else if contended && now &- connection.memory.pendingSince >= Self.contendedFrameTimeout {
-                stalled.append((fd, "unfinished frame (\(buffered)\(of) bytes) not finished in \(Self.contendedFrameTimeout / 1_000_000_000) s\(waiting)"))
+                stalled.append(
+                    (
+                        fd,
+                        "unfinished frame (\(buffered)\(of) bytes) not finished in \(Self.contendedFrameTimeout / 1_000_000_000) s\(waiting)"
+                    ))
             }
         }
         for (fd, reason) in stalled {
@@ -392,7 +409,8 @@ final class BridgeLoop: @unchecked Sendable {
             guard connection.session == nil else { throw WireError(.unexpectedFrame, "a second hello") }
             // 0 is "no session" in a record's origin (no JB_SESSION): a shipper picks 1...2^64-1.
             guard hello.session != 0 else { throw WireError(.invalidSession, "session 0") }
-            let session = sessions.open(SessionTable.Key(uid: connection.peer.uid, pid: connection.peer.pid, id: hello.session))
+            let session = sessions.open(
+                SessionTable.Key(uid: connection.peer.uid, pid: connection.peer.pid, id: hello.session))
             connection.session = session
             connection.origin.session = hello.session
             connection.origin.identifier = hello.identifier.isEmpty ? configuration.defaultIdentifier : hello.identifier
@@ -503,7 +521,9 @@ final class BridgeLoop: @unchecked Sendable {
         if connection.memory.paused { pausedCount -= 1 }
         budget.releaseFrame(connection.memory.reserved)
         if let reason {
-            violation(by: connection.peer, reason: reason) { "closed the connection from \(connection.describe): \(reason)" }
+            violation(by: connection.peer, reason: reason) {
+                "closed the connection from \(connection.describe): \(reason)"
+            }
         }
     }
 
@@ -512,12 +532,16 @@ final class BridgeLoop: @unchecked Sendable {
     private func violation(by peer: (pid: Int32, uid: UInt32, gid: UInt32), reason: String, message: () -> String) {
         let now = MonotonicClock.now()
         reportExpiredDiagnostics(now: now)
-        guard diagnostics.admit(DiagnosticsLimiter.Peer(pid: peer.pid, uid: peer.uid), reason: reason, now: now) else { return }
-        event(.warning, message(), metadata: [
-            MetadataField("peer.pid", String(peer.pid)),
-            MetadataField("peer.uid", String(peer.uid)),
-            MetadataField("reason", reason),
-        ])
+        guard diagnostics.admit(DiagnosticsLimiter.Peer(pid: peer.pid, uid: peer.uid), reason: reason, now: now) else {
+            return
+        }
+        event(
+            .warning, message(),
+            metadata: [
+                MetadataField("peer.pid", String(peer.pid)),
+                MetadataField("peer.uid", String(peer.uid)),
+                MetadataField("reason", reason),
+            ])
     }
 
     /// Logs the summaries of a diagnostics interval that ended (all pending ones when `force`).

@@ -10,7 +10,9 @@ import Synchronization
 /// direct mode (`Router.init(routes:)`) the sink is written on the caller's thread and the
 /// policy does not apply.
 public struct SinkRoute: Sendable {
+    /// Where the records go.
     public var sink: any LogSink
+    /// The lowest level the sink takes.
     public var minimumLevel: Logger.Level
     /// What a full queue does with the records routed to this sink.
     public var overflow: Overflow
@@ -26,6 +28,7 @@ public struct SinkRoute: Sendable {
         case drop
     }
 
+    /// `sink` takes every record at `minimumLevel` or above; in a collector its queue holds `capacity` records (the collector's `sinkQueueCapacity` when nil) and `overflow` says what a full one does.
     public init(_ sink: any LogSink, minimumLevel: Logger.Level, overflow: Overflow = .block, capacity: Int? = nil) {
         self.sink = sink
         self.minimumLevel = minimumLevel
@@ -38,6 +41,7 @@ public struct SinkRoute: Sendable {
 /// records per level and per sink for summaries. When a sink fails to write records,
 /// says so through the other sinks (`SinkFailureWatch`).
 public final class Router: Sendable {
+    /// The routes, in the order records are handed to them.
     public let routes: [SinkRoute]
     /// Each route's queue (a collector's router), or nil (direct mode: written on the caller's thread).
     private let queues: [SinkQueue?]
@@ -62,7 +66,8 @@ public final class Router: Sendable {
     private init(routes: [SinkRoute], queues: [SinkQueue?]) {
         self.routes = routes
         self.queues = queues
-        self.counts = ConditionLock((Array(repeating: 0, count: Logger.Level.allCases.count), Array(repeating: 0, count: routes.count)))
+        self.counts = ConditionLock(
+            (Array(repeating: 0, count: Logger.Level.allCases.count), Array(repeating: 0, count: routes.count)))
         self.watches = routes.map { _ in SinkFailureWatch() }
         for (index, queue) in queues.enumerated() {
             queue?.setAfterWrite { [weak self] in self?.reportFailures(of: index) }
@@ -76,7 +81,7 @@ public final class Router: Sendable {
 
     /// Routes the records; `onStored` runs once every sink has written its share
     /// (at once for direct sinks, from the last sink's thread for queued ones).
-    public func route(_ records: [LogRecord], onStored: (@Sendable () -> Void)? = nil) {
+    package func route(_ records: [LogRecord], onStored: (@Sendable () -> Void)? = nil) {
         var levels = [Int](repeating: 0, count: Logger.Level.allCases.count)
         for record in records { levels[Int(record.level.ordinal)] += 1 }
         var admittedCounts = [Int](repeating: 0, count: routes.count)
@@ -112,7 +117,8 @@ public final class Router: Sendable {
     private func reportFailures(of index: Int) {
         let route = routes[index]
         let report = watches[index].check(
-            name: route.sink.name, failed: failedCount(of: index), lastFailure: lastFailure(of: index), now: MonotonicClock.now()
+            name: route.sink.name, failed: failedCount(of: index), lastFailure: lastFailure(of: index),
+            now: MonotonicClock.now()
         )
         guard let report else { return }
         let record = CollectorIdentity.record(.error, report.message, metadata: report.metadata)
@@ -143,6 +149,7 @@ public final class Router: Sendable {
         for (route, queue) in zip(routes, queues) { if let queue { queue.flush() } else { route.sink.flush() } }
     }
 
+    /// Reopens every sink's files (after an external logrotate).
     public func reopen() { for route in routes { route.sink.reopen() } }
 
     /// Drains every queue, stops and joins its thread, and closes every sink. Again: nothing more.
@@ -150,23 +157,30 @@ public final class Router: Sendable {
         for (route, queue) in zip(routes, queues) { if let queue { queue.close() } else { route.sink.close() } }
     }
 
+    /// The counts so far.
     public var statistics: Statistics {
         let (perLevel, perRoute) = counts.withLock { $0 }
         return Statistics(
             perLevel: Dictionary(uniqueKeysWithValues: Logger.Level.allCases.map { ($0, perLevel[Int($0.ordinal)]) }),
             perSink: routes.enumerated().map { index, route in
                 Statistics.SinkCount(
-                    name: route.sink.name, minimumLevel: route.minimumLevel, routed: perRoute[index], failed: failedCount(of: index),
+                    name: route.sink.name, minimumLevel: route.minimumLevel, routed: perRoute[index],
+                    failed: failedCount(of: index),
                     packed: route.sink.packedCount, lastFailure: lastFailure(of: index)
                 )
             }
         )
     }
 
+    /// Records routed so far, per level and per sink.
     public struct Statistics: Sendable {
+        /// One sink's counts.
         public struct SinkCount: Sendable {
+            /// The sink's name (`journald`, `error-file`, ...).
             public var name: String
+            /// The lowest level the sink takes.
             public var minimumLevel: Logger.Level
+            /// Records handed to the sink.
             public var routed: Int
             /// Routed records this sink could not write: acknowledged all the same, counted here and
             /// reported (stderr, and a record through the other sinks).
@@ -177,8 +191,11 @@ public final class Router: Sendable {
             public var lastFailure: String? = nil
         }
 
+        /// Records routed, per level.
         public var perLevel: [Logger.Level: Int]
+        /// Counts per sink, in route order.
         public var perSink: [SinkCount]
+        /// Records routed, all levels.
         public var total: Int { perLevel.values.reduce(0, +) }
     }
 }

@@ -8,14 +8,23 @@ import Logging
 /// `<base>_debug.log` at DEBUG+, console at INFO+, journald at TRACE+ (every record).
 /// A nil threshold turns that sink off.
 public struct SinkConfiguration: Sendable, Equatable {
+    /// Path prefix of the files: `<base>_error.log`, `<base>_debug.log`.
     public var base: String
+    /// Threshold of `<base>_error.log`; WARNING unless set, nil: no such file.
     public var errorFileLevel: Logger.Level?
+    /// Threshold of `<base>_debug.log`; DEBUG unless set, nil: no such file.
     public var debugFileLevel: Logger.Level?
+    /// Threshold of the console; INFO unless set, nil: no console.
     public var consoleLevel: Logger.Level?
+    /// Threshold of journald; TRACE (every record) unless set, nil: no journald.
     public var journaldLevel: Logger.Level?
+    /// Size at which a file rolls over (0: never).
     public var maxBytes: Int
+    /// Rolled-over copies kept (`.1` ... `.N`; 0: the file never rolls).
     public var backupCount: Int
+    /// Line format of both files.
     public var fileFormat: LineFormat
+    /// Line format of the console.
     public var consoleFormat: LineFormat
     /// Where the console sink writes: stderr unless set.
     public var consoleDescriptor: Int32 = 2
@@ -33,6 +42,7 @@ public struct SinkConfiguration: Sendable, Equatable {
     package var forwardLevel: Logger.Level = .info
     package var forwardOptions = ForwardOptions()
 
+    /// The Python pattern's defaults for the files at `base`; each argument overrides one.
     public init(
         base: String,
         errorFileLevel: Logger.Level? = .warning,
@@ -55,7 +65,9 @@ public struct SinkConfiguration: Sendable, Equatable {
         self.consoleFormat = consoleFormat
     }
 
+    /// `<base>_error.log`.
     public var errorFilePath: String { base + "_error.log" }
+    /// `<base>_debug.log`.
     public var debugFilePath: String { base + "_debug.log" }
 
     /// Opens the sinks. Fails (naming the file) when a log file cannot be created.
@@ -63,22 +75,31 @@ public struct SinkConfiguration: Sendable, Equatable {
         var routes: [SinkRoute] = []
         let options = RotatingFileSink.Options(maxBytes: maxBytes, backupCount: backupCount, format: fileFormat)
         if let level = errorFileLevel {
-            routes.append(SinkRoute(try RotatingFileSink(name: "error-file", path: errorFilePath, options: options), minimumLevel: level))
+            routes.append(
+                SinkRoute(
+                    try RotatingFileSink(name: "error-file", path: errorFilePath, options: options), minimumLevel: level
+                ))
         }
         if let level = debugFileLevel {
-            routes.append(SinkRoute(try RotatingFileSink(name: "debug-file", path: debugFilePath, options: options), minimumLevel: level))
+            routes.append(
+                SinkRoute(
+                    try RotatingFileSink(name: "debug-file", path: debugFilePath, options: options), minimumLevel: level
+                ))
         }
         if let level = consoleLevel {
             routes.append(SinkRoute(ConsoleSink(fd: consoleDescriptor, format: consoleFormat), minimumLevel: level))
         }
         if let level = journaldLevel {
             let sink = JournaldSink(
-                attributeObjectPID: journaldObjectPID ?? JournaldSink.attributesObjectPIDByDefault, backlogCapacity: journaldBacklog
+                attributeObjectPID: journaldObjectPID ?? JournaldSink.attributesObjectPIDByDefault,
+                backlogCapacity: journaldBacklog
             )
             routes.append(SinkRoute(sink, minimumLevel: level, overflow: journaldOverflow))
         }
         for destination in forward {
-            routes.append(SinkRoute(try ForwardSink(destination: destination, options: forwardOptions), minimumLevel: forwardLevel))
+            routes.append(
+                SinkRoute(
+                    try ForwardSink(destination: destination, options: forwardOptions), minimumLevel: forwardLevel))
         }
         return routes
     }

@@ -37,9 +37,11 @@ final class SinkFailureWatch: Sendable {
             state.lastReport = now
             let reason = lastFailure ?? "the sink gave no reason"
             return Report(
-                message: "\(name) could not write \(new) records (\(reason)); \(failed) in all. They were acknowledged; the other sinks are not affected",
+                message:
+                    "\(name) could not write \(new) records (\(reason)); \(failed) in all. They were acknowledged; the other sinks are not affected",
                 metadata: [
-                    MetadataField("sink", name), MetadataField("failed", String(new)), MetadataField("failed.total", String(failed)),
+                    MetadataField("sink", name), MetadataField("failed", String(new)),
+                    MetadataField("failed.total", String(failed)),
                     MetadataField("reason", reason),
                 ]
             )

@@ -56,13 +56,17 @@ package final class SinkQueue: Sendable {
     /// router looks at the sink's failure count there.
     private let afterWrite = ConditionLock<(@Sendable () -> Void)?>(nil)
 
-    package init(_ inner: any LogSink, capacity: Int, overflow: SinkRoute.Overflow = .block, budget: MemoryBudget? = nil) {
+    package init(
+        _ inner: any LogSink, capacity: Int, overflow: SinkRoute.Overflow = .block, budget: MemoryBudget? = nil
+    ) {
         self.inner = inner
         self.capacity = max(1, capacity)
         self.overflow = overflow
         self.budget = budget
         self.shedReport = ConditionLock(FailureReport(sink: inner.name))
-        let worker = Worker(inner: inner, overflow: overflow, budget: budget, lock: lock, shedReport: shedReport, afterWrite: afterWrite)
+        let worker = Worker(
+            inner: inner, overflow: overflow, budget: budget, lock: lock, shedReport: shedReport, afterWrite: afterWrite
+        )
         thread.start(name: "jb-\(inner.name)") { worker.run() }
     }
 
@@ -99,17 +103,23 @@ package final class SinkQueue: Sendable {
         let bytes = budget == nil ? 0 : MemoryBudget.approximateBytes(of: records)
         if overflow == .drop {
             let reserved = budget?.tryReserveRecords(bytes) ?? true
-            let accepted = reserved && lock.withLock { state -> Bool in
-                guard fits(state) else { return false }
-                state.items.append(Item(records: records, ticket: ticket, bytes: bytes))
-                state.queued += records.count
-                lock.broadcast()
-                return true
-            }
+            let accepted =
+                reserved
+                && lock.withLock { state -> Bool in
+                    guard fits(state) else { return false }
+                    state.items.append(Item(records: records, ticket: ticket, bytes: bytes))
+                    state.queued += records.count
+                    lock.broadcast()
+                    return true
+                }
             if !accepted {
                 if reserved { budget?.releaseRecords(bytes) }
                 shed.add(records.count, ordering: .relaxed)
-                shedReport.withLock { $0.failed("queue full (\(capacity) records or the memory budget), dropping records for this sink only", records: records.count) }
+                shedReport.withLock {
+                    $0.failed(
+                        "queue full (\(capacity) records or the memory budget), dropping records for this sink only",
+                        records: records.count)
+                }
                 ticket?.done()
             }
             return
@@ -133,7 +143,9 @@ package final class SinkQueue: Sendable {
 
         func run() {
             while true {
-                let (items, closing) = lock.wait(until: { !$0.items.isEmpty || $0.closing }, deadline: MonotonicClock.deadline(after: 1)) { state, _ in
+                let (items, closing) = lock.wait(
+                    until: { !$0.items.isEmpty || $0.closing }, deadline: MonotonicClock.deadline(after: 1)
+                ) { state, _ in
                     defer { state.items.removeAll(keepingCapacity: true) }
                     state.busy = !state.items.isEmpty
                     return (state.items, state.closing)

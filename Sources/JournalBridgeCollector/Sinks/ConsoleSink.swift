@@ -11,19 +11,23 @@ public final class ConsoleSink: LogSink {
         var buffer: [UInt8] = []
     }
 
+    /// `console` unless named otherwise.
     public let name: String
     private let fd: Int32
     private let state: ConditionLock<State>
     private let failed = Atomic<Int>(0)
 
+    /// A sink writing to descriptor `fd` (stderr unless set) in `format`.
     public init(name: String = "console", fd: Int32 = 2, format: LineFormat = .defaultConsole) {
         self.name = name
         self.fd = fd
         self.state = ConditionLock(State(formatter: LineFormatter(format)))
     }
 
+    /// Records that could not be written.
     public var failedCount: Int { failed.load(ordering: .relaxed) }
 
+    /// Writes one line per record.
     public func write(_ records: [LogRecord]) {
         state.withLock { state in
             for record in records { state.formatter.append(record, to: &state.buffer) }

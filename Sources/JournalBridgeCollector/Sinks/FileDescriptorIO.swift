@@ -4,7 +4,7 @@ import Glibc
 import JournalBridge
 
 /// File-system helpers the file sinks share.
-enum FileDescriptorIO {
+package enum FileDescriptorIO {
     /// `mkdir -p` of the directory holding `path`.
     static func createParentDirectory(of path: String, mode: mode_t = 0o755) throws(SystemError) {
         var components = path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
@@ -43,12 +43,12 @@ enum FileDescriptorIO {
         for _ in 0..<3 where fd < 0 {
             do {
                 fd = try syscall("open \(path)") { open(path, flags | O_CREAT | O_EXCL, mode & 0o755) }
-            } catch where error.errno == EEXIST {
+            } catch  where error.errno == EEXIST {
                 do {
                     fd = try syscall("open \(path)") { open(path, flags) }
-                } catch where error.errno == ENOENT {
+                } catch  where error.errno == ENOENT {
                     continue
-                } catch where error.errno == ELOOP || error.errno == ENXIO || error.errno == EISDIR {
+                } catch  where error.errno == ELOOP || error.errno == ENXIO || error.errno == EISDIR {
                     throw refusal(path, "it is \(entryKind(path)), not a regular file", errno: error.errno)
                 }
             }
@@ -67,7 +67,7 @@ enum FileDescriptorIO {
         }
     }
 
-    static func refusal(_ path: String, _ reason: String, errno: Int32) -> SystemError {
+    package static func refusal(_ path: String, _ reason: String, errno: Int32) -> SystemError {
         SystemError(call: "refusing log file \(path): \(reason)", errno: errno)
     }
 
@@ -83,17 +83,22 @@ enum FileDescriptorIO {
     /// with one link, owned by this process's effective uid, not writable by group or others.
     /// The one rule, used by `openForAppend` on the opened descriptor and by the configuration
     /// check (`check-config`, `collect` before it starts) on the path.
-    static func logFileProblem(_ info: stat) -> (reason: String, errno: Int32)? {
+    package static func logFileProblem(_ info: stat) -> (reason: String, errno: Int32)? {
         if (info.st_mode & S_IFMT) != S_IFREG {
             return ("it is \(kind(info.st_mode)), not a regular file", EINVAL)
         }
         if info.st_uid != geteuid() {
             // Left by another user's run (by hand, or an older package's): say the way out.
-            return ("it belongs to uid \(info.st_uid), not to this process's uid \(geteuid()); if it is yours, chown \(geteuid()) it, or move it aside", EPERM)
+            return (
+                "it belongs to uid \(info.st_uid), not to this process's uid \(geteuid()); if it is yours, chown \(geteuid()) it, or move it aside",
+                EPERM
+            )
         }
         if info.st_mode & 0o022 != 0 {
             let octal = String(info.st_mode & 0o7777, radix: 8)
-            return ("it is writable by group or others (mode 0\(octal)): they could truncate it or forge records", EPERM)
+            return (
+                "it is writable by group or others (mode 0\(octal)): they could truncate it or forge records", EPERM
+            )
         }
         if info.st_nlink > 1 {
             return ("it has \(info.st_nlink) hard links (another file may be linked in)", EMLINK)
@@ -102,7 +107,7 @@ enum FileDescriptorIO {
     }
 
     /// "a FIFO", "a symbolic link", ...: the kind of file a mode names, for messages.
-    static func kind(_ mode: mode_t) -> String {
+    package static func kind(_ mode: mode_t) -> String {
         switch mode & S_IFMT {
         case S_IFLNK: "a symbolic link"
         case S_IFIFO: "a FIFO"

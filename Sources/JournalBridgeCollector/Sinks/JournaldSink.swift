@@ -12,7 +12,7 @@ import Synchronization
 public final class JournaldSink: LogSink {
     /// Where journald listens. `sd_journal_sendv` returns 0 and drops the entry when
     /// this is missing, so the sink checks it itself.
-    public static let socketPath = "/run/systemd/journal/socket"
+    package static let socketPath = "/run/systemd/journal/socket"
 
     private struct State {
         var fields: [UInt8] = []
@@ -31,6 +31,7 @@ public final class JournaldSink: LogSink {
         var lostWhileAway = 0
     }
 
+    /// `journald`.
     public let name = "journald"
     /// When the collector runs as root, journald keeps the `OBJECT_*` fields it sends about a
     /// worker (its unit, comm, exe, ...: `Origin.identity`), and `journalctl -u <worker's unit>`
@@ -59,7 +60,7 @@ public final class JournaldSink: LogSink {
 
     /// Records kept while journald is away; past this the oldest are dropped, counted, and
     /// reported to journald by a record of its own when it is back.
-    public let backlogCapacity: Int
+    package let backlogCapacity: Int
 
     /// The default of `backlogCapacity`.
     public static let defaultBacklogCapacity = 100_000
@@ -71,8 +72,10 @@ public final class JournaldSink: LogSink {
     /// The real `sd_journal_sendv`.
     package static let systemSendV: SendV = { sd_journal_sendv($0, $1) }
 
+    /// A sink that sends `OBJECT_PID` when `attributeObjectPID` (journald honours it from root) and keeps up to `backlogCapacity` records while journald is away.
     public convenience init(
-        attributeObjectPID: Bool = JournaldSink.attributesObjectPIDByDefault, backlogCapacity: Int = JournaldSink.defaultBacklogCapacity
+        attributeObjectPID: Bool = JournaldSink.attributesObjectPIDByDefault,
+        backlogCapacity: Int = JournaldSink.defaultBacklogCapacity
     ) {
         self.init(attributeObjectPID: attributeObjectPID, backlogCapacity: backlogCapacity, sendv: Self.systemSendV)
     }
@@ -83,15 +86,18 @@ public final class JournaldSink: LogSink {
         self.sendv = sendv
     }
 
+    /// Records journald did not take (absent, refused), dropped from a full backlog included.
     public var failedCount: Int { failed.load(ordering: .relaxed) }
 
     /// Records whose metadata did not all fit as fields and went (partly) into `JB_METADATA`.
     public var packedCount: Int { packed.load(ordering: .relaxed) }
 
+    /// Why the last record failed.
     public var lastFailure: String? { lastFailureReason.withLock { $0 } }
 
-    public static var isAvailable: Bool { access(socketPath, F_OK) == 0 }
+    package static var isAvailable: Bool { access(socketPath, F_OK) == 0 }
 
+    /// Sends each record as one journal entry; while journald is away, keeps them in the backlog.
     public func write(_ records: [LogRecord]) {
         state.withLock { state in
             guard Self.isAvailable, drainBacklog(&state) else { return hold(records, &state) }
@@ -104,7 +110,9 @@ public final class JournaldSink: LogSink {
     /// Retries the backlog when journald is back and no new record came to trigger it.
     public func idle() {
         state.withLock { state in
-            if state.backlogHead < state.backlog.count || state.lostWhileAway > 0, Self.isAvailable { _ = drainBacklog(&state) }
+            if state.backlogHead < state.backlog.count || state.lostWhileAway > 0, Self.isAvailable {
+                _ = drainBacklog(&state)
+            }
         }
     }
 
@@ -145,7 +153,8 @@ public final class JournaldSink: LogSink {
         state.backlog.append(contentsOf: records)
         let excess = max(0, state.backlog.count - state.backlogHead - backlogCapacity)
         state.failure.failed(
-            "journald is not running (\(Self.socketPath) missing or refusing); keeping up to \(backlogCapacity) records until it is back", records: excess
+            "journald is not running (\(Self.socketPath) missing or refusing); keeping up to \(backlogCapacity) records until it is back",
+            records: excess
         )
         if excess > 0 {
             state.backlogHead += excess
@@ -252,7 +261,13 @@ public final class JournaldSink: LogSink {
         field("JB_UID", Int64(record.origin.uid))
         field("JB_GID", Int64(record.origin.gid))
         field("JB_TIMESTAMP", record.timestampMicros)
-        if record.sequence != 0 { if let small = Int64(exactly: record.sequence) { field("JB_SEQ", small) } else { field("JB_SEQ", String(record.sequence)) } }
+        if record.sequence != 0 {
+            if let small = Int64(exactly: record.sequence) {
+                field("JB_SEQ", small)
+            } else {
+                field("JB_SEQ", String(record.sequence))
+            }
+        }
         if record.origin.session != 0 {
             ("JB_SESSION=" as StaticString).withUTF8Buffer { state.fields.append(contentsOf: $0) }
             Hex.appendSession(record.origin.session, to: &state.fields)

@@ -26,10 +26,16 @@ public protocol LogSink: AnyObject, Sendable {
 }
 
 extension LogSink {
+    /// Nothing buffered: nothing to do.
     public func flush() {}
+    /// No files: nothing to do.
     public func reopen() {}
+    /// Nothing to close.
     public func close() {}
+    /// Nothing to retry.
     public func idle() {}
+    /// Stores every record as it is.
     public var packedCount: Int { 0 }
+    /// Says nothing about failures.
     public var lastFailure: String? { nil }
 }

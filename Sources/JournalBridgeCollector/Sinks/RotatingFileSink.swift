@@ -14,9 +14,13 @@ import Synchronization
 /// When the file is reopened (SIGHUP, or the new file after a roll) and the path fails those
 /// checks, the sink keeps writing the file it has open and says so once, until a reopen works.
 public final class RotatingFileSink: LogSink {
+    /// How the file rolls and is written.
     public struct Options: Sendable, Equatable {
+        /// Size at which the file rolls over (0: never).
         public var maxBytes: Int
+        /// Rolled-over copies kept, `path.1` ... `path.N` (0: the file never rolls).
         public var backupCount: Int
+        /// The line format.
         public var format: LineFormat
         /// Permissions of a file the sink creates (less the umask). Write permission for the
         /// group and others is never given: such a file would be refused when reopened.
@@ -24,10 +28,13 @@ public final class RotatingFileSink: LogSink {
 
         /// 10 MiB, like the Python pattern's files.
         public static let defaultMaxBytes = 10 * 1024 * 1024
+        /// 5 rolled-over copies, like the Python pattern's files.
         public static let defaultBackupCount = 5
 
+        /// The defaults (10 MiB, 5 copies, the Python pattern's line, mode 0640) unless set.
         public init(
-            maxBytes: Int = Options.defaultMaxBytes, backupCount: Int = Options.defaultBackupCount, format: LineFormat = .defaultFile,
+            maxBytes: Int = Options.defaultMaxBytes, backupCount: Int = Options.defaultBackupCount,
+            format: LineFormat = .defaultFile,
             mode: mode_t = 0o640
         ) {
             self.maxBytes = maxBytes
@@ -51,13 +58,17 @@ public final class RotatingFileSink: LogSink {
         var lastRolloverFailure: String?
     }
 
+    /// The name in summaries (the path unless named).
     public let name: String
+    /// The file.
     public let path: String
+    /// How it rolls and is written.
     public let options: Options
     private let state: ConditionLock<State>
     private let failed = Atomic<Int>(0)
     private let lastFailureReason = ConditionLock<String?>(nil)
 
+    /// Opens (or creates) `path` for appending; throws, naming the file, when it cannot or may not.
     public init(name: String? = nil, path: String, options: Options = Options()) throws(SystemError) {
         self.name = name ?? path
         self.path = path
@@ -70,11 +81,14 @@ public final class RotatingFileSink: LogSink {
         self.state = ConditionLock(initial)
     }
 
+    /// Records that could not be written.
     public var failedCount: Int { failed.load(ordering: .relaxed) }
+    /// Why the last record failed.
     public var lastFailure: String? { lastFailureReason.withLock { $0 } }
 
     private var rolls: Bool { options.maxBytes > 0 && options.backupCount > 0 }
 
+    /// Appends one line per record, rolling the file over first when a line would reach `maxBytes`.
     public func write(_ records: [LogRecord]) {
         state.withLock { state in
             var pending = 0  // records in state.buffer
@@ -135,7 +149,7 @@ public final class RotatingFileSink: LogSink {
         func move(_ from: String, _ to: String) {
             do {
                 try syscall("rename \(from) to \(to)") { rename(from, to) }
-            } catch where error.errno != ENOENT {
+            } catch  where error.errno != ENOENT {
                 failure = failure ?? error
             } catch {}
         }
@@ -159,7 +173,8 @@ public final class RotatingFileSink: LogSink {
             }
         } else if state.rolloverFailing {
             state.rolloverFailing = false
-            StandardError.write("journal-bridge: \(name): rolls over again after \(state.rolloverFailures) failed rollovers\n")
+            StandardError.write(
+                "journal-bridge: \(name): rolls over again after \(state.rolloverFailures) failed rollovers\n")
         }
     }
 
@@ -192,10 +207,12 @@ public final class RotatingFileSink: LogSink {
         }
     }
 
+    /// Reopens `path` (after an external logrotate moved it), keeping the open file if the new one is refused.
     public func reopen() {
         state.withLock { reopenLocked(&$0) }
     }
 
+    /// Writes what is buffered and closes the file.
     public func close() {
         state.withLock { state in
             if state.fd >= 0 { Glibc.close(state.fd) }

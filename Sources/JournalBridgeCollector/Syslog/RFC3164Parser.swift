@@ -17,7 +17,9 @@ enum RFC3164Parser {
         if timestampLength == nil {
             // rsyslog's RSYSLOG_ForwardFormat: the RFC 3164 layout with an RFC 3339 timestamp.
             let tokenEnd = rest.firstIndex(of: space) ?? rest.count
-            if tokenEnd >= 20, let micros = SyslogTimestamp.parseRFC5424(UnsafeRawBufferPointer(rebasing: rest[0..<tokenEnd])) {
+            if tokenEnd >= 20,
+                let micros = SyslogTimestamp.parseRFC5424(UnsafeRawBufferPointer(rebasing: rest[0..<tokenEnd]))
+            {
                 timestampLength = tokenEnd
                 message.timestampMicros = micros
             }
@@ -58,9 +60,13 @@ enum RFC3164Parser {
         var end = start
         while end < bytes.count, end - start < 255 {
             let byte = bytes[end]
-            let isAlnum = (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            let isAlnum =
+                (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
                 || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-            guard isAlnum || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") else { break }
+            guard isAlnum || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") else {
+                break
+            }
             end += 1
         }
         guard end > start, end < bytes.count, bytes[end] == space else { return nil }

@@ -48,7 +48,9 @@ enum RFC5424Parser {
         guard bytes[index] == space else { return fail(.invalidStructuredData, at: index, &message) }
         index += 1
         // MSG-UTF8 starts with a BOM: it says the rest is UTF-8, and is no part of the text.
-        if bytes.count - index >= 3, bytes[index] == 0xEF, bytes[index + 1] == 0xBB, bytes[index + 2] == 0xBF { index += 3 }
+        if bytes.count - index >= 3, bytes[index] == 0xEF, bytes[index + 1] == 0xBB, bytes[index + 2] == 0xBF {
+            index += 3
+        }
         message.message = Array(bytes[index...])
     }
 
@@ -64,7 +66,9 @@ enum RFC5424Parser {
 
     /// A header field and the SP after it: the field's range, `index` moved past the SP; nil
     /// when the field is empty, too long, holds a byte outside PRINTUSASCII or no SP follows.
-    private static func headerToken(_ bytes: UnsafeRawBufferPointer, _ index: inout Int, maximumLength: Int) -> Range<Int>? {
+    private static func headerToken(_ bytes: UnsafeRawBufferPointer, _ index: inout Int, maximumLength: Int) -> Range<
+        Int
+    >? {
         let start = index
         var end = start
         while end < bytes.count, bytes[end] != space {
@@ -97,7 +101,9 @@ enum RFC5424Parser {
 
     /// `[SD-ID *(SP PARAM-NAME="PARAM-VALUE")]`, `index` at the `[`; the value unescaped:
     /// `\"`, `\\` and `\]` stand for the character, a backslash before anything else is kept.
-    private static func structuredElement(_ bytes: UnsafeRawBufferPointer, _ index: inout Int) -> SyslogStructuredElement? {
+    private static func structuredElement(_ bytes: UnsafeRawBufferPointer, _ index: inout Int)
+        -> SyslogStructuredElement?
+    {
         index += 1
         guard let id = sdName(bytes, &index) else { return nil }
         var element = SyslogStructuredElement(id: id, parameters: [])

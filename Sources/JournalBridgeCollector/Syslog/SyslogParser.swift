@@ -32,7 +32,8 @@ package enum SyslogParser {
             return message
         }
         message.priority = priority
-        let isRFC5424 = content.count >= afterPriority + 2 && content[afterPriority] == UInt8(ascii: "1")
+        let isRFC5424 =
+            content.count >= afterPriority + 2 && content[afterPriority] == UInt8(ascii: "1")
             && content[afterPriority + 1] == UInt8(ascii: " ")
         if isRFC5424 {
             message.format = .rfc5424

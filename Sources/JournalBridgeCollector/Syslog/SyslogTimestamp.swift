@@ -45,7 +45,8 @@ package enum SyslogTimestamp {
     package static func lengthOfRFC3164(_ text: UnsafeRawBufferPointer) -> Int? {
         guard text.count >= 15 else { return nil }
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        guard months.contains(where: { name in name.utf8.elementsEqual(text[0..<3]) }), text[3] == UInt8(ascii: " ") else { return nil }
+        guard months.contains(where: { name in name.utf8.elementsEqual(text[0..<3]) }), text[3] == UInt8(ascii: " ")
+        else { return nil }
         func digit(_ i: Int) -> Int? {
             text[i] >= UInt8(ascii: "0") && text[i] <= UInt8(ascii: "9") ? Int(text[i] - UInt8(ascii: "0")) : nil
         }
@@ -83,7 +84,9 @@ package enum SyslogTimestamp {
         var atEnd: Bool { index == bytes.count }
 
         mutating func digit() -> Int? {
-            guard index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") else { return nil }
+            guard index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") else {
+                return nil
+            }
             defer { index += 1 }
             return Int(bytes[index] - UInt8(ascii: "0"))
         }

@@ -43,7 +43,10 @@ package final class ForwardBuffer: Sendable {
             var dropped = 0
             for message in messages {
                 // Once anything is on disk, everything newer goes there too: the order holds.
-                if let spill = state.spill, !spill.isEmpty || state.entries.count >= maximumRecords || state.bytes + message.count > maximumBytes {
+                if let spill = state.spill,
+                    !spill.isEmpty || state.entries.count >= maximumRecords
+                        || state.bytes + message.count > maximumBytes
+                {
                     dropped += spill.append(message)
                     continue
                 }
@@ -53,7 +56,9 @@ package final class ForwardBuffer: Sendable {
             }
             // One message larger than the byte bound still goes alone: the bound is for the many.
             // With a spill, memory goes past the bounds only by the one segment brought back: no drops here.
-            while state.spill == nil && (state.entries.count > maximumRecords || (state.bytes > maximumBytes && state.entries.count > 1)) {
+            while state.spill == nil
+                && (state.entries.count > maximumRecords || (state.bytes > maximumBytes && state.entries.count > 1))
+            {
                 let oldest = state.entries.removeFirst()
                 state.bytes -= oldest.bytes.count
                 if state.sent > 0 { state.sent -= 1 }

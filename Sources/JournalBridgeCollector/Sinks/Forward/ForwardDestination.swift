@@ -44,7 +44,9 @@ package struct ForwardDestination: Sendable, Equatable, CustomStringConvertible 
             host = rest[..<colon]
             portText = rest[rest.index(after: colon)...]
         }
-        guard !host.isEmpty, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == ":") }) else {
+        guard !host.isEmpty,
+            host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == ":") })
+        else {
             throw Problem("\"\(url)\": bad host \"\(host)\"")
         }
         guard let port = Int(portText), (1...65535).contains(port) else {

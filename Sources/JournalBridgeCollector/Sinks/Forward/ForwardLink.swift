@@ -79,7 +79,8 @@ final class ForwardLink: @unchecked Sendable {
             if destination.transport == .relp && current == .ready {
                 var frame = channel.allocator.buffer(capacity: 16)
                 closeTxnr = txnr
-                RELPFrame.encode(txnr: txnr, command: "close", data: UnsafeRawBufferPointer(start: nil, count: 0), into: &frame)
+                RELPFrame.encode(
+                    txnr: txnr, command: "close", data: UnsafeRawBufferPointer(start: nil, count: 0), into: &frame)
                 channel.writeAndFlush(frame, promise: nil)
                 // The receiver answers `rsp` and closes; do not wait long for it.
                 let deadline = loop.scheduleTask(in: .milliseconds(500)) { channel.close(promise: nil) }
@@ -123,7 +124,8 @@ final class ForwardLink: @unchecked Sendable {
             .channelInitializer { [self] channel in
                 do {
                     if let tlsContext {
-                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tlsContext, serverHostname: serverName))
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: tlsContext, serverHostname: serverName))
                     }
                     try channel.pipeline.syncOperations.addHandler(ForwardHandler(link: self))
                     return channel.eventLoop.makeSucceededVoidFuture()
@@ -169,7 +171,9 @@ final class ForwardLink: @unchecked Sendable {
             responseWatch = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] task in
                 guard watchedGeneration == generation, phase == .ready else { return task.cancel() }
                 if !unacknowledged.isEmpty && MonotonicClock.now() - lastResponse > Self.responseTimeout {
-                    fail("RELP: no response for \(Self.responseTimeout / 1_000_000_000) s to \(unacknowledged.count) messages; reconnecting to send them again")
+                    fail(
+                        "RELP: no response for \(Self.responseTimeout / 1_000_000_000) s to \(unacknowledged.count) messages; reconnecting to send them again"
+                    )
                 }
             }
         }
@@ -193,7 +197,9 @@ final class ForwardLink: @unchecked Sendable {
                 guard !entries.isEmpty else { break }
                 for entry in entries {
                     if relp {
-                        entry.bytes.withUnsafeBytes { RELPFrame.encode(txnr: txnr, command: "syslog", data: $0, into: &chunk) }
+                        entry.bytes.withUnsafeBytes {
+                            RELPFrame.encode(txnr: txnr, command: "syslog", data: $0, into: &chunk)
+                        }
                         if unacknowledged.isEmpty { lastResponse = MonotonicClock.now() }
                         unacknowledged.append((txnr, entry.id))
                         txnr = RELPFrame.next(after: txnr)
@@ -287,7 +293,9 @@ final class ForwardLink: @unchecked Sendable {
         if frame.command == "serverclose" {
             throw RELPFrame.ProtocolError(description: "the receiver closes the session (serverclose)")
         }
-        guard frame.command == "rsp" else { throw RELPFrame.ProtocolError(description: "unexpected command \"\(frame.command)\"") }
+        guard frame.command == "rsp" else {
+            throw RELPFrame.ProtocolError(description: "unexpected command \"\(frame.command)\"")
+        }
         let status = String(decoding: frame.data.prefix(while: { $0 != UInt8(ascii: "\n") }), as: UTF8.self)
         if phase == .opening && frame.txnr == openTxnr {
             guard status.hasPrefix("200") else { throw RELPFrame.ProtocolError(description: "open refused: \(status)") }

@@ -24,16 +24,21 @@ package final class ForwardSink: LogSink {
     private let lostAtClose = Atomic<Int>(0)
 
     /// Throws only when the spill directory cannot be made or is not safe to use.
-    package init(destination: ForwardDestination, options: ForwardOptions, formatter: SyslogFormatter = SyslogFormatter()) throws(SystemError) {
+    package init(
+        destination: ForwardDestination, options: ForwardOptions, formatter: SyslogFormatter = SyslogFormatter()
+    ) throws(SystemError) {
         self.name = "forward \(destination)"
         self.destination = destination
         self.options = options
         self.formatter = formatter
         let spill = try options.spillDirectory.map { directory throws(SystemError) in
-            let name = "\(destination.transport.rawValue)-\(destination.host)-\(destination.port)".map { $0 == ":" ? "_" : $0 }
+            let name = "\(destination.transport.rawValue)-\(destination.host)-\(destination.port)".map {
+                $0 == ":" ? "_" : $0
+            }
             return try ForwardSpill(directory: directory + "/" + String(name), maximumBytes: options.spillBytes)
         }
-        self.buffer = ForwardBuffer(maximumRecords: options.bufferRecords, maximumBytes: options.bufferBytes, spill: spill)
+        self.buffer = ForwardBuffer(
+            maximumRecords: options.bufferRecords, maximumBytes: options.bufferBytes, spill: spill)
         self.link = ForwardLink(destination: destination, buffer: buffer, options: options, formatter: formatter)
     }
 
@@ -66,7 +71,9 @@ package final class ForwardSink: LogSink {
         let lost = buffer.removeAll()
         if lost > 0 {
             lostAtClose.add(lost, ordering: .relaxed)
-            StandardError.write("journal-bridge: \(name): closing with \(lost) records never forwarded (\(link.lastProblem ?? "receiver too slow"))\n")
+            StandardError.write(
+                "journal-bridge: \(name): closing with \(lost) records never forwarded (\(link.lastProblem ?? "receiver too slow"))\n"
+            )
         } else if left > 0, let directory = options.spillDirectory {
             StandardError.write("journal-bridge: \(name): \(left) records kept in \(directory) for the next start\n")
         }

@@ -52,13 +52,16 @@ package final class ForwardSpill {
         defer { closedir(listing) }
         var numbers: [UInt64] = []
         while let entry = readdir(listing) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             if name.hasSuffix(".spill"), let number = UInt64(name.dropLast(6)) { numbers.append(number) }
         }
         for number in numbers.sorted() {
             let messages = read(number, unlinking: false)
             guard !messages.isEmpty else { continue }
-            segments.append(Segment(number: number, records: messages.count, bytes: messages.reduce(0) { $0 + $1.count + 4 }))
+            segments.append(
+                Segment(number: number, records: messages.count, bytes: messages.reduce(0) { $0 + $1.count + 4 }))
         }
         records = segments.reduce(0) { $0 + $1.records }
         bytes = segments.reduce(0) { $0 + $1.bytes }
@@ -114,7 +117,9 @@ package final class ForwardSpill {
         guard !messages.isEmpty else { return }
         let number = (segments.first?.number ?? 1_000_000_000_001) - 1
         do throws(SystemError) {
-            let fd = try syscall("open \(path(number))") { open(path(number), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+            let fd = try syscall("open \(path(number))") {
+                open(path(number), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            }
             defer { close(fd) }  // synced just before; a close error leaves nothing more to do
             var all: [UInt8] = []
             for message in messages {
@@ -135,7 +140,8 @@ package final class ForwardSpill {
         let oldest = segments.removeFirst()
         records -= oldest.records
         bytes -= oldest.bytes
-        unlink(path(oldest.number))  // gone either way for the counts; a failure leaves a file read again at the next start
+        // gone either way for the counts; a failure leaves a file read again at the next start
+        unlink(path(oldest.number))
         return oldest.records
     }
 
@@ -152,10 +158,13 @@ package final class ForwardSpill {
     private func read(_ number: UInt64, unlinking: Bool) -> [[UInt8]] {
         let name = path(number)
         defer { if unlinking { unlink(name) } }  // read or not, its records are accounted for now
-        guard let fd = try? syscall("open \(name)", { open(name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }) else { return [] }
+        guard let fd = try? syscall("open \(name)", { open(name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) })
+        else { return [] }
         defer { close(fd) }  // read-only
         var info = stat()
-        guard fstat(fd, &info) == 0, FileDescriptorIO.logFileProblem(info) == nil, info.st_size < Int64(Self.maximumMessage) * 2 else {
+        guard fstat(fd, &info) == 0, FileDescriptorIO.logFileProblem(info) == nil,
+            info.st_size < Int64(Self.maximumMessage) * 2
+        else {
             lastProblem = "\(name): not a regular file of this user's; ignored"
             return []
         }
@@ -170,7 +179,9 @@ package final class ForwardSpill {
         var messages: [[UInt8]] = []
         var offset = 0
         while offset + 4 <= filled {
-            let length = Int(UInt32(data[offset]) | UInt32(data[offset + 1]) << 8 | UInt32(data[offset + 2]) << 16 | UInt32(data[offset + 3]) << 24)
+            let length = Int(
+                UInt32(data[offset]) | UInt32(data[offset + 1]) << 8 | UInt32(data[offset + 2]) << 16 | UInt32(
+                    data[offset + 3]) << 24)
             guard length <= Self.maximumMessage, offset + 4 + length <= filled else { break }
             messages.append(Array(data[(offset + 4)..<(offset + 4 + length)]))
             offset += 4 + length

@@ -29,19 +29,28 @@ extension ForwardTLS {
     /// What is wrong with the TLS files, as the configuration key and the problem: a file that
     /// cannot be read or holds no PEM certificate (key), or a certificate without its key.
     /// Checked only when a `syslog+tls` receiver is configured.
-    package static func problem(_ options: ForwardOptions, forwarding destinations: [ForwardDestination]) -> (key: String, problem: String)? {
+    package static func problem(_ options: ForwardOptions, forwarding destinations: [ForwardDestination]) -> (
+        key: String, problem: String
+    )? {
         guard destinations.contains(where: { $0.transport == .tls }) else { return nil }
         if (options.certificateFile == nil) != (options.keyFile == nil) {
-            return (options.certificateFile == nil ? "forward_cert" : "forward_key", "forward_cert and forward_key go together")
+            return (
+                options.certificateFile == nil ? "forward_cert" : "forward_key",
+                "forward_cert and forward_key go together"
+            )
         }
         if let caFile = options.caFile {
             do { _ = try NIOSSLCertificate.fromPEMFile(caFile) } catch { return ("forward_ca", "\(caFile): \(error)") }
         }
         if let certificateFile = options.certificateFile {
-            do { _ = try NIOSSLCertificate.fromPEMFile(certificateFile) } catch { return ("forward_cert", "\(certificateFile): \(error)") }
+            do { _ = try NIOSSLCertificate.fromPEMFile(certificateFile) } catch {
+                return ("forward_cert", "\(certificateFile): \(error)")
+            }
         }
         if let keyFile = options.keyFile {
-            do { _ = try NIOSSLPrivateKey(file: keyFile, format: .pem) } catch { return ("forward_key", "\(keyFile): \(error)") }
+            do { _ = try NIOSSLPrivateKey(file: keyFile, format: .pem) } catch {
+                return ("forward_key", "\(keyFile): \(error)")
+            }
         }
         do { _ = try makeContext(options) } catch { return ("forward_cert", "\(error)") }
         return nil

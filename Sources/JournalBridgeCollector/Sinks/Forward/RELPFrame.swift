@@ -24,7 +24,9 @@ package struct RELPFrame: Sendable, Equatable {
     package static func next(after txnr: Int) -> Int { txnr >= maximumTxnr ? 1 : txnr + 1 }
 
     /// Appends the frame to `out`.
-    package static func encode(txnr: Int, command: StaticString, data: UnsafeRawBufferPointer, into out: inout ByteBuffer) {
+    package static func encode(
+        txnr: Int, command: StaticString, data: UnsafeRawBufferPointer, into out: inout ByteBuffer
+    ) {
         writeDecimal(txnr, into: &out)
         out.writeInteger(UInt8(ascii: " "))
         out.writeStaticString(command)
@@ -67,7 +69,9 @@ package struct RELPFrame: Sendable, Equatable {
                     guard digits > 0 else { throw ProtocolError(description: "expected a number") }
                     return value
                 }
-                guard byte >= 48, byte <= 57, digits < maximumDigits else { throw ProtocolError(description: "bad number in a frame header") }
+                guard byte >= 48, byte <= 57, digits < maximumDigits else {
+                    throw ProtocolError(description: "bad number in a frame header")
+                }
                 value = value * 10 + Int(byte - 48)
                 digits += 1
                 index += 1
@@ -75,7 +79,9 @@ package struct RELPFrame: Sendable, Equatable {
             return nil
         }
         guard let txnr = try number(maximumDigits: 9) else { return nil }
-        guard view[index] == UInt8(ascii: " ") else { throw ProtocolError(description: "frame header ends after the transaction number") }
+        guard view[index] == UInt8(ascii: " ") else {
+            throw ProtocolError(description: "frame header ends after the transaction number")
+        }
         index += 1
         let commandStart = index
         while index < view.endIndex, view[index] != UInt8(ascii: " ") {
@@ -89,7 +95,9 @@ package struct RELPFrame: Sendable, Equatable {
         let command = String(decoding: view[commandStart..<index], as: UTF8.self)
         index += 1
         guard let length = try number(maximumDigits: 9) else { return nil }
-        guard length <= maximumInboundData else { throw ProtocolError(description: "a \(length)-byte frame from the receiver (at most \(maximumInboundData))") }
+        guard length <= maximumInboundData else {
+            throw ProtocolError(description: "a \(length)-byte frame from the receiver (at most \(maximumInboundData))")
+        }
         var data: [UInt8] = []
         if view[index] == UInt8(ascii: " ") {
             index += 1

@@ -104,7 +104,11 @@ package struct SyslogFormatter: Sendable {
         }
         if record.sequence != 0 {
             out.append(contentsOf: " JB_SEQ=\"".utf8)
-            if let small = Int64(exactly: record.sequence) { JournaldSink.appendDecimal(small, to: &out) } else { out.append(contentsOf: String(record.sequence).utf8) }
+            if let small = Int64(exactly: record.sequence) {
+                JournaldSink.appendDecimal(small, to: &out)
+            } else {
+                out.append(contentsOf: String(record.sequence).utf8)
+            }
             out.append(UInt8(ascii: "\""))
         }
         param("JB_TIMESTAMP", record.timestampMicros)
@@ -146,7 +150,9 @@ package struct SyslogFormatter: Sendable {
     package static func isParamName(_ key: String) -> Bool {
         let utf8 = key.utf8
         guard !utf8.isEmpty, utf8.count <= 32 else { return false }
-        return utf8.allSatisfy { $0 >= 33 && $0 <= 126 && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: "]") && $0 != UInt8(ascii: "\"") }
+        return utf8.allSatisfy {
+            $0 >= 33 && $0 <= 126 && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: "]") && $0 != UInt8(ascii: "\"")
+        }
     }
 
     /// PARAM-VALUE: `"`, `\` and `]` escaped with a backslash; everything else as it is.
@@ -154,7 +160,8 @@ package struct SyslogFormatter: Sendable {
         var value = value
         value.withUTF8 { utf8 in
             var start = 0
-            for (index, byte) in utf8.enumerated() where byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "]") {
+            for (index, byte) in utf8.enumerated()
+            where byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "]") {
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index]))
                 out.append(UInt8(ascii: "\\"))
                 start = index

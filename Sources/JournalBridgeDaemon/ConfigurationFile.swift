@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import JournalBridge
+import JournalBridgeCollector
 
 /// The daemon's configuration file: `key = value` lines, `#` comments, values a
 /// quoted string, an integer or `true`/`false` (a subset of TOML, so editors
@@ -41,18 +42,22 @@ struct ConfigurationFile {
         self.source = source
         var body = bytes[...]
         if body.starts(with: Self.byteOrderMark) { body = body.dropFirst(Self.byteOrderMark.count) }
-        for (index, lineBytes) in body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+        for (index, lineBytes) in body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            .enumerated()
+        {
             let lineNumber = index + 1
             let withoutReturn = lineBytes.last == UInt8(ascii: "\r") ? lineBytes.dropLast() : lineBytes
             guard let raw = String(validating: withoutReturn, as: UTF8.self) else {
                 throw ConfigurationError(
-                    .syntax, source: source, line: lineNumber, "not valid UTF-8: \"\(ConfigurationError.escaped(bytes: withoutReturn))\""
+                    .syntax, source: source, line: lineNumber,
+                    "not valid UTF-8: \"\(ConfigurationError.escaped(bytes: withoutReturn))\""
                 )
             }
             let line = Self.strippingComment(raw[...]).trimmingSpaces
             if line.isEmpty { continue }
             guard let equals = line.firstIndex(of: "=") else {
-                throw ConfigurationError(.syntax, source: source, line: lineNumber, "expected 'key = value', got \"\(line)\"")
+                throw ConfigurationError(
+                    .syntax, source: source, line: lineNumber, "expected 'key = value', got \"\(line)\"")
             }
             let key = line[..<equals].trimmingSpaces
             let text = line[line.index(after: equals)...].trimmingSpaces
@@ -60,9 +65,11 @@ struct ConfigurationFile {
                 throw ConfigurationError(.syntax, source: source, line: lineNumber, "bad key \"\(key)\"")
             }
             if let earlier = entries[key] {
-                throw ConfigurationError(.duplicateKey, key: key, source: source, line: lineNumber, "already set on line \(earlier.line)")
+                throw ConfigurationError(
+                    .duplicateKey, key: key, source: source, line: lineNumber, "already set on line \(earlier.line)")
             }
-            entries[key] = Entry(value: try Self.parseValue(text, key: key, source: source, line: lineNumber), line: lineNumber)
+            entries[key] = Entry(
+                value: try Self.parseValue(text, key: key, source: source, line: lineNumber), line: lineNumber)
         }
     }
 
@@ -83,12 +90,15 @@ struct ConfigurationFile {
             case .system(let failed) where failed.call == "open": throw failure(String(cString: strerror(failed.errno)))
             case .system(let failed): throw failure("\(failed.call): \(String(cString: strerror(failed.errno)))")
             case .notRegularFile(let mode): throw failure("it is \(FileDescriptorIO.kind(mode)), not a regular file")
-            case .tooLarge: throw failure("larger than \(maximumSize) bytes (1 MiB); a configuration file is a few kilobytes")
+            case .tooLarge:
+                throw failure("larger than \(maximumSize) bytes (1 MiB); a configuration file is a few kilobytes")
             }
         }
     }
 
-    private static func parseValue(_ text: String, key: String, source: String, line: Int) throws(ConfigurationError) -> Value {
+    private static func parseValue(_ text: String, key: String, source: String, line: Int) throws(ConfigurationError)
+        -> Value
+    {
         if text == "true" { return .boolean(true) }
         if text == "false" { return .boolean(false) }
         if let integer = Int(text.replacingUnderscores) { return .integer(integer) }
@@ -102,18 +112,22 @@ struct ConfigurationFile {
                     case "t": result.append("\t")
                     case "\"", "\\": result.append(character)
                     default:
-                        throw ConfigurationError(.syntax, key: key, source: source, line: line, "unknown escape \\\(character)")
+                        throw ConfigurationError(
+                            .syntax, key: key, source: source, line: line, "unknown escape \\\(character)")
                     }
                     escaped = false
                 } else if character == "\\" {
                     escaped = true
                 } else if character == "\"" {
-                    throw ConfigurationError(.syntax, key: key, source: source, line: line, "a quote inside the string must be written \\\"")
+                    throw ConfigurationError(
+                        .syntax, key: key, source: source, line: line, "a quote inside the string must be written \\\"")
                 } else {
                     result.append(character)
                 }
             }
-            if escaped { throw ConfigurationError(.syntax, key: key, source: source, line: line, "string ends in a backslash") }
+            if escaped {
+                throw ConfigurationError(.syntax, key: key, source: source, line: line, "string ends in a backslash")
+            }
             return .string(result)
         }
         throw ConfigurationError(
@@ -139,7 +153,9 @@ struct ConfigurationFile {
 
 extension StringProtocol {
     var trimmingSpaces: String {
-        String(drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed())
+        String(
+            drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }
+                .reversed())
     }
 
     var replacingUnderscores: String { String(filter { $0 != "_" }) }

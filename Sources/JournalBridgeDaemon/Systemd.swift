@@ -7,26 +7,29 @@ import Synchronization
 
 /// The daemon's side of systemd: socket activation, readiness, watchdog.
 /// All of it is a no-op when not run by systemd (no LISTEN_FDS / NOTIFY_SOCKET).
-public enum Systemd {
+package enum Systemd {
     /// The listening socket systemd passed (`sd_listen_fds`), if any: fd 3.
     /// `excluding`: descriptors taken by other inputs (the syslog sockets, `SyslogActivation`).
-    public static func activatedSocket(excluding: Set<Int32> = []) -> Int32? {
+    package static func activatedSocket(excluding: Set<Int32> = []) -> Int32? {
         let count = sd_listen_fds(1)
         guard count >= 1 else { return nil }
-        guard let fd = (SD_LISTEN_FDS_START..<SD_LISTEN_FDS_START + count).first(where: { !excluding.contains($0) }) else { return nil }
+        guard let fd = (SD_LISTEN_FDS_START..<SD_LISTEN_FDS_START + count).first(where: { !excluding.contains($0) })
+        else { return nil }
         guard sd_is_socket_unix(fd, Int32(SOCK_STREAM.rawValue), 1, nil, 0) > 0 else {
-            StandardError.write("journal-bridge: the socket systemd passed (fd \(fd)) is not a listening Unix stream socket; ignoring it\n")
+            StandardError.write(
+                "journal-bridge: the socket systemd passed (fd \(fd)) is not a listening Unix stream socket; ignoring it\n"
+            )
             return nil
         }
         return fd
     }
 
-    public static func notify(_ state: String) {
+    package static func notify(_ state: String) {
         _ = sd_notify(0, state)
     }
 
     /// The watchdog interval systemd asked for (`WatchdogSec=`), in microseconds.
-    public static func watchdogInterval() -> UInt64? {
+    package static func watchdogInterval() -> UInt64? {
         var usec: UInt64 = 0
         guard sd_watchdog_enabled(0, &usec) > 0, usec > 0 else { return nil }
         return usec
@@ -46,7 +49,9 @@ final class WatchdogPinger: Sendable {
         thread.start(name: "jb-watchdog") {
             while true {
                 if isAlive() { Systemd.notify("WATCHDOG=1") }
-                let stop = stopping.wait(until: { $0 }, deadline: MonotonicClock.now() &+ interval * 1000 / 2) { _, stop in stop }
+                let stop = stopping.wait(until: { $0 }, deadline: MonotonicClock.now() &+ interval * 1000 / 2) {
+                    _, stop in stop
+                }
                 if stop { return }
             }
         }

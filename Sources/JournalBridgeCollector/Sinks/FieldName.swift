@@ -3,24 +3,24 @@
 /// journald silently drops a field whose name is not `[A-Z0-9_]+`, starts with
 /// `_` (trusted fields) or a digit, or is longer than 64 characters. A metadata
 /// key must also never overwrite a field the bridge sets itself.
-public enum FieldName {
-    public static let maximumLength = 64
+package enum FieldName {
+    package static let maximumLength = 64
 
     /// Names the bridge writes; a metadata key mapping to one is moved aside.
-    public static let reservedNames: Set<String> = [
+    package static let reservedNames: Set<String> = [
         "MESSAGE", "MESSAGE_ID", "PRIORITY", "LOGGER_LABEL", "LOGGER_LEVEL", "ERRNO", "TID",
         "INVOCATION_ID", "USER_INVOCATION_ID", "DOCUMENTATION",
     ]
 
     /// Prefixes whose every name belongs to the bridge (or journald).
-    public static let reservedPrefixes: [String] = ["CODE_", "SYSLOG_", "OBJECT_", "JB_", "COREDUMP_"]
+    package static let reservedPrefixes: [String] = ["CODE_", "SYSLOG_", "OBJECT_", "JB_", "COREDUMP_"]
 
     /// Prefix given to keys that would collide with a reserved name or start with a digit.
-    public static let escapePrefix = "META_"
+    package static let escapePrefix = "META_"
 
     /// `request.id` -> `REQUEST_ID`; `_PID` -> `PID`; `priority` -> `META_PRIORITY`;
     /// `2fa` -> `META_2FA`. Returns nil only for keys with nothing usable (empty, only `_`).
-    public static func journaldName(forMetadataKey key: String) -> String? {
+    package static func journaldName(forMetadataKey key: String) -> String? {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(min(key.utf8.count, maximumLength))
         for byte in key.utf8 {
@@ -50,12 +50,12 @@ public enum FieldName {
         return name
     }
 
-    public static func isReserved(_ name: String) -> Bool {
+    package static func isReserved(_ name: String) -> Bool {
         reservedNames.contains(name) || reservedPrefixes.contains { name.hasPrefix($0) }
     }
 
     /// Whether journald would store a field of this name.
-    public static func isValid(_ name: String) -> Bool {
+    package static func isValid(_ name: String) -> Bool {
         guard let first = name.utf8.first, name.utf8.count <= maximumLength else { return false }
         if first == UInt8(ascii: "_") || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) { return false }
         return name.utf8.allSatisfy {

@@ -9,12 +9,12 @@ import JournalBridge
 /// `count()` opens the journal, walks the identifier's entries (about 70 ms per
 /// 100,000) and closes it. `wait(for:)` follows the tail of one handle instead, so
 /// that polling often costs journald little CPU, and confirms with `count()` at the end.
-public final class JournalCounter {
+package final class JournalCounter {
     private let match: String
     private var baseline = 0
 
     /// `fromNow`: count only entries added after this call (an identifier may have older ones).
-    public init(identifier: String, fromNow: Bool = true) throws(SystemError) {
+    package init(identifier: String, fromNow: Bool = true) throws(SystemError) {
         match = "SYSLOG_IDENTIFIER=\(identifier)"
         if fromNow {
             let journal = try open()
@@ -38,7 +38,7 @@ public final class JournalCounter {
     }
 
     /// Entries stored since this counter was made (or in all, without `fromNow`); -1 if the journal cannot be read.
-    public func count() -> Int {
+    package func count() -> Int {
         guard let journal = try? open() else { return -1 }
         defer { sd_journal_close(journal) }
         var total = 0
@@ -48,7 +48,9 @@ public final class JournalCounter {
 
     /// Waits until `expected` entries are there, or until none arrived for `quiet` seconds.
     /// Returns the count (confirmed by a full `count()`) and the monotonic time (ns) the last one was seen.
-    public func wait(for expected: Int, quiet: Double = 10, poll: Double = 0.02, progress: ((Int) -> Void)? = nil) -> (count: Int, at: UInt64) {
+    package func wait(for expected: Int, quiet: Double = 10, poll: Double = 0.02, progress: ((Int) -> Void)? = nil) -> (
+        count: Int, at: UInt64
+    ) {
         guard let journal = try? open() else { return (count(), MonotonicClock.now()) }
         defer { sd_journal_close(journal) }
         var seen = -baseline

@@ -3,25 +3,27 @@ import CSystemd
 import Glibc
 #endif
 import JournalBridge
+import JournalBridgeCollector
 import Logging
 
 /// journald's own ceiling, as `shared/bench/journald_ceiling.c` measures it: one
 /// process, a plain `sd_journal_sendv` loop of records shaped like the bridge's.
 /// The figure is end to end: until journald has stored every entry.
-public enum JournaldCeiling {
-    public struct Result: Sendable {
-        public var records: Int
-        public var stored: Int
-        public var sendSeconds: Double
-        public var storedSeconds: Double
-        public var perSecond: Double { Double(stored) / storedSeconds }
+package enum JournaldCeiling {
+    package struct Result: Sendable {
+        package var records: Int
+        package var stored: Int
+        package var sendSeconds: Double
+        package var storedSeconds: Double
+        package var perSecond: Double { Double(stored) / storedSeconds }
     }
 
     /// The probe record of `journald_ceiling.c`: six fields.
-    public static func measure(records: Int, identifier: String) throws(SystemError) -> Result {
+    package static func measure(records: Int, identifier: String) throws(SystemError) -> Result {
         try timed(records: records, identifier: identifier) { i in
             let fields = [
-                "MESSAGE=probe message number \(i) with some payload text", "PRIORITY=\(i % 8)", "SYSLOG_IDENTIFIER=\(identifier)",
+                "MESSAGE=probe message number \(i) with some payload text", "PRIORITY=\(i % 8)",
+                "SYSLOG_IDENTIFIER=\(identifier)",
                 "CODE_FILE=x.c", "CODE_LINE=\(i)", "WORKER=w1",
             ]
             return send(fields) >= 0
@@ -30,7 +32,7 @@ public enum JournaldCeiling {
 
     /// The same loop with the entries the bridge writes (every field of `JournaldSink`), from one
     /// thread with no collector: what journald itself can take of the bridge's records.
-    public static func measureBridgeShaped(
+    package static func measureBridgeShaped(
         records: Int, identifier: String, recordSize: Int, metadata: Int
     ) throws(SystemError) -> Result {
         let sink = JournaldSink()
@@ -42,7 +44,8 @@ public enum JournaldCeiling {
         let padding = String(repeating: "x", count: max(0, recordSize - 32))
         return try timed(records: records, identifier: identifier) { i in
             let record = LogRecord(
-                level: levels[i % levels.count], label: "bench.ceiling", message: "bench ceiling record \(i) \(padding)",
+                level: levels[i % levels.count], label: "bench.ceiling",
+                message: "bench ceiling record \(i) \(padding)",
                 file: "journal_bridge/BenchWorker.swift", function: "run()", line: 60, metadata: fields,
                 sequence: UInt64(i + 1), origin: origin
             )
@@ -60,7 +63,8 @@ public enum JournaldCeiling {
         let sent = MonotonicClock.now()
         let (stored, at) = counter.wait(for: records - failures)
         return Result(
-            records: records, stored: stored, sendSeconds: Double(sent - start) / 1e9, storedSeconds: Double(at - start) / 1e9
+            records: records, stored: stored, sendSeconds: Double(sent - start) / 1e9,
+            storedSeconds: Double(at - start) / 1e9
         )
     }
 

@@ -1,4 +1,4 @@
-import JournalBridge
+import JournalBridgeCollector
 import XCTest
 
 final class FieldNameTests: XCTestCase {
@@ -39,8 +39,10 @@ final class FieldNameTests: XCTestCase {
     }
 
     func testKeysThatWouldOverwriteBridgeFieldsAreMovedAside() {
-        for key in ["message", "MESSAGE", "priority", "syslog_identifier", "SYSLOG_PID", "code.file", "CODE_LINE",
-                    "object_pid", "logger.label", "jb_seq", "message_id"] {
+        for key in [
+            "message", "MESSAGE", "priority", "syslog_identifier", "SYSLOG_PID", "code.file", "CODE_LINE",
+            "object_pid", "logger.label", "jb_seq", "message_id",
+        ] {
             let name = map(key)
             XCTAssertNotNil(name, key)
             XCTAssertTrue(name!.hasPrefix(FieldName.escapePrefix), "\(key) -> \(name!)")
@@ -58,7 +60,10 @@ final class FieldNameTests: XCTestCase {
     }
 
     func testEveryMappedNameIsOneJournaldKeeps() {
-        let keys = ["request.id", "_PID", "2fa", "x=y", "éé", "a\u{0}b", "MESSAGE", String(repeating: "z", count: 300), "lower", "9", "_9x"]
+        let keys = [
+            "request.id", "_PID", "2fa", "x=y", "éé", "a\u{0}b", "MESSAGE", String(repeating: "z", count: 300), "lower",
+            "9", "_9x",
+        ]
         for key in keys {
             guard let name = map(key) else { continue }
             XCTAssertTrue(FieldName.isValid(name), "\(key.debugDescription) -> \(name)")

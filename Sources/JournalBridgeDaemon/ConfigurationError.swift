@@ -2,34 +2,60 @@
 /// and exit with status 78 (EX_CONFIG), naming the file, the line, the key and the problem.
 /// Only what a restart cannot fix is a configuration error; a failure at run time
 /// (the socket is busy, a file cannot be opened after the checks passed) is not one.
-public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
+package struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The kind of problem, printed before the details.
-    public enum Code: String, Sendable {
-        case unreadable = "cannot read the file"
-        case syntax = "syntax error"
-        case unknownKey = "unknown key"
-        case duplicateKey = "key set twice"
-        case wrongType = "wrong type"
-        case badValue = "bad value"
-        case unwritable = "cannot write there"
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
+        // A struct over a private enum, as swift-service-lifecycle's `ServiceGroupError.Code`:
+        // adding a code does not break a caller's exhaustive switch.
+        private enum Kind: String, Sendable {
+            case unreadable = "cannot read the file"
+            case syntax = "syntax error"
+            case unknownKey = "unknown key"
+            case duplicateKey = "key set twice"
+            case wrongType = "wrong type"
+            case badValue = "bad value"
+            case unwritable = "cannot write there"
+        }
+
+        private let kind: Kind
+
+        private init(_ kind: Kind) { self.kind = kind }
+
+        /// Cannot read the file.
+        package static let unreadable = Code(.unreadable)
+        /// Syntax error.
+        package static let syntax = Code(.syntax)
+        /// Unknown key.
+        package static let unknownKey = Code(.unknownKey)
+        /// Key set twice.
+        package static let duplicateKey = Code(.duplicateKey)
+        /// Wrong type.
+        package static let wrongType = Code(.wrongType)
+        /// Bad value.
+        package static let badValue = Code(.badValue)
+        /// Cannot write there.
+        package static let unwritable = Code(.unwritable)
+
+        /// The code in words, as printed before the details.
+        package var description: String { kind.rawValue }
     }
 
     /// EX_CONFIG from sysexits.h; the systemd unit does not restart on it (RestartPreventExitStatus=78).
-    public static let exitStatus: Int32 = 78
+    package static let exitStatus: Int32 = 78
 
     /// The kind of problem.
-    public var code: Code
+    package var code: Code
     /// The key at fault, when one is.
-    public var key: String?
+    package var key: String?
     /// The file (or "defaults") the configuration came from.
-    public var source: String
+    package var source: String
     /// The line of `source` that set `key`, when the file set it.
-    public var line: Int?
+    package var line: Int?
     /// What is wrong, in words.
-    public var problem: String
+    package var problem: String
 
     /// A problem with `key` (set on `line` of `source`).
-    public init(_ code: Code, key: String? = nil, source: String, line: Int? = nil, _ problem: String) {
+    package init(_ code: Code, key: String? = nil, source: String, line: Int? = nil, _ problem: String) {
         self.code = code
         self.key = key
         self.source = source
@@ -38,11 +64,11 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equa
     }
 
     /// `file:line: key: kind: problem`, one line, with control and invisible characters escaped.
-    public var description: String {
+    package var description: String {
         var location = Self.escaped(source)
         if let line { location += ":\(line)" }
-        if let key { return "\(location): \(Self.escaped(key)): \(code.rawValue): \(Self.escaped(problem))" }
-        return "\(location): \(code.rawValue): \(Self.escaped(problem))"
+        if let key { return "\(location): \(Self.escaped(key)): \(code.description): \(Self.escaped(problem))" }
+        return "\(location): \(code.description): \(Self.escaped(problem))"
     }
 
     /// Text from a file or a path, made safe to print on one terminal line: control characters

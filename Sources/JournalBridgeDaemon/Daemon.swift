@@ -2,10 +2,11 @@
 import Glibc
 #endif
 import JournalBridge
+import JournalBridgeCollector
 
 /// `journal-bridge collect`: the collector as a service. SIGTERM/SIGINT drain and
 /// exit 0, SIGHUP reopens the files (after an external logrotate).
-public enum Daemon {
+package enum Daemon {
     /// Runs until SIGTERM/SIGINT. Signals are taken with sigwait on this thread, so
     /// they must be blocked before any other thread starts; this does it first.
     ///
@@ -13,7 +14,7 @@ public enum Daemon {
     /// finds, the same checks `check-config` runs; anything that fails after them (the log
     /// files cannot be opened, the socket is busy) is a `RuntimeFailure` (exit 1), which a
     /// restart may fix.
-    public static func run(_ configuration: DaemonConfiguration, source: String) throws {
+    package static func run(_ configuration: DaemonConfiguration, source: String) throws {
         var signals = sigset_t()
         sigemptyset(&signals)
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
@@ -67,8 +68,11 @@ public enum Daemon {
         collector.stop()
         let statistics = collector.statistics
         // Every sink's losses in the last line: a record a sink failed to write was still acknowledged.
-        let perSink = statistics.perSink.map { "\($0.name): \($0.failed) failed, \($0.packed) packed" }.joined(separator: "; ")
-        for input in collector.syslogInputs { StandardError.write("journal-bridge: \(input.settings.endpoint): \(input.counters.summary)\n") }
+        let perSink = statistics.perSink.map { "\($0.name): \($0.failed) failed, \($0.packed) packed" }.joined(
+            separator: "; ")
+        for input in collector.syslogInputs {
+            StandardError.write("journal-bridge: \(input.settings.endpoint): \(input.counters.summary)\n")
+        }
         StandardError.write("journal-bridge: stopped after \(statistics.total) records (\(perSink))\n")
     }
 }

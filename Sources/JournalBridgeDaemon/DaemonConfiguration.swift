@@ -2,23 +2,24 @@
 import Glibc
 #endif
 import JournalBridge
+import JournalBridgeCollector
 import Logging
 
 /// Everything `journal-bridge collect` runs with: the file's settings, then the flags'.
-public struct DaemonConfiguration: Sendable, Equatable {
-    public static let defaultPath = "/etc/journal-bridge/journal-bridge.conf"
+package struct DaemonConfiguration: Sendable, Equatable {
+    package static let defaultPath = "/etc/journal-bridge/journal-bridge.conf"
 
-    public var socketPath = WireProtocol.defaultSocketPath
-    public var socketMode = CollectorConfiguration.Defaults.socketMode
+    package var socketPath = WireProtocol.defaultSocketPath
+    package var socketMode = CollectorConfiguration.Defaults.socketMode
     /// Group name or number owning the socket; nil leaves the collector's own.
-    public var socketGroup: String?
+    package var socketGroup: String?
     /// Under systemd the daemon's stderr goes to journald already: console off by default.
-    public var sinks = SinkConfiguration(base: "/var/log/journal-bridge/journal-bridge", consoleLevel: nil)
-    public var defaultIdentifier = CollectorConfiguration.Defaults.identifier
-    public var sinkQueueCapacity = CollectorConfiguration.Defaults.sinkQueueCapacity
-    public var maxConnections = CollectorConfiguration.Defaults.maxConnections
+    package var sinks = SinkConfiguration(base: "/var/log/journal-bridge/journal-bridge", consoleLevel: nil)
+    package var defaultIdentifier = CollectorConfiguration.Defaults.identifier
+    package var sinkQueueCapacity = CollectorConfiguration.Defaults.sinkQueueCapacity
+    package var maxConnections = CollectorConfiguration.Defaults.maxConnections
     /// Bytes for unfinished frames and queued records together (`memory_limit`, e.g. "256M").
-    public var memoryLimit = CollectorConfiguration.defaultMemoryLimit
+    package var memoryLimit = CollectorConfiguration.defaultMemoryLimit
 
     /// Syslog inputs (`syslog_socket`, `syslog_stream`, `syslog_tcp`, `syslog_udp`, each a
     /// comma-separated list; the flags of the same names): none unless configured.
@@ -47,83 +48,107 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     /// The settings of a configuration file on top of the defaults. The file must be a regular
     /// file (or a link to one) of at most 1 MiB.
-    public static func load(path: String) throws(ConfigurationError) -> DaemonConfiguration {
+    package static func load(path: String) throws(ConfigurationError) -> DaemonConfiguration {
         var configuration = DaemonConfiguration()
         try configuration.apply(ConfigurationFile(bytes: ConfigurationFile.read(path: path), source: path))
         return configuration
     }
 
     /// The settings of `text` on top of the defaults; `source` names it in messages.
-    public static func parse(_ text: String, source: String) throws(ConfigurationError) -> DaemonConfiguration {
+    package static func parse(_ text: String, source: String) throws(ConfigurationError) -> DaemonConfiguration {
         var configuration = DaemonConfiguration()
         try configuration.apply(ConfigurationFile(text: text, source: source))
         return configuration
     }
 
     /// The keys a file may set, each with the type it takes.
-    static let keys: [String: @Sendable (inout DaemonConfiguration, ConfigurationFile.Value, Setter) throws(ConfigurationError) -> Void] = [
-        "socket": { c, v, s throws(ConfigurationError) in c.socketPath = try s.path(v) },
-        "socket_mode": { c, v, s throws(ConfigurationError) in c.socketMode = try s.mode(v) },
-        "socket_group": { c, v, s throws(ConfigurationError) in c.socketGroup = try s.string(v) },
-        "base": { c, v, s throws(ConfigurationError) in c.sinks.base = try s.path(v) },
-        "error_file_level": { c, v, s throws(ConfigurationError) in c.sinks.errorFileLevel = try s.level(v) },
-        "debug_file_level": { c, v, s throws(ConfigurationError) in c.sinks.debugFileLevel = try s.level(v) },
-        "console_level": { c, v, s throws(ConfigurationError) in c.sinks.consoleLevel = try s.level(v) },
-        "journald_level": { c, v, s throws(ConfigurationError) in c.sinks.journaldLevel = try s.level(v) },
-        "files": { c, v, s throws(ConfigurationError) in
-            if try !s.boolean(v) {
-                c.sinks.errorFileLevel = nil
-                c.sinks.debugFileLevel = nil
-            }
-        },
-        "console": { c, v, s throws(ConfigurationError) in
-            c.sinks.consoleLevel = try s.boolean(v) ? (c.sinks.consoleLevel ?? .info) : nil
-        },
-        "journald": { c, v, s throws(ConfigurationError) in if try !s.boolean(v) { c.sinks.journaldLevel = nil } },
-        "max_bytes": { c, v, s throws(ConfigurationError) in c.sinks.maxBytes = try s.integer(v, atLeast: 0) },
-        "backup_count": { c, v, s throws(ConfigurationError) in c.sinks.backupCount = try s.integer(v, atLeast: 0) },
-        "file_format": { c, v, s throws(ConfigurationError) in c.sinks.fileFormat = try s.format(v) },
-        "console_format": { c, v, s throws(ConfigurationError) in c.sinks.consoleFormat = try s.format(v) },
-        "identifier": { c, v, s throws(ConfigurationError) in c.defaultIdentifier = try s.string(v) },
-        "sink_queue_capacity": { c, v, s throws(ConfigurationError) in c.sinkQueueCapacity = try s.integer(v, atLeast: 1) },
-        "journald_overflow": { c, v, s throws(ConfigurationError) in
-            switch try s.string(v) {
-            case "block": c.sinks.journaldOverflow = .block
-            case "drop": c.sinks.journaldOverflow = .drop
-            case let other: throw s.bad("\"\(other)\": expected \"block\" or \"drop\"")
-            }
-        },
-        "journald_backlog": { c, v, s throws(ConfigurationError) in c.sinks.journaldBacklog = try s.integer(v, atLeast: 0) },
-        "max_connections": { c, v, s throws(ConfigurationError) in c.maxConnections = try s.integer(v, atLeast: 1) },
-        "syslog_socket": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-socket", v) },
-        "syslog_stream": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-stream", v) },
-        "syslog_tcp": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-tcp", v) },
-        "syslog_udp": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-udp", v) },
-        "syslog_max_message": { c, v, s throws(ConfigurationError) in
-            let bytes = try s.integer(v, atLeast: 480)
-            // Each stream connection holds this much of the memory budget: 8 MiB, the bridge's own frame limit, is plenty.
-            guard bytes <= 8 * 1024 * 1024 else { throw s.bad("\(bytes): must be at most 8388608 (8 MiB)") }
-            c.syslogMaxMessage = bytes
-        },
-        "memory_limit": { c, v, s throws(ConfigurationError) in
-            let text = if case .integer(let bytes) = v { String(bytes) } else { try s.string(v) }
-            guard let bytes = MemoryBudget.parseSize(text), bytes >= MemoryBudget.minimumLimit else {
-                throw s.bad("\"\(text)\": expected a size of at least 16M, such as \"256M\" or \"1G\"")
-            }
-            c.memoryLimit = bytes
-        },
-        // The file format has no lists: several receivers are one comma-separated string.
-        "forward": { c, v, s throws(ConfigurationError) in c.sinks.forward = try s.destinations(v) },
-        "forward_level": { c, v, s throws(ConfigurationError) in c.sinks.forwardLevel = try s.level(v) },
-        "forward_ca": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.caFile = try s.path(v) },
-        "forward_cert": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.certificateFile = try s.path(v) },
-        "forward_key": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.keyFile = try s.path(v) },
-        "forward_buffer": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.bufferRecords = try s.integer(v, atLeast: 1) },
-        "forward_spill": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.spillDirectory = try s.path(v) },
-        "forward_spill_bytes": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.spillBytes = try s.integer(v, atLeast: 1 << 20) },
-        "forward_drain_seconds": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.drainSeconds = Double(try s.integer(v, atLeast: 0)) },
-        "forward_buffer_bytes": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.bufferBytes = try s.integer(v, atLeast: 1) },
-    ]
+    static let keys:
+        [String:
+            @Sendable (inout DaemonConfiguration, ConfigurationFile.Value, Setter) throws(ConfigurationError) -> Void] =
+            [
+                "socket": { c, v, s throws(ConfigurationError) in c.socketPath = try s.path(v) },
+                "socket_mode": { c, v, s throws(ConfigurationError) in c.socketMode = try s.mode(v) },
+                "socket_group": { c, v, s throws(ConfigurationError) in c.socketGroup = try s.string(v) },
+                "base": { c, v, s throws(ConfigurationError) in c.sinks.base = try s.path(v) },
+                "error_file_level": { c, v, s throws(ConfigurationError) in c.sinks.errorFileLevel = try s.level(v) },
+                "debug_file_level": { c, v, s throws(ConfigurationError) in c.sinks.debugFileLevel = try s.level(v) },
+                "console_level": { c, v, s throws(ConfigurationError) in c.sinks.consoleLevel = try s.level(v) },
+                "journald_level": { c, v, s throws(ConfigurationError) in c.sinks.journaldLevel = try s.level(v) },
+                "files": { c, v, s throws(ConfigurationError) in
+                    if try !s.boolean(v) {
+                        c.sinks.errorFileLevel = nil
+                        c.sinks.debugFileLevel = nil
+                    }
+                },
+                "console": { c, v, s throws(ConfigurationError) in
+                    c.sinks.consoleLevel = try s.boolean(v) ? (c.sinks.consoleLevel ?? .info) : nil
+                },
+                "journald": { c, v, s throws(ConfigurationError) in if try !s.boolean(v) { c.sinks.journaldLevel = nil }
+                },
+                "max_bytes": { c, v, s throws(ConfigurationError) in c.sinks.maxBytes = try s.integer(v, atLeast: 0) },
+                "backup_count": { c, v, s throws(ConfigurationError) in
+                    c.sinks.backupCount = try s.integer(v, atLeast: 0)
+                },
+                "file_format": { c, v, s throws(ConfigurationError) in c.sinks.fileFormat = try s.format(v) },
+                "console_format": { c, v, s throws(ConfigurationError) in c.sinks.consoleFormat = try s.format(v) },
+                "identifier": { c, v, s throws(ConfigurationError) in c.defaultIdentifier = try s.string(v) },
+                "sink_queue_capacity": { c, v, s throws(ConfigurationError) in
+                    c.sinkQueueCapacity = try s.integer(v, atLeast: 1)
+                },
+                "journald_overflow": { c, v, s throws(ConfigurationError) in
+                    switch try s.string(v) {
+                    case "block": c.sinks.journaldOverflow = .block
+                    case "drop": c.sinks.journaldOverflow = .drop
+                    case let other: throw s.bad("\"\(other)\": expected \"block\" or \"drop\"")
+                    }
+                },
+                "journald_backlog": { c, v, s throws(ConfigurationError) in
+                    c.sinks.journaldBacklog = try s.integer(v, atLeast: 0)
+                },
+                "max_connections": { c, v, s throws(ConfigurationError) in
+                    c.maxConnections = try s.integer(v, atLeast: 1)
+                },
+                "syslog_socket": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-socket", v) },
+                "syslog_stream": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-stream", v) },
+                "syslog_tcp": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-tcp", v) },
+                "syslog_udp": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-udp", v) },
+                "syslog_max_message": { c, v, s throws(ConfigurationError) in
+                    let bytes = try s.integer(v, atLeast: 480)
+                    // Each stream connection holds this much of the memory budget: 8 MiB, the bridge's own frame limit, is plenty.
+                    guard bytes <= 8 * 1024 * 1024 else { throw s.bad("\(bytes): must be at most 8388608 (8 MiB)") }
+                    c.syslogMaxMessage = bytes
+                },
+                "memory_limit": { c, v, s throws(ConfigurationError) in
+                    let text = if case .integer(let bytes) = v { String(bytes) } else { try s.string(v) }
+                    guard let bytes = MemoryBudget.parseSize(text), bytes >= MemoryBudget.minimumLimit else {
+                        throw s.bad("\"\(text)\": expected a size of at least 16M, such as \"256M\" or \"1G\"")
+                    }
+                    c.memoryLimit = bytes
+                },
+                // The file format has no lists: several receivers are one comma-separated string.
+                "forward": { c, v, s throws(ConfigurationError) in c.sinks.forward = try s.destinations(v) },
+                "forward_level": { c, v, s throws(ConfigurationError) in c.sinks.forwardLevel = try s.level(v) },
+                "forward_ca": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.caFile = try s.path(v) },
+                "forward_cert": { c, v, s throws(ConfigurationError) in
+                    c.sinks.forwardOptions.certificateFile = try s.path(v)
+                },
+                "forward_key": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.keyFile = try s.path(v) },
+                "forward_buffer": { c, v, s throws(ConfigurationError) in
+                    c.sinks.forwardOptions.bufferRecords = try s.integer(v, atLeast: 1)
+                },
+                "forward_spill": { c, v, s throws(ConfigurationError) in
+                    c.sinks.forwardOptions.spillDirectory = try s.path(v)
+                },
+                "forward_spill_bytes": { c, v, s throws(ConfigurationError) in
+                    c.sinks.forwardOptions.spillBytes = try s.integer(v, atLeast: 1 << 20)
+                },
+                "forward_drain_seconds": { c, v, s throws(ConfigurationError) in
+                    c.sinks.forwardOptions.drainSeconds = Double(try s.integer(v, atLeast: 0))
+                },
+                "forward_buffer_bytes": { c, v, s throws(ConfigurationError) in
+                    c.sinks.forwardOptions.bufferBytes = try s.integer(v, atLeast: 1)
+                },
+            ]
 
     mutating func apply(_ file: ConfigurationFile) throws(ConfigurationError) {
         // Sorted by line, so the first problem in the file is the one reported.
@@ -158,7 +183,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
 
         private func wrongType(_ value: ConfigurationFile.Value, expected: String) -> ConfigurationError {
-            ConfigurationError(.wrongType, key: key, source: source, line: line, "expected \(expected), got \(value.typeName)")
+            ConfigurationError(
+                .wrongType, key: key, source: source, line: line, "expected \(expected), got \(value.typeName)")
         }
 
         func string(_ value: ConfigurationFile.Value) throws(ConfigurationError) -> String {
@@ -186,7 +212,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         func level(_ value: ConfigurationFile.Value) throws(ConfigurationError) -> Logger.Level {
             let text = try string(value)
             guard let level = Logger.Level(parsing: text) else {
-                throw bad("\"\(text)\" is not a level (\(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw bad(
+                    "\"\(text)\" is not a level (\(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             return level
         }
@@ -208,7 +235,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
 
         /// A comma-separated list of syslog endpoints of one kind ("" for none).
-        func syslog(_ configuration: inout DaemonConfiguration, _ name: String, _ value: ConfigurationFile.Value) throws(ConfigurationError) {
+        func syslog(_ configuration: inout DaemonConfiguration, _ name: String, _ value: ConfigurationFile.Value)
+            throws(ConfigurationError)
+        {
             let items = try string(value).split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
             if let error = configuration.setSyslogEndpoints(name, items) { throw bad(error.problem) }
         }
@@ -231,11 +260,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// removed at once: `access` says yes to root under /proc); existing log files are regular
     /// files that can be opened for writing. What fails after this (the socket busy, a log file
     /// gone bad since) is a failure at run time, not a configuration error.
-    public func validateEnvironment(source: String) throws(ConfigurationError) {
+    package func validateEnvironment(source: String) throws(ConfigurationError) {
         try checkSocket(source: source)
         if let group = socketGroup, Self.groupID(group) == nil {
             throw ConfigurationError(
-                .badValue, key: "socket_group", source: source, line: lines["socket_group"], "no group \"\(group)\" on this machine"
+                .badValue, key: "socket_group", source: source, line: lines["socket_group"],
+                "no group \"\(group)\" on this machine"
             )
         }
         if let (key, problem) = ForwardTLS.problem(sinks.forwardOptions, forwarding: sinks.forward) {
@@ -243,9 +273,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
         if let spill = sinks.forwardOptions.spillDirectory, !sinks.forward.isEmpty {
             let line = lines["forward_spill"]
-            let directory = try Self.nearestExistingDirectory(of: spill + "/x", key: "forward_spill", source: source, line: line)
+            let directory = try Self.nearestExistingDirectory(
+                of: spill + "/x", key: "forward_spill", source: source, line: line)
             guard access(directory, W_OK | X_OK) == 0 else {
-                throw ConfigurationError(.unwritable, key: "forward_spill", source: source, line: line, "\(directory): \(String(cString: strerror(errno)))")
+                throw ConfigurationError(
+                    .unwritable, key: "forward_spill", source: source, line: line,
+                    "\(directory): \(String(cString: strerror(errno)))")
             }
         }
         var logFiles: [String] = []
@@ -255,12 +288,16 @@ public struct DaemonConfiguration: Sendable, Equatable {
         func unwritable(_ problem: String) -> ConfigurationError {
             ConfigurationError(.unwritable, key: "base", source: source, line: lines["base"], problem)
         }
-        let directory = try Self.nearestExistingDirectory(of: sinks.base, key: "base", source: source, line: lines["base"])
-        guard access(directory, W_OK | X_OK) == 0 else { throw unwritable("\(directory): \(String(cString: strerror(errno)))") }
+        let directory = try Self.nearestExistingDirectory(
+            of: sinks.base, key: "base", source: source, line: lines["base"])
+        guard access(directory, W_OK | X_OK) == 0 else {
+            throw unwritable("\(directory): \(String(cString: strerror(errno)))")
+        }
         try Self.probeFileCreation(in: directory, failure: unwritable)
         for path in logFiles {
             var info = stat()
-            guard lstat(path, &info) == 0 else { continue }  // absent: created at start, which the probe showed possible
+            // absent: created at start, which the probe showed possible
+            guard lstat(path, &info) == 0 else { continue }
             // The rule `collect` applies when it opens the file, checked here on the path so that
             // check-config refuses the same files with the same words.
             if let problem = FileDescriptorIO.logFileProblem(info) {
@@ -268,9 +305,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
             }
             // Non-blocking and without O_CREAT: checks that the file can be written without touching it.
             do {
-                let fd = try syscall("open") { open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) }
+                let fd = try syscall("open") {
+                    open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+                }
                 close(fd)  // opened only to check: nothing written, nothing to lose if close fails
-            } catch where Self.passingErrors.contains(error.errno) {
+            } catch  where Self.passingErrors.contains(error.errno) {
                 continue
             } catch {
                 throw unwritable("\(path): \(String(cString: strerror(error.errno)))")
@@ -300,7 +339,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     /// The nearest existing ancestor of `path`'s directory (what `mkdir -p` would create in);
     /// an error if that is not a directory.
-    static func nearestExistingDirectory(of path: String, key: String, source: String, line: Int?) throws(ConfigurationError) -> String {
+    static func nearestExistingDirectory(of path: String, key: String, source: String, line: Int?)
+        throws(ConfigurationError) -> String
+    {
         var directory = path.hasPrefix("/") ? path : "./" + path
         repeat {
             directory = String(directory[..<(directory.lastIndex(of: "/") ?? directory.startIndex)])
@@ -308,7 +349,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
             var info = stat()
             if stat(directory, &info) == 0 {
                 guard (info.st_mode & S_IFMT) == S_IFDIR else {
-                    throw ConfigurationError(.unwritable, key: key, source: source, line: line, "\(directory) is not a directory")
+                    throw ConfigurationError(
+                        .unwritable, key: key, source: source, line: line, "\(directory) is not a directory")
                 }
                 return directory
             }
@@ -325,12 +367,17 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Creates and removes a file in `directory`: the only sure way to know that the log files
     /// (or the directories above them) can be created there, whoever we run as and whatever the
     /// file system (procfs and sysfs take no new files, a read-only mount says EROFS).
-    private static func probeFileCreation(in directory: String, failure: (String) -> ConfigurationError) throws(ConfigurationError) {
-        let probe = "\(directory == "/" ? "" : directory)/.journal-bridge-check-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    private static func probeFileCreation(in directory: String, failure: (String) -> ConfigurationError)
+        throws(ConfigurationError)
+    {
+        let probe =
+            "\(directory == "/" ? "" : directory)/.journal-bridge-check-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do {
-            let fd = try syscall("open") { open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600) }
+            let fd = try syscall("open") {
+                open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
+            }
             close(fd)  // empty and removed next: nothing to lose if close fails
-        } catch where passingErrors.contains(error.errno) {
+        } catch  where passingErrors.contains(error.errno) {
             return
         } catch {
             throw failure("cannot create a file in \(directory): \(String(cString: strerror(error.errno)))")
@@ -350,7 +397,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     }
 
     /// The number of a group given by name or number; nil when this machine has no such group.
-    public static func groupID(_ group: String) -> gid_t? {
+    package static func groupID(_ group: String) -> gid_t? {
         if let number = gid_t(group) { return number }
         guard let entry = getgrnam(group) else { return nil }
         return entry.pointee.gr_gid
