@@ -55,6 +55,21 @@ extension JournalBridgeCommand {
         )
         var memoryLimit: String?
 
+        @Option(help: "Syslog Unix datagram socket to bind, as /dev/log (repeatable; e.g. /run/journal-bridge/syslog).")
+        var syslogSocket: [String] = []
+
+        @Option(help: "Syslog Unix stream socket to bind, RFC 6587 framing (repeatable).")
+        var syslogStream: [String] = []
+
+        @Option(help: "Syslog over TCP, HOST:PORT, RFC 6587 framing (repeatable; off by default).")
+        var syslogTcp: [String] = []
+
+        @Option(help: "Syslog over UDP, HOST:PORT (repeatable; off by default).")
+        var syslogUdp: [String] = []
+
+        @Option(help: "Bytes kept of one syslog message; the rest is cut with a marker and counted (default 65536).")
+        var syslogMaxMessage: Int?
+
         @OptionGroup var sinks: SinkOptions
 
         @Option(
@@ -70,10 +85,26 @@ extension JournalBridgeCommand {
             if let socketMode, parsedSocketMode == nil {
                 throw ValidationError("--socket-mode \(socketMode): expected octal permissions such as 0660")
             }
+            var probe = DaemonConfiguration()
+            for (name, values) in syslogFlags {
+                if let error = probe.setSyslogEndpoints(name, values) {
+                    throw ValidationError("--\(name): \(error.problem)")
+                }
+            }
+            if let syslogMaxMessage, !(480...8 * 1024 * 1024).contains(syslogMaxMessage) {
+                throw ValidationError("--syslog-max-message \(syslogMaxMessage): must be 480 to 8388608 (8 MiB)")
+            }
             if let memoryLimit, parsedMemoryLimit == nil {
                 throw ValidationError(
                     "--memory-limit \(memoryLimit): expected a size of at least 16M, such as 256M or 1G")
             }
+        }
+
+        private var syslogFlags: [(String, [String])] {
+            [
+                ("syslog-socket", syslogSocket), ("syslog-stream", syslogStream), ("syslog-tcp", syslogTcp),
+                ("syslog-udp", syslogUdp),
+            ]
         }
 
         private var parsedMemoryLimit: Int? {
@@ -100,6 +131,12 @@ extension JournalBridgeCommand {
                 configuration.memoryLimit = bytes
                 configuration.lines["memory_limit"] = nil
             }
+            // A flag given replaces the file's list of that kind (checked in `validate`).
+            for (name, values) in syslogFlags where !values.isEmpty {
+                _ = configuration.setSyslogEndpoints(name, values)
+                configuration.lines[String(name.map { $0 == "-" ? "_" : $0 })] = nil
+            }
+            if let syslogMaxMessage { configuration.syslogMaxMessage = syslogMaxMessage }
             if sinks.base != nil { configuration.lines["base"] = nil }
             configuration.sinks = sinks.configuration(defaults: configuration.sinks)
             if !forward.isEmpty {

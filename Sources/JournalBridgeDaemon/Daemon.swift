@@ -26,8 +26,10 @@ package enum Daemon {
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
         checkPthread(pthread_sigmask(SIG_BLOCK, &signals, nil), "pthread_sigmask")
 
-        let activatedControl = Systemd.activatedControlSocket()
-        let activated = Systemd.activatedSocket()
+        let syslogActivated = SyslogActivation.descriptors()
+        // The control channel: the socket unit's second socket, unless that is a syslog one.
+        let activatedControl = Systemd.activatedControlSocket().flatMap { fd in syslogActivated.contains { $0.fd == fd } ? nil : fd }
+        let activated = Systemd.activatedSocket(excluding: Set(syslogActivated.map(\.fd) + (activatedControl.map { [$0] } ?? [])))
         try configuration.validateEnvironment(source: source)
         let routes: [SinkRoute]
         do {
@@ -46,6 +48,7 @@ package enum Daemon {
             memoryLimit: configuration.memoryLimit
         )
         collectorConfiguration.rateLimit = configuration.rateLimit
+        collectorConfiguration.syslogInputs = configuration.syslogInputSettings(activated: syslogActivated)
         let collector = Collector(configuration: collectorConfiguration, routes: routes)
         let listening = activated.map { "fd \($0) from systemd" } ?? configuration.socketPath
         do {
@@ -58,6 +61,7 @@ package enum Daemon {
         let operations = DaemonOperations(collector: collector, configuration: configuration, source: source, load: reload)
         operations.startControl(activated: activatedControl)
         operations.announce(.started, .notice, "journal-bridge collector started on \(listening)")
+        for input in collector.syslogInputs { StandardError.write("journal-bridge: \(SyslogInputs.describe(input))\n") }
         Systemd.notify("READY=1\nSTATUS=collecting on \(listening)\nMAINPID=\(getpid())")
         let watchdog = WatchdogPinger { collector.isRunning }
 
@@ -89,6 +93,9 @@ package enum Daemon {
         // Every sink's losses in the last line: a record a sink failed to write was still acknowledged.
         let perSink = statistics.perSink.map { "\($0.name): \($0.failed) failed, \($0.packed) packed" }.joined(
             separator: "; ")
+        for input in collector.syslogInputs {
+            StandardError.write("journal-bridge: \(input.settings.endpoint): \(input.counters.summary)\n")
+        }
         StandardError.write("journal-bridge: stopped after \(statistics.total) records (\(perSink))\n")
     }
 }

@@ -27,7 +27,26 @@ package struct DaemonConfiguration: Sendable, Equatable {
     /// Seconds between textfile writes and `STATUS=` updates (`metrics_interval`).
     package var metricsInterval = 15
 
-    package init() {}
+    /// Syslog inputs (`syslog_socket`, `syslog_stream`, `syslog_tcp`, `syslog_udp`, each a
+    /// comma-separated list; the flags of the same names): none unless configured.
+    package var syslogEndpoints: [SyslogEndpoint] = []
+    /// Bytes kept of one syslog message (`syslog_max_message`); the rest is cut with a marker and counted.
+    package var syslogMaxMessage = SyslogFramer.defaultMaximumMessageBytes
+
+    public init() {}
+
+    /// Replaces the endpoints of kind `name` (`syslog-tcp`, ...) with `values`; the problem with the first bad one otherwise.
+    package mutating func setSyslogEndpoints(_ name: String, _ values: [String]) -> SyslogEndpointError? {
+        var parsed: [SyslogEndpoint] = []
+        for value in values {
+            switch SyslogEndpoint.parse(name: name, value: value) {
+            case .success(let endpoint): parsed.append(endpoint)
+            case .failure(let error): return error
+            }
+        }
+        syslogEndpoints = syslogEndpoints.filter { $0.name != name } + parsed
+        return nil
+    }
 
     /// The line that set each key of the file, for messages about it; a key a flag
     /// overrode has none.
@@ -49,40 +68,50 @@ package struct DaemonConfiguration: Sendable, Equatable {
     }
 
     /// The keys a file may set, each with the type it takes.
-    static let keys: [String: @Sendable (inout DaemonConfiguration, ConfigurationFile.Value, Setter) throws(ConfigurationError) -> Void] = [
-        "socket": { c, v, s throws(ConfigurationError) in c.socketPath = try s.path(v) },
-        "socket_mode": { c, v, s throws(ConfigurationError) in c.socketMode = try s.mode(v) },
-        "socket_group": { c, v, s throws(ConfigurationError) in c.socketGroup = try s.string(v) },
-        "base": { c, v, s throws(ConfigurationError) in c.sinks.base = try s.path(v) },
-        "error_file_level": { c, v, s throws(ConfigurationError) in c.sinks.errorFileLevel = try s.level(v) },
-        "debug_file_level": { c, v, s throws(ConfigurationError) in c.sinks.debugFileLevel = try s.level(v) },
-        "console_level": { c, v, s throws(ConfigurationError) in c.sinks.consoleLevel = try s.level(v) },
-        "journald_level": { c, v, s throws(ConfigurationError) in c.sinks.journaldLevel = try s.level(v) },
-        "files": { c, v, s throws(ConfigurationError) in
-            if try !s.boolean(v) {
-                c.sinks.errorFileLevel = nil
-                c.sinks.debugFileLevel = nil
-            }
-        },
-        "console": { c, v, s throws(ConfigurationError) in
-            c.sinks.consoleLevel = try s.boolean(v) ? (c.sinks.consoleLevel ?? .info) : nil
-        },
-        "journald": { c, v, s throws(ConfigurationError) in if try !s.boolean(v) { c.sinks.journaldLevel = nil } },
-        "max_bytes": { c, v, s throws(ConfigurationError) in c.sinks.maxBytes = try s.integer(v, atLeast: 0) },
-        "backup_count": { c, v, s throws(ConfigurationError) in c.sinks.backupCount = try s.integer(v, atLeast: 0) },
-        "file_format": { c, v, s throws(ConfigurationError) in c.sinks.fileFormat = try s.format(v) },
-        "console_format": { c, v, s throws(ConfigurationError) in c.sinks.consoleFormat = try s.format(v) },
-        "identifier": { c, v, s throws(ConfigurationError) in c.defaultIdentifier = try s.string(v) },
-        "sink_queue_capacity": { c, v, s throws(ConfigurationError) in c.sinkQueueCapacity = try s.integer(v, atLeast: 1) },
-        "journald_overflow": { c, v, s throws(ConfigurationError) in
-            switch try s.string(v) {
-            case "block": c.sinks.journaldOverflow = .block
-            case "drop": c.sinks.journaldOverflow = .drop
-            case let other: throw s.bad("\"\(other)\": expected \"block\" or \"drop\"")
-            }
-        },
-        "journald_backlog": { c, v, s throws(ConfigurationError) in c.sinks.journaldBacklog = try s.integer(v, atLeast: 0) },
-        "rate_limit_interval": { c, v, s throws(ConfigurationError) in c.rateLimit.interval = Double(try s.integer(v, atLeast: 1)) },
+    static let keys:
+        [String:
+            @Sendable (inout DaemonConfiguration, ConfigurationFile.Value, Setter) throws(ConfigurationError) -> Void] =
+            [
+                "socket": { c, v, s throws(ConfigurationError) in c.socketPath = try s.path(v) },
+                "socket_mode": { c, v, s throws(ConfigurationError) in c.socketMode = try s.mode(v) },
+                "socket_group": { c, v, s throws(ConfigurationError) in c.socketGroup = try s.string(v) },
+                "base": { c, v, s throws(ConfigurationError) in c.sinks.base = try s.path(v) },
+                "error_file_level": { c, v, s throws(ConfigurationError) in c.sinks.errorFileLevel = try s.level(v) },
+                "debug_file_level": { c, v, s throws(ConfigurationError) in c.sinks.debugFileLevel = try s.level(v) },
+                "console_level": { c, v, s throws(ConfigurationError) in c.sinks.consoleLevel = try s.level(v) },
+                "journald_level": { c, v, s throws(ConfigurationError) in c.sinks.journaldLevel = try s.level(v) },
+                "files": { c, v, s throws(ConfigurationError) in
+                    if try !s.boolean(v) {
+                        c.sinks.errorFileLevel = nil
+                        c.sinks.debugFileLevel = nil
+                    }
+                },
+                "console": { c, v, s throws(ConfigurationError) in
+                    c.sinks.consoleLevel = try s.boolean(v) ? (c.sinks.consoleLevel ?? .info) : nil
+                },
+                "journald": { c, v, s throws(ConfigurationError) in if try !s.boolean(v) { c.sinks.journaldLevel = nil }
+                },
+                "max_bytes": { c, v, s throws(ConfigurationError) in c.sinks.maxBytes = try s.integer(v, atLeast: 0) },
+                "backup_count": { c, v, s throws(ConfigurationError) in
+                    c.sinks.backupCount = try s.integer(v, atLeast: 0)
+                },
+                "file_format": { c, v, s throws(ConfigurationError) in c.sinks.fileFormat = try s.format(v) },
+                "console_format": { c, v, s throws(ConfigurationError) in c.sinks.consoleFormat = try s.format(v) },
+                "identifier": { c, v, s throws(ConfigurationError) in c.defaultIdentifier = try s.string(v) },
+                "sink_queue_capacity": { c, v, s throws(ConfigurationError) in
+                    c.sinkQueueCapacity = try s.integer(v, atLeast: 1)
+                },
+                "journald_overflow": { c, v, s throws(ConfigurationError) in
+                    switch try s.string(v) {
+                    case "block": c.sinks.journaldOverflow = .block
+                    case "drop": c.sinks.journaldOverflow = .drop
+                    case let other: throw s.bad("\"\(other)\": expected \"block\" or \"drop\"")
+                    }
+                },
+                "journald_backlog": { c, v, s throws(ConfigurationError) in
+                    c.sinks.journaldBacklog = try s.integer(v, atLeast: 0)
+                },
+                "rate_limit_interval": { c, v, s throws(ConfigurationError) in c.rateLimit.interval = Double(try s.integer(v, atLeast: 1)) },
         "rate_limit_burst": { c, v, s throws(ConfigurationError) in c.rateLimit.burst = try s.integer(v, atLeast: 0) },
         "rate_limit_key": { c, v, s throws(ConfigurationError) in
             let text = try s.string(v)
@@ -96,26 +125,50 @@ package struct DaemonConfiguration: Sendable, Equatable {
         },
         "metrics_textfile": { c, v, s throws(ConfigurationError) in c.metricsTextfile = try s.path(v) },
         "metrics_interval": { c, v, s throws(ConfigurationError) in c.metricsInterval = try s.integer(v, atLeast: 1) },
-        "max_connections": { c, v, s throws(ConfigurationError) in c.maxConnections = try s.integer(v, atLeast: 1) },
-        "memory_limit": { c, v, s throws(ConfigurationError) in
-            let text = if case .integer(let bytes) = v { String(bytes) } else { try s.string(v) }
-            guard let bytes = MemoryBudget.parseSize(text), bytes >= MemoryBudget.minimumLimit else {
-                throw s.bad("\"\(text)\": expected a size of at least 16M, such as \"256M\" or \"1G\"")
-            }
-            c.memoryLimit = bytes
-        },
-        // The file format has no lists: several receivers are one comma-separated string.
-        "forward": { c, v, s throws(ConfigurationError) in c.sinks.forward = try s.destinations(v) },
-        "forward_level": { c, v, s throws(ConfigurationError) in c.sinks.forwardLevel = try s.level(v) },
-        "forward_ca": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.caFile = try s.path(v) },
-        "forward_cert": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.certificateFile = try s.path(v) },
-        "forward_key": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.keyFile = try s.path(v) },
-        "forward_buffer": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.bufferRecords = try s.integer(v, atLeast: 1) },
-        "forward_spill": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.spillDirectory = try s.path(v) },
-        "forward_spill_bytes": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.spillBytes = try s.integer(v, atLeast: 1 << 20) },
-        "forward_drain_seconds": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.drainSeconds = Double(try s.integer(v, atLeast: 0)) },
-        "forward_buffer_bytes": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.bufferBytes = try s.integer(v, atLeast: 1) },
-    ]
+        "max_connections": { c, v, s throws(ConfigurationError) in
+                    c.maxConnections = try s.integer(v, atLeast: 1)
+                },
+                "syslog_socket": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-socket", v) },
+                "syslog_stream": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-stream", v) },
+                "syslog_tcp": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-tcp", v) },
+                "syslog_udp": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-udp", v) },
+                "syslog_max_message": { c, v, s throws(ConfigurationError) in
+                    let bytes = try s.integer(v, atLeast: 480)
+                    // Each stream connection holds this much of the memory budget: 8 MiB, the bridge's own frame limit, is plenty.
+                    guard bytes <= 8 * 1024 * 1024 else { throw s.bad("\(bytes): must be at most 8388608 (8 MiB)") }
+                    c.syslogMaxMessage = bytes
+                },
+                "memory_limit": { c, v, s throws(ConfigurationError) in
+                    let text = if case .integer(let bytes) = v { String(bytes) } else { try s.string(v) }
+                    guard let bytes = MemoryBudget.parseSize(text), bytes >= MemoryBudget.minimumLimit else {
+                        throw s.bad("\"\(text)\": expected a size of at least 16M, such as \"256M\" or \"1G\"")
+                    }
+                    c.memoryLimit = bytes
+                },
+                // The file format has no lists: several receivers are one comma-separated string.
+                "forward": { c, v, s throws(ConfigurationError) in c.sinks.forward = try s.destinations(v) },
+                "forward_level": { c, v, s throws(ConfigurationError) in c.sinks.forwardLevel = try s.level(v) },
+                "forward_ca": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.caFile = try s.path(v) },
+                "forward_cert": { c, v, s throws(ConfigurationError) in
+                    c.sinks.forwardOptions.certificateFile = try s.path(v)
+                },
+                "forward_key": { c, v, s throws(ConfigurationError) in c.sinks.forwardOptions.keyFile = try s.path(v) },
+                "forward_buffer": { c, v, s throws(ConfigurationError) in
+                    c.sinks.forwardOptions.bufferRecords = try s.integer(v, atLeast: 1)
+                },
+                "forward_spill": { c, v, s throws(ConfigurationError) in
+                    c.sinks.forwardOptions.spillDirectory = try s.path(v)
+                },
+                "forward_spill_bytes": { c, v, s throws(ConfigurationError) in
+                    c.sinks.forwardOptions.spillBytes = try s.integer(v, atLeast: 1 << 20)
+                },
+                "forward_drain_seconds": { c, v, s throws(ConfigurationError) in
+                    c.sinks.forwardOptions.drainSeconds = Double(try s.integer(v, atLeast: 0))
+                },
+                "forward_buffer_bytes": { c, v, s throws(ConfigurationError) in
+                    c.sinks.forwardOptions.bufferBytes = try s.integer(v, atLeast: 1)
+                },
+            ]
 
     mutating func apply(_ file: ConfigurationFile) throws(ConfigurationError) {
         // Sorted by line, so the first problem in the file is the one reported.
@@ -199,6 +252,14 @@ package struct DaemonConfiguration: Sendable, Equatable {
                 throw bad("\"\(text)\": expected octal permissions such as \"0660\"")
             }
             return mode
+        }
+
+        /// A comma-separated list of syslog endpoints of one kind ("" for none).
+        func syslog(_ configuration: inout DaemonConfiguration, _ name: String, _ value: ConfigurationFile.Value)
+            throws(ConfigurationError)
+        {
+            let items = try string(value).split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+            if let error = configuration.setSyslogEndpoints(name, items) { throw bad(error.problem) }
         }
 
         func format(_ value: ConfigurationFile.Value) throws(ConfigurationError) -> LineFormat {
@@ -360,5 +421,18 @@ package struct DaemonConfiguration: Sendable, Equatable {
         if let number = gid_t(group) { return number }
         guard let entry = getgrnam(group) else { return nil }
         return entry.pointee.gr_gid
+    }
+}
+
+extension DaemonConfiguration {
+    /// The syslog inputs to run: systemd's named sockets first, then the configured endpoints it passed none of.
+    package func syslogInputSettings(activated: [(name: String, fd: Int32)]) -> [SyslogInputSettings] {
+        // Unix syslog sockets are for every local program, as /dev/log is: 0666 unless socket_group narrows them.
+        let template = SyslogInputSettings(
+            endpoint: .unixDatagram(path: SyslogEndpoint.defaultSocketPath), maximumMessageBytes: syslogMaxMessage,
+            socketMode: socketGroup == nil ? 0o666 : socketMode, socketGroup: socketGroup.flatMap(Self.groupID),
+            maxConnections: maxConnections, defaultIdentifier: defaultIdentifier
+        )
+        return SyslogActivation.settings(configured: syslogEndpoints, activated: activated, template: template)
     }
 }

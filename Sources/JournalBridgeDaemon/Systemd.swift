@@ -9,10 +9,12 @@ import Synchronization
 /// All of it is a no-op when not run by systemd (no LISTEN_FDS / NOTIFY_SOCKET).
 package enum Systemd {
     /// The listening socket systemd passed (`sd_listen_fds`), if any: fd 3.
-    package static func activatedSocket() -> Int32? {
+    /// `excluding`: descriptors taken by other inputs (the syslog sockets, `SyslogActivation`).
+    package static func activatedSocket(excluding: Set<Int32> = []) -> Int32? {
         let count = sd_listen_fds(1)
         guard count >= 1 else { return nil }
-        let fd = SD_LISTEN_FDS_START
+        guard let fd = (SD_LISTEN_FDS_START..<SD_LISTEN_FDS_START + count).first(where: { !excluding.contains($0) })
+        else { return nil }
         guard sd_is_socket_unix(fd, Int32(SOCK_STREAM.rawValue), 1, nil, 0) > 0 else {
             StandardError.write(
                 "journal-bridge: the socket systemd passed (fd \(fd)) is not a listening Unix stream socket; ignoring it\n"

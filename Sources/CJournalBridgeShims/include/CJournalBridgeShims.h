@@ -42,4 +42,39 @@ void c_jb_set_thread_name(const char *name);
 /// getxattr(2) (sys/xattr.h is not in Swift's Glibc module). Returns the value's size, or -1 with errno.
 ssize_t c_jb_getxattr(const char *path, const char *name, void *value, size_t size);
 
+// Syslog inputs (syslog.c): datagrams with the kernel's credentials and drop counts, and
+// TCP/UDP sockets named by host and port.
+
+/// Turns on SO_PASSCRED (each datagram carries its sender's pid/uid/gid, SCM_CREDENTIALS)
+/// when `credentials`, and SO_RXQ_OVFL (each datagram carries the count of datagrams the
+/// kernel dropped on this socket so far). Returns 0, or -1 with errno set.
+int c_jb_enable_datagram_info(int fd, int credentials);
+
+/// What `c_jb_receive_datagram` learnt besides the bytes.
+typedef struct {
+    int has_credentials;
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+    int has_drops;
+    unsigned int drops;
+    /// The sender's address ("192.0.2.1:514", "[2001:db8::1]:514"), empty for a Unix socket.
+    char peer[64];
+} c_jb_datagram_info;
+
+/// recvmsg(fd, MSG_DONTWAIT | MSG_TRUNC) into `buffer`: returns the datagram's full length
+/// (more than `capacity` when it was cut), or -1 with errno set.
+long c_jb_receive_datagram(int fd, void *buffer, unsigned long capacity, c_jb_datagram_info *info);
+
+/// A TCP (`stream` non-zero, listening) or UDP socket bound to `host`:`port` (a name or a
+/// numeric address; an empty host is every address), non-blocking and close-on-exec.
+/// Returns the descriptor, or -1 with errno set (EADDRNOTAVAIL when the name does not resolve).
+int c_jb_inet_bind(const char *host, const char *port, int stream, int backlog);
+
+/// accept4 (non-blocking, close-on-exec) writing the peer's address as text to `peer`.
+int c_jb_accept_peer(int fd, char *peer, unsigned long capacity);
+
+/// The address a socket is bound to, as text ("127.0.0.1:5140"). Returns 0, or -1 with errno.
+int c_jb_local_address(int fd, char *text, unsigned long capacity);
+
 #endif

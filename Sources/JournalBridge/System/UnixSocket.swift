@@ -32,14 +32,15 @@ package enum UnixSocket {
     /// ours with one link, else the start fails. (fchmod before bind would not do: bind masks
     /// the socket's mode with the umask anyway.) A directory that others may write without
     /// the sticky bit is refused: anyone could replace the socket and receive the records.
-    package static func listen(path: String, mode: mode_t? = nil, group: gid_t? = nil, backlog: Int32 = 1024)
-        throws(SystemError) -> Int32
-    {
+    /// `type` SOCK_DGRAM binds a datagram socket the same way (nothing to listen on).
+    package static func listen(
+        path: String, mode: mode_t? = nil, group: gid_t? = nil, backlog: Int32 = 1024,
+        type: Int32 = Int32(SOCK_STREAM.rawValue)
+    ) throws(SystemError) -> Int32 {
         try checkDirectory(of: path)
-        removeStaleSocket(at: path)
+        removeStaleSocket(at: path, type: type)
         let fd = try syscall("socket") {
-            socket(
-                AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            socket(AF_UNIX, type | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         }
         do {
             if let mode {
@@ -48,7 +49,7 @@ package enum UnixSocket {
                 try syscall("bind \(path)") { c_jb_bind_unix(fd, path) }
             }
             if let group { try setGroup(of: path, to: group) }
-            try syscall("listen \(path)") { Glibc.listen(fd, backlog) }
+            if type == Int32(SOCK_STREAM.rawValue) { try syscall("listen \(path)") { Glibc.listen(fd, backlog) } }
         } catch {
             close(fd)
             throw error
@@ -86,10 +87,10 @@ package enum UnixSocket {
     }
 
     /// Unlinks `path` only if it is a socket nobody listens on.
-    package static func removeStaleSocket(at path: String) {
+    package static func removeStaleSocket(at path: String, type: Int32 = Int32(SOCK_STREAM.rawValue)) {
         var info = stat()
         guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFSOCK else { return }
-        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let probe = socket(AF_UNIX, type | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard probe >= 0 else { return }
         defer { close(probe) }
         if c_jb_connect_unix(probe, path) != 0 && errno == ECONNREFUSED {

@@ -57,6 +57,18 @@ extension JournalBridgeCommand {
 
         @Option(
             help:
+                "Measure a syslog input instead of the bridge's protocol: unix (datagram, as /dev/log) or tcp; needs --syslog-sender."
+        )
+        var syslog: String?
+
+        @Option(
+            help:
+                "The syslog sender (scripts/peers/syslog-flood.c, compiled): run as SENDER MODE TARGET WORKERS RECORDS SIZE ID."
+        )
+        var syslogSender: String?
+
+        @Option(
+            help:
                 "Also time a collector whose only sink forwards to this receiver (syslog+tcp://, syslog+tls://, relp://; repeatable): the same workers and records, until the receiver has every record."
         )
         var forward: [String] = []
@@ -68,6 +80,10 @@ extension JournalBridgeCommand {
             guard workers >= 1, workers <= 1000 else { throw ValidationError("--workers must be 1...1000") }
             guard records >= 1, pacedRecords >= 0, recordSize >= 0, metadata >= 0, runs >= 1 else {
                 throw ValidationError("--records, --runs must be at least 1; sizes and counts not negative")
+            }
+            if let syslog, !["unix", "tcp"].contains(syslog) { throw ValidationError("--syslog: unix or tcp") }
+            if (syslog == nil) != (syslogSender == nil) {
+                throw ValidationError("--syslog and --syslog-sender go together")
             }
             for url in forward {
                 do { _ = try ForwardDestination(parsing: url) } catch { throw ValidationError("--forward \(error)") }
@@ -81,6 +97,17 @@ extension JournalBridgeCommand {
         var sinkList: [String] { sinks.split(separator: ",").map { String($0.filter { $0 != " " }) } }
 
         func run() throws {
+            if let syslog, let syslogSender {
+                var results: [SyslogBench.Result] = []
+                for run in 1...runs {
+                    results.append(try SyslogBench(options: self, run: run).execute(mode: syslog, sender: syslogSender))
+                }
+                print(SyslogBench.table(self, mode: syslog, results))
+                if results.contains(where: { max($0.missingFiles ?? 0, $0.missingJournald ?? 0) > 0 }) {
+                    throw ExitCode(1)
+                }
+                return
+            }
             var results: [BenchRun] = []
             for run in 1...runs {
                 results.append(try BenchRunner(options: self, run: run).execute())

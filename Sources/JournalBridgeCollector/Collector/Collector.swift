@@ -29,11 +29,16 @@ public final class Collector: Sendable {
     private enum Phase { case idle, running, stopped }
     private let phase = ConditionLock(Phase.idle)
 
-    /// Listens as `configuration` says (the bridge's input) and writes to `routes`, each
-    /// route's sink behind one queue with the route's policy.
+    /// Listens as `configuration` says (the bridge's input, and its syslog inputs if any) and
+    /// writes to `routes`, each route's sink behind one queue with the route's policy.
     public convenience init(configuration: CollectorConfiguration, routes: [SinkRoute]) {
-        self.init(configuration: configuration, inputs: [BridgeInput(configuration: configuration)], routes: routes)
+        let syslog = configuration.syslogInputs.map(makeSyslogInput)
+        self.init(
+            configuration: configuration, inputs: [BridgeInput(configuration: configuration)] + syslog, routes: routes)
     }
+
+    /// The syslog inputs among `inputs`, for their counts.
+    package var syslogInputs: [any SyslogInput] { inputs.compactMap { $0 as? any SyslogInput } }
 
     /// A collector with the given inputs (none listens until `start`).
     package init(configuration: CollectorConfiguration, inputs: [any Input], routes: [SinkRoute]) {

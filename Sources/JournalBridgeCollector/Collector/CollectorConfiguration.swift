@@ -26,6 +26,8 @@ public struct CollectorConfiguration: Sendable {
     public var diagnosticsInterval: Double = 10
     /// Fair share per source (off unless `burst` > 0): applied before the sinks.
     package var rateLimit = RateLimit()
+    /// Syslog listeners started beside the bridge's socket (none by default).
+    package var syslogInputs: [SyslogInputSettings] = []
 
     /// Bytes the collector may hold for all clients together: half for unfinished frames,
     /// half for records waiting in the sink queues. Past it the collector stops reading

@@ -1,0 +1,138 @@
+import JournalBridge
+import JournalBridgeBenchmarks
+import JournalBridgeCollector
+import JournalBridgeDaemon
+import JournalBridgeProcess
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `bench --syslog unix|tcp`: an embedded collector with one syslog input (a Unix datagram
+/// socket, or TCP on 127.0.0.1), fed by `--syslog-sender` (scripts/peers/syslog-flood.c, the
+/// same sender scripts/bench-report runs against rsyslog): N sender processes of M messages
+/// each, timed from their start until the files (and journald, if a sink) hold every message.
+struct SyslogBench {
+    let options: JournalBridgeCommand.Bench
+    let run: Int
+
+    struct Result {
+        var records: Int
+        var seconds: Double
+        var missingFiles: Int?
+        var missingJournald: Int?
+        var kernelDrops: Int
+        /// journald's ceiling in the same run (a plain sd_journal_sendv loop), when journald is a sink.
+        var ceilingPerSecond: Double?
+        var recordsPerSecond: Double { Double(records) / seconds }
+    }
+
+    private var useJournald: Bool { options.sinkList.contains("journald") }
+    private var useFiles: Bool { options.sinkList.contains("files") }
+
+    private func progress(_ text: String) {
+        StandardError.write("bench: syslog run \(run)/\(options.runs): \(text)\n")
+    }
+
+    func execute(mode: String, sender: String) throws -> Result {
+        let directory = try makeTemporaryDirectory()
+        defer { removeTree(directory) }
+        var ceiling: Double?
+        if useJournald {
+            ceiling = try JournaldCeiling.measure(
+                records: options.ceilingRecords, identifier: options.identifier + "-ceiling"
+            ).perSecond
+            progress("journald ceiling: \(Int(ceiling ?? 0)) records/s")
+        }
+        var sinks = SinkConfiguration(
+            base: "\(directory)/syslog", consoleLevel: nil, journaldLevel: useJournald ? .debug : nil, maxBytes: 0,
+            backupCount: 0
+        )
+        if !useFiles {
+            sinks.errorFileLevel = nil
+            sinks.debugFileLevel = nil
+        }
+        let endpoint: SyslogEndpoint =
+            mode == "tcp" ? .tcp(host: "127.0.0.1", port: "0") : .unixDatagram(path: "\(directory)/syslog.sock")
+        var configuration = CollectorConfiguration(socketPath: "\(directory)/bridge.sock")
+        configuration.syslogInputs = [SyslogInputSettings(endpoint: endpoint, maximumMessageBytes: 64 * 1024)]
+        let collector = Collector(configuration: configuration, routes: try openSinks(sinks))
+        try collector.start()
+        let input = collector.syslogInputs[0]
+        let target = mode == "tcp" ? ((input as? SyslogStreamInput)?.localAddress ?? "") : "\(directory)/syslog.sock"
+        let total = options.workers * options.records
+        let counter = useJournald ? try JournalCounter(identifier: options.identifier) : nil
+
+        let start = MonotonicClock.now()
+        let pid = try ChildProcess.spawn(
+            sender,
+            [
+                mode, target, "\(options.workers)", "\(options.records)", "\(options.recordSize)", options.identifier,
+            ])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        if status != 0 { throw RuntimeFailure("syslog sender failed (status \(status))") }
+        // Datagrams have no acks: wait until the collector has routed every message, or nothing moved for 10 s.
+        var last = collector.statistics.total
+        var lastMove = MonotonicClock.now()
+        while last < total && MonotonicClock.now() - lastMove < 10_000_000_000 {
+            usleep(10_000)
+            let now = collector.statistics.total
+            if now != last {
+                last = now
+                lastMove = MonotonicClock.now()
+            }
+        }
+        collector.stop()
+        var end = MonotonicClock.now()
+        var missingJournald: Int?
+        if let counter {
+            let (stored, at) = counter.wait(for: total, quiet: 15) { count in
+                progress("\(count)/\(total) records in journald")
+            }
+            missingJournald = total - stored
+            end = max(end, at)
+        }
+        let missingFiles = useFiles ? total - countLines("\(directory)/syslog_debug.log") : nil
+        let seconds = Double(end - start) / 1e9
+        progress("\(total) messages over \(mode) in \(format(seconds)) s: \(Int(Double(total) / seconds)) records/s")
+        return Result(
+            records: total, seconds: seconds, missingFiles: missingFiles, missingJournald: missingJournald,
+            kernelDrops: input.counters.kernelDrops.load(ordering: .relaxed), ceilingPerSecond: ceiling
+        )
+    }
+
+    private func countLines(_ path: String) -> Int { readAll(path).reduce(0) { $0 + ($1 == 10 ? 1 : 0) } }
+
+    /// Medians over the runs, as the table's lines.
+    static func table(_ options: JournalBridgeCommand.Bench, mode: String, _ results: [Result]) -> String {
+        let rates = results.map(\.recordsPerSecond).sorted()
+        let median =
+            rates.count % 2 == 1 ? rates[rates.count / 2] : (rates[rates.count / 2 - 1] + rates[rates.count / 2]) / 2
+        func row(_ name: String, _ value: String) -> String {
+            name + String(repeating: " ", count: max(1, 44 - name.count)) + value
+        }
+        var ceiling: [String] = []
+        let ceilings = results.compactMap(\.ceilingPerSecond).sorted()
+        if !ceilings.isEmpty {
+            ceiling.append(
+                row(
+                    "journald ceiling, same run",
+                    "\(Int(ceilings[ceilings.count / 2])) records/s  (runs: \(ceilings.map { String(Int($0)) }.joined(separator: ", ")))"
+                ))
+        }
+        return
+            ([
+                "journal-bridge bench --syslog \(mode): \(options.workers) senders x \(options.records) messages (\(options.recordSize) B), sinks \(options.sinks); medians of \(results.count) run\(results.count == 1 ? "" : "s")",
+                row("records", "\(results.first?.records ?? 0)"),
+                row(
+                    "missing (files / journald)",
+                    "\(results.map { $0.missingFiles.map(String.init) ?? "-" }.joined(separator: ",")) / \(results.map { $0.missingJournald.map(String.init) ?? "-" }.joined(separator: ","))"
+                ),
+                row("dropped by the kernel (counted)", results.map { String($0.kernelDrops) }.joined(separator: ",")),
+                row(
+                    "end to end",
+                    "\(Int(median)) records/s  (runs: \(results.map { String(Int($0.recordsPerSecond)) }.joined(separator: ", ")))"
+                ),
+            ] + ceiling).joined(separator: "\n")
+    }
+}

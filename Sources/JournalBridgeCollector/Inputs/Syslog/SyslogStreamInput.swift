@@ -1,0 +1,263 @@
+import CJournalBridgeShims
+#if canImport(Glibc)
+import Glibc
+#endif
+import JournalBridge
+import Synchronization
+
+/// Syslog over a stream: a Unix stream socket (each connection with its peer's pid/uid/gid
+/// from the kernel, `SO_PEERCRED`) or TCP (the peer's address). Each connection has its own
+/// `SyslogFramer` (RFC 6587, octet-counting or LF/NUL-terminated, told apart per frame), so
+/// no client's bytes can end up in another's messages; a frame longer than
+/// `maximumMessageBytes` is cut there with a visible marker and counted; what is left when a
+/// connection closes is a message too.
+///
+/// Delivery: no acks (syslog has none), but no loss either while the collector runs: when the
+/// sinks back up, `route` waits, this thread stops reading, the socket buffers fill and the
+/// senders' writes block. A slow sink slows stream clients; it never drops them.
+/// Memory: each connection reserves `maximumMessageBytes` (what its framer may hold) from the
+/// collector's frame budget while it is open (the budget's large-frame part, so the bridge's
+/// small frames keep room); a connection that does not fit is refused at once and counted,
+/// as one over `maxConnections` is.
+package final class SyslogStreamInput: SyslogInput {
+    /// Where it listens and its limits.
+    package let settings: SyslogInputSettings
+    /// What it saw: messages, malformed, cut, dropped by the kernel, refused connections.
+    package let counters = SyslogCounters()
+    /// The flag that configures it (`syslog-socket`, ...).
+    package var name: String { settings.endpoint.name }
+    private let descriptors = ConditionLock<(socket: Int32, wakeRead: Int32, wakeWrite: Int32)?>(nil)
+    /// Started by `start`, joined by `stopReading`; the thread holds its loop, not the input.
+    private let thread = OwnedThread()
+
+    /// An input for `settings`; nothing is opened until `start`.
+    package init(settings: SyslogInputSettings) {
+        self.settings = settings
+    }
+
+    deinit {
+        stopReading()
+        close()
+    }
+
+    /// Open connections (always 0 for datagrams).
+    package var connectionCount: Int { counters.openConnections.load(ordering: .relaxed) }
+
+    /// The bound address (`127.0.0.1:5140`) of a TCP input, nil before `start` or for a Unix socket.
+    package var localAddress: String? { descriptors.withLock { $0 }.flatMap { SyslogSocket.localAddress($0.socket) } }
+
+    /// Binds (or adopts) the socket and starts the thread; a failure leaves nothing open.
+    package func start(_ context: InputContext) throws(SystemError) {
+        let fd = try SyslogSocket.open(settings)
+        var pipe: [Int32] = [-1, -1]
+        do {
+            try syscall("pipe") { c_jb_pipe(&pipe) }
+        } catch {
+            if settings.listeningDescriptor == nil {
+                Glibc.close(fd)
+                SyslogSocket.remove(settings)
+            }
+            throw error
+        }
+        descriptors.withLock { $0 = (fd, pipe[0], pipe[1]) }
+        let loop = StreamLoop(listener: fd, wake: pipe[0], settings: settings, counters: counters, context: context)
+        thread.start(name: "jb-syslog-strm") { loop.run() }
+    }
+
+    /// Reads and routes what already arrived, then joins the thread.
+    package func stopReading() {
+        guard thread.isRunning else { return }
+        if let wake = descriptors.withLock({ $0?.wakeWrite }) {
+            var byte: UInt8 = 1
+            _ = write(wake, &byte, 1)  // a full pipe already wakes the loop: nothing to retry
+        }
+        thread.join()
+    }
+
+    /// Closes the socket (unlinking a socket file it bound) and the wake pipe.
+    package func close() {
+        guard
+            let open = descriptors.withLock({ d -> (socket: Int32, wakeRead: Int32, wakeWrite: Int32)? in
+                defer { d = nil }; return d
+            })
+        else { return }
+        if settings.listeningDescriptor == nil {
+            Glibc.close(open.socket)
+            SyslogSocket.remove(settings)
+        }
+        Glibc.close(open.wakeRead)
+        Glibc.close(open.wakeWrite)
+    }
+}
+
+/// The stream input's thread and its connections.
+private final class StreamLoop: @unchecked Sendable {
+    struct Connection {
+        var framer: SyslogFramer
+        var origin: Origin
+        var peer: String?
+    }
+
+    let listener: Int32
+    let wake: Int32
+    let settings: SyslogInputSettings
+    let counters: SyslogCounters
+    let context: InputContext
+    var connections: [Int32: Connection] = [:]
+    var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    /// When refused connections were last reported, and how many had been.
+    var lastRefusalReport: UInt64 = 0
+    var reportedRefusals = 0
+    /// Out of descriptors (EMFILE, ENFILE): the listener is not polled until then, or it would wake the loop at once, forever.
+    var acceptPausedUntil: UInt64 = 0
+
+    init(listener: Int32, wake: Int32, settings: SyslogInputSettings, counters: SyslogCounters, context: InputContext) {
+        self.listener = listener
+        self.wake = wake
+        self.settings = settings
+        self.counters = counters
+        self.context = context
+    }
+
+    func run() {
+        while true {
+            let accepting = MonotonicClock.now() >= acceptPausedUntil
+            var fds = [
+                pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: accepting ? listener : -1, events: Int16(POLLIN), revents: 0),
+            ]
+            let order = Array(connections.keys)
+            for fd in order { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            // poll fails only with EINTR (retried next turn) or ENOMEM; the timeout paces refusal reports.
+            _ = poll(&fds, nfds_t(fds.count), accepting ? 1000 : 100)
+            if fds[0].revents != 0 {
+                drainAndCloseAll()
+                return
+            }
+            if fds[1].revents != 0 { acceptAll() }
+            for (index, fd) in order.enumerated() where fds[index + 2].revents != 0 {
+                read(fd, turns: 1)
+            }
+            reportRefusals(force: false)
+        }
+    }
+
+    private func acceptAll() {
+        while true {
+            var text = [CChar](repeating: 0, count: 64)
+            let fd = c_jb_accept_peer(listener, &text, UInt(text.count))
+            if fd < 0 {
+                // EAGAIN: none left. Out of descriptors: pause accepting for 100 ms (the pending
+                // connections wait in the backlog). Anything else: the next turn tries again.
+                if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM {
+                    acceptPausedUntil = MonotonicClock.now() &+ 100_000_000
+                }
+                return
+            }
+            if connections.count >= settings.maxConnections
+                || !context.budget.reserveFrame(settings.maximumMessageBytes, large: true)
+            {
+                Glibc.close(fd)
+                counters.refusedConnections.add(1, ordering: .relaxed)
+                continue
+            }
+            let origin: Origin
+            var peer: String?
+            if settings.endpoint.isUnix {
+                guard let credentials = try? UnixSocket.peerCredentials(fd) else {
+                    context.budget.releaseFrame(settings.maximumMessageBytes)
+                    Glibc.close(fd)  // no kernel identity, no records: the truth is the kernel's
+                    counters.refusedConnections.add(1, ordering: .relaxed)
+                    continue
+                }
+                origin = Origin(
+                    pid: credentials.pid, uid: credentials.uid, gid: credentials.gid,
+                    identifier: settings.defaultIdentifier)
+            } else {
+                origin = SyslogRecords.networkOrigin(identifier: settings.defaultIdentifier)
+                peer = String(cString: text)
+            }
+            connections[fd] = Connection(
+                framer: SyslogFramer(maximumMessageBytes: settings.maximumMessageBytes), origin: origin, peer: peer)
+            counters.connections.add(1, ordering: .relaxed)
+            counters.openConnections.store(connections.count, ordering: .relaxed)
+        }
+    }
+
+    /// Reads up to `turns` chunks of `fd`, routes what they complete; closes it at EOF or an error.
+    private func read(_ fd: Int32, turns: Int) {
+        for _ in 0..<turns {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                if code == EAGAIN || code == EWOULDBLOCK { return }
+                finish(fd)  // ECONNRESET and the like: what arrived is stored, the connection ends
+                return
+            }
+            if count == 0 {
+                finish(fd)
+                return
+            }
+            guard var connection = connections[fd] else { return }
+            var records: [LogRecord] = []
+            let now = LogRecord.now()
+            let (origin, peer) = (connection.origin, connection.peer)
+            buffer.withUnsafeBytes { raw in
+                connection.framer.append(UnsafeRawBufferPointer(rebasing: raw[0..<count])) { frame in
+                    records.append(self.record(frame, origin, peer, now))
+                }
+            }
+            connections[fd] = connection
+            // Waits while the sinks are full: this connection (and the others) is read no further
+            // until they drain, so the senders block: backpressure, never loss.
+            if !records.isEmpty { context.deliver(records) }
+        }
+    }
+
+    private func record(_ frame: SyslogFramer.Frame, _ origin: Origin, _ peer: String?, _ now: Int64) -> LogRecord {
+        frame.bytes.withUnsafeBytes { raw in
+            SyslogRecords.record(
+                raw, origin: origin, peer: peer, droppedBytes: frame.droppedBytes, receivedMicros: now,
+                counters: counters
+            )
+        }
+    }
+
+    private func finish(_ fd: Int32) {
+        guard var connection = connections.removeValue(forKey: fd) else { return }
+        var records: [LogRecord] = []
+        let now = LogRecord.now()
+        let (origin, peer) = (connection.origin, connection.peer)
+        connection.framer.finish { records.append(record($0, origin, peer, now)) }
+        if !records.isEmpty { context.deliver(records) }
+        counters.framingFallbacks.add(connection.framer.countFallbacks, ordering: .relaxed)
+        Glibc.close(fd)  // a read-only socket: nothing is lost if close reports an error
+        context.budget.releaseFrame(settings.maximumMessageBytes)
+        counters.openConnections.store(connections.count, ordering: .relaxed)
+    }
+
+    /// At stop: what every client already sent is read (a bounded number of chunks each, so a
+    /// client that never stops sending cannot hold the stop), stored, and the connections closed.
+    private func drainAndCloseAll() {
+        for fd in Array(connections.keys) {
+            read(fd, turns: 64)
+            finish(fd)
+        }
+        reportRefusals(force: true)
+    }
+
+    private func reportRefusals(force: Bool) {
+        let refused = counters.refusedConnections.load(ordering: .relaxed)
+        guard refused > reportedRefusals else { return }
+        let now = MonotonicClock.now()
+        guard force || lastRefusalReport == 0 || now &- lastRefusalReport >= 10_000_000_000 else { return }
+        context.event(
+            .warning,
+            "\(settings.endpoint): refused \(refused - reportedRefusals) connections (\(settings.maxConnections) open, the memory limit reached, or no peer credentials)",
+            metadata: [MetadataField("input", settings.endpoint.name)]
+        )
+        reportedRefusals = refused
+        lastRefusalReport = now
+    }
+}
