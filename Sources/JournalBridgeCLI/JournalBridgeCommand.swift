@@ -34,7 +34,8 @@ package struct JournalBridgeCommand: ParsableCommand {
             problem. journal-bridge.service does not restart on 78 (RestartPreventExitStatus=78).
             """,
         subcommands: [
-            Send.self, Collect.self, CheckConfig.self, Status.self, Demo.self, Bench.self, DemoWorker.self, BenchWorker.self,
+            Send.self, Collect.self, CheckConfig.self, Status.self, Demo.self, Bench.self, DemoWorker.self,
+            BenchWorker.self,
         ]
     )
 

@@ -31,7 +31,8 @@ package final class ControlServer: Sendable {
 
     /// `listeningDescriptor`: a socket systemd passed, used instead of binding `path`.
     package init(
-        path: String, mode: mode_t, group: gid_t?, listeningDescriptor: Int32? = nil, respond: @escaping @Sendable (String) -> String?
+        path: String, mode: mode_t, group: gid_t?, listeningDescriptor: Int32? = nil,
+        respond: @escaping @Sendable (String) -> String?
     ) throws(SystemError) {
         self.path = path
         owned = listeningDescriptor == nil
@@ -59,9 +60,14 @@ package final class ControlServer: Sendable {
 
     deinit { stop() }
 
-    private static func serve(listener: Int32, wake: Int32, group: gid_t?, groupOnly: Bool, respond: (String) -> String?) {
+    private static func serve(
+        listener: Int32, wake: Int32, group: gid_t?, groupOnly: Bool, respond: (String) -> String?
+    ) {
         while true {
-            var fds = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0), pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
+            ]
             guard poll(&fds, 2, -1) >= 0 else { continue }  // EINTR
             if fds[0].revents != 0 { return }
             guard fds[1].revents != 0 else { continue }
@@ -77,8 +83,12 @@ package final class ControlServer: Sendable {
             else { continue }
             var request: [UInt8] = []
             var byte: UInt8 = 0
-            while request.count < maximumRequest, read(fd, &byte, 1) == 1, byte != UInt8(ascii: "\n") { request.append(byte) }
-            let answer = respond(String(decoding: request, as: UTF8.self)) ?? "error: unknown request (json, prometheus or table)\n"
+            while request.count < maximumRequest, read(fd, &byte, 1) == 1, byte != UInt8(ascii: "\n") {
+                request.append(byte)
+            }
+            let answer =
+                respond(String(decoding: request, as: UTF8.self))
+                ?? "error: unknown request (json, prometheus or table)\n"
             var bytes = Array(answer.utf8)[...]
             while !bytes.isEmpty {
                 let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -90,7 +100,11 @@ package final class ControlServer: Sendable {
 
     /// Stops the thread and removes the socket it made.
     package func stop() {
-        guard stopped.withLock({ stopped -> Bool in defer { stopped = true }; return !stopped }) else { return }
+        guard
+            stopped.withLock({ stopped -> Bool in
+                defer { stopped = true }; return !stopped
+            })
+        else { return }
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)  // the pipe is empty and non-blocking: this byte fits
         thread.join()

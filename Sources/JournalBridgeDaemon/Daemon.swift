@@ -19,7 +19,8 @@ package enum Daemon {
     /// `reload` reads the configuration again on SIGHUP (the file with the command line's flags
     /// on top); nil: the file at `source` alone.
     package static func run(
-        _ configuration: DaemonConfiguration, source: String, reload: (@Sendable () throws(ConfigurationError) -> DaemonConfiguration)? = nil
+        _ configuration: DaemonConfiguration, source: String,
+        reload: (@Sendable () throws(ConfigurationError) -> DaemonConfiguration)? = nil
     ) throws {
         var signals = sigset_t()
         sigemptyset(&signals)
@@ -28,8 +29,11 @@ package enum Daemon {
 
         let syslogActivated = SyslogActivation.descriptors()
         // The control channel: the socket unit's second socket, unless that is a syslog one.
-        let activatedControl = Systemd.activatedControlSocket().flatMap { fd in syslogActivated.contains { $0.fd == fd } ? nil : fd }
-        let activated = Systemd.activatedSocket(excluding: Set(syslogActivated.map(\.fd) + (activatedControl.map { [$0] } ?? [])))
+        let activatedControl = Systemd.activatedControlSocket().flatMap { fd in
+            syslogActivated.contains { $0.fd == fd } ? nil : fd
+        }
+        let activated = Systemd.activatedSocket(
+            excluding: Set(syslogActivated.map(\.fd) + (activatedControl.map { [$0] } ?? [])))
         try configuration.validateEnvironment(source: source)
         let routes: [SinkRoute]
         do {
@@ -58,7 +62,8 @@ package enum Daemon {
             throw RuntimeFailure("cannot listen on \(listening): \(error)\(hint)")
         }
         StandardError.write("journal-bridge: collecting on \(listening)\n")
-        let operations = DaemonOperations(collector: collector, configuration: configuration, source: source, load: reload)
+        let operations = DaemonOperations(
+            collector: collector, configuration: configuration, source: source, load: reload)
         operations.startControl(activated: activatedControl)
         operations.announce(.started, .notice, "journal-bridge collector started on \(listening)")
         for input in collector.syslogInputs { StandardError.write("journal-bridge: \(SyslogInputs.describe(input))\n") }

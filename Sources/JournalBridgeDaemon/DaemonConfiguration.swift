@@ -111,21 +111,29 @@ package struct DaemonConfiguration: Sendable, Equatable {
                 "journald_backlog": { c, v, s throws(ConfigurationError) in
                     c.sinks.journaldBacklog = try s.integer(v, atLeast: 0)
                 },
-                "rate_limit_interval": { c, v, s throws(ConfigurationError) in c.rateLimit.interval = Double(try s.integer(v, atLeast: 1)) },
-        "rate_limit_burst": { c, v, s throws(ConfigurationError) in c.rateLimit.burst = try s.integer(v, atLeast: 0) },
-        "rate_limit_key": { c, v, s throws(ConfigurationError) in
-            let text = try s.string(v)
-            guard let key = RateLimit.Key(rawValue: text) else { throw s.bad("\"\(text)\": expected \"unit\", \"uid\" or \"identifier\"") }
-            c.rateLimit.key = key
-        },
-        "rate_limit_severity": { c, v, s throws(ConfigurationError) in
-            // Records at this level and above are never limited; "none" limits every level.
-            let text = try s.string(v)
-            c.rateLimit.exemptLevel = text == "none" ? nil : try s.level(v)
-        },
-        "metrics_textfile": { c, v, s throws(ConfigurationError) in c.metricsTextfile = try s.path(v) },
-        "metrics_interval": { c, v, s throws(ConfigurationError) in c.metricsInterval = try s.integer(v, atLeast: 1) },
-        "max_connections": { c, v, s throws(ConfigurationError) in
+                "rate_limit_interval": { c, v, s throws(ConfigurationError) in
+                    c.rateLimit.interval = Double(try s.integer(v, atLeast: 1))
+                },
+                "rate_limit_burst": { c, v, s throws(ConfigurationError) in
+                    c.rateLimit.burst = try s.integer(v, atLeast: 0)
+                },
+                "rate_limit_key": { c, v, s throws(ConfigurationError) in
+                    let text = try s.string(v)
+                    guard let key = RateLimit.Key(rawValue: text) else {
+                        throw s.bad("\"\(text)\": expected \"unit\", \"uid\" or \"identifier\"")
+                    }
+                    c.rateLimit.key = key
+                },
+                "rate_limit_severity": { c, v, s throws(ConfigurationError) in
+                    // Records at this level and above are never limited; "none" limits every level.
+                    let text = try s.string(v)
+                    c.rateLimit.exemptLevel = text == "none" ? nil : try s.level(v)
+                },
+                "metrics_textfile": { c, v, s throws(ConfigurationError) in c.metricsTextfile = try s.path(v) },
+                "metrics_interval": { c, v, s throws(ConfigurationError) in
+                    c.metricsInterval = try s.integer(v, atLeast: 1)
+                },
+                "max_connections": { c, v, s throws(ConfigurationError) in
                     c.maxConnections = try s.integer(v, atLeast: 1)
                 },
                 "syslog_socket": { c, v, s throws(ConfigurationError) in try s.syslog(&c, "syslog-socket", v) },

@@ -47,7 +47,8 @@ final class DaemonOperations {
         let group = configuration.socketGroup.flatMap(DaemonConfiguration.groupID)
         do {
             control = try ControlServer(
-                path: configuration.socketPath + ControlServer.suffix, mode: configuration.socketMode, group: group, listeningDescriptor: activated
+                path: configuration.socketPath + ControlServer.suffix, mode: configuration.socketMode, group: group,
+                listeningDescriptor: activated
             ) {
                 [collector, reloads] request in
                 var snapshot = collector.snapshot
@@ -60,7 +61,8 @@ final class DaemonOperations {
                 }
             }
         } catch {
-            StandardError.write("journal-bridge: no control channel (journal-bridge status will not answer): \(error)\n")
+            StandardError.write(
+                "journal-bridge: no control channel (journal-bridge status will not answer): \(error)\n")
         }
     }
 
@@ -91,10 +93,14 @@ final class DaemonOperations {
     static func writeAtomically(_ text: String, to path: String) {
         let temporary = path + ".tmp"
         do {
-            let fd = try syscall("open \(temporary)") { open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644) }
+            let fd = try syscall("open \(temporary)") {
+                open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            }
             var bytes = Array(text.utf8)[...]
             while !bytes.isEmpty {
-                let n = try syscall("write \(temporary)") { bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
+                let n = try syscall("write \(temporary)") {
+                    bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                }
                 bytes = bytes.dropFirst(n)
             }
             try syscall("close \(temporary)") { close(fd) }
@@ -105,10 +111,14 @@ final class DaemonOperations {
     }
 
     /// The four thresholds by key, old and new.
-    private static func levelKeys(_ old: SinkConfiguration, _ new: SinkConfiguration) -> [(String, Logger.Level?, Logger.Level?)] {
+    private static func levelKeys(_ old: SinkConfiguration, _ new: SinkConfiguration) -> [(
+        String, Logger.Level?, Logger.Level?
+    )] {
         [
-            ("error_file_level", old.errorFileLevel, new.errorFileLevel), ("debug_file_level", old.debugFileLevel, new.debugFileLevel),
-            ("console_level", old.consoleLevel, new.consoleLevel), ("journald_level", old.journaldLevel, new.journaldLevel),
+            ("error_file_level", old.errorFileLevel, new.errorFileLevel),
+            ("debug_file_level", old.debugFileLevel, new.debugFileLevel),
+            ("console_level", old.consoleLevel, new.consoleLevel),
+            ("journald_level", old.journaldLevel, new.journaldLevel),
         ]
     }
 
@@ -117,18 +127,31 @@ final class DaemonOperations {
     /// now and returns the keys applied.
     private func applySinks(_ new: DaemonConfiguration, to live: inout DaemonConfiguration) -> [String] {
         var applied: [String] = []
-        let names = ["error_file_level": "error-file", "debug_file_level": "debug-file", "console_level": "console", "journald_level": "journald"]
+        let names = [
+            "error_file_level": "error-file", "debug_file_level": "debug-file", "console_level": "console",
+            "journald_level": "journald",
+        ]
         for (key, old, now) in Self.levelKeys(live.sinks, new.sinks) {
             guard let old, let now, old != now, let name = names[key] else { continue }
             collector.router.setMinimumLevel(now, forSinkNamed: name)
             applied.append(key)
         }
-        live.sinks.errorFileLevel = live.sinks.errorFileLevel.flatMap { _ in new.sinks.errorFileLevel ?? live.sinks.errorFileLevel }
-        live.sinks.debugFileLevel = live.sinks.debugFileLevel.flatMap { _ in new.sinks.debugFileLevel ?? live.sinks.debugFileLevel }
-        live.sinks.consoleLevel = live.sinks.consoleLevel.flatMap { _ in new.sinks.consoleLevel ?? live.sinks.consoleLevel }
-        live.sinks.journaldLevel = live.sinks.journaldLevel.flatMap { _ in new.sinks.journaldLevel ?? live.sinks.journaldLevel }
+        live.sinks.errorFileLevel = live.sinks.errorFileLevel.flatMap { _ in
+            new.sinks.errorFileLevel ?? live.sinks.errorFileLevel
+        }
+        live.sinks.debugFileLevel = live.sinks.debugFileLevel.flatMap { _ in
+            new.sinks.debugFileLevel ?? live.sinks.debugFileLevel
+        }
+        live.sinks.consoleLevel = live.sinks.consoleLevel.flatMap { _ in
+            new.sinks.consoleLevel ?? live.sinks.consoleLevel
+        }
+        live.sinks.journaldLevel = live.sinks.journaldLevel.flatMap { _ in
+            new.sinks.journaldLevel ?? live.sinks.journaldLevel
+        }
         let sinks = collector.router.routes.map(\.sink)
-        if new.sinks.maxBytes != live.sinks.maxBytes || new.sinks.backupCount != live.sinks.backupCount || new.sinks.fileFormat != live.sinks.fileFormat {
+        if new.sinks.maxBytes != live.sinks.maxBytes || new.sinks.backupCount != live.sinks.backupCount
+            || new.sinks.fileFormat != live.sinks.fileFormat
+        {
             for case let file as RotatingFileSink in sinks {
                 var options = file.options
                 options.maxBytes = new.sinks.maxBytes
@@ -139,7 +162,9 @@ final class DaemonOperations {
             if new.sinks.maxBytes != live.sinks.maxBytes { applied.append("max_bytes") }
             if new.sinks.backupCount != live.sinks.backupCount { applied.append("backup_count") }
             if new.sinks.fileFormat != live.sinks.fileFormat { applied.append("file_format") }
-            (live.sinks.maxBytes, live.sinks.backupCount, live.sinks.fileFormat) = (new.sinks.maxBytes, new.sinks.backupCount, new.sinks.fileFormat)
+            (live.sinks.maxBytes, live.sinks.backupCount, live.sinks.fileFormat) = (
+                new.sinks.maxBytes, new.sinks.backupCount, new.sinks.fileFormat
+            )
         }
         if new.sinks.consoleFormat != live.sinks.consoleFormat {
             for case let console as ConsoleSink in sinks { console.setFormat(new.sinks.consoleFormat) }
@@ -191,22 +216,31 @@ final class DaemonOperations {
         live.metricsInterval = new.metricsInterval
         live.lines = new.lines
         var restart: [String] = []
-        if new.socketPath != live.socketPath || new.socketMode != live.socketMode || new.socketGroup != live.socketGroup { restart.append("socket") }
+        if new.socketPath != live.socketPath || new.socketMode != live.socketMode || new.socketGroup != live.socketGroup
+        {
+            restart.append("socket")
+        }
         if new.sinks.base != live.sinks.base { restart.append("base") }
         for (key, old, now) in Self.levelKeys(live.sinks, new.sinks) where (old == nil) != (now == nil) {
             restart.append(key + (now == nil ? " (turning the sink off)" : " (turning the sink on)"))
         }
         if new.sinks.journaldBacklog != live.sinks.journaldBacklog { restart.append("journald_backlog") }
-        if new.sinks.forward != live.sinks.forward || new.sinks.forwardOptions != live.sinks.forwardOptions { restart.append("forward*") }
+        if new.sinks.forward != live.sinks.forward || new.sinks.forwardOptions != live.sinks.forwardOptions {
+            restart.append("forward*")
+        }
         if new.sinkQueueCapacity != live.sinkQueueCapacity { restart.append("sink_queue_capacity") }
-        if new.maxConnections != live.maxConnections || new.memoryLimit != live.memoryLimit || new.defaultIdentifier != live.defaultIdentifier {
+        if new.maxConnections != live.maxConnections || new.memoryLimit != live.memoryLimit
+            || new.defaultIdentifier != live.defaultIdentifier
+        {
             restart.append("limits")
         }
         configuration = live
         reloads.withLock { $0.applied += 1 }
         // logrotate's postrotate reloads at every rotation: an unchanged file says nothing more.
         guard !applied.isEmpty || !restart.isEmpty else { return }
-        let message = "configuration reloaded from \(source): applied " + (applied.isEmpty ? "nothing new" : applied.joined(separator: ", "))
+        let message =
+            "configuration reloaded from \(source): applied "
+            + (applied.isEmpty ? "nothing new" : applied.joined(separator: ", "))
             + (restart.isEmpty ? "" : "; changed but needing a restart: " + restart.joined(separator: ", "))
         StandardError.write("journal-bridge: \(message)\n")
         announce(.reloaded, .notice, message)

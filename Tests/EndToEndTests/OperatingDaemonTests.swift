@@ -37,28 +37,36 @@ final class OperatingDaemonTests: XCTestCase {
         XCTAssertEqual(info.st_mode & 0o777, 0o660, "the control socket has the main socket's mode")
 
         let identifier = Journal.uniqueIdentifier("jbops")
-        let shipper = RecordShipper(configuration: ShipperConfiguration(socketPath: socket, identifier: identifier, overflow: .block, flushAtExit: nil))
-        for index in 0..<200 { shipper.enqueue(LogRecord(level: index % 2 == 0 ? .info : .warning, message: "first \(index)")) }
+        let shipper = RecordShipper(
+            configuration: ShipperConfiguration(
+                socketPath: socket, identifier: identifier, overflow: .block, flushAtExit: nil))
+        for index in 0..<200 {
+            shipper.enqueue(LogRecord(level: index % 2 == 0 ? .info : .warning, message: "first \(index)"))
+        }
         XCTAssertTrue(shipper.flush(timeout: 30))
 
         // Status in its three forms, against the files (the daemon's own records are lines too).
-        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try status(socket, "--json").utf8)) as? [String: Any])
+        let json = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(try status(socket, "--json").utf8)) as? [String: Any])
         let sinks = try XCTUnwrap(json["sinks"] as? [String: [String: Any]])
         let prometheus = try status(socket, "--prometheus")
         for (name, file) in [("error-file", "logs/app_error.log"), ("debug-file", "logs/app_debug.log")] {
             let written = try XCTUnwrap(sinks[name]?["written"] as? Int, name)
             XCTAssertEqual(written, directory.lines(file).count, name)
             XCTAssertEqual(sinks[name]?["routed"] as? Int, written, "nothing dropped or in flight: \(name)")
-            XCTAssertTrue(prometheus.contains("journal_bridge_sink_written_total{sink=\"\(name)\"} \(written)\n"), prometheus)
+            XCTAssertTrue(
+                prometheus.contains("journal_bridge_sink_written_total{sink=\"\(name)\"} \(written)\n"), prometheus)
         }
         XCTAssertEqual((sinks["error-file"]?["written"] as? Int), 100)
         let sources = try XCTUnwrap(json["sources"] as? [[String: Any]])
         let mine = try XCTUnwrap(sources.first { $0["identifier"] as? String == identifier })
         XCTAssertEqual(mine["received"] as? Int, 200)
         XCTAssertTrue(try status(socket, nil).contains("error-file"))
-        XCTAssertTrue(eventually(timeout: 10) {
-            (try? String(contentsOfFile: directory.file("metrics.prom"), encoding: .utf8))?.contains("journal_bridge_sink_written_total{sink=\"error-file\"}") == true
-        }, "the textfile is written")
+        XCTAssertTrue(
+            eventually(timeout: 10) {
+                (try? String(contentsOfFile: directory.file("metrics.prom"), encoding: .utf8))?.contains(
+                    "journal_bridge_sink_written_total{sink=\"error-file\"}") == true
+            }, "the textfile is written")
 
         // Reload under load: WARNING stops reaching the error file, ERROR still does; nothing lost.
         let stopLoad = ConditionFlag()
@@ -74,10 +82,12 @@ final class OperatingDaemonTests: XCTestCase {
         load.start()
         usleep(200_000)
         try configuration(
-            directory, errorLevel: "error", extra: "rate_limit_burst = 2000\nrate_limit_interval = 1\nrate_limit_key = \"identifier\"\n"
+            directory, errorLevel: "error",
+            extra: "rate_limit_burst = 2000\nrate_limit_interval = 1\nrate_limit_key = \"identifier\"\n"
         ).write(toFile: path, atomically: true, encoding: .utf8)
         daemon.signal(SIGHUP)
-        XCTAssertTrue(eventually(timeout: 10) { daemon.stderrText.contains("configuration reloaded") }, daemon.stderrText)
+        XCTAssertTrue(
+            eventually(timeout: 10) { daemon.stderrText.contains("configuration reloaded") }, daemon.stderrText)
         XCTAssertTrue(daemon.stderrText.contains("applied rate_limit, error_file_level"), daemon.stderrText)
         shipper.enqueue(LogRecord(level: .warning, message: "after reload warning"))
         shipper.enqueue(LogRecord(level: .error, message: "after reload error"))
@@ -89,22 +99,31 @@ final class OperatingDaemonTests: XCTestCase {
         XCTAssertTrue(errorLines.contains { $0.hasSuffix("after reload error") })
         XCTAssertFalse(errorLines.contains { $0.hasSuffix("after reload warning") }, "the new threshold applies")
         let debugText = try String(contentsOfFile: directory.file("logs/app_debug.log"), encoding: .utf8)
-        let loaded = Set(debugText.split(separator: "\n").compactMap { line in line.range(of: "INFO : load ").map { String(line[$0.upperBound...]) } })
+        let loaded = Set(
+            debugText.split(separator: "\n").compactMap { line in
+                line.range(of: "INFO : load ").map { String(line[$0.upperBound...]) }
+            })
         // The new limit applies too: every load record is in the debug file or counted as rate-limited.
-        let counted = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try status(socket, "--json").utf8)) as? [String: Any])
-        let source = try XCTUnwrap((counted["sources"] as? [[String: Any]])?.first { $0["identifier"] as? String == identifier })
+        let counted = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(try status(socket, "--json").utf8)) as? [String: Any])
+        let source = try XCTUnwrap(
+            (counted["sources"] as? [[String: Any]])?.first { $0["identifier"] as? String == identifier })
         let limited = try XCTUnwrap((source["dropped"] as? [String: Int])?["rate_limited"])
         XCTAssertGreaterThan(limited, 0, "the new rate limit applies")
         XCTAssertEqual(source["duplicates"] as? Int, 0)
-        XCTAssertEqual(loaded.count + limited, stopLoad.count, "every record sent during the reload is in the debug file or counted as limited")
+        XCTAssertEqual(
+            loaded.count + limited, stopLoad.count,
+            "every record sent during the reload is in the debug file or counted as limited")
         XCTAssertTrue(daemon.isRunning)
 
         // A bad file: refused with file:line: key, counted, the old configuration stays.
-        try (configuration(directory, errorLevel: "error") + "\nmax_bytes = \"big\"\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try (configuration(directory, errorLevel: "error") + "\nmax_bytes = \"big\"\n").write(
+            toFile: path, atomically: true, encoding: .utf8)
         daemon.signal(SIGHUP)
         XCTAssertTrue(eventually(timeout: 10) { daemon.stderrText.contains("reload refused") }, daemon.stderrText)
         XCTAssertTrue(daemon.stderrText.contains("\(path):7: max_bytes"), daemon.stderrText)
-        let after = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try status(socket, "--json").utf8)) as? [String: Any])
+        let after = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(try status(socket, "--json").utf8)) as? [String: Any])
         XCTAssertEqual((after["reloads"] as? [String: Int])?["failed"], 1)
         XCTAssertEqual((after["reloads"] as? [String: Int])?["applied"], 1)
         shipper.shutdown()
@@ -120,7 +139,8 @@ final class OperatingDaemonTests: XCTestCase {
         ] {
             let entries = try Journal.entries(["MESSAGE_ID=\(id)", "_PID=\(daemon.pid)"])
             XCTAssertEqual(entries.count, 1, id)
-            XCTAssertTrue(entries.first?["MESSAGE"]?.contains(words) == true, "\(id): \(entries.first?["MESSAGE"] ?? "none")")
+            XCTAssertTrue(
+                entries.first?["MESSAGE"]?.contains(words) == true, "\(id): \(entries.first?["MESSAGE"] ?? "none")")
         }
     }
 }
@@ -133,11 +153,15 @@ extension OperatingDaemonTests {
         let notify = try NotifyListener(path: directory.file("notify.sock"))
         let socket = directory.file("activated.sock")
         let path = directory.file("jb.conf")
-        try "base = \"\(directory.file("logs/jb"))\"\njournald = false\nmetrics_interval = 1\nsocket = \"\(directory.file("not-this.sock"))\"\n"
+        try
+            "base = \"\(directory.file("logs/jb"))\"\njournald = false\nmetrics_interval = 1\nsocket = \"\(directory.file("not-this.sock"))\"\n"
             .write(toFile: path, atomically: true, encoding: .utf8)
         let activator = try BackgroundProcess(
             "/usr/bin/systemd-socket-activate",
-            ["-E", "NOTIFY_SOCKET", "-l", socket, "-l", socket + ".control", Run.journalBridge, "collect", "--config", path],
+            [
+                "-E", "NOTIFY_SOCKET", "-l", socket, "-l", socket + ".control", Run.journalBridge, "collect",
+                "--config", path,
+            ],
             environment: ["NOTIFY_SOCKET": notify.path]
         )
         defer { if activator.isRunning { activator.signal(SIGKILL); _ = activator.wait() } }
@@ -149,13 +173,18 @@ extension OperatingDaemonTests {
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any])
         let sinks = try XCTUnwrap(json["sinks"] as? [String: [String: Any]])
         XCTAssertEqual(sinks["debug-file"]?["written"] as? Int, 1)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.file("not-this.sock.control")), "did not bind its own")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: directory.file("not-this.sock.control")), "did not bind its own")
         XCTAssertTrue(
-            eventually(timeout: 10) { notify.messages.contains { $0.hasPrefix("STATUS=") && $0.contains("1 records received") } }, "\(notify.messages)"
+            eventually(timeout: 10) {
+                notify.messages.contains { $0.hasPrefix("STATUS=") && $0.contains("1 records received") }
+            }, "\(notify.messages)"
         )
         activator.signal(SIGTERM)
         XCTAssertEqual(activator.wait(), 0, activator.stderrText)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: socket + ".control"), "an activated socket belongs to systemd: not unlinked")
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: socket + ".control"),
+            "an activated socket belongs to systemd: not unlinked")
     }
 }
 

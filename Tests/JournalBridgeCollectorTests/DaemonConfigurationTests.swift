@@ -238,7 +238,8 @@ final class DaemonConfigurationTests: XCTestCase {
     }
 
     func testRateLimitAndMetricsKeys() throws {
-        let configuration = try parse("""
+        let configuration = try parse(
+            """
             rate_limit_interval = 5
             rate_limit_burst = 200
             rate_limit_key = "identifier"
@@ -251,7 +252,8 @@ final class DaemonConfigurationTests: XCTestCase {
         XCTAssertEqual(configuration.metricsInterval, 3)
         XCTAssertEqual(try parse("rate_limit_severity = \"error\"\n").rateLimit.exemptLevel, .error)
         XCTAssertFalse(DaemonConfiguration().rateLimit.isOn, "off unless configured")
-        assertError("rate_limit_key = \"pid\"\n", .badValue, key: "rate_limit_key", line: 1, mentions: "expected \"unit\"")
+        assertError(
+            "rate_limit_key = \"pid\"\n", .badValue, key: "rate_limit_key", line: 1, mentions: "expected \"unit\"")
         assertError("rate_limit_burst = -1\n", .badValue, key: "rate_limit_burst", line: 1, mentions: "at least 0")
     }
 

@@ -63,7 +63,9 @@ final class OperatingCountersTests: XCTestCase {
         try collector.start()
 
         func shipper(_ identifier: String) -> RecordShipper {
-            RecordShipper(configuration: ShipperConfiguration(socketPath: socket, identifier: identifier, capacity: 4096, overflow: .block, flushAtExit: nil))
+            RecordShipper(
+                configuration: ShipperConfiguration(
+                    socketPath: socket, identifier: identifier, capacity: 4096, overflow: .block, flushAtExit: nil))
         }
         let flooder = shipper("flooder-\(getpid())")
         let modest = shipper("modest-\(getpid())")
@@ -80,7 +82,8 @@ final class OperatingCountersTests: XCTestCase {
         let readings = Mutex((taken: 0, broken: [String]()))
         let reader = Thread {
             while Date() < stop {
-                for sink in collector.snapshot.sinks where sink.routed != sink.written + sink.droppedTotal + sink.inFlight {
+                for sink in collector.snapshot.sinks
+                where sink.routed != sink.written + sink.droppedTotal + sink.inFlight {
                     readings.withLock { $0.broken.append("\(sink)") }
                 }
                 readings.withLock { $0.taken += 1 }
@@ -143,25 +146,35 @@ final class OperatingCountersTests: XCTestCase {
         // got exactly its burst in each of those intervals.
         XCTAssertEqual(byName["complete"]?.written, complete.storedRecords.count)
         XCTAssertEqual(byName["complete"]?.routed, complete.storedRecords.count)
-        let summaries = complete.storedRecords.filter { $0.message.hasPrefix("suppressed ") && $0.message.contains("flooder-") }
-        let suppressedSum = summaries.compactMap { r in r.metadata.first { $0.key == "suppressed" }.flatMap { Int($0.value) } }.reduce(0, +)
+        let summaries = complete.storedRecords.filter {
+            $0.message.hasPrefix("suppressed ") && $0.message.contains("flooder-")
+        }
+        let suppressedSum = summaries.compactMap { r in
+            r.metadata.first { $0.key == "suppressed" }.flatMap { Int($0.value) }
+        }.reduce(0, +)
         XCTAssertEqual(suppressedSum, limited, "the summaries' N add up to the counter")
         XCTAssertGreaterThanOrEqual(summaries.count, 2)
         // Each interval that suppressed admitted exactly the burst; the flood's last records may
         // open one more interval that ends before the burst is reached (and suppresses nothing).
         let beyond = flood.routed - 500 * summaries.count
-        XCTAssertTrue((0..<500).contains(beyond), "the flooder is held to its burst in each interval: \(flood.routed) for \(summaries.count)")
-        XCTAssertFalse(complete.storedRecords.contains { $0.message.hasPrefix("suppressed ") && $0.message.contains("modest-") })
+        XCTAssertTrue(
+            (0..<500).contains(beyond),
+            "the flooder is held to its burst in each interval: \(flood.routed) for \(summaries.count)")
+        XCTAssertFalse(
+            complete.storedRecords.contains { $0.message.hasPrefix("suppressed ") && $0.message.contains("modest-") })
 
         // JSON and Prometheus agree.
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(snapshot.json.utf8)) as? [String: Any])
         let sinks = try XCTUnwrap(json["sinks"] as? [String: [String: Any]])
         for sink in snapshot.sinks {
             let written = try XCTUnwrap(sinks[sink.name]?["written"] as? Int)
-            XCTAssertTrue(snapshot.prometheus.contains("journal_bridge_sink_written_total{sink=\"\(sink.name)\"} \(written)\n"))
+            XCTAssertTrue(
+                snapshot.prometheus.contains("journal_bridge_sink_written_total{sink=\"\(sink.name)\"} \(written)\n"))
             let dropped = try XCTUnwrap(sinks[sink.name]?["dropped"] as? [String: Int])
             for (reason, count) in dropped {
-                XCTAssertTrue(snapshot.prometheus.contains("journal_bridge_sink_dropped_total{sink=\"\(sink.name)\",reason=\"\(reason)\"} \(count)\n"))
+                XCTAssertTrue(
+                    snapshot.prometheus.contains(
+                        "journal_bridge_sink_dropped_total{sink=\"\(sink.name)\",reason=\"\(reason)\"} \(count)\n"))
             }
         }
         XCTAssertNotNil(json["inputs"] as? [String: Any])

@@ -48,15 +48,22 @@ final class SinkFailureWatchTests: XCTestCase {
         let sink = FailingSink()
         let watch = SinkFailureWatch()
         let second: UInt64 = 1_000_000_000
-        XCTAssertNil(watch.checkRecovery(name: sink.name, failed: sink.failedCount, written: 10, now: second), "no episode, no recovery")
+        XCTAssertNil(
+            watch.checkRecovery(name: sink.name, failed: sink.failedCount, written: 10, now: second),
+            "no episode, no recovery")
         sink.failed.store(5, ordering: .relaxed)
         XCTAssertNotNil(watch.check(sink, now: 2 * second))
-        XCTAssertNil(watch.checkRecovery(name: sink.name, failed: sink.failedCount, written: 10, now: 2 * second), "just failed")
-        XCTAssertNil(watch.checkRecovery(name: sink.name, failed: sink.failedCount, written: 20, now: 2 * second + second / 2), "not a second yet")
+        XCTAssertNil(
+            watch.checkRecovery(name: sink.name, failed: sink.failedCount, written: 10, now: 2 * second), "just failed")
+        XCTAssertNil(
+            watch.checkRecovery(name: sink.name, failed: sink.failedCount, written: 20, now: 2 * second + second / 2),
+            "not a second yet")
         let recovered = watch.checkRecovery(name: sink.name, failed: sink.failedCount, written: 30, now: 3 * second + 1)
         XCTAssertEqual(recovered?.event, .recovered)
         XCTAssertEqual(recovered?.message, "fake is writing again; 5 records were lost in the episode, 5 in all")
-        XCTAssertNil(watch.checkRecovery(name: sink.name, failed: sink.failedCount, written: 40, now: 5 * second), "once per episode")
+        XCTAssertNil(
+            watch.checkRecovery(name: sink.name, failed: sink.failedCount, written: 40, now: 5 * second),
+            "once per episode")
     }
 }
 

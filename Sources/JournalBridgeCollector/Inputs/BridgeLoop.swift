@@ -238,7 +238,9 @@ final class BridgeLoop: @unchecked Sendable {
                 try handle(frame, on: connection)
             }
         } catch {
-            context.tally.failure(input: "bridge", reason: error.code == .frameTooLarge || error.code == .limitExceeded ? .oversizeCut : .parseFailure)
+            context.tally.failure(
+                input: "bridge",
+                reason: error.code == .frameTooLarge || error.code == .limitExceeded ? .oversizeCut : .parseFailure)
             sendGoodbye(fd, reason: error.description)
             closeConnection(fd, reason: error.description)
             return false
@@ -438,9 +440,13 @@ final class BridgeLoop: @unchecked Sendable {
             if let routed, let first = records.first, first.sequence <= routed {
                 records.removeAll { $0.sequence <= routed }
             }
-            let source = connection.source ?? SourceKey(uid: connection.peer.uid, unit: nil, identifier: connection.origin.identifier)
+            let source =
+                connection.source
+                ?? SourceKey(uid: connection.peer.uid, unit: nil, identifier: connection.origin.identifier)
             guard let last = records.last else {
-                context.tally.batch(input: "bridge", source: source, received: receivedCount, duplicates: receivedCount, rateLimited: 0, routed: 0, workerShed: 0)
+                context.tally.batch(
+                    input: "bridge", source: source, received: receivedCount, duplicates: receivedCount, rateLimited: 0,
+                    routed: 0, workerShed: 0)
                 requestAck(connection.fd)
                 return
             }
@@ -571,7 +577,9 @@ final class BridgeLoop: @unchecked Sendable {
     static func workerShed(in records: [LogRecord]) -> Int {
         var shed = 0
         for record in records where record.message.hasPrefix("dropped ") {
-            if let field = record.metadata.first(where: { $0.key == "dropped" }), let count = Int(field.value), count > 0 {
+            if let field = record.metadata.first(where: { $0.key == "dropped" }), let count = Int(field.value),
+                count > 0
+            {
                 shed += min(count, 1 << 40)
             }
         }
@@ -581,10 +589,12 @@ final class BridgeLoop: @unchecked Sendable {
     /// One record for each source's interval that suppressed anything (`SourceRateLimiter`).
     private func reportRateLimits(force: Bool = false) {
         for summary in context.limiter.expire(now: MonotonicClock.now(), force: force) {
-            event(.warning, summary.message, metadata: [
-                MetadataField(HealthEvent.messageIDKey, HealthEvent.rateLimited.id),
-                MetadataField("source", summary.source), MetadataField("suppressed", String(summary.suppressed)),
-            ])
+            event(
+                .warning, summary.message,
+                metadata: [
+                    MetadataField(HealthEvent.messageIDKey, HealthEvent.rateLimited.id),
+                    MetadataField("source", summary.source), MetadataField("suppressed", String(summary.suppressed)),
+                ])
         }
     }
 

@@ -47,7 +47,10 @@ package struct InputContext: Sendable {
     /// The fair share per source, applied before `deliver`.
     package let limiter: SourceRateLimiter
 
-    package init(router: Router, budget: MemoryBudget, tally: InputTally = InputTally(), limiter: SourceRateLimiter = SourceRateLimiter(RateLimit())) {
+    package init(
+        router: Router, budget: MemoryBudget, tally: InputTally = InputTally(),
+        limiter: SourceRateLimiter = SourceRateLimiter(RateLimit())
+    ) {
         self.router = router
         self.budget = budget
         self.tally = tally

@@ -25,8 +25,11 @@ package struct CollectorSnapshot: Sendable {
             "\"received\": \(c.received), \"duplicates\": \(c.duplicates), \"routed\": \(c.routed), \"dropped\": \(dropped(c.dropped, DropReason.inputReasons))"
         }
         let sinkText = sinks.map { sink in
-            let buckets = zip(LatencyHistogram.bounds, sink.latency.buckets).map { "\(quote(String(Double($0) / 1e9))): \($1)" }
-            return "\(quote(sink.name)): {\"routed\": \(sink.routed), \"written\": \(sink.written), \"dropped\": \(dropped(sink.dropped, DropReason.sinkReasons)), "
+            let buckets = zip(LatencyHistogram.bounds, sink.latency.buckets).map {
+                "\(quote(String(Double($0) / 1e9))): \($1)"
+            }
+            return
+                "\(quote(sink.name)): {\"routed\": \(sink.routed), \"written\": \(sink.written), \"dropped\": \(dropped(sink.dropped, DropReason.sinkReasons)), "
                 + "\"queued\": \(sink.queued), \"held\": \(sink.held), \"in_flight\": \(sink.inFlight), "
                 + "\"latency_seconds\": {\"count\": \(sink.latency.count), \"sum\": \(Double(sink.latency.sumNanoseconds) / 1e9), \"le\": {\(buckets.joined(separator: ", "))}}}"
         }
@@ -45,9 +48,13 @@ package struct CollectorSnapshot: Sendable {
     /// The Prometheus text exposition format (0.0.4), the same figures as `json`.
     package var prometheus: String {
         var out = ""
-        func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
+        func family(_ name: String, _ type: String, _ help: String) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
         func sample(_ name: String, _ labels: [(String, String)], _ value: CustomStringConvertible) {
-            let text = labels.isEmpty ? "" : "{" + labels.map { "\($0)=\"\(Self.escapeLabel($1))\"" }.joined(separator: ",") + "}"
+            let text =
+                labels.isEmpty
+                ? "" : "{" + labels.map { "\($0)=\"\(Self.escapeLabel($1))\"" }.joined(separator: ",") + "}"
             out += "\(name)\(text) \(value)\n"
         }
         family("journal_bridge_sink_routed_total", "counter", "Records routed to the sink.")
@@ -56,19 +63,27 @@ package struct CollectorSnapshot: Sendable {
         for s in sinks { sample("journal_bridge_sink_written_total", [("sink", s.name)], s.written) }
         family("journal_bridge_sink_dropped_total", "counter", "Records routed to the sink and not stored, by reason.")
         for s in sinks {
-            for r in DropReason.sinkReasons { sample("journal_bridge_sink_dropped_total", [("sink", s.name), ("reason", r.rawValue)], s.dropped[r] ?? 0) }
+            for r in DropReason.sinkReasons {
+                sample(
+                    "journal_bridge_sink_dropped_total", [("sink", s.name), ("reason", r.rawValue)], s.dropped[r] ?? 0)
+            }
         }
-        family("journal_bridge_sink_in_flight", "gauge", "Records routed to the sink, neither stored nor dropped yet (queued or held).")
+        family(
+            "journal_bridge_sink_in_flight", "gauge",
+            "Records routed to the sink, neither stored nor dropped yet (queued or held).")
         for s in sinks { sample("journal_bridge_sink_in_flight", [("sink", s.name)], s.inFlight) }
         family("journal_bridge_sink_queue_depth", "gauge", "Records in the sink's queue.")
         for s in sinks { sample("journal_bridge_sink_queue_depth", [("sink", s.name)], s.queued) }
         family("journal_bridge_sink_latency_seconds", "histogram", "From routed to written, per record.")
         for s in sinks {
             for (bound, count) in zip(LatencyHistogram.bounds, s.latency.buckets) {
-                sample("journal_bridge_sink_latency_seconds_bucket", [("sink", s.name), ("le", String(Double(bound) / 1e9))], count)
+                sample(
+                    "journal_bridge_sink_latency_seconds_bucket",
+                    [("sink", s.name), ("le", String(Double(bound) / 1e9))], count)
             }
             sample("journal_bridge_sink_latency_seconds_bucket", [("sink", s.name), ("le", "+Inf")], s.latency.count)
-            sample("journal_bridge_sink_latency_seconds_sum", [("sink", s.name)], Double(s.latency.sumNanoseconds) / 1e9)
+            sample(
+                "journal_bridge_sink_latency_seconds_sum", [("sink", s.name)], Double(s.latency.sumNanoseconds) / 1e9)
             sample("journal_bridge_sink_latency_seconds_count", [("sink", s.name)], s.latency.count)
         }
         let inputs = self.inputs.inputs.sorted { $0.key < $1.key }
@@ -86,19 +101,32 @@ package struct CollectorSnapshot: Sendable {
             family("journal_bridge_source_\(metric)_total", "counter", help)
             for (key, c) in sources { sample("journal_bridge_source_\(metric)_total", sourceLabels(key), value(c)) }
         }
-        family("journal_bridge_input_dropped_total", "counter", "Records (or connections, for parse_failure and oversize_cut) lost before routing, by reason.")
+        family(
+            "journal_bridge_input_dropped_total", "counter",
+            "Records (or connections, for parse_failure and oversize_cut) lost before routing, by reason.")
         for (name, c) in inputs {
-            for r in DropReason.inputReasons { sample("journal_bridge_input_dropped_total", [("input", name), ("reason", r.rawValue)], c.dropped[r] ?? 0) }
+            for r in DropReason.inputReasons {
+                sample(
+                    "journal_bridge_input_dropped_total", [("input", name), ("reason", r.rawValue)], c.dropped[r] ?? 0)
+            }
         }
-        family("journal_bridge_source_dropped_total", "counter", "Records of the source lost before routing, by reason.")
+        family(
+            "journal_bridge_source_dropped_total", "counter", "Records of the source lost before routing, by reason.")
         for (key, c) in sources {
-            for r in [DropReason.workerShed, .rateLimited] { sample("journal_bridge_source_dropped_total", sourceLabels(key) + [("reason", r.rawValue)], c.dropped[r] ?? 0) }
+            for r in [DropReason.workerShed, .rateLimited] {
+                sample(
+                    "journal_bridge_source_dropped_total", sourceLabels(key) + [("reason", r.rawValue)],
+                    c.dropped[r] ?? 0)
+            }
         }
         family("journal_bridge_level_routed_total", "counter", "Records routed, per level.")
-        for level in Logger.Level.allCases { sample("journal_bridge_level_routed_total", [("level", level.rawValue)], levels[level] ?? 0) }
+        for level in Logger.Level.allCases {
+            sample("journal_bridge_level_routed_total", [("level", level.rawValue)], levels[level] ?? 0)
+        }
         family("journal_bridge_connections", "gauge", "Open worker connections.")
         sample("journal_bridge_connections", [], connections)
-        family("journal_bridge_unfinished_frame_bytes", "gauge", "Bytes of the memory budget held for unfinished frames.")
+        family(
+            "journal_bridge_unfinished_frame_bytes", "gauge", "Bytes of the memory budget held for unfinished frames.")
         sample("journal_bridge_unfinished_frame_bytes", [], unfinishedFrameBytes)
         family("journal_bridge_queued_record_bytes", "gauge", "Bytes of the memory budget held by queued records.")
         sample("journal_bridge_queued_record_bytes", [], queuedRecordBytes)
@@ -112,20 +140,29 @@ package struct CollectorSnapshot: Sendable {
 
     /// The table `status` prints without a flag.
     package var table: String {
-        var out = "SINK          ROUTED     WRITTEN  IN FLIGHT  " + DropReason.sinkReasons.map { $0.rawValue.uppercased().padding(12) }.joined() + "\n"
+        var out =
+            "SINK          ROUTED     WRITTEN  IN FLIGHT  "
+            + DropReason.sinkReasons.map { $0.rawValue.uppercased().padding(12) }.joined() + "\n"
         for s in sinks {
-            out += s.name.padding(12) + String(s.routed).leftPadding(8) + String(s.written).leftPadding(12) + String(s.inFlight).leftPadding(11) + "  "
+            out +=
+                s.name.padding(12) + String(s.routed).leftPadding(8) + String(s.written).leftPadding(12)
+                + String(s.inFlight).leftPadding(11) + "  "
             out += DropReason.sinkReasons.map { String(s.dropped[$0] ?? 0).padding(12) }.joined() + "\n"
         }
         out += "\nSOURCE                                    RECEIVED  DUPLICATES  RATE_LIMITED  WORKER_SHED\n"
         for (key, c) in inputs.sources.sorted(by: { $0.key < $1.key }) {
             let name = "uid \(key.uid) " + (key.unit ?? "-") + " " + key.identifier
-            out += String(name.prefix(40)).padding(40) + String(c.received).leftPadding(10) + String(c.duplicates).leftPadding(12)
-                + String(c.dropped[.rateLimited] ?? 0).leftPadding(14) + String(c.dropped[.workerShed] ?? 0).leftPadding(13) + "\n"
+            out +=
+                String(name.prefix(40)).padding(40) + String(c.received).leftPadding(10)
+                + String(c.duplicates).leftPadding(12)
+                + String(c.dropped[.rateLimited] ?? 0).leftPadding(14)
+                + String(c.dropped[.workerShed] ?? 0).leftPadding(13) + "\n"
         }
         let bridge = inputs.inputs["bridge"] ?? InputTally.Counts()
-        out += "\nconnections \(connections), unfinished frames \(unfinishedFrameBytes) bytes, queued records \(queuedRecordBytes) bytes, "
-        out += "parse failures \(bridge.dropped[.parseFailure] ?? 0), oversize \(bridge.dropped[.oversizeCut] ?? 0), reloads \(reloads) (\(reloadFailures) failed)\n"
+        out +=
+            "\nconnections \(connections), unfinished frames \(unfinishedFrameBytes) bytes, queued records \(queuedRecordBytes) bytes, "
+        out +=
+            "parse failures \(bridge.dropped[.parseFailure] ?? 0), oversize \(bridge.dropped[.oversizeCut] ?? 0), reloads \(reloads) (\(reloadFailures) failed)\n"
         return out
     }
 
@@ -133,7 +170,9 @@ package struct CollectorSnapshot: Sendable {
     package var summary: String {
         let received = inputs.inputs.values.reduce(0) { $0 + $1.received }
         let written = sinks.map { "\($0.name) \($0.written)" }.joined(separator: ", ")
-        let dropped = sinks.reduce(0) { $0 + $1.droppedTotal } + inputs.inputs.values.reduce(0) { $0 + ($1.dropped[.rateLimited] ?? 0) }
+        let dropped =
+            sinks.reduce(0) { $0 + $1.droppedTotal }
+            + inputs.inputs.values.reduce(0) { $0 + ($1.dropped[.rateLimited] ?? 0) }
         return "\(connections) connections, \(received) records received; written: \(written); \(dropped) dropped"
     }
 
@@ -168,6 +207,10 @@ func quote(_ text: String) -> String {
 }
 
 extension String {
-    fileprivate func padding(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
-    fileprivate func leftPadding(_ width: Int) -> String { count >= width ? " " + self : String(repeating: " ", count: width - count) + self }
+    fileprivate func padding(_ width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+    fileprivate func leftPadding(_ width: Int) -> String {
+        count >= width ? " " + self : String(repeating: " ", count: width - count) + self
+    }
 }

@@ -26,10 +26,13 @@ package final class InputTally: Sendable {
     package static let maximumSources = 1024
 
     private let state = ConditionLock(Snapshot())
-    private let receivedCounter = Counter(label: "journal_bridge_input_received_total", dimensions: [("input", "bridge")])
-    private let duplicateCounter = Counter(label: "journal_bridge_input_duplicates_total", dimensions: [("input", "bridge")])
+    private let receivedCounter = Counter(
+        label: "journal_bridge_input_received_total", dimensions: [("input", "bridge")])
+    private let duplicateCounter = Counter(
+        label: "journal_bridge_input_duplicates_total", dimensions: [("input", "bridge")])
     private let limitedCounter = Counter(
-        label: "journal_bridge_input_dropped_total", dimensions: [("input", "bridge"), ("reason", DropReason.rateLimited.rawValue)]
+        label: "journal_bridge_input_dropped_total",
+        dimensions: [("input", "bridge"), ("reason", DropReason.rateLimited.rawValue)]
     )
 
     package init() {}
@@ -58,7 +61,9 @@ package final class InputTally: Sendable {
     /// A connection of `input` closed for `reason` (parse failure, oversize).
     package func failure(input: String, reason: DropReason) {
         state.withLock { $0.inputs[input, default: Counts()].dropped[reason, default: 0] += 1 }
-        Counter(label: "journal_bridge_input_dropped_total", dimensions: [("input", input), ("reason", reason.rawValue)]).increment()
+        Counter(
+            label: "journal_bridge_input_dropped_total", dimensions: [("input", input), ("reason", reason.rawValue)]
+        ).increment()
     }
 
     package var snapshot: Snapshot { state.withLock { $0 } }

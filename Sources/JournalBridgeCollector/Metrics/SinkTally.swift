@@ -45,7 +45,11 @@ package final class SinkTally: Sendable {
         writtenCounter = Counter(label: "journal_bridge_sink_written_total", dimensions: dimensions)
         droppedCounters = Dictionary(
             uniqueKeysWithValues: DropReason.sinkReasons.map {
-                ($0, Counter(label: "journal_bridge_sink_dropped_total", dimensions: dimensions + [("reason", $0.rawValue)]))
+                (
+                    $0,
+                    Counter(
+                        label: "journal_bridge_sink_dropped_total", dimensions: dimensions + [("reason", $0.rawValue)])
+                )
             }
         )
         latencyTimer = Timer(label: "journal_bridge_sink_latency", dimensions: dimensions)

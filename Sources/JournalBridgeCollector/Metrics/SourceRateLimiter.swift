@@ -9,7 +9,9 @@ package final class SourceRateLimiter: Sendable {
         package var source: String
         package var suppressed: Int
         package var seconds: Double
-        package var message: String { "suppressed \(suppressed) records from \(source) in the last \(seconds.formattedSeconds) s" }
+        package var message: String {
+            "suppressed \(suppressed) records from \(source) in the last \(seconds.formattedSeconds) s"
+        }
     }
 
     private struct Window {
@@ -36,14 +38,18 @@ package final class SourceRateLimiter: Sendable {
     }
 
     /// The records of `source` this interval admits, and how many it suppressed.
-    package func admit(_ records: [LogRecord], source: SourceKey, now: UInt64) -> (admitted: [LogRecord], suppressed: Int) {
+    package func admit(_ records: [LogRecord], source: SourceKey, now: UInt64) -> (
+        admitted: [LogRecord], suppressed: Int
+    ) {
         state.withLock { state in
             let limit = state.limit
             guard limit.isOn, !records.isEmpty else { return (records, 0) }
             var key = source.limitKey(limit.key)
             // Identifiers are the client's to choose: past this many windows open at once, new
             // sources share one, so that churning names cannot grow the table.
-            if state.windows[key] == nil && state.windows.count >= Self.maximumWindows { key = SourceKey.other.identifier }
+            if state.windows[key] == nil && state.windows.count >= Self.maximumWindows {
+                key = SourceKey.other.identifier
+            }
             var window = state.windows[key] ?? Window(start: now)
             var admitted: [LogRecord] = []
             admitted.reserveCapacity(records.count)

@@ -128,11 +128,16 @@ public final class Router: Sendable {
         let route = routes[index]
         let now = MonotonicClock.now()
         let failed = failedCount(of: index)
-        let report = watches[index].check(name: route.sink.name, failed: failed, lastFailure: lastFailure(of: index), now: now)
-            ?? queues[index].flatMap { watches[index].checkRecovery(name: route.sink.name, failed: failed, written: $0.tally.writtenCount, now: now) }
+        let report =
+            watches[index].check(name: route.sink.name, failed: failed, lastFailure: lastFailure(of: index), now: now)
+            ?? queues[index].flatMap {
+                watches[index].checkRecovery(
+                    name: route.sink.name, failed: failed, written: $0.tally.writtenCount, now: now)
+            }
         guard let report else { return }
         let record = CollectorIdentity.record(
-            report.level, report.message, metadata: [MetadataField(HealthEvent.messageIDKey, report.event.id)] + report.metadata
+            report.level, report.message,
+            metadata: [MetadataField(HealthEvent.messageIDKey, report.event.id)] + report.metadata
         )
         let failingIsFile = route.sink is RotatingFileSink
         var levels = [Int](repeating: 0, count: Logger.Level.allCases.count)
@@ -195,7 +200,8 @@ public final class Router: Sendable {
             perLevel: Dictionary(uniqueKeysWithValues: Logger.Level.allCases.map { ($0, perLevel[Int($0.ordinal)]) }),
             perSink: routes.enumerated().map { index, route in
                 Statistics.SinkCount(
-                    name: route.sink.name, minimumLevel: thresholds[index], routed: perRoute[index], failed: failedCount(of: index),
+                    name: route.sink.name, minimumLevel: thresholds[index], routed: perRoute[index],
+                    failed: failedCount(of: index),
                     packed: route.sink.packedCount, lastFailure: lastFailure(of: index)
                 )
             }

@@ -73,8 +73,12 @@ final class SinkFailureWatch: Sendable {
             else { return nil }
             state.episodeFrom = nil
             return Report(
-                message: "\(name) is writing again; \(failed - from) records were lost in the episode, \(failed) in all",
-                metadata: [MetadataField("sink", name), MetadataField("lost", String(failed - from)), MetadataField("failed.total", String(failed))],
+                message:
+                    "\(name) is writing again; \(failed - from) records were lost in the episode, \(failed) in all",
+                metadata: [
+                    MetadataField("sink", name), MetadataField("lost", String(failed - from)),
+                    MetadataField("failed.total", String(failed)),
+                ],
                 level: .notice, event: .recovered
             )
         }

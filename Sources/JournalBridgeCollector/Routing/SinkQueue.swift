@@ -73,7 +73,9 @@ package final class SinkQueue: Sendable {
         self.shedReport = ConditionLock(FailureReport(sink: inner.name))
         let tally = SinkTally(name: inner.name)
         self.tally = tally
-        let worker = Worker(inner: inner, policy: policy, budget: budget, lock: lock, shedReport: shedReport, afterWrite: afterWrite, tally: tally)
+        let worker = Worker(
+            inner: inner, policy: policy, budget: budget, lock: lock, shedReport: shedReport, afterWrite: afterWrite,
+            tally: tally)
         thread.start(name: "jb-\(inner.name)") { worker.run() }
     }
 
@@ -121,19 +123,25 @@ package final class SinkQueue: Sendable {
         let bytes = budget == nil ? 0 : MemoryBudget.approximateBytes(of: records)
         if overflow == .drop {
             let reserved = budget?.tryReserveRecords(bytes) ?? true
-            let accepted = reserved && lock.withLock { state -> Bool in
-                guard fits(state) else { return false }
-                tally.enqueued(records.count)
-                state.items.append(Item(records: records, ticket: ticket, bytes: bytes, routedAt: now))
-                state.queued += records.count
-                lock.broadcast()
-                return true
-            }
+            let accepted =
+                reserved
+                && lock.withLock { state -> Bool in
+                    guard fits(state) else { return false }
+                    tally.enqueued(records.count)
+                    state.items.append(Item(records: records, ticket: ticket, bytes: bytes, routedAt: now))
+                    state.queued += records.count
+                    lock.broadcast()
+                    return true
+                }
             if !accepted {
                 if reserved { budget?.releaseRecords(bytes) }
                 shed.add(records.count, ordering: .relaxed)
                 tally.refused(records.count, reason: .queueFull)
-                shedReport.withLock { $0.failed("queue full (\(capacity) records or the memory budget), dropping records for this sink only", records: records.count) }
+                shedReport.withLock {
+                    $0.failed(
+                        "queue full (\(capacity) records or the memory budget), dropping records for this sink only",
+                        records: records.count)
+                }
                 ticket?.done()
             }
             return
@@ -221,8 +229,11 @@ package final class SinkQueue: Sendable {
         }
         if thread.join() && !onOwnThread {
             inner.close()
-            Worker(inner: inner, policy: policy, budget: budget, lock: lock, shedReport: shedReport, afterWrite: afterWrite, tally: tally)
-                .settle(taken: 0, routedAt: nil)
+            Worker(
+                inner: inner, policy: policy, budget: budget, lock: lock, shedReport: shedReport,
+                afterWrite: afterWrite, tally: tally
+            )
+            .settle(taken: 0, routedAt: nil)
         }
     }
 }

@@ -75,7 +75,8 @@ public final class RotatingFileSink: LogSink {
         self.name = name ?? path
         self.path = path
         let (fd, size) = try FileDescriptorIO.openForAppend(path, mode: options.mode)
-        var initial = State(formatter: LineFormatter(options.format), failure: FailureReport(sink: self.name), options: options)
+        var initial = State(
+            formatter: LineFormatter(options.format), failure: FailureReport(sink: self.name), options: options)
         initial.fd = fd
         initial.size = size
         initial.buffer.reserveCapacity(64 * 1024)
