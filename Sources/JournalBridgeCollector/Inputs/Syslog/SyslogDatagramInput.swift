@@ -22,14 +22,13 @@ package final class SyslogDatagramInput: SyslogInput {
     package let counters = SyslogCounters()
     /// The flag that configures it (`syslog-socket`, ...).
     package var name: String { settings.endpoint.name }
-    /// The socket and the wake pipe, from `start` to `close`.
-    private let descriptors = ConditionLock<(socket: Int32, wakeRead: Int32, wakeWrite: Int32)?>(nil)
-    /// Started by `start`, joined by `stopReading`; the thread holds its loop, not the input.
-    private let thread = OwnedThread()
+    /// Its socket, wake pipe and thread, from `start` to `close`.
+    private let listener: SyslogListener
 
     /// An input for `settings`; nothing is opened until `start`.
     package init(settings: SyslogInputSettings) {
         self.settings = settings
+        self.listener = SyslogListener(settings: settings)
     }
 
     deinit {
@@ -41,52 +40,25 @@ package final class SyslogDatagramInput: SyslogInput {
     package var connectionCount: Int { 0 }
 
     /// The bound address (`127.0.0.1:5140`) of a UDP input, nil before `start` or for a Unix socket.
-    package var localAddress: String? { descriptors.withLock { $0 }.flatMap { SyslogSocket.localAddress($0.socket) } }
+    package var localAddress: String? { listener.localAddress }
 
     /// Binds (or adopts) the socket and starts the thread; a failure leaves nothing open.
     /// The memory budget is not used: a datagram is read into one buffer of the input's own.
     package func start(_ context: InputContext) throws(SystemError) {
-        let fd = try SyslogSocket.open(settings)
-        var pipe: [Int32] = [-1, -1]
-        do {
+        let (settings, counters) = (self.settings, self.counters)
+        try listener.start(name: "jb-syslog-dgram") { fd throws(SystemError) in
             try syscall("setsockopt SO_PASSCRED") { c_jb_enable_datagram_info(fd, settings.endpoint.isUnix ? 1 : 0) }
-            try syscall("pipe") { c_jb_pipe(&pipe) }
-        } catch {
-            if settings.listeningDescriptor == nil {
-                Glibc.close(fd)
-                SyslogSocket.remove(settings)
-            }
-            throw error
+        } makeLoop: { socket, wake in
+            let loop = DatagramLoop(socket: socket, wake: wake, settings: settings, counters: counters, context: context)
+            return { loop.run() }
         }
-        descriptors.withLock { $0 = (fd, pipe[0], pipe[1]) }
-        let loop = DatagramLoop(socket: fd, wake: pipe[0], settings: settings, counters: counters, context: context)
-        thread.start(name: "jb-syslog-dgram") { loop.run() }
     }
 
     /// Reads and routes what already arrived, then joins the thread.
-    package func stopReading() {
-        guard thread.isRunning else { return }
-        if let wake = descriptors.withLock({ $0?.wakeWrite }) {
-            var byte: UInt8 = 1
-            _ = write(wake, &byte, 1)  // a full pipe already wakes the loop: nothing to retry
-        }
-        thread.join()
-    }
+    package func stopReading() { listener.stopReading() }
 
     /// Closes the socket (unlinking a socket file it bound) and the wake pipe.
-    package func close() {
-        guard
-            let open = descriptors.withLock({ d -> (socket: Int32, wakeRead: Int32, wakeWrite: Int32)? in
-                defer { d = nil }; return d
-            })
-        else { return }
-        if settings.listeningDescriptor == nil {
-            Glibc.close(open.socket)
-            SyslogSocket.remove(settings)
-        }
-        Glibc.close(open.wakeRead)
-        Glibc.close(open.wakeWrite)
-    }
+    package func close() { listener.close() }
 }
 
 /// The datagram input's thread: everything it touches is its own, or thread-safe.
