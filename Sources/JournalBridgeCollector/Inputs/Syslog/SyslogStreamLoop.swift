@@ -5,6 +5,8 @@ import Glibc
 import JournalBridge
 import Synchronization
 
+/// The thread of a stream input (`SyslogSocketInput`) and its connections.
+///
 /// Syslog over a stream: a Unix stream socket (each connection with its peer's pid/uid/gid
 /// from the kernel, `SO_PEERCRED`) or TCP (the peer's address). Each connection has its own
 /// `SyslogFramer` (RFC 6587, octet-counting or LF/NUL-terminated, told apart per frame), so
@@ -19,53 +21,7 @@ import Synchronization
 /// collector's frame budget while it is open (the budget's large-frame part, so the bridge's
 /// small frames keep room); a connection that does not fit is refused at once and counted,
 /// as one over `maxConnections` is.
-package final class SyslogStreamInput: SyslogInput {
-    /// Where it listens and its limits.
-    package let settings: SyslogInputSettings
-    /// What it saw: messages, malformed, cut, dropped by the kernel, refused connections.
-    package let counters = SyslogCounters()
-    /// The flag that configures it (`syslog-socket`, ...).
-    package var name: String { settings.endpoint.name }
-    /// Its socket, wake pipe and thread, from `start` to `close`.
-    private let listener: SyslogListener
-
-    /// An input for `settings`; nothing is opened until `start`.
-    package init(settings: SyslogInputSettings) {
-        self.settings = settings
-        self.listener = SyslogListener(settings: settings)
-    }
-
-    deinit {
-        stopReading()
-        close()
-    }
-
-    /// Open connections (always 0 for datagrams).
-    package var connectionCount: Int { counters.openConnections.load(ordering: .relaxed) }
-
-    /// The bound address (`127.0.0.1:5140`) of a TCP input, nil before `start` or for a Unix socket.
-    package var localAddress: String? { listener.localAddress }
-
-    /// Binds (or adopts) the socket and starts the thread; a failure leaves nothing open.
-    package func start(_ context: InputContext) throws(SystemError) {
-        let (settings, counters) = (self.settings, self.counters)
-        try listener.start(
-            name: "jb-syslog-strm",
-            makeLoop: { socket, wake in
-                let loop = StreamLoop(listener: socket, wake: wake, settings: settings, counters: counters, context: context)
-                return { loop.run() }
-            })
-    }
-
-    /// Reads and routes what already arrived, then joins the thread.
-    package func stopReading() { listener.stopReading() }
-
-    /// Closes the socket (unlinking a socket file it bound) and the wake pipe.
-    package func close() { listener.close() }
-}
-
-/// The stream input's thread and its connections.
-private final class StreamLoop: @unchecked Sendable {
+final class SyslogStreamLoop: @unchecked Sendable {
     struct Connection {
         var framer: SyslogFramer
         var origin: Origin

@@ -5,6 +5,8 @@ import Glibc
 import JournalBridge
 import Synchronization
 
+/// The thread of a datagram input (`SyslogSocketInput`); what it touches is its own, or thread-safe.
+///
 /// Syslog over datagrams: a Unix datagram socket (the way `/dev/log` works, each message
 /// with its sender's pid/uid/gid from the kernel, `SCM_CREDENTIALS`) or UDP (the peer's
 /// address). One datagram is one message; one longer than `maximumMessageBytes` is cut there
@@ -15,54 +17,7 @@ import Synchronization
 /// `route` and stops reading: a Unix datagram sender then blocks on the full queue (or gets
 /// EAGAIN if it asked not to block); for UDP the kernel drops what does not fit the receive
 /// queue, and `SO_RXQ_OVFL` tells us how many: counted, and reported through the sinks.
-package final class SyslogDatagramInput: SyslogInput {
-    /// Where it listens and its limits.
-    package let settings: SyslogInputSettings
-    /// What it saw: messages, malformed, cut, dropped by the kernel, refused connections.
-    package let counters = SyslogCounters()
-    /// The flag that configures it (`syslog-socket`, ...).
-    package var name: String { settings.endpoint.name }
-    /// Its socket, wake pipe and thread, from `start` to `close`.
-    private let listener: SyslogListener
-
-    /// An input for `settings`; nothing is opened until `start`.
-    package init(settings: SyslogInputSettings) {
-        self.settings = settings
-        self.listener = SyslogListener(settings: settings)
-    }
-
-    deinit {
-        stopReading()
-        close()
-    }
-
-    /// Open connections (always 0 for datagrams).
-    package var connectionCount: Int { 0 }
-
-    /// The bound address (`127.0.0.1:5140`) of a UDP input, nil before `start` or for a Unix socket.
-    package var localAddress: String? { listener.localAddress }
-
-    /// Binds (or adopts) the socket and starts the thread; a failure leaves nothing open.
-    /// The memory budget is not used: a datagram is read into one buffer of the input's own.
-    package func start(_ context: InputContext) throws(SystemError) {
-        let (settings, counters) = (self.settings, self.counters)
-        try listener.start(name: "jb-syslog-dgram") { fd throws(SystemError) in
-            try syscall("setsockopt SO_PASSCRED") { c_jb_enable_datagram_info(fd, settings.endpoint.isUnix ? 1 : 0) }
-        } makeLoop: { socket, wake in
-            let loop = DatagramLoop(socket: socket, wake: wake, settings: settings, counters: counters, context: context)
-            return { loop.run() }
-        }
-    }
-
-    /// Reads and routes what already arrived, then joins the thread.
-    package func stopReading() { listener.stopReading() }
-
-    /// Closes the socket (unlinking a socket file it bound) and the wake pipe.
-    package func close() { listener.close() }
-}
-
-/// The datagram input's thread: everything it touches is its own, or thread-safe.
-private final class DatagramLoop: @unchecked Sendable {
+final class SyslogDatagramLoop: @unchecked Sendable {
     let socket: Int32
     let wake: Int32
     let settings: SyslogInputSettings
