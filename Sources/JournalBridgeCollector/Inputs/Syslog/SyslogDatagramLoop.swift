@@ -23,6 +23,8 @@ final class SyslogDatagramLoop: @unchecked Sendable {
     let settings: SyslogInputSettings
     let counters: SyslogCounters
     let context: InputContext
+    /// Rate limit and counters per input and source, as the bridge input's.
+    let delivery: SyslogDelivery
     /// Datagrams read before the batch is routed: one `route` call per batch keeps up with floods.
     static let batch = 256
     /// Seconds between two reports of kernel drops (the first is at once).
@@ -34,6 +36,7 @@ final class SyslogDatagramLoop: @unchecked Sendable {
         self.settings = settings
         self.counters = counters
         self.context = context
+        self.delivery = SyslogDelivery(input: settings.endpoint.name, context: context, counters: counters)
     }
 
     func run() {
@@ -52,6 +55,7 @@ final class SyslogDatagramLoop: @unchecked Sendable {
             _ = poll(&fds, 2, stopping ? 0 : 1000)
             if fds[1].revents != 0 { stopping = true }
             var records: [LogRecord] = []
+            var sources: [SourceKey] = []
             var drained = false
             while records.count < Self.batch {
                 let length = buffer.withUnsafeMutableBytes {
@@ -85,16 +89,18 @@ final class SyslogDatagramLoop: @unchecked Sendable {
                     : withUnsafeBytes(of: info.peer) { raw in
                         String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
                     }
-                records.append(
-                    buffer.withUnsafeBytes { raw in
-                        SyslogRecords.record(
-                            UnsafeRawBufferPointer(rebasing: raw[0..<kept]), origin: origin, peer: peer,
-                            droppedBytes: Int(length) - kept,
-                            receivedMicros: LogRecord.now(), counters: counters
-                        )
-                    })
+                let record = buffer.withUnsafeBytes { raw in
+                    SyslogRecords.record(
+                        UnsafeRawBufferPointer(rebasing: raw[0..<kept]), origin: origin, peer: peer,
+                        droppedBytes: Int(length) - kept,
+                        receivedMicros: LogRecord.now(), counters: counters
+                    )
+                }
+                records.append(record)
+                // Per datagram, the sender's unit would cost a read of its cgroup: the uid and identifier say enough.
+                sources.append(SyslogDelivery.source(of: record, unit: nil, peer: peer))
             }
-            if !records.isEmpty { context.deliver(records) }
+            delivery.deliver(records, sources: sources)
             let drops = counters.kernelDrops.load(ordering: .relaxed)
             let now = MonotonicClock.now()
             if drops > reportedDrops && (stopping || lastReport == 0 || now &- lastReport >= Self.reportInterval) {

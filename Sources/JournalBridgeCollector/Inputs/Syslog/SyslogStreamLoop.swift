@@ -26,6 +26,8 @@ final class SyslogStreamLoop: @unchecked Sendable {
         var framer: SyslogFramer
         var origin: Origin
         var peer: String?
+        /// The systemd unit of a Unix peer, read from its cgroup at connect.
+        var unit: String?
     }
 
     let listener: Int32
@@ -33,6 +35,8 @@ final class SyslogStreamLoop: @unchecked Sendable {
     let settings: SyslogInputSettings
     let counters: SyslogCounters
     let context: InputContext
+    /// Rate limit and counters per input and source, as the bridge input's.
+    let delivery: SyslogDelivery
     var connections: [Int32: Connection] = [:]
     var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     /// When refused connections were last reported, and how many had been.
@@ -47,6 +51,7 @@ final class SyslogStreamLoop: @unchecked Sendable {
         self.settings = settings
         self.counters = counters
         self.context = context
+        self.delivery = SyslogDelivery(input: settings.endpoint.name, context: context, counters: counters)
     }
 
     func run() {
@@ -69,6 +74,7 @@ final class SyslogStreamLoop: @unchecked Sendable {
                 read(fd, turns: 1)
             }
             reportRefusals(force: false)
+            delivery.tick()
         }
     }
 
@@ -93,6 +99,7 @@ final class SyslogStreamLoop: @unchecked Sendable {
             }
             let origin: Origin
             var peer: String?
+            var unit: String?
             if settings.endpoint.isUnix {
                 guard let credentials = try? UnixSocket.peerCredentials(fd) else {
                     context.budget.releaseFrame(settings.maximumMessageBytes)
@@ -103,12 +110,14 @@ final class SyslogStreamLoop: @unchecked Sendable {
                 origin = Origin(
                     pid: credentials.pid, uid: credentials.uid, gid: credentials.gid,
                     identifier: settings.defaultIdentifier)
+                let identity = PeerIdentity.capture(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
+                unit = identity.unit ?? identity.userUnit
             } else {
                 origin = SyslogRecords.networkOrigin(identifier: settings.defaultIdentifier)
                 peer = String(cString: text)
             }
             connections[fd] = Connection(
-                framer: SyslogFramer(maximumMessageBytes: settings.maximumMessageBytes), origin: origin, peer: peer)
+                framer: SyslogFramer(maximumMessageBytes: settings.maximumMessageBytes), origin: origin, peer: peer, unit: unit)
             counters.connections.add(1, ordering: .relaxed)
             counters.openConnections.store(connections.count, ordering: .relaxed)
         }
@@ -132,7 +141,7 @@ final class SyslogStreamLoop: @unchecked Sendable {
             guard var connection = connections[fd] else { return }
             var records: [LogRecord] = []
             let now = LogRecord.now()
-            let (origin, peer) = (connection.origin, connection.peer)
+            let (origin, peer, unit) = (connection.origin, connection.peer, connection.unit)
             buffer.withUnsafeBytes { raw in
                 connection.framer.append(UnsafeRawBufferPointer(rebasing: raw[0..<count])) { frame in
                     records.append(self.record(frame, origin, peer, now))
@@ -141,8 +150,13 @@ final class SyslogStreamLoop: @unchecked Sendable {
             connections[fd] = connection
             // Waits while the sinks are full: this connection (and the others) is read no further
             // until they drain, so the senders block: backpressure, never loss.
-            if !records.isEmpty { context.deliver(records) }
+            deliver(records, unit: unit, peer: peer)
         }
+    }
+
+    /// Records of one connection: a run per source (its identifier may change from message to message).
+    private func deliver(_ records: [LogRecord], unit: String?, peer: String?) {
+        delivery.deliver(records, sources: records.map { SyslogDelivery.source(of: $0, unit: unit, peer: peer) })
     }
 
     private func record(_ frame: SyslogFramer.Frame, _ origin: Origin, _ peer: String?, _ now: Int64) -> LogRecord {
@@ -160,7 +174,7 @@ final class SyslogStreamLoop: @unchecked Sendable {
         let now = LogRecord.now()
         let (origin, peer) = (connection.origin, connection.peer)
         connection.framer.finish { records.append(record($0, origin, peer, now)) }
-        if !records.isEmpty { context.deliver(records) }
+        deliver(records, unit: connection.unit, peer: peer)
         counters.framingFallbacks.add(connection.framer.countFallbacks, ordering: .relaxed)
         Glibc.close(fd)  // a read-only socket: nothing is lost if close reports an error
         context.budget.releaseFrame(settings.maximumMessageBytes)
