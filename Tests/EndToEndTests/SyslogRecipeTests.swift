@@ -20,7 +20,7 @@ final class SyslogRecipeTests: XCTestCase {
         var inBlock = false
         var found: [String] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("## ") || line.hasPrefix("### ") { inSection = line.contains(" Syslog") }
+            if line.hasPrefix("## ") { inSection = line.hasPrefix("## Syslog") }
             if line.hasPrefix("```") {
                 inBlock = line == "```sh"
             } else if inSection && inBlock && line.hasPrefix("journalctl ") {

@@ -23,7 +23,9 @@ final class SyslogFuzzTests: XCTestCase {
 
     /// An octet count at an edge, inserted anywhere.
     private static func octetCountAtAnEdge(_ bytes: inout [UInt8], _ g: inout SplitMix64) {
-        let edges = [0, 1, 5, bytes.count, bytes.count + 1, 255, 256, 65535, 65536, 65537, 9_999_999_999, 99_999_999_999]
+        let edges = [
+            0, 1, 5, bytes.count, bytes.count + 1, 255, 256, 65535, 65536, 65537, 9_999_999_999, 99_999_999_999,
+        ]
         let at = bytes.isEmpty ? 0 : Int.random(in: 0...bytes.count, using: &g)
         bytes.insert(contentsOf: Array("\(edges.randomElement(using: &g)!) ".utf8), at: at)
     }

@@ -26,7 +26,8 @@ final class FrameDecoderFuzzTests: XCTestCase {
     /// A big-endian length field set to an edge, anywhere.
     private static func lengthFieldAtAnEdge(_ bytes: inout [UInt8], _ g: inout SplitMix64) {
         let edges: [UInt32] = [
-            0, 1, 5, 0x7F, 0xFF, 0xFFFF, UInt32(WireProtocol.maxFrameBytes), UInt32(WireProtocol.maxFrameBytes + 1), .max,
+            0, 1, 5, 0x7F, 0xFF, 0xFFFF, UInt32(WireProtocol.maxFrameBytes), UInt32(WireProtocol.maxFrameBytes + 1),
+            .max,
         ]
         let value = edges.randomElement(using: &g)!
         let at = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &g)

@@ -117,7 +117,8 @@ final class SyslogStreamLoop: @unchecked Sendable {
                 peer = String(cString: text)
             }
             connections[fd] = Connection(
-                framer: SyslogFramer(maximumMessageBytes: settings.maximumMessageBytes), origin: origin, peer: peer, unit: unit)
+                framer: SyslogFramer(maximumMessageBytes: settings.maximumMessageBytes), origin: origin, peer: peer,
+                unit: unit)
             counters.connections.add(1, ordering: .relaxed)
             counters.openConnections.store(connections.count, ordering: .relaxed)
         }
