@@ -17,27 +17,11 @@ import Synchronization
 /// `route` and stops reading: a Unix datagram sender then blocks on the full queue (or gets
 /// EAGAIN if it asked not to block); for UDP the kernel drops what does not fit the receive
 /// queue, and `SO_RXQ_OVFL` tells us how many: counted, and reported through the sinks.
-final class SyslogDatagramLoop: @unchecked Sendable {
-    let socket: Int32
-    let wake: Int32
-    let settings: SyslogInputSettings
-    let counters: SyslogCounters
-    let context: InputContext
-    /// Rate limit and counters per input and source, as the bridge input's.
-    let delivery: SyslogDelivery
+final class SyslogDatagramLoop: SyslogLoop, @unchecked Sendable {
     /// Datagrams read before the batch is routed: one `route` call per batch keeps up with floods.
     static let batch = 256
     /// Seconds between two reports of kernel drops (the first is at once).
     static let reportInterval: UInt64 = 10_000_000_000
-
-    init(socket: Int32, wake: Int32, settings: SyslogInputSettings, counters: SyslogCounters, context: InputContext) {
-        self.socket = socket
-        self.wake = wake
-        self.settings = settings
-        self.counters = counters
-        self.context = context
-        self.delivery = SyslogDelivery(input: settings.endpoint.name, context: context, counters: counters)
-    }
 
     func run() {
         var buffer = [UInt8](repeating: 0, count: settings.maximumMessageBytes)

@@ -59,7 +59,7 @@ package final class SyslogSocketInput: SyslogInput {
         descriptors.withLock { $0 = (fd, pipe[0], pipe[1]) }
         if settings.endpoint.isStream {
             let loop = SyslogStreamLoop(
-                listener: fd, wake: pipe[0], settings: settings, counters: counters, context: context)
+                socket: fd, wake: pipe[0], settings: settings, counters: counters, context: context)
             thread.start(name: "jb-syslog-strm") { loop.run() }
         } else {
             let loop = SyslogDatagramLoop(

@@ -21,7 +21,7 @@ import Synchronization
 /// collector's frame budget while it is open (the budget's large-frame part, so the bridge's
 /// small frames keep room); a connection that does not fit is refused at once and counted,
 /// as one over `maxConnections` is.
-final class SyslogStreamLoop: @unchecked Sendable {
+final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
     struct Connection {
         var framer: SyslogFramer
         var origin: Origin
@@ -30,13 +30,8 @@ final class SyslogStreamLoop: @unchecked Sendable {
         var unit: String?
     }
 
-    let listener: Int32
-    let wake: Int32
-    let settings: SyslogInputSettings
-    let counters: SyslogCounters
-    let context: InputContext
-    /// Rate limit and counters per input and source, as the bridge input's.
-    let delivery: SyslogDelivery
+    /// The listening socket.
+    var listener: Int32 { socket }
     var connections: [Int32: Connection] = [:]
     var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     /// When refused connections were last reported, and how many had been.
@@ -44,15 +39,6 @@ final class SyslogStreamLoop: @unchecked Sendable {
     var reportedRefusals = 0
     /// Out of descriptors (EMFILE, ENFILE): the listener is not polled until then, or it would wake the loop at once, forever.
     var acceptPausedUntil: UInt64 = 0
-
-    init(listener: Int32, wake: Int32, settings: SyslogInputSettings, counters: SyslogCounters, context: InputContext) {
-        self.listener = listener
-        self.wake = wake
-        self.settings = settings
-        self.counters = counters
-        self.context = context
-        self.delivery = SyslogDelivery(input: settings.endpoint.name, context: context, counters: counters)
-    }
 
     func run() {
         while true {
