@@ -53,6 +53,18 @@ package final class InputTally: Sendable {
             add(&state.inputs[input, default: Counts()])
             add(&state.sources[key, default: Counts()])
         }
+        guard input == "bridge" else {
+            // A syslog input's counters, under its own name (made per batch: a lookup in the backend).
+            Counter(label: "journal_bridge_input_received_total", dimensions: [("input", input)]).increment(
+                by: received)
+            if rateLimited > 0 {
+                Counter(
+                    label: "journal_bridge_input_dropped_total",
+                    dimensions: [("input", input), ("reason", DropReason.rateLimited.rawValue)]
+                ).increment(by: rateLimited)
+            }
+            return
+        }
         receivedCounter.increment(by: received)
         if duplicates > 0 { duplicateCounter.increment(by: duplicates) }
         if rateLimited > 0 { limitedCounter.increment(by: rateLimited) }
