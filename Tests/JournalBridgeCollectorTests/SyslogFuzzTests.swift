@@ -16,45 +16,28 @@ final class SyslogFuzzTests: XCTestCase {
     private static let specialBytes: [UInt8] =
         Array("<>[]\"\\= -:0123456789\n\r\u{0}".utf8) + [0xEF, 0xBB, 0xBF, 0xFF, 0xC3]
 
+    /// The shared mutations (`ByteMutator`) and syslog's own: octet counts at their edges, syntax bytes.
     private func mutate(_ start: [UInt8], _ g: inout SplitMix64) -> [UInt8] {
-        var bytes = start
-        for _ in 0..<Int.random(in: 1...4, using: &g) {
-            switch Int.random(in: 0..<8, using: &g) {
-            case 0 where !bytes.isEmpty:  // flip a byte
-                bytes[Int.random(in: 0..<bytes.count, using: &g)] = UInt8.random(in: 0...255, using: &g)
-            case 1 where !bytes.isEmpty:  // truncate
-                bytes.removeLast(Int.random(in: 0...bytes.count, using: &g))
-            case 2:  // an octet count at an edge
-                let edges = [
-                    0, 1, 5, bytes.count, bytes.count + 1, 255, 256, 65535, 65536, 65537, 9_999_999_999, 99_999_999_999,
-                ]
-                let at = bytes.isEmpty ? 0 : Int.random(in: 0...bytes.count, using: &g)
-                bytes.insert(contentsOf: Array("\(edges.randomElement(using: &g)!) ".utf8), at: at)
-            case 3:  // syntax bytes inserted or overwritten
-                let byte = Self.specialBytes.randomElement(using: &g)!
-                if !bytes.isEmpty && Bool.random(using: &g) {
-                    bytes[Int.random(in: 0..<bytes.count, using: &g)] = byte
-                } else {
-                    bytes.insert(byte, at: bytes.isEmpty ? 0 : Int.random(in: 0...bytes.count, using: &g))
-                }
-            case 4:  // a slice repeated
-                if bytes.count > 2 {
-                    let a = Int.random(in: 0..<bytes.count, using: &g)
-                    let b = Int.random(in: a..<bytes.count, using: &g)
-                    bytes.append(contentsOf: bytes[a...b])
-                }
-            case 5:  // spliced with another corpus entry
-                bytes += corpus.randomElement(using: &g) ?? []
-            case 6:  // random bytes inserted
-                let at = bytes.isEmpty ? 0 : Int.random(in: 0...bytes.count, using: &g)
-                bytes.insert(
-                    contentsOf: (0..<Int.random(in: 1...16, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g)
-                    }, at: at)
-            default:  // pure noise
-                bytes = (0..<Int.random(in: 0...256, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }
-            }
+        ByteMutator(corpus: corpus, special: [Self.octetCountAtAnEdge, Self.syntaxByte]).mutate(start, &g)
+    }
+
+    /// An octet count at an edge, inserted anywhere.
+    private static func octetCountAtAnEdge(_ bytes: inout [UInt8], _ g: inout SplitMix64) {
+        let edges = [
+            0, 1, 5, bytes.count, bytes.count + 1, 255, 256, 65535, 65536, 65537, 9_999_999_999, 99_999_999_999,
+        ]
+        let at = bytes.isEmpty ? 0 : Int.random(in: 0...bytes.count, using: &g)
+        bytes.insert(contentsOf: Array("\(edges.randomElement(using: &g)!) ".utf8), at: at)
+    }
+
+    /// A syntax byte inserted or overwritten.
+    private static func syntaxByte(_ bytes: inout [UInt8], _ g: inout SplitMix64) {
+        let byte = specialBytes.randomElement(using: &g)!
+        if !bytes.isEmpty && Bool.random(using: &g) {
+            bytes[Int.random(in: 0..<bytes.count, using: &g)] = byte
+        } else {
+            bytes.insert(byte, at: bytes.isEmpty ? 0 : Int.random(in: 0...bytes.count, using: &g))
         }
-        return bytes
     }
 
     private let origin = Origin(pid: 1, uid: 0, gid: 0, identifier: "fuzz")

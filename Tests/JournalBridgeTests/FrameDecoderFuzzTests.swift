@@ -18,41 +18,20 @@ final class FrameDecoderFuzzTests: XCTestCase {
         }
     }
 
-    private func mutate(_ seed: [UInt8], _ g: inout SplitMix64) -> [UInt8] {
-        var bytes = seed
-        for _ in 0..<Int.random(in: 1...4, using: &g) {
-            switch Int.random(in: 0..<7, using: &g) {
-            case 0 where !bytes.isEmpty:  // flip a byte
-                bytes[Int.random(in: 0..<bytes.count, using: &g)] = UInt8.random(in: 0...255, using: &g)
-            case 1 where !bytes.isEmpty:  // truncate
-                bytes.removeLast(Int.random(in: 0...bytes.count, using: &g))
-            case 2:  // a length field set to an edge
-                let edges: [UInt32] = [
-                    0, 1, 5, 0x7F, 0xFF, 0xFFFF, UInt32(WireProtocol.maxFrameBytes),
-                    UInt32(WireProtocol.maxFrameBytes + 1), .max,
-                ]
-                let value = edges.randomElement(using: &g)!
-                let at = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &g)
-                let field = withUnsafeBytes(of: value.bigEndian, Array.init)
-                bytes.replaceSubrange(at..<min(bytes.count, at + 4), with: field)
-            case 3:  // random bytes inserted
-                let at = bytes.isEmpty ? 0 : Int.random(in: 0...bytes.count, using: &g)
-                bytes.insert(
-                    contentsOf: (0..<Int.random(in: 1...16, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g)
-                    }, at: at)
-            case 4:  // a slice repeated
-                if bytes.count > 2 {
-                    let a = Int.random(in: 0..<bytes.count, using: &g)
-                    let b = Int.random(in: a..<bytes.count, using: &g)
-                    bytes.append(contentsOf: bytes[a...b])
-                }
-            case 5:  // spliced with another seed
-                bytes += corpusCache.randomElement(using: &g) ?? []
-            default:  // pure noise
-                bytes = (0..<Int.random(in: 0...256, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }
-            }
-        }
-        return bytes
+    /// The shared mutations (`ByteMutator`) and the wire's own: a length field set to an edge.
+    private func mutate(_ start: [UInt8], _ g: inout SplitMix64) -> [UInt8] {
+        ByteMutator(corpus: corpusCache, special: [Self.lengthFieldAtAnEdge]).mutate(start, &g)
+    }
+
+    /// A big-endian length field set to an edge, anywhere.
+    private static func lengthFieldAtAnEdge(_ bytes: inout [UInt8], _ g: inout SplitMix64) {
+        let edges: [UInt32] = [
+            0, 1, 5, 0x7F, 0xFF, 0xFFFF, UInt32(WireProtocol.maxFrameBytes), UInt32(WireProtocol.maxFrameBytes + 1),
+            .max,
+        ]
+        let value = edges.randomElement(using: &g)!
+        let at = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &g)
+        bytes.replaceSubrange(at..<min(bytes.count, at + 4), with: withUnsafeBytes(of: value.bigEndian, Array.init))
     }
 
     private var corpusCache: [[UInt8]] = []

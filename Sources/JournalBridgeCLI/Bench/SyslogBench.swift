@@ -58,7 +58,7 @@ struct SyslogBench {
         let collector = Collector(configuration: configuration, routes: try openSinks(sinks))
         try collector.start()
         let input = collector.syslogInputs[0]
-        let target = mode == "tcp" ? ((input as? SyslogStreamInput)?.localAddress ?? "") : "\(directory)/syslog.sock"
+        let target = mode == "tcp" ? ((input as? SyslogSocketInput)?.localAddress ?? "") : "\(directory)/syslog.sock"
         let total = options.workers * options.records
         let counter = useJournald ? try JournalCounter(identifier: options.identifier) : nil
 

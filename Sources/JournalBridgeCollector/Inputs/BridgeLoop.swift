@@ -587,16 +587,7 @@ final class BridgeLoop: @unchecked Sendable {
     }
 
     /// One record for each source's interval that suppressed anything (`SourceRateLimiter`).
-    private func reportRateLimits(force: Bool = false) {
-        for summary in context.limiter.expire(now: MonotonicClock.now(), force: force) {
-            event(
-                .warning, summary.message,
-                metadata: [
-                    MetadataField(HealthEvent.messageIDKey, HealthEvent.rateLimited.id),
-                    MetadataField("source", summary.source), MetadataField("suppressed", String(summary.suppressed)),
-                ])
-        }
-    }
+    private func reportRateLimits(force: Bool = false) { context.reportRateLimits(force: force) }
 
     /// poll's timeout: until the pending diagnostics summary is due, else forever.
     private func diagnosticsTimeout(_ other: UInt64? = nil) -> Int32 {

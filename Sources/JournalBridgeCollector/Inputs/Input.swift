@@ -63,6 +63,30 @@ package struct InputContext: Sendable {
         router.route(records, onStored: onStored)
     }
 
+    /// Records of one `source` on `input`, as the bridge and syslog inputs hand them over:
+    /// held to the source's rate limit, counted (`received = rate_limited + routed`), and
+    /// those admitted delivered.
+    package func deliverLimited(_ records: [LogRecord], input: String, source: SourceKey) {
+        let (admitted, suppressed) = limiter.admit(records, source: source, now: MonotonicClock.now())
+        tally.batch(
+            input: input, source: source, received: records.count, duplicates: 0, rateLimited: suppressed,
+            routed: admitted.count, workerShed: 0)
+        if !admitted.isEmpty { deliver(admitted) }
+    }
+
+    /// One record for each source's interval that suppressed anything (`SourceRateLimiter`),
+    /// whichever input's thread notices first: the limiter hands each summary out once.
+    package func reportRateLimits(force: Bool = false) {
+        for summary in limiter.expire(now: MonotonicClock.now(), force: force) {
+            event(
+                .warning, summary.message,
+                metadata: [
+                    MetadataField(HealthEvent.messageIDKey, HealthEvent.rateLimited.id),
+                    MetadataField("source", summary.source), MetadataField("suppressed", String(summary.suppressed)),
+                ])
+        }
+    }
+
     /// A diagnostic of the collector's own (a client closed, a limit reached), through the same sinks.
     package func event(_ level: Logger.Level, _ message: String, metadata: [MetadataField] = []) {
         router.route([CollectorIdentity.record(level, message, metadata: metadata)])

@@ -12,16 +12,24 @@ package enum DropReason: String, CaseIterable, Sendable, Comparable {
     /// journald was away and the sink's backlog was full.
     case journaldBacklog = "journald_backlog"
     /// A frame that broke the protocol closed its connection: counted once per connection closed.
+    /// For a syslog input: a malformed message, stored all the same (`JB_SYSLOG_ERROR`).
     case parseFailure = "parse_failure"
     /// A frame larger than the protocol allows closed its connection: once per connection closed.
+    /// For a syslog input: a message cut to its limit, stored with a marker.
     case oversizeCut = "oversize_cut"
+    /// Syslog datagrams the kernel dropped, the socket's receive queue full (`SO_RXQ_OVFL`).
+    case kernelDrop = "kernel_drop"
+    /// Syslog stream connections closed at once (too many open, the memory limit, no peer credentials).
+    case refusedConnection = "refused_connection"
 
     package static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
     /// The reasons a sink's counters use.
     package static let sinkReasons: [DropReason] = [.queueFull, .sinkFailure, .journaldBacklog]
     /// The reasons an input's and a source's counters use.
-    package static let inputReasons: [DropReason] = [.workerShed, .rateLimited, .parseFailure, .oversizeCut]
+    package static let inputReasons: [DropReason] = [
+        .workerShed, .rateLimited, .parseFailure, .oversizeCut, .kernelDrop, .refusedConnection,
+    ]
 }
 
 /// A sink that can say how many of its failures were journald-backlog overflow and how many

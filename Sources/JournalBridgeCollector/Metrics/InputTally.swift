@@ -53,17 +53,31 @@ package final class InputTally: Sendable {
             add(&state.inputs[input, default: Counts()])
             add(&state.sources[key, default: Counts()])
         }
+        guard input == "bridge" else {
+            // A syslog input's counters, under its own name (made per batch: a lookup in the backend).
+            Counter(label: "journal_bridge_input_received_total", dimensions: [("input", input)]).increment(
+                by: received)
+            if rateLimited > 0 {
+                Counter(
+                    label: "journal_bridge_input_dropped_total",
+                    dimensions: [("input", input), ("reason", DropReason.rateLimited.rawValue)]
+                ).increment(by: rateLimited)
+            }
+            return
+        }
         receivedCounter.increment(by: received)
         if duplicates > 0 { duplicateCounter.increment(by: duplicates) }
         if rateLimited > 0 { limitedCounter.increment(by: rateLimited) }
     }
 
-    /// A connection of `input` closed for `reason` (parse failure, oversize).
-    package func failure(input: String, reason: DropReason) {
-        state.withLock { $0.inputs[input, default: Counts()].dropped[reason, default: 0] += 1 }
+    /// A connection of `input` closed for `reason` (parse failure, oversize), or `count` messages
+    /// of a syslog input stored malformed or cut, dropped by the kernel, connections refused.
+    package func failure(input: String, reason: DropReason, count: Int = 1) {
+        guard count > 0 else { return }
+        state.withLock { $0.inputs[input, default: Counts()].dropped[reason, default: 0] += count }
         Counter(
             label: "journal_bridge_input_dropped_total", dimensions: [("input", input), ("reason", reason.rawValue)]
-        ).increment()
+        ).increment(by: count)
     }
 
     package var snapshot: Snapshot { state.withLock { $0 } }

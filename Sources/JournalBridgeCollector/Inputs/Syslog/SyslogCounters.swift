@@ -3,7 +3,7 @@ import Synchronization
 /// What a syslog input saw and did, for its reports: nothing it cuts, fails to parse or
 /// learns the kernel dropped goes uncounted.
 package final class SyslogCounters: Sendable {
-    /// Messages stored (routed to the sinks).
+    /// Messages received (those the rate limit suppressed among them).
     package let messages = Atomic<Int>(0)
     /// Messages stored with `JB_SYSLOG_ERROR` (malformed; stored all the same).
     package let parseFailures = Atomic<Int>(0)

@@ -12,14 +12,14 @@ package protocol SyslogInput: Input {
 
 /// The input for an endpoint.
 package func makeSyslogInput(_ settings: SyslogInputSettings) -> any SyslogInput {
-    settings.endpoint.isStream ? SyslogStreamInput(settings: settings) : SyslogDatagramInput(settings: settings)
+    SyslogSocketInput(settings: settings)
 }
 
 /// What the daemon says about its syslog inputs.
 package enum SyslogInputs {
     /// `syslog-tcp 127.0.0.1:0 (listening on 127.0.0.1:40123)`: the bound address for a port 0.
     package static func describe(_ input: any SyslogInput) -> String {
-        let bound = (input as? SyslogStreamInput)?.localAddress ?? (input as? SyslogDatagramInput)?.localAddress
+        let bound = (input as? SyslogSocketInput)?.localAddress
         return "syslog input \(input.settings.endpoint)" + (bound.map { " (listening on \($0))" } ?? "")
     }
 }

@@ -5,6 +5,8 @@ import Glibc
 import JournalBridge
 import Synchronization
 
+/// The thread of a stream input (`SyslogSocketInput`) and its connections.
+///
 /// Syslog over a stream: a Unix stream socket (each connection with its peer's pid/uid/gid
 /// from the kernel, `SO_PEERCRED`) or TCP (the peer's address). Each connection has its own
 /// `SyslogFramer` (RFC 6587, octet-counting or LF/NUL-terminated, told apart per frame), so
@@ -19,90 +21,17 @@ import Synchronization
 /// collector's frame budget while it is open (the budget's large-frame part, so the bridge's
 /// small frames keep room); a connection that does not fit is refused at once and counted,
 /// as one over `maxConnections` is.
-package final class SyslogStreamInput: SyslogInput {
-    /// Where it listens and its limits.
-    package let settings: SyslogInputSettings
-    /// What it saw: messages, malformed, cut, dropped by the kernel, refused connections.
-    package let counters = SyslogCounters()
-    /// The flag that configures it (`syslog-socket`, ...).
-    package var name: String { settings.endpoint.name }
-    private let descriptors = ConditionLock<(socket: Int32, wakeRead: Int32, wakeWrite: Int32)?>(nil)
-    /// Started by `start`, joined by `stopReading`; the thread holds its loop, not the input.
-    private let thread = OwnedThread()
-
-    /// An input for `settings`; nothing is opened until `start`.
-    package init(settings: SyslogInputSettings) {
-        self.settings = settings
-    }
-
-    deinit {
-        stopReading()
-        close()
-    }
-
-    /// Open connections (always 0 for datagrams).
-    package var connectionCount: Int { counters.openConnections.load(ordering: .relaxed) }
-
-    /// The bound address (`127.0.0.1:5140`) of a TCP input, nil before `start` or for a Unix socket.
-    package var localAddress: String? { descriptors.withLock { $0 }.flatMap { SyslogSocket.localAddress($0.socket) } }
-
-    /// Binds (or adopts) the socket and starts the thread; a failure leaves nothing open.
-    package func start(_ context: InputContext) throws(SystemError) {
-        let fd = try SyslogSocket.open(settings)
-        var pipe: [Int32] = [-1, -1]
-        do {
-            try syscall("pipe") { c_jb_pipe(&pipe) }
-        } catch {
-            if settings.listeningDescriptor == nil {
-                Glibc.close(fd)
-                SyslogSocket.remove(settings)
-            }
-            throw error
-        }
-        descriptors.withLock { $0 = (fd, pipe[0], pipe[1]) }
-        let loop = StreamLoop(listener: fd, wake: pipe[0], settings: settings, counters: counters, context: context)
-        thread.start(name: "jb-syslog-strm") { loop.run() }
-    }
-
-    /// Reads and routes what already arrived, then joins the thread.
-    package func stopReading() {
-        guard thread.isRunning else { return }
-        if let wake = descriptors.withLock({ $0?.wakeWrite }) {
-            var byte: UInt8 = 1
-            _ = write(wake, &byte, 1)  // a full pipe already wakes the loop: nothing to retry
-        }
-        thread.join()
-    }
-
-    /// Closes the socket (unlinking a socket file it bound) and the wake pipe.
-    package func close() {
-        guard
-            let open = descriptors.withLock({ d -> (socket: Int32, wakeRead: Int32, wakeWrite: Int32)? in
-                defer { d = nil }; return d
-            })
-        else { return }
-        if settings.listeningDescriptor == nil {
-            Glibc.close(open.socket)
-            SyslogSocket.remove(settings)
-        }
-        Glibc.close(open.wakeRead)
-        Glibc.close(open.wakeWrite)
-    }
-}
-
-/// The stream input's thread and its connections.
-private final class StreamLoop: @unchecked Sendable {
+final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
     struct Connection {
         var framer: SyslogFramer
         var origin: Origin
         var peer: String?
+        /// The systemd unit of a Unix peer, read from its cgroup at connect.
+        var unit: String?
     }
 
-    let listener: Int32
-    let wake: Int32
-    let settings: SyslogInputSettings
-    let counters: SyslogCounters
-    let context: InputContext
+    /// The listening socket.
+    var listener: Int32 { socket }
     var connections: [Int32: Connection] = [:]
     var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     /// When refused connections were last reported, and how many had been.
@@ -110,14 +39,6 @@ private final class StreamLoop: @unchecked Sendable {
     var reportedRefusals = 0
     /// Out of descriptors (EMFILE, ENFILE): the listener is not polled until then, or it would wake the loop at once, forever.
     var acceptPausedUntil: UInt64 = 0
-
-    init(listener: Int32, wake: Int32, settings: SyslogInputSettings, counters: SyslogCounters, context: InputContext) {
-        self.listener = listener
-        self.wake = wake
-        self.settings = settings
-        self.counters = counters
-        self.context = context
-    }
 
     func run() {
         while true {
@@ -139,6 +60,7 @@ private final class StreamLoop: @unchecked Sendable {
                 read(fd, turns: 1)
             }
             reportRefusals(force: false)
+            delivery.tick()
         }
     }
 
@@ -163,6 +85,7 @@ private final class StreamLoop: @unchecked Sendable {
             }
             let origin: Origin
             var peer: String?
+            var unit: String?
             if settings.endpoint.isUnix {
                 guard let credentials = try? UnixSocket.peerCredentials(fd) else {
                     context.budget.releaseFrame(settings.maximumMessageBytes)
@@ -173,12 +96,15 @@ private final class StreamLoop: @unchecked Sendable {
                 origin = Origin(
                     pid: credentials.pid, uid: credentials.uid, gid: credentials.gid,
                     identifier: settings.defaultIdentifier)
+                let identity = PeerIdentity.capture(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
+                unit = identity.unit ?? identity.userUnit
             } else {
                 origin = SyslogRecords.networkOrigin(identifier: settings.defaultIdentifier)
                 peer = String(cString: text)
             }
             connections[fd] = Connection(
-                framer: SyslogFramer(maximumMessageBytes: settings.maximumMessageBytes), origin: origin, peer: peer)
+                framer: SyslogFramer(maximumMessageBytes: settings.maximumMessageBytes), origin: origin, peer: peer,
+                unit: unit)
             counters.connections.add(1, ordering: .relaxed)
             counters.openConnections.store(connections.count, ordering: .relaxed)
         }
@@ -202,7 +128,7 @@ private final class StreamLoop: @unchecked Sendable {
             guard var connection = connections[fd] else { return }
             var records: [LogRecord] = []
             let now = LogRecord.now()
-            let (origin, peer) = (connection.origin, connection.peer)
+            let (origin, peer, unit) = (connection.origin, connection.peer, connection.unit)
             buffer.withUnsafeBytes { raw in
                 connection.framer.append(UnsafeRawBufferPointer(rebasing: raw[0..<count])) { frame in
                     records.append(self.record(frame, origin, peer, now))
@@ -211,8 +137,13 @@ private final class StreamLoop: @unchecked Sendable {
             connections[fd] = connection
             // Waits while the sinks are full: this connection (and the others) is read no further
             // until they drain, so the senders block: backpressure, never loss.
-            if !records.isEmpty { context.deliver(records) }
+            deliver(records, unit: unit, peer: peer)
         }
+    }
+
+    /// Records of one connection: a run per source (its identifier may change from message to message).
+    private func deliver(_ records: [LogRecord], unit: String?, peer: String?) {
+        delivery.deliver(records, sources: records.map { SyslogDelivery.source(of: $0, unit: unit, peer: peer) })
     }
 
     private func record(_ frame: SyslogFramer.Frame, _ origin: Origin, _ peer: String?, _ now: Int64) -> LogRecord {
@@ -230,7 +161,7 @@ private final class StreamLoop: @unchecked Sendable {
         let now = LogRecord.now()
         let (origin, peer) = (connection.origin, connection.peer)
         connection.framer.finish { records.append(record($0, origin, peer, now)) }
-        if !records.isEmpty { context.deliver(records) }
+        deliver(records, unit: connection.unit, peer: peer)
         counters.framingFallbacks.add(connection.framer.countFallbacks, ordering: .relaxed)
         Glibc.close(fd)  // a read-only socket: nothing is lost if close reports an error
         context.budget.releaseFrame(settings.maximumMessageBytes)

@@ -5,6 +5,8 @@ import Glibc
 import JournalBridge
 import Synchronization
 
+/// The thread of a datagram input (`SyslogSocketInput`); what it touches is its own, or thread-safe.
+///
 /// Syslog over datagrams: a Unix datagram socket (the way `/dev/log` works, each message
 /// with its sender's pid/uid/gid from the kernel, `SCM_CREDENTIALS`) or UDP (the peer's
 /// address). One datagram is one message; one longer than `maximumMessageBytes` is cut there
@@ -15,99 +17,11 @@ import Synchronization
 /// `route` and stops reading: a Unix datagram sender then blocks on the full queue (or gets
 /// EAGAIN if it asked not to block); for UDP the kernel drops what does not fit the receive
 /// queue, and `SO_RXQ_OVFL` tells us how many: counted, and reported through the sinks.
-package final class SyslogDatagramInput: SyslogInput {
-    /// Where it listens and its limits.
-    package let settings: SyslogInputSettings
-    /// What it saw: messages, malformed, cut, dropped by the kernel, refused connections.
-    package let counters = SyslogCounters()
-    /// The flag that configures it (`syslog-socket`, ...).
-    package var name: String { settings.endpoint.name }
-    /// The socket and the wake pipe, from `start` to `close`.
-    private let descriptors = ConditionLock<(socket: Int32, wakeRead: Int32, wakeWrite: Int32)?>(nil)
-    /// Started by `start`, joined by `stopReading`; the thread holds its loop, not the input.
-    private let thread = OwnedThread()
-
-    /// An input for `settings`; nothing is opened until `start`.
-    package init(settings: SyslogInputSettings) {
-        self.settings = settings
-    }
-
-    deinit {
-        stopReading()
-        close()
-    }
-
-    /// Open connections (always 0 for datagrams).
-    package var connectionCount: Int { 0 }
-
-    /// The bound address (`127.0.0.1:5140`) of a UDP input, nil before `start` or for a Unix socket.
-    package var localAddress: String? { descriptors.withLock { $0 }.flatMap { SyslogSocket.localAddress($0.socket) } }
-
-    /// Binds (or adopts) the socket and starts the thread; a failure leaves nothing open.
-    /// The memory budget is not used: a datagram is read into one buffer of the input's own.
-    package func start(_ context: InputContext) throws(SystemError) {
-        let fd = try SyslogSocket.open(settings)
-        var pipe: [Int32] = [-1, -1]
-        do {
-            try syscall("setsockopt SO_PASSCRED") { c_jb_enable_datagram_info(fd, settings.endpoint.isUnix ? 1 : 0) }
-            try syscall("pipe") { c_jb_pipe(&pipe) }
-        } catch {
-            if settings.listeningDescriptor == nil {
-                Glibc.close(fd)
-                SyslogSocket.remove(settings)
-            }
-            throw error
-        }
-        descriptors.withLock { $0 = (fd, pipe[0], pipe[1]) }
-        let loop = DatagramLoop(socket: fd, wake: pipe[0], settings: settings, counters: counters, context: context)
-        thread.start(name: "jb-syslog-dgram") { loop.run() }
-    }
-
-    /// Reads and routes what already arrived, then joins the thread.
-    package func stopReading() {
-        guard thread.isRunning else { return }
-        if let wake = descriptors.withLock({ $0?.wakeWrite }) {
-            var byte: UInt8 = 1
-            _ = write(wake, &byte, 1)  // a full pipe already wakes the loop: nothing to retry
-        }
-        thread.join()
-    }
-
-    /// Closes the socket (unlinking a socket file it bound) and the wake pipe.
-    package func close() {
-        guard
-            let open = descriptors.withLock({ d -> (socket: Int32, wakeRead: Int32, wakeWrite: Int32)? in
-                defer { d = nil }; return d
-            })
-        else { return }
-        if settings.listeningDescriptor == nil {
-            Glibc.close(open.socket)
-            SyslogSocket.remove(settings)
-        }
-        Glibc.close(open.wakeRead)
-        Glibc.close(open.wakeWrite)
-    }
-}
-
-/// The datagram input's thread: everything it touches is its own, or thread-safe.
-private final class DatagramLoop: @unchecked Sendable {
-    let socket: Int32
-    let wake: Int32
-    let settings: SyslogInputSettings
-    let counters: SyslogCounters
-    let context: InputContext
+final class SyslogDatagramLoop: SyslogLoop, @unchecked Sendable {
     /// Datagrams read before the batch is routed: one `route` call per batch keeps up with floods.
     static let batch = 256
     /// Seconds between two reports of kernel drops (the first is at once).
     static let reportInterval: UInt64 = 10_000_000_000
-
-    init(socket: Int32, wake: Int32, settings: SyslogInputSettings, counters: SyslogCounters, context: InputContext) {
-        self.socket = socket
-        self.wake = wake
-        self.settings = settings
-        self.counters = counters
-        self.context = context
-    }
 
     func run() {
         var buffer = [UInt8](repeating: 0, count: settings.maximumMessageBytes)
@@ -125,6 +39,7 @@ private final class DatagramLoop: @unchecked Sendable {
             _ = poll(&fds, 2, stopping ? 0 : 1000)
             if fds[1].revents != 0 { stopping = true }
             var records: [LogRecord] = []
+            var sources: [SourceKey] = []
             var drained = false
             while records.count < Self.batch {
                 let length = buffer.withUnsafeMutableBytes {
@@ -158,16 +73,18 @@ private final class DatagramLoop: @unchecked Sendable {
                     : withUnsafeBytes(of: info.peer) { raw in
                         String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
                     }
-                records.append(
-                    buffer.withUnsafeBytes { raw in
-                        SyslogRecords.record(
-                            UnsafeRawBufferPointer(rebasing: raw[0..<kept]), origin: origin, peer: peer,
-                            droppedBytes: Int(length) - kept,
-                            receivedMicros: LogRecord.now(), counters: counters
-                        )
-                    })
+                let record = buffer.withUnsafeBytes { raw in
+                    SyslogRecords.record(
+                        UnsafeRawBufferPointer(rebasing: raw[0..<kept]), origin: origin, peer: peer,
+                        droppedBytes: Int(length) - kept,
+                        receivedMicros: LogRecord.now(), counters: counters
+                    )
+                }
+                records.append(record)
+                // Per datagram, the sender's unit would cost a read of its cgroup: the uid and identifier say enough.
+                sources.append(SyslogDelivery.source(of: record, unit: nil, peer: peer))
             }
-            if !records.isEmpty { context.deliver(records) }
+            delivery.deliver(records, sources: sources)
             let drops = counters.kernelDrops.load(ordering: .relaxed)
             let now = MonotonicClock.now()
             if drops > reportedDrops && (stopping || lastReport == 0 || now &- lastReport >= Self.reportInterval) {

@@ -1,0 +1,58 @@
+import JournalBridge
+import Synchronization
+
+/// How a syslog input hands its records to the collector, as the bridge input does
+/// (`InputContext.deliverLimited`): a run of records per source, held to that source's rate
+/// limit and counted per input and per source; what its `SyslogCounters` learn (malformed
+/// and cut messages, kernel drops, refused connections) follows into the same counters.
+/// Owned by the input's thread.
+final class SyslogDelivery {
+    let input: String
+    let context: InputContext
+    let counters: SyslogCounters
+    /// What the counters showed when last passed on: parse failures, cut, kernel drops, refused.
+    private var passed = (0, 0, 0, 0)
+
+    init(input: String, context: InputContext, counters: SyslogCounters) {
+        self.input = input
+        self.context = context
+        self.counters = counters
+    }
+
+    /// The source a record counts under: the kernel's uid for a Unix sender (no uid for a
+    /// network one) with the systemd `unit` when known; a network sender by its `peer`
+    /// address (its port dropped: a new socket, a new port), a Unix one by the record's identifier.
+    static func source(of record: LogRecord, unit: String?, peer: String?) -> SourceKey {
+        guard let peer, !peer.isEmpty else {
+            return SourceKey(uid: record.origin.uid, unit: unit, identifier: record.origin.identifier)
+        }
+        let host = peer.lastIndex(of: ":").map { String(peer[..<$0]) } ?? peer
+        return SourceKey(uid: record.origin.uid, unit: nil, identifier: host)
+    }
+
+    /// Delivers `records` in order, one run per source (`sources[i]` is the source of `records[i]`).
+    func deliver(_ records: [LogRecord], sources: [SourceKey]) {
+        var start = records.startIndex
+        while start < records.endIndex {
+            var end = start + 1
+            while end < records.endIndex && sources[end] == sources[start] { end += 1 }
+            context.deliverLimited(Array(records[start..<end]), input: input, source: sources[start])
+            start = end
+        }
+        tick()
+    }
+
+    /// Passes on what the counters grew by, and the rate limit's summaries that are due.
+    func tick() {
+        let now = (
+            counters.parseFailures.load(ordering: .relaxed), counters.cutMessages.load(ordering: .relaxed),
+            counters.kernelDrops.load(ordering: .relaxed), counters.refusedConnections.load(ordering: .relaxed)
+        )
+        context.tally.failure(input: input, reason: .parseFailure, count: now.0 - passed.0)
+        context.tally.failure(input: input, reason: .oversizeCut, count: now.1 - passed.1)
+        context.tally.failure(input: input, reason: .kernelDrop, count: now.2 - passed.2)
+        context.tally.failure(input: input, reason: .refusedConnection, count: now.3 - passed.3)
+        passed = now
+        context.reportRateLimits()
+    }
+}
