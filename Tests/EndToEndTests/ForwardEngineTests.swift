@@ -41,18 +41,7 @@ final class ForwardEngineTests: XCTestCase {
         var receiver = try bed.rsyslog(input: input)
         let daemon = try bed.collect(forward: "relp://127.0.0.1:2514")
         let workers = try bed.startWorkers(workers, perWorker, lasting: 4)
-        for _ in 1...2 {
-            // Some records through this receiver first (a loaded machine starts slowly), then the kill.
-            let seen = bed.count(receiver)
-            XCTAssertTrue(eventually(timeout: 20) { bed.count(receiver) > seen })
-            Thread.sleep(forTimeInterval: 0.5)
-            let before = bed.count(receiver)
-            XCTAssertTrue(before > 0 && before < self.workers * perWorker, "killed mid-stream: \(before) received")
-            receiver.signal(SIGKILL)
-            receiver.wait()
-            Thread.sleep(forTimeInterval: 0.8)
-            receiver = try bed.rsyslog(input: input)
-        }
+        try killTwiceMidStream(&receiver, bed: bed, input: input)
         try bed.finish(workers)
         let got = try bed.received(receiver, expected: self.workers * perWorker, settle: 180)
         try bed.stop(daemon)
@@ -66,6 +55,24 @@ final class ForwardEngineTests: XCTestCase {
         XCTAssertTrue(got.fieldsIntact, got.sample)
     }
 
+    /// Kills the receiver with SIGKILL twice while workers log, each time once records have
+    /// reached it and before all have, and starts a new one on the same input.
+    private func killTwiceMidStream(_ receiver: inout Receiver, bed: TestBed, input: String) throws {
+        for _ in 1...2 {
+            // Some records through this receiver first (a loaded machine starts slowly), then the kill.
+            let current = receiver
+            let seen = bed.count(current)
+            XCTAssertTrue(eventually(timeout: 20) { bed.count(current) > seen })
+            Thread.sleep(forTimeInterval: 0.5)
+            let before = bed.count(current)
+            XCTAssertTrue(before > 0 && before < workers * perWorker, "killed mid-stream: \(before) received")
+            current.signal(SIGKILL)
+            current.wait()
+            Thread.sleep(forTimeInterval: 0.8)
+            receiver = try bed.rsyslog(input: input)
+        }
+    }
+
     /// Plain TCP across two receiver kills: the loss window is what was in the kernel's buffers
     /// and rsyslog's when it died. Measured and printed (docs/reliability.md), bounded here.
     func testRsyslogTCPLossWindowAcrossTwoReceiverKills() throws {
@@ -75,18 +82,7 @@ final class ForwardEngineTests: XCTestCase {
         var receiver = try bed.rsyslog(input: input)
         let daemon = try bed.collect(forward: "syslog+tcp://127.0.0.1:6514")
         let workers = try bed.startWorkers(workers, perWorker, lasting: 4)
-        for _ in 1...2 {
-            // Some records through this receiver first (a loaded machine starts slowly), then the kill.
-            let seen = bed.count(receiver)
-            XCTAssertTrue(eventually(timeout: 20) { bed.count(receiver) > seen })
-            Thread.sleep(forTimeInterval: 0.5)
-            let before = bed.count(receiver)
-            XCTAssertTrue(before > 0 && before < self.workers * perWorker, "killed mid-stream: \(before) received")
-            receiver.signal(SIGKILL)
-            receiver.wait()
-            Thread.sleep(forTimeInterval: 0.8)
-            receiver = try bed.rsyslog(input: input)
-        }
+        try killTwiceMidStream(&receiver, bed: bed, input: input)
         try bed.finish(workers)
         try bed.stop(daemon)
         let got = try bed.received(receiver, expected: self.workers * perWorker, settle: 3)
