@@ -303,6 +303,83 @@ final class SyslogInputTests: XCTestCase {
         XCTAssertEqual(Set(lines.map { $0.split(separator: " ").suffix(4).joined(separator: " ") }).count, 20000)
     }
 
+    /// Several TCP clients at once: the input's two threads (`SyslogSocketInput.streamThreads`)
+    /// share the connections (each thread runs while the clients send), and every client's
+    /// messages are stored once, in the order it sent them.
+    func testTCPConnectionsAreSharedByTheInputsThreadsAndKeepTheirOrder() throws {
+        let directory = try TemporaryDirectory()
+        let daemon = try BackgroundProcess(
+            Run.journalBridge,
+            [
+                "collect", "--config", try emptyConfig(directory), "--socket", directory.file("b.sock"), "--base",
+                directory.file("jb"), "--no-journald", "--no-console", "--syslog-tcp", "127.0.0.1:0",
+            ])
+        XCTAssertTrue(eventually(timeout: 20) { daemon.stderrText.contains("listening on") }, daemon.stderrText)
+        let port =
+            daemon.stderrText.split(separator: "\n").first { $0.contains("listening on") }
+            .flatMap { $0.split(separator: ":").last }.map { String($0.dropLast()) } ?? "0"
+        let readers = streamThreads(of: daemon.pid)
+        XCTAssertEqual(readers.count, 2, "one TCP input, two threads")
+        let before = readers.map(runtime)
+        let tag = Journal.uniqueIdentifier("sl-share")
+        let script = """
+            import logging, logging.handlers, socket, sys
+            port, tag, worker = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+            handler = logging.handlers.SysLogHandler(address=("127.0.0.1", port), socktype=socket.SOCK_STREAM)
+            handler.setFormatter(logging.Formatter("sender: %(message)s"))
+            log = logging.getLogger("app")
+            log.addHandler(handler)
+            log.setLevel(logging.INFO)
+            for i in range(5000):
+                log.info("%s %s %d", tag, worker, i)
+            handler.close()
+            """
+        let senders = try (0..<4).map {
+            try BackgroundProcess("/usr/bin/env", ["python3", "-c", script, port, tag, "w\($0)"])
+        }
+        for sender in senders { XCTAssertEqual(sender.wait(timeout: 60), 0, sender.stderrText) }
+        XCTAssertTrue(
+            eventually(timeout: 30) { directory.lines("jb_debug.log").filter { $0.contains(tag) }.count >= 20000 })
+        let worked = zip(readers.map(runtime), before).map { $0 - $1 }
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(daemon.wait(), 0, daemon.stderrText)
+        // An idle thread wakes once a second for microseconds; each of these parsed thousands of messages.
+        XCTAssertTrue(worked.allSatisfy { $0 > 5_000_000 }, "nanoseconds run per thread: \(worked)")
+        let lines = directory.lines("jb_debug.log").filter { $0.contains(tag) }
+        XCTAssertEqual(lines.count, 20000)
+        for worker in 0..<4 {
+            let numbers = lines.compactMap { line -> Int? in
+                guard let range = line.range(of: "\(tag) w\(worker) ") else { return nil }
+                return Int(line[range.upperBound...])
+            }
+            XCTAssertTrue(
+                numbers == Array(0..<5000),
+                "worker \(worker): each once, in order; got \(numbers.count), first out of place at \(String(describing: zip(numbers, 0...).first { $0 != $1 }))"
+            )
+        }
+    }
+
+    private func emptyConfig(_ directory: TemporaryDirectory) throws -> String {
+        let path = directory.file("empty.conf")
+        try "".write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// The thread ids of `pid`'s stream input threads (named `jb-syslog-strm`).
+    private func streamThreads(of pid: pid_t) -> [String] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.filter {
+            (try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/comm", encoding: .utf8))?.hasPrefix("jb-syslog-strm")
+                ?? false
+        }.map { "/proc/\(pid)/task/\($0)" }
+    }
+
+    /// Nanoseconds a thread has run (schedstat's first field).
+    private func runtime(_ task: String) -> Int {
+        let text = (try? String(contentsOfFile: task + "/schedstat", encoding: .utf8)) ?? ""
+        return Int(text.split(separator: " ").first ?? "") ?? 0
+    }
+
     /// UDP overflow: while the collector is stopped (SIGSTOP) the kernel drops what its receive
     /// queue cannot hold; `SO_RXQ_OVFL` tells us, and the count is reported through the sinks and at stop.
     func testUDPOverflowIsCountedAndReported() throws {

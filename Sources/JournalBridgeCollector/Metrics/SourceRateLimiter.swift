@@ -51,18 +51,31 @@ package final class SourceRateLimiter: Sendable {
                 key = SourceKey.other.identifier
             }
             var window = state.windows[key] ?? Window(start: now)
-            var admitted: [LogRecord] = []
-            admitted.reserveCapacity(records.count)
+            // Decided first, copied only if something is held back: the common case, a source
+            // within its share, hands the same array on. By index: no copy of each record.
+            func isExempt(_ index: Int) -> Bool { limit.exemptLevel.map { records[index].level >= $0 } ?? false }
             var suppressed = 0
-            for record in records {
-                if let exempt = limit.exemptLevel, record.level >= exempt {
-                    admitted.append(record)
-                } else if window.admitted < limit.burst {
-                    window.admitted += 1
-                    admitted.append(record)
-                } else {
-                    suppressed += 1
+            var keep: [Bool]?
+            let counted = records.indices.reduce(0) { $0 + (isExempt($1) ? 0 : 1) }
+            if window.admitted + counted <= limit.burst {
+                window.admitted += counted
+            } else {
+                var kept = [Bool](repeating: true, count: records.count)
+                for index in records.indices where !isExempt(index) {
+                    if window.admitted < limit.burst {
+                        window.admitted += 1
+                    } else {
+                        kept[index] = false
+                        suppressed += 1
+                    }
                 }
+                keep = kept
+            }
+            var admitted = records
+            if let keep, suppressed > 0 {
+                admitted = []
+                admitted.reserveCapacity(records.count - suppressed)
+                for index in records.indices where keep[index] { admitted.append(records[index]) }
             }
             window.suppressed += suppressed
             if state.windows[key] == nil {
@@ -70,7 +83,7 @@ package final class SourceRateLimiter: Sendable {
                 state.nextExpiry = min(state.nextExpiry ?? end, end)
             }
             state.windows[key] = window
-            return (suppressed == 0 ? records.count == admitted.count ? records : admitted : admitted, suppressed)
+            return (admitted, suppressed)
         }
     }
 

@@ -85,8 +85,10 @@ public final class Router: Sendable {
     /// Routes the records; `onStored` runs once every sink has written its share
     /// (at once for direct sinks, from the last sink's thread for queued ones).
     package func route(_ records: [LogRecord], onStored: (@Sendable () -> Void)? = nil) {
+        // By index, here and below: iterating an array of records copies each one (a retain and
+        // a release of every string and array in it), a cost per record on the input's thread.
         var levels = [Int](repeating: 0, count: Logger.Level.allCases.count)
-        for record in records { levels[Int(record.level.ordinal)] += 1 }
+        for index in records.indices { levels[Int(records[index].level.ordinal)] += 1 }
         var admittedCounts = [Int](repeating: 0, count: routes.count)
         // One count for this call itself, so the ticket cannot fire before every sink has its share.
         let ticket = onStored.map { StoreTicket(count: routes.count + 1, onStored: $0) }
@@ -94,9 +96,10 @@ public final class Router: Sendable {
         // limit), an empty item still goes through each queue: the acknowledgement must wait for the
         // batches routed before it, or it would claim records still queued.
         let thresholds = self.thresholds.withLock { $0 }
-        let noneAdmitted = ticket != nil && thresholds.allSatisfy { level in !records.contains { $0.level >= level } }
+        let noneAdmitted = ticket != nil && thresholds.allSatisfy { Self.count(levels, atOrAbove: $0) == 0 }
         for (index, route) in routes.enumerated() {
-            let admitted = Self.admitted(records, minimumLevel: thresholds[index])
+            let admitted = Self.admitted(
+                records, minimumLevel: thresholds[index], count: Self.count(levels, atOrAbove: thresholds[index]))
             admittedCounts[index] = admitted.count
             if noneAdmitted, let queue = queues[index] {
                 queue.enqueue([], ticket: ticket, bypassingCapacity: true)
@@ -117,10 +120,18 @@ public final class Router: Sendable {
         }
     }
 
-    /// The records at or above `minimumLevel`; the same array (no copy) when all are.
-    static func admitted(_ records: [LogRecord], minimumLevel: Logger.Level) -> [LogRecord] {
-        if records.allSatisfy({ $0.level >= minimumLevel }) { return records }
-        return records.filter { $0.level >= minimumLevel }
+    /// The records at or above `minimumLevel`, `count` of them; the same array (no copy) when all are.
+    static func admitted(_ records: [LogRecord], minimumLevel: Logger.Level, count: Int) -> [LogRecord] {
+        if count == records.count { return records }
+        var admitted: [LogRecord] = []
+        admitted.reserveCapacity(count)
+        for index in records.indices where records[index].level >= minimumLevel { admitted.append(records[index]) }
+        return admitted
+    }
+
+    /// How many records of a batch whose per-level counts are `levels` are at or above `level`.
+    static func count(_ levels: [Int], atOrAbove level: Logger.Level) -> Int {
+        levels[Int(level.ordinal)...].reduce(0, +)
     }
 
     /// Says, through the other sinks, what sink `index` failed to write since it was last said.

@@ -35,7 +35,7 @@ public final class ConsoleSink: LogSink {
     /// Writes one line per record.
     public func write(_ records: [LogRecord]) {
         state.withLock { state in
-            for record in records { state.formatter.append(record, to: &state.buffer) }
+            for index in records.indices { state.formatter.append(records[index], to: &state.buffer) }
             let fd = self.fd
             do {
                 try writeAll(fd, state.buffer)

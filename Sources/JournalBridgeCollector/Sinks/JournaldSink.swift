@@ -103,7 +103,7 @@ public final class JournaldSink: LogSink {
     public func write(_ records: [LogRecord]) {
         state.withLock { state in
             guard Self.isAvailable, drainBacklog(&state) else { return hold(records, &state) }
-            for (index, record) in records.enumerated() where !deliver(record, &state) {
+            for index in records.indices where !deliver(records[index], &state) {
                 return hold(Array(records[index...]), &state)
             }
         }

@@ -10,7 +10,7 @@
 enum RFC3164Parser {
     private static let space = UInt8(ascii: " ")
 
-    static func parse(_ bytes: UnsafeRawBufferPointer, from start: Int, into message: inout SyslogMessage) {
+    static func parse(_ bytes: UnsafeRawBufferPointer, from start: Int, into message: inout SyslogMessage.Layout) {
         var index = start
         let rest = UnsafeRawBufferPointer(rebasing: bytes[index...])
         var timestampLength = SyslogTimestamp.lengthOfRFC3164(rest)
@@ -25,10 +25,10 @@ enum RFC3164Parser {
             }
         }
         if let length = timestampLength, length == rest.count || rest[length] == space {
-            message.timestamp = Array(rest[0..<length])
+            message.timestamp = index..<index + length
             index += min(length + 1, rest.count)
             if let hostEnd = hostnameEnd(bytes, from: index) {
-                message.hostname = Array(bytes[index..<hostEnd])
+                message.hostname = index..<hostEnd
                 index = hostEnd + 1
             }
         }
@@ -47,12 +47,12 @@ enum RFC3164Parser {
                 }
             }
             if tagEnd > index {
-                message.appName = Array(bytes[index..<tagEnd])
-                if let pid, !pid.isEmpty { message.procID = Array(bytes[pid]) }
+                message.appName = index..<tagEnd
+                if let pid, !pid.isEmpty { message.procID = pid }
                 index = min(wordEnd + 1, bytes.count)
             }
         }
-        message.message = Array(bytes[index...])
+        message.message = index..<bytes.count
     }
 
     /// The end of a HOSTNAME starting at `start`, or nil when the next word is not one.

@@ -5,8 +5,10 @@
 enum RFC5424Parser {
     private static let space = UInt8(ascii: " ")
     private static let nilValue = UInt8(ascii: "-")
+    /// The longest HOSTNAME, APP-NAME, PROCID and MSGID, in that order.
+    private static let headerLimits = [255, 48, 128, 32]
 
-    static func parse(_ bytes: UnsafeRawBufferPointer, from start: Int, into message: inout SyslogMessage) {
+    static func parse(_ bytes: UnsafeRawBufferPointer, from start: Int, into message: inout SyslogMessage.Layout) {
         var index = start
         // TIMESTAMP
         guard let timestamp = headerToken(bytes, &index, maximumLength: 64) else {
@@ -16,19 +18,22 @@ enum RFC5424Parser {
             guard let micros = SyslogTimestamp.parseRFC5424(UnsafeRawBufferPointer(rebasing: bytes[timestamp])) else {
                 return fail(.invalidTimestamp, at: timestamp.lowerBound, &message)
             }
-            message.timestamp = Array(bytes[timestamp])
+            message.timestamp = timestamp
             message.timestampMicros = micros
         }
         // HOSTNAME, APP-NAME, PROCID, MSGID: NILVALUE or 1*N PRINTUSASCII.
-        let limits: [(Int, WritableKeyPath<SyslogMessage, [UInt8]?>)] = [
-            (255, \.hostname), (48, \.appName), (128, \.procID), (32, \.msgID),
-        ]
-        for (limit, path) in limits {
+        for (field, limit) in headerLimits.enumerated() {
             let fieldStart = index
             guard let token = headerToken(bytes, &index, maximumLength: limit) else {
                 return fail(index >= bytes.count ? .truncatedHeader : .invalidHeaderField, at: fieldStart, &message)
             }
-            if !isNil(bytes, token) { message[keyPath: path] = Array(bytes[token]) }
+            let value = isNil(bytes, token) ? nil : token
+            switch field {
+            case 0: message.hostname = value
+            case 1: message.appName = value
+            case 2: message.procID = value
+            default: message.msgID = value
+            }
         }
         // STRUCTURED-DATA
         guard index < bytes.count else { return fail(.truncatedHeader, at: index, &message) }
@@ -51,10 +56,10 @@ enum RFC5424Parser {
         if bytes.count - index >= 3, bytes[index] == 0xEF, bytes[index + 1] == 0xBB, bytes[index + 2] == 0xBF {
             index += 3
         }
-        message.message = Array(bytes[index...])
+        message.message = index..<bytes.count
     }
 
-    private static func fail(_ code: SyslogParseFailure.Code, at offset: Int, _ message: inout SyslogMessage) {
+    private static func fail(_ code: SyslogParseFailure.Code, at offset: Int, _ message: inout SyslogMessage.Layout) {
         message.failure = SyslogParseFailure(code, at: offset)
     }
 

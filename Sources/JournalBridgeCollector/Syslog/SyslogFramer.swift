@@ -10,6 +10,9 @@
 /// Bounded: at most `maximumMessageBytes` are kept for a frame. A longer message is cut there;
 /// the rest is skipped as it arrives (never buffered) and the frame is emitted when its end is
 /// seen, with the count of bytes dropped for the record's marker (`droppedBytes`).
+///
+/// No copy in the common case: a frame that lies whole in the bytes just read is handed out
+/// where it lies (`FrameView`); only one split across reads is gathered in the framer's buffer.
 package struct SyslogFramer: Sendable {
     package enum Framing: String, Sendable {
         case octetCounting = "octet-counting"
@@ -19,6 +22,17 @@ package struct SyslogFramer: Sendable {
     package struct Frame: Sendable, Equatable {
         /// The message's bytes as received, cut to `maximumMessageBytes`.
         package var bytes: [UInt8]
+        package var framing: Framing
+        /// Bytes of this message that were not kept (0 unless it was cut).
+        package var droppedBytes: Int
+        /// The stream ended inside this frame (`finish`): it is what arrived.
+        package var unterminated: Bool
+    }
+
+    /// A frame as `appendViews` hands it out: `bytes` are valid only during the call.
+    package struct FrameView {
+        /// The message's bytes as received, cut to `maximumMessageBytes`.
+        package var bytes: UnsafeRawBufferPointer
         package var framing: Framing
         /// Bytes of this message that were not kept (0 unless it was cut).
         package var droppedBytes: Int
@@ -64,8 +78,21 @@ package struct SyslogFramer: Sendable {
         bytes.withUnsafeBytes { append($0, emit) }
     }
 
-    /// Feeds bytes as they arrive; `emit` is called for each frame completed by them, in order.
+    /// Feeds bytes as they arrive; `emit` is called for each frame completed by them, in order,
+    /// with its own copy of the frame's bytes.
     package mutating func append(_ bytes: UnsafeRawBufferPointer, _ emit: (Frame) -> Void) {
+        appendViews(bytes) { emit(Frame($0)) }
+    }
+
+    /// The stream ended: what is left of an unfinished frame is a message too (never dropped).
+    package mutating func finish(_ emit: (Frame) -> Void) {
+        finishViews { emit(Frame($0)) }
+    }
+
+    /// Feeds bytes as they arrive; `emit` is called for each frame completed by them, in order.
+    /// A frame's bytes are valid during the call only: in `bytes` itself when the frame lies
+    /// there whole, else in the framer's buffer.
+    package mutating func appendViews(_ bytes: UnsafeRawBufferPointer, _ emit: (FrameView) -> Void) {
         var index = 0
         while index < bytes.count {
             switch state {
@@ -97,6 +124,12 @@ package struct SyslogFramer: Sendable {
                     framing = .nonTransparent
                     state = .line(dropped: 0)
                 }
+            case .octets(let remaining, let dropped)
+            where buffer.isEmpty && dropped == 0 && remaining <= bytes.count - index
+                && remaining <= maximumMessageBytes:
+                // The whole frame is in `bytes`: handed out where it lies.
+                index += remaining
+                emitView(UnsafeRawBufferPointer(rebasing: bytes[index - remaining..<index]), emit)
             case .octets(let remaining, let dropped):
                 let keep = min(remaining, bytes.count - index, max(0, maximumMessageBytes - buffer.count))
                 buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[index..<index + keep]))
@@ -111,6 +144,12 @@ package struct SyslogFramer: Sendable {
             case .line(let dropped):
                 let rest = UnsafeRawBufferPointer(rebasing: bytes[index...])
                 let end = rest.firstIndex { $0 == UInt8(ascii: "\n") || $0 == 0 } ?? rest.count
+                if buffer.isEmpty && dropped == 0 && end < rest.count && end <= maximumMessageBytes {
+                    // The whole line is in `bytes`: handed out where it lies.
+                    index += end + 1
+                    emitView(UnsafeRawBufferPointer(rebasing: rest[0..<end]), emit)
+                    continue
+                }
                 let keep = min(end, max(0, maximumMessageBytes - buffer.count))
                 buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[0..<keep]))
                 let nowDropped = dropped + (end - keep)
@@ -126,7 +165,7 @@ package struct SyslogFramer: Sendable {
     }
 
     /// The stream ended: what is left of an unfinished frame is a message too (never dropped).
-    package mutating func finish(_ emit: (Frame) -> Void) {
+    package mutating func finishViews(_ emit: (FrameView) -> Void) {
         switch state {
         case .frameStart:
             return
@@ -142,7 +181,17 @@ package struct SyslogFramer: Sendable {
         }
     }
 
-    private mutating func finishFrame(dropped: Int, unterminated: Bool, _ emit: (Frame) -> Void) {
+    /// A frame that lay whole in the bytes read: neither cut nor unterminated.
+    private mutating func emitView(_ bytes: UnsafeRawBufferPointer, _ emit: (FrameView) -> Void) {
+        state = .frameStart
+        if bytes.isEmpty {
+            emptyFrames += 1
+            return
+        }
+        emit(FrameView(bytes: bytes, framing: framing, droppedBytes: 0, unterminated: false))
+    }
+
+    private mutating func finishFrame(dropped: Int, unterminated: Bool, _ emit: (FrameView) -> Void) {
         state = .frameStart
         if dropped > 0 {
             cutFrames += 1
@@ -152,7 +201,18 @@ package struct SyslogFramer: Sendable {
             emptyFrames += 1
             return
         }
-        emit(Frame(bytes: buffer, framing: framing, droppedBytes: dropped, unterminated: unterminated))
+        buffer.withUnsafeBytes { kept in
+            emit(FrameView(bytes: kept, framing: framing, droppedBytes: dropped, unterminated: unterminated))
+        }
         buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+extension SyslogFramer.Frame {
+    /// A copy of the frame `view` shows.
+    init(_ view: SyslogFramer.FrameView) {
+        self.init(
+            bytes: Array(view.bytes), framing: view.framing, droppedBytes: view.droppedBytes,
+            unterminated: view.unterminated)
     }
 }

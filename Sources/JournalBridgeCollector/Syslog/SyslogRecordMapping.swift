@@ -29,52 +29,69 @@ package enum SyslogRecordMapping {
         package static let error = "JB_SYSLOG_ERROR"
     }
 
+    /// The record of a parsed message (`SyslogParser.parse`).
+    package static func record(
+        from message: SyslogMessage, origin: Origin, receivedMicros: Int64 = LogRecord.now(), droppedBytes: Int = 0
+    ) -> LogRecord {
+        message.raw.withUnsafeBytes { bytes in
+            record(
+                layout: message.layout, bytes: bytes, origin: origin, receivedMicros: receivedMicros,
+                droppedBytes: droppedBytes)
+        }
+    }
+
+    /// The record of the message in `bytes`, whose parts `layout` (`SyslogParser.layout(of:)`) locates.
     /// - Parameters:
     ///   - origin: the sender as the kernel knows it (the input's job); its identifier is the
     ///     fallback when the message names no program.
     ///   - receivedMicros: when it arrived: the record's time unless an RFC 3339 timestamp says.
     ///   - droppedBytes: bytes cut from the message (a frame or datagram over the limit); the
     ///     message then ends with a visible `…[truncated N bytes]`.
+    ///   - peer: the network peer's address, as `JB_SYSLOG_PEER` (nil for a Unix sender).
     package static func record(
-        from message: SyslogMessage, origin: Origin, receivedMicros: Int64 = LogRecord.now(), droppedBytes: Int = 0
+        layout: SyslogMessage.Layout, bytes: UnsafeRawBufferPointer, origin: Origin, receivedMicros: Int64,
+        droppedBytes: Int, peer: String? = nil
     ) -> LogRecord {
+        func part(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[range]) }
         var origin = origin
-        if let appName = message.appName { origin.identifier = String(decoding: appName, as: UTF8.self) }
+        if let appName = layout.appName { origin.identifier = String(decoding: part(appName), as: UTF8.self) }
         var record = LogRecord(
-            level: message.priority.level, timestampMicros: message.timestampMicros ?? receivedMicros, label: label,
+            level: layout.priority.level, timestampMicros: layout.timestampMicros ?? receivedMicros, label: label,
             message: "", origin: origin
         )
         if droppedBytes > 0 {
-            let marked = message.message + Array("…[truncated \(droppedBytes) bytes]".utf8)
+            let marked = Array(part(layout.message)) + Array("…[truncated \(droppedBytes) bytes]".utf8)
             marked.withUnsafeBytes { record.setMessage(bytes: $0) }
         } else {
-            message.message.withUnsafeBytes { record.setMessage(bytes: $0) }
+            record.setMessage(bytes: part(layout.message))
         }
-        for element in message.structuredData {
+        for element in layout.structuredData {
             for parameter in element.parameters {
-                record.metadata.append(field(element.id + "." + parameter.name, parameter.value))
+                parameter.value.withUnsafeBytes { record.metadata.append(field(element.id + "." + parameter.name, $0)) }
             }
         }
-        var fields: [MetadataField] = [
-            MetadataField(Field.priority, String(message.priority.severity)),
-            MetadataField(Field.facility, String(message.priority.facility)),
-        ]
-        if let appName = message.appName { fields.append(field(Field.identifier, appName)) }
-        if let procID = message.procID { fields.append(field(Field.pid, procID)) }
-        if let msgID = message.msgID { fields.append(field(Field.msgID, msgID)) }
-        if let timestamp = message.timestamp { fields.append(field(Field.timestamp, timestamp)) }
-        if let hostname = message.hostname { fields.append(field(Field.hostname, hostname)) }
-        if let failure = message.failure {
-            fields.append(field(Field.raw, message.raw))
+        // At most 10 fields: reserved at once, one allocation.
+        var fields: [MetadataField] = []
+        fields.reserveCapacity(10)
+        fields.append(MetadataField(Field.priority, String(layout.priority.severity)))
+        fields.append(MetadataField(Field.facility, String(layout.priority.facility)))
+        if let appName = layout.appName { fields.append(field(Field.identifier, part(appName))) }
+        if let procID = layout.procID { fields.append(field(Field.pid, part(procID))) }
+        if let msgID = layout.msgID { fields.append(field(Field.msgID, part(msgID))) }
+        if let timestamp = layout.timestamp { fields.append(field(Field.timestamp, part(timestamp))) }
+        if let hostname = layout.hostname { fields.append(field(Field.hostname, part(hostname))) }
+        if let failure = layout.failure {
+            fields.append(field(Field.raw, bytes))
             fields.append(MetadataField(Field.error, failure.description))
         }
+        if let peer, !peer.isEmpty { fields.append(MetadataField(SyslogRecords.peerField, peer)) }
         record.syslogFields = fields
         return record
     }
 
-    private static func field(_ key: String, _ bytes: [UInt8]) -> MetadataField {
+    private static func field(_ key: String, _ bytes: UnsafeRawBufferPointer) -> MetadataField {
         var item = MetadataField(key, "")
-        bytes.withUnsafeBytes { item.setValue(bytes: $0) }
+        item.setValue(bytes: bytes)
         return item
     }
 }

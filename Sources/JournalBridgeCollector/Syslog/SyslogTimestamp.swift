@@ -39,14 +39,20 @@ package enum SyslogTimestamp {
         return seconds * 1_000_000 + Int64(micros)
     }
 
+    /// The English month abbreviations of RFC 3164, each as its three bytes in one number.
+    private static let monthCodes: [UInt32] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .map { name in name.utf8.reduce(0) { $0 << 8 | UInt32($1) } }
+
     /// RFC 3164 section 4.1.2: `Mmm dd hh:mm:ss` with the day space-padded (`Feb  5`); a
     /// zero-padded day is accepted too. Returns the timestamp's length (15) when `text` starts
     /// with one, else nil.
     package static func lengthOfRFC3164(_ text: UnsafeRawBufferPointer) -> Int? {
         guard text.count >= 15 else { return nil }
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        guard months.contains(where: { name in name.utf8.elementsEqual(text[0..<3]) }), text[3] == UInt8(ascii: " ")
-        else { return nil }
+        // The month's three letters as one number, looked up among the twelve (no string per message).
+        let month = UInt32(text[0]) << 16 | UInt32(text[1]) << 8 | UInt32(text[2])
+        guard monthCodes.contains(month), text[3] == UInt8(ascii: " ") else { return nil }
         func digit(_ i: Int) -> Int? {
             text[i] >= UInt8(ascii: "0") && text[i] <= UInt8(ascii: "9") ? Int(text[i] - UInt8(ascii: "0")) : nil
         }

@@ -82,7 +82,7 @@ final class SyslogDatagramLoop: SyslogLoop, @unchecked Sendable {
                 }
                 records.append(record)
                 // Per datagram, the sender's unit would cost a read of its cgroup: the uid and identifier say enough.
-                sources.append(SyslogDelivery.source(of: record, unit: nil, peer: peer))
+                sources.append(SyslogDelivery.source(of: record.origin, unit: nil, peer: peer))
             }
             delivery.deliver(records, sources: sources)
             let drops = counters.kernelDrops.load(ordering: .relaxed)

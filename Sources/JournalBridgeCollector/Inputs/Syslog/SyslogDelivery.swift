@@ -5,13 +5,14 @@ import Synchronization
 /// (`InputContext.deliverLimited`): a run of records per source, held to that source's rate
 /// limit and counted per input and per source; what its `SyslogCounters` learn (malformed
 /// and cut messages, kernel drops, refused connections) follows into the same counters.
-/// Owned by the input's thread.
-final class SyslogDelivery {
+/// One per input, shared by its threads (a stream input has several).
+final class SyslogDelivery: Sendable {
     let input: String
     let context: InputContext
     let counters: SyslogCounters
     /// What the counters showed when last passed on: parse failures, cut, kernel drops, refused.
-    private var passed = (0, 0, 0, 0)
+    /// Under a lock: each growth is passed on once, whichever thread notices it.
+    private let passed = Mutex((0, 0, 0, 0))
 
     init(input: String, context: InputContext, counters: SyslogCounters) {
         self.input = input
@@ -22,12 +23,18 @@ final class SyslogDelivery {
     /// The source a record counts under: the kernel's uid for a Unix sender (no uid for a
     /// network one) with the systemd `unit` when known; a network sender by its `peer`
     /// address (its port dropped: a new socket, a new port), a Unix one by the record's identifier.
-    static func source(of record: LogRecord, unit: String?, peer: String?) -> SourceKey {
+    static func source(of origin: Origin, unit: String?, peer: String?) -> SourceKey {
         guard let peer, !peer.isEmpty else {
-            return SourceKey(uid: record.origin.uid, unit: unit, identifier: record.origin.identifier)
+            return SourceKey(uid: origin.uid, unit: unit, identifier: origin.identifier)
         }
         let host = peer.lastIndex(of: ":").map { String(peer[..<$0]) } ?? peer
-        return SourceKey(uid: record.origin.uid, unit: nil, identifier: host)
+        return SourceKey(uid: origin.uid, unit: nil, identifier: host)
+    }
+
+    /// Delivers `records` in order, all of one source.
+    func deliver(_ records: [LogRecord], source: SourceKey) {
+        if !records.isEmpty { context.deliverLimited(records, input: input, source: source) }
+        tick()
     }
 
     /// Delivers `records` in order, one run per source (`sources[i]` is the source of `records[i]`).
@@ -48,11 +55,15 @@ final class SyslogDelivery {
             counters.parseFailures.load(ordering: .relaxed), counters.cutMessages.load(ordering: .relaxed),
             counters.kernelDrops.load(ordering: .relaxed), counters.refusedConnections.load(ordering: .relaxed)
         )
-        context.tally.failure(input: input, reason: .parseFailure, count: now.0 - passed.0)
-        context.tally.failure(input: input, reason: .oversizeCut, count: now.1 - passed.1)
-        context.tally.failure(input: input, reason: .kernelDrop, count: now.2 - passed.2)
-        context.tally.failure(input: input, reason: .refusedConnection, count: now.3 - passed.3)
-        passed = now
+        passed.withLock { passed in
+            // Counters only grow; a later reading taken by another thread may already be passed on.
+            guard now.0 >= passed.0, now.1 >= passed.1, now.2 >= passed.2, now.3 >= passed.3 else { return }
+            context.tally.failure(input: input, reason: .parseFailure, count: now.0 - passed.0)
+            context.tally.failure(input: input, reason: .oversizeCut, count: now.1 - passed.1)
+            context.tally.failure(input: input, reason: .kernelDrop, count: now.2 - passed.2)
+            context.tally.failure(input: input, reason: .refusedConnection, count: now.3 - passed.3)
+            passed = now
+        }
         context.reportRateLimits()
     }
 }

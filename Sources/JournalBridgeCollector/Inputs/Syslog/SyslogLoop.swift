@@ -9,15 +9,17 @@ class SyslogLoop: @unchecked Sendable {
     let settings: SyslogInputSettings
     let counters: SyslogCounters
     let context: InputContext
-    /// Rate limit and counters per input and source, as the bridge input's.
+    /// Rate limit and counters per input and source, as the bridge input's; one per input,
+    /// shared by its threads.
     let delivery: SyslogDelivery
 
-    init(socket: Int32, wake: Int32, settings: SyslogInputSettings, counters: SyslogCounters, context: InputContext) {
+    init(socket: Int32, wake: Int32, settings: SyslogInputSettings, counters: SyslogCounters, delivery: SyslogDelivery)
+    {
         self.socket = socket
         self.wake = wake
         self.settings = settings
         self.counters = counters
-        self.context = context
-        self.delivery = SyslogDelivery(input: settings.endpoint.name, context: context, counters: counters)
+        self.context = delivery.context
+        self.delivery = delivery
     }
 }

@@ -23,12 +23,12 @@ package enum SyslogRecords {
         _ bytes: UnsafeRawBufferPointer, origin: Origin, peer: String?, droppedBytes: Int, receivedMicros: Int64,
         counters: SyslogCounters
     ) -> LogRecord {
-        let message = SyslogParser.parse(bytes)
-        var record = SyslogRecordMapping.record(
-            from: message, origin: origin, receivedMicros: receivedMicros, droppedBytes: droppedBytes)
-        if let peer, !peer.isEmpty { record.syslogFields.append(MetadataField(peerField, peer)) }
+        let layout = SyslogParser.layout(of: bytes)
+        let record = SyslogRecordMapping.record(
+            layout: layout, bytes: bytes, origin: origin, receivedMicros: receivedMicros, droppedBytes: droppedBytes,
+            peer: peer)
         counters.messages.add(1, ordering: .relaxed)
-        if message.failure != nil { counters.parseFailures.add(1, ordering: .relaxed) }
+        if layout.failure != nil { counters.parseFailures.add(1, ordering: .relaxed) }
         if droppedBytes > 0 {
             counters.cutMessages.add(1, ordering: .relaxed)
             counters.cutBytes.add(droppedBytes, ordering: .relaxed)

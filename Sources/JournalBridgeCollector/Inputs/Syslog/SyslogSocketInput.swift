@@ -8,7 +8,7 @@ import Synchronization
 /// A syslog input of either kind: its socket (bound now, or systemd's), a wake pipe that
 /// tells its thread to stop, and the thread, which runs the endpoint's loop: datagrams
 /// (`SyslogDatagramLoop`, a Unix datagram socket or UDP) or a stream's connections
-/// (`SyslogStreamLoop`, a Unix stream socket or TCP).
+/// (`SyslogStreamLoop`, a Unix stream socket or TCP, `streamThreads` threads sharing them).
 package final class SyslogSocketInput: SyslogInput {
     /// Where it listens and its limits.
     package let settings: SyslogInputSettings
@@ -18,12 +18,18 @@ package final class SyslogSocketInput: SyslogInput {
     package var name: String { settings.endpoint.name }
     /// The socket and the wake pipe, from `start` to `close`.
     private let descriptors = ConditionLock<(socket: Int32, wakeRead: Int32, wakeWrite: Int32)?>(nil)
-    /// Started by `start`, joined by `stopReading`; the thread holds its loop, not the input.
-    private let thread = OwnedThread()
+    /// Started by `start`, joined by `stopReading`; each thread holds its loop, not the input.
+    private let threads: [OwnedThread]
+
+    /// Threads of a stream input. Two, as rsyslog's imtcp has two workers by default: on a
+    /// busy host a single reader gets one scheduler share among its many senders, and parsing
+    /// many clients' messages is work two cores can split.
+    package static let streamThreads = 2
 
     /// An input for `settings`; nothing is opened until `start`.
     package init(settings: SyslogInputSettings) {
         self.settings = settings
+        self.threads = (0..<(settings.endpoint.isStream ? Self.streamThreads : 1)).map { _ in OwnedThread() }
     }
 
     deinit {
@@ -57,25 +63,32 @@ package final class SyslogSocketInput: SyslogInput {
             throw error
         }
         descriptors.withLock { $0 = (fd, pipe[0], pipe[1]) }
+        let delivery = SyslogDelivery(input: settings.endpoint.name, context: context, counters: counters)
         if settings.endpoint.isStream {
-            let loop = SyslogStreamLoop(
-                socket: fd, wake: pipe[0], settings: settings, counters: counters, context: context)
-            thread.start(name: "jb-syslog-strm") { loop.run() }
+            let shares = SyslogStreamLoop.StreamShares(threads: threads.count)
+            for (index, thread) in threads.enumerated() {
+                let loop = SyslogStreamLoop(
+                    socket: fd, wake: pipe[0], settings: settings, counters: counters, delivery: delivery, index: index,
+                    shares: shares)
+                thread.start(name: "jb-syslog-strm") { loop.run() }
+            }
         } else {
             let loop = SyslogDatagramLoop(
-                socket: fd, wake: pipe[0], settings: settings, counters: counters, context: context)
-            thread.start(name: "jb-syslog-dgram") { loop.run() }
+                socket: fd, wake: pipe[0], settings: settings, counters: counters, delivery: delivery)
+            threads[0].start(name: "jb-syslog-dgram") { loop.run() }
         }
     }
 
     /// Reads and routes what already arrived, then joins the thread.
     package func stopReading() {
-        guard thread.isRunning else { return }
+        guard threads.contains(where: \.isRunning) else { return }
         if let wake = descriptors.withLock({ $0?.wakeWrite }) {
             var byte: UInt8 = 1
-            _ = write(wake, &byte, 1)  // a full pipe already wakes the loop: nothing to retry
+            // Never read, the byte keeps the pipe readable: it wakes every thread. A full pipe
+            // already wakes them: nothing to retry.
+            _ = write(wake, &byte, 1)
         }
-        thread.join()
+        for thread in threads { thread.join() }
     }
 
     /// Closes the socket (unlinking a socket file it bound) and the wake pipe.

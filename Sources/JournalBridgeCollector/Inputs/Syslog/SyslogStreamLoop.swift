@@ -17,17 +17,41 @@ import Synchronization
 /// Delivery: no acks (syslog has none), but no loss either while the collector runs: when the
 /// sinks back up, `route` waits, this thread stops reading, the socket buffers fill and the
 /// senders' writes block. A slow sink slows stream clients; it never drops them.
+/// Threads: an input runs `SyslogSocketInput.streamThreads` of these on one listening socket,
+/// as rsyslog's imtcp runs workers: each accepts connections and owns those it accepted (so
+/// each connection's messages keep their order), and a thread that holds more connections than
+/// another stops accepting until the other catches up (`StreamShares`).
 /// Memory: each connection reserves `maximumMessageBytes` (what its framer may hold) from the
 /// collector's frame budget while it is open (the budget's large-frame part, so the bridge's
 /// small frames keep room); a connection that does not fit is refused at once and counted,
 /// as one over `maxConnections` is.
 final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
+    /// How many connections each thread of the input holds; the input makes one for all of them.
+    final class StreamShares: Sendable {
+        /// Read once a turn by each thread: a lock costs nothing here.
+        private let counts: Mutex<[Int]>
+        let threads: Int
+
+        init(threads: Int) {
+            self.threads = max(1, threads)
+            counts = Mutex([Int](repeating: 0, count: self.threads))
+        }
+
+        func set(_ thread: Int, _ count: Int) { counts.withLock { $0[thread] = count } }
+
+        /// Whether `thread` should take the next connection: it holds no more than any other.
+        func isLeast(_ thread: Int) -> Bool { counts.withLock { counts in counts.allSatisfy { $0 >= counts[thread] } } }
+    }
+
     struct Connection {
         var framer: SyslogFramer
         var origin: Origin
         var peer: String?
         /// The systemd unit of a Unix peer, read from its cgroup at connect.
         var unit: String?
+        /// The source every record of a network peer counts under (its address); nil for a
+        /// Unix peer, whose records count under the identifier each names.
+        var source: SourceKey?
     }
 
     /// The listening socket.
@@ -39,10 +63,22 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
     var reportedRefusals = 0
     /// Out of descriptors (EMFILE, ENFILE): the listener is not polled until then, or it would wake the loop at once, forever.
     var acceptPausedUntil: UInt64 = 0
+    /// This thread's place among the input's (`shares`); the first also reports refused connections.
+    let index: Int
+    let shares: StreamShares
+
+    init(
+        socket: Int32, wake: Int32, settings: SyslogInputSettings, counters: SyslogCounters, delivery: SyslogDelivery,
+        index: Int, shares: StreamShares
+    ) {
+        self.index = index
+        self.shares = shares
+        super.init(socket: socket, wake: wake, settings: settings, counters: counters, delivery: delivery)
+    }
 
     func run() {
         while true {
-            let accepting = MonotonicClock.now() >= acceptPausedUntil
+            let accepting = MonotonicClock.now() >= acceptPausedUntil && shares.isLeast(index)
             var fds = [
                 pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: accepting ? listener : -1, events: Int16(POLLIN), revents: 0),
@@ -64,8 +100,10 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
         }
     }
 
+    /// Accepts what waits, one connection a turn when the input has other threads (so that
+    /// they share the connections), all of it otherwise.
     private func acceptAll() {
-        while true {
+        for _ in 0..<(shares.threads > 1 ? 1 : Int.max) {
             var text = [CChar](repeating: 0, count: 64)
             let fd = c_jb_accept_peer(listener, &text, UInt(text.count))
             if fd < 0 {
@@ -76,7 +114,7 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
                 }
                 return
             }
-            if connections.count >= settings.maxConnections
+            if counters.openConnections.load(ordering: .relaxed) >= settings.maxConnections
                 || !context.budget.reserveFrame(settings.maximumMessageBytes, large: true)
             {
                 Glibc.close(fd)
@@ -104,9 +142,11 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
             }
             connections[fd] = Connection(
                 framer: SyslogFramer(maximumMessageBytes: settings.maximumMessageBytes), origin: origin, peer: peer,
-                unit: unit)
+                unit: unit,
+                source: peer.flatMap { $0.isEmpty ? nil : SyslogDelivery.source(of: origin, unit: nil, peer: $0) })
             counters.connections.add(1, ordering: .relaxed)
-            counters.openConnections.store(connections.count, ordering: .relaxed)
+            counters.openConnections.add(1, ordering: .relaxed)
+            shares.set(index, connections.count)
         }
     }
 
@@ -127,32 +167,37 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
             }
             guard var connection = connections[fd] else { return }
             var records: [LogRecord] = []
+            records.reserveCapacity(count / 64)
             let now = LogRecord.now()
-            let (origin, peer, unit) = (connection.origin, connection.peer, connection.unit)
+            let (origin, peer) = (connection.origin, connection.peer)
             buffer.withUnsafeBytes { raw in
-                connection.framer.append(UnsafeRawBufferPointer(rebasing: raw[0..<count])) { frame in
+                connection.framer.appendViews(UnsafeRawBufferPointer(rebasing: raw[0..<count])) { frame in
                     records.append(self.record(frame, origin, peer, now))
                 }
             }
             connections[fd] = connection
             // Waits while the sinks are full: this connection (and the others) is read no further
             // until they drain, so the senders block: backpressure, never loss.
-            deliver(records, unit: unit, peer: peer)
+            deliver(records, of: connection)
         }
     }
 
-    /// Records of one connection: a run per source (its identifier may change from message to message).
-    private func deliver(_ records: [LogRecord], unit: String?, peer: String?) {
-        delivery.deliver(records, sources: records.map { SyslogDelivery.source(of: $0, unit: unit, peer: peer) })
+    /// Records of one connection: a network peer's under its address, a Unix peer's a run per
+    /// source (its identifier may change from message to message).
+    private func deliver(_ records: [LogRecord], of connection: Connection) {
+        if let source = connection.source {
+            delivery.deliver(records, source: source)
+        } else {
+            delivery.deliver(
+                records,
+                sources: records.map { SyslogDelivery.source(of: $0.origin, unit: connection.unit, peer: nil) })
+        }
     }
 
-    private func record(_ frame: SyslogFramer.Frame, _ origin: Origin, _ peer: String?, _ now: Int64) -> LogRecord {
-        frame.bytes.withUnsafeBytes { raw in
-            SyslogRecords.record(
-                raw, origin: origin, peer: peer, droppedBytes: frame.droppedBytes, receivedMicros: now,
-                counters: counters
-            )
-        }
+    private func record(_ frame: SyslogFramer.FrameView, _ origin: Origin, _ peer: String?, _ now: Int64) -> LogRecord {
+        SyslogRecords.record(
+            frame.bytes, origin: origin, peer: peer, droppedBytes: frame.droppedBytes, receivedMicros: now,
+            counters: counters)
     }
 
     private func finish(_ fd: Int32) {
@@ -160,12 +205,13 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
         var records: [LogRecord] = []
         let now = LogRecord.now()
         let (origin, peer) = (connection.origin, connection.peer)
-        connection.framer.finish { records.append(record($0, origin, peer, now)) }
-        deliver(records, unit: connection.unit, peer: peer)
+        connection.framer.finishViews { records.append(record($0, origin, peer, now)) }
+        deliver(records, of: connection)
         counters.framingFallbacks.add(connection.framer.countFallbacks, ordering: .relaxed)
         Glibc.close(fd)  // a read-only socket: nothing is lost if close reports an error
         context.budget.releaseFrame(settings.maximumMessageBytes)
-        counters.openConnections.store(connections.count, ordering: .relaxed)
+        counters.openConnections.subtract(1, ordering: .relaxed)
+        shares.set(index, connections.count)
     }
 
     /// At stop: what every client already sent is read (a bounded number of chunks each, so a
@@ -179,6 +225,7 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
     }
 
     private func reportRefusals(force: Bool) {
+        guard index == 0 else { return }  // one thread says it for the input
         let refused = counters.refusedConnections.load(ordering: .relaxed)
         guard refused > reportedRefusals else { return }
         let now = MonotonicClock.now()
