@@ -55,6 +55,31 @@ package enum JournaldCeiling {
         }
     }
 
+    /// The same loop with the records the syslog input makes of `bench --syslog`'s messages
+    /// (scripts/peers/syslog-flood.c's `<14>Nov 28 12:00:00 benchhost TAG[pid]: ...`, parsed
+    /// and mapped as the input does): 13 fields each, where the plain loop sends 6, so this is
+    /// what journald can take of the entries a syslog input must send, with no input at all.
+    /// The entries' identifier is `identifier` (the message's tag).
+    package static func measureSyslogShaped(
+        records: Int, identifier: String, recordSize: Int
+    ) throws(SystemError) -> Result {
+        let sink = JournaldSink()
+        let origin = Origin(pid: getppid(), uid: getuid(), gid: getgid(), identifier: "unknown")
+        let counters = SyslogCounters()
+        let head = "<14>Nov 28 12:00:00 benchhost \(identifier)[\(getpid())]: s0 seq:"
+        return try timed(records: records, identifier: identifier) { i in
+            var message = Array((head + "\(i) ").utf8)
+            message += [UInt8](repeating: UInt8(ascii: "x"), count: max(0, recordSize - message.count))
+            let record = message.withUnsafeBytes {
+                SyslogRecords.record(
+                    $0, origin: origin, peer: nil, droppedBytes: 0, receivedMicros: LogRecord.now(), counters: counters)
+            }
+            let failedBefore = sink.failedCount
+            sink.write([record])
+            return sink.failedCount == failedBefore
+        }
+    }
+
     private static func timed(records: Int, identifier: String, send: (Int) -> Bool) throws(SystemError) -> Result {
         let counter = try JournalCounter(identifier: identifier)
         let start = MonotonicClock.now()

@@ -23,6 +23,8 @@ struct SyslogBench {
         var kernelDrops: Int
         /// journald's ceiling in the same run (a plain sd_journal_sendv loop), when journald is a sink.
         var ceilingPerSecond: Double?
+        /// The same with the entries the input makes of these messages (`JournaldCeiling.measureSyslogShaped`).
+        var shapedCeilingPerSecond: Double?
         var recordsPerSecond: Double { Double(records) / seconds }
     }
 
@@ -37,11 +39,18 @@ struct SyslogBench {
         let directory = try makeTemporaryDirectory()
         defer { removeTree(directory) }
         var ceiling: Double?
+        var shapedCeiling: Double?
         if useJournald {
             ceiling = try JournaldCeiling.measure(
                 records: options.ceilingRecords, identifier: options.identifier + "-ceiling"
             ).perSecond
-            progress("journald ceiling: \(Int(ceiling ?? 0)) records/s")
+            shapedCeiling = try JournaldCeiling.measureSyslogShaped(
+                records: options.ceilingRecords, identifier: options.identifier + "-ceiling-shaped",
+                recordSize: options.recordSize
+            ).perSecond
+            progress(
+                "journald ceiling: \(Int(ceiling ?? 0)) records/s, with syslog-shaped entries \(Int(shapedCeiling ?? 0)) records/s"
+            )
         }
         var sinks = SinkConfiguration(
             base: "\(directory)/syslog", consoleLevel: nil, journaldLevel: useJournald ? .debug : nil, maxBytes: 0,
@@ -97,7 +106,8 @@ struct SyslogBench {
         progress("\(total) messages over \(mode) in \(format(seconds)) s: \(Int(Double(total) / seconds)) records/s")
         return Result(
             records: total, seconds: seconds, missingFiles: missingFiles, missingJournald: missingJournald,
-            kernelDrops: input.counters.kernelDrops.load(ordering: .relaxed), ceilingPerSecond: ceiling
+            kernelDrops: input.counters.kernelDrops.load(ordering: .relaxed), ceilingPerSecond: ceiling,
+            shapedCeilingPerSecond: shapedCeiling
         )
     }
 
@@ -112,12 +122,15 @@ struct SyslogBench {
             name + String(repeating: " ", count: max(1, 44 - name.count)) + value
         }
         var ceiling: [String] = []
-        let ceilings = results.compactMap(\.ceilingPerSecond).sorted()
-        if !ceilings.isEmpty {
+        for (name, values) in [
+            ("journald ceiling, same run", results.compactMap(\.ceilingPerSecond)),
+            ("journald ceiling, syslog-shaped entries", results.compactMap(\.shapedCeilingPerSecond)),
+        ] where !values.isEmpty {
+            let sorted = values.sorted()
             ceiling.append(
                 row(
-                    "journald ceiling, same run",
-                    "\(Int(ceilings[ceilings.count / 2])) records/s  (runs: \(ceilings.map { String(Int($0)) }.joined(separator: ", ")))"
+                    name,
+                    "\(Int(sorted[sorted.count / 2])) records/s  (runs: \(values.map { String(Int($0)) }.joined(separator: ", ")))"
                 ))
         }
         return
