@@ -303,7 +303,7 @@ final class SyslogInputTests: XCTestCase {
         XCTAssertEqual(Set(lines.map { $0.split(separator: " ").suffix(4).joined(separator: " ") }).count, 20000)
     }
 
-    /// Several TCP clients at once: the input's two threads (`SyslogSocketInput.streamThreads`)
+    /// Several TCP clients at once: the input's four threads (`SyslogSocketInput.streamThreads`)
     /// share the connections (each thread runs while the clients send), and every client's
     /// messages are stored once, in the order it sent them.
     func testTCPConnectionsAreSharedByTheInputsThreadsAndKeepTheirOrder() throws {
@@ -319,7 +319,7 @@ final class SyslogInputTests: XCTestCase {
             daemon.stderrText.split(separator: "\n").first { $0.contains("listening on") }
             .flatMap { $0.split(separator: ":").last }.map { String($0.dropLast()) } ?? "0"
         let readers = streamThreads(of: daemon.pid)
-        XCTAssertEqual(readers.count, 2, "one TCP input, two threads")
+        XCTAssertEqual(readers.count, 4, "one TCP input, four threads")
         let before = readers.map(runtime)
         let tag = Journal.uniqueIdentifier("sl-share")
         let script = """
@@ -334,20 +334,20 @@ final class SyslogInputTests: XCTestCase {
                 log.info("%s %s %d", tag, worker, i)
             handler.close()
             """
-        let senders = try (0..<4).map {
+        let senders = try (0..<8).map {
             try BackgroundProcess("/usr/bin/env", ["python3", "-c", script, port, tag, "w\($0)"])
         }
         for sender in senders { XCTAssertEqual(sender.wait(timeout: 60), 0, sender.stderrText) }
         XCTAssertTrue(
-            eventually(timeout: 30) { directory.lines("jb_debug.log").filter { $0.contains(tag) }.count >= 20000 })
+            eventually(timeout: 30) { directory.lines("jb_debug.log").filter { $0.contains(tag) }.count >= 40000 })
         let worked = zip(readers.map(runtime), before).map { $0 - $1 }
         daemon.signal(SIGTERM)
         XCTAssertEqual(daemon.wait(), 0, daemon.stderrText)
         // An idle thread wakes once a second for microseconds; each of these parsed thousands of messages.
         XCTAssertTrue(worked.allSatisfy { $0 > 5_000_000 }, "nanoseconds run per thread: \(worked)")
         let lines = directory.lines("jb_debug.log").filter { $0.contains(tag) }
-        XCTAssertEqual(lines.count, 20000)
-        for worker in 0..<4 {
+        XCTAssertEqual(lines.count, 40000)
+        for worker in 0..<8 {
             let numbers = lines.compactMap { line -> Int? in
                 guard let range = line.range(of: "\(tag) w\(worker) ") else { return nil }
                 return Int(line[range.upperBound...])

@@ -174,7 +174,6 @@ package final class SinkQueue: Sendable {
                     state.busy = !state.items.isEmpty
                     return (state.items, state.closing)
                 }
-                var written = 0
                 if items.isEmpty && !closing {
                     inner.idle()
                     settle(taken: 0, routedAt: nil)
@@ -186,11 +185,17 @@ package final class SinkQueue: Sendable {
                     settle(taken: item.records.count, routedAt: item.routedAt)
                     budget?.releaseRecords(item.bytes)
                     item.ticket?.done()
-                    written += item.records.count
+                    // Room for more as soon as each batch is written, not after all that was
+                    // taken: a router waiting on a full queue goes on while this thread writes.
+                    if !item.records.isEmpty {
+                        lock.withLock { state in
+                            state.queued -= item.records.count
+                            lock.broadcast()
+                        }
+                    }
                 }
                 if !items.isEmpty || !closing, let afterWrite = afterWrite.withLock({ $0 }) { afterWrite() }
                 lock.withLock { state in
-                    state.queued -= written
                     state.busy = false
                     lock.broadcast()
                 }

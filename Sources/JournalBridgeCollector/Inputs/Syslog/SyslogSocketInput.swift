@@ -21,10 +21,11 @@ package final class SyslogSocketInput: SyslogInput {
     /// Started by `start`, joined by `stopReading`; each thread holds its loop, not the input.
     private let threads: [OwnedThread]
 
-    /// Threads of a stream input. Two, as rsyslog's imtcp has two workers by default: on a
-    /// busy host a single reader gets one scheduler share among its many senders, and parsing
-    /// many clients' messages is work two cores can split.
-    package static let streamThreads = 2
+    /// Threads of a stream input: four, as many workers as rsyslog 8.2302's imtcp runs beside
+    /// its listener on Debian 12 (`ps -T`). On a busy host the scheduler shares the cores among
+    /// threads: one reader facing many senders gets one share of many and falls behind, though
+    /// its work per message is no more than rsyslog's (scripts/bench-report, docs/performance.md).
+    package static let streamThreads = 4
 
     /// An input for `settings`; nothing is opened until `start`.
     package init(settings: SyslogInputSettings) {
