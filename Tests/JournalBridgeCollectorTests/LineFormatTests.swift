@@ -97,6 +97,22 @@ final class LineFormatTests: XCTestCase {
 }
 
 final class EscapingTests: XCTestCase {
+    /// Every byte value at every place of a plain line: the escape is found wherever the byte
+    /// falls among the eight-byte words the scan reads at once, and only there.
+    func testEveryByteIsEscapedAtEveryPlaceOfAWord() {
+        let plain = Array("abcdefghijklmnopqrstuvwx".utf8)
+        for byte in UInt8.min...UInt8.max {
+            let alone = LineEscaping.escaped(bytes: [byte])
+            for place in 0...plain.count {
+                let line = Array(plain[..<place]) + [byte] + Array(plain[place...])
+                let expected =
+                    String(decoding: plain[..<place], as: UTF8.self) + alone
+                    + String(decoding: plain[place...], as: UTF8.self)
+                XCTAssertEqual(LineEscaping.escaped(bytes: line), expected, "byte \(byte) at \(place)")
+            }
+        }
+    }
+
     func testControlCharacters() {
         XCTAssertEqual(LineEscaping.escaped("a\tb"), "a\\tb")
         XCTAssertEqual(LineEscaping.escaped("nul\u{0}here"), "nul\\x00here")

@@ -42,6 +42,11 @@ package final class SinkQueue: Sendable {
         var queued = 0
         var busy = false
         var closing = false
+        /// Batches written, for the next `enqueue` to release: freeing a batch of records costs
+        /// about a quarter of a file sink's thread, which is the one thread every record of the
+        /// sink goes through; the routers that enqueue are many (each input's threads). Held at
+        /// most until the next enqueue, or a second when none comes (the worker then frees them).
+        var written: [[LogRecord]] = []
     }
 
     package let inner: any LogSink
@@ -101,6 +106,8 @@ package final class SinkQueue: Sendable {
     func enqueue(_ records: [LogRecord], ticket: StoreTicket?, bypassingCapacity: Bool = false) {
         let capacity = self.capacity
         let now = MonotonicClock.now()
+        // Batches this queue's thread wrote, taken under the lock and freed when this returns.
+        var written: [[LogRecord]] = []
         if bypassingCapacity {
             let queued = lock.withLock { state -> Bool in
                 guard state.queued + records.count <= capacity + 64 || state.queued == 0 else { return false }
@@ -128,6 +135,7 @@ package final class SinkQueue: Sendable {
                 && lock.withLock { state -> Bool in
                     guard fits(state) else { return false }
                     tally.enqueued(records.count)
+                    swap(&written, &state.written)
                     state.items.append(Item(records: records, ticket: ticket, bytes: bytes, routedAt: now))
                     state.queued += records.count
                     lock.broadcast()
@@ -149,6 +157,7 @@ package final class SinkQueue: Sendable {
         budget?.reserveRecords(bytes)
         lock.wait(until: fits) { state, _ in
             tally.enqueued(records.count)
+            swap(&written, &state.written)
             state.items.append(Item(records: records, ticket: ticket, bytes: bytes, routedAt: now))
             state.queued += records.count
             lock.broadcast()
@@ -167,19 +176,28 @@ package final class SinkQueue: Sendable {
 
         func run() {
             while true {
-                let (items, closing) = lock.wait(
+                let (taken, closing) = lock.wait(
                     until: { !$0.items.isEmpty || $0.closing }, deadline: MonotonicClock.deadline(after: 1)
                 ) { state, _ in
                     defer { state.items.removeAll(keepingCapacity: true) }
                     state.busy = !state.items.isEmpty
                     return (state.items, state.closing)
                 }
-                if items.isEmpty && !closing {
+                let wasEmpty = taken.isEmpty
+                // Taken one by one off a reversed copy, so that this thread holds no batch once
+                // it is written and put aside (`State.written`): its last reference is there.
+                var items = Array(taken.reversed())
+                _ = consume taken
+                if wasEmpty && !closing {
+                    // Nobody enqueued for a second: the written batches are freed here.
+                    var written: [[LogRecord]] = []
+                    lock.withLock { state in swap(&written, &state.written) }
+                    written = []
                     inner.idle()
                     settle(taken: 0, routedAt: nil)
                 }
-                if !items.isEmpty && policy.withLock({ $0 }) == .drop { shedReport.withLock { $0.recovered() } }
-                for item in items {
+                if !wasEmpty && policy.withLock({ $0 }) == .drop { shedReport.withLock { $0.recovered() } }
+                while var item = items.popLast() {
                     // An empty item only keeps a batch's acknowledgement in order (see `Router.route`).
                     if !item.records.isEmpty { inner.write(item.records) }
                     settle(taken: item.records.count, routedAt: item.routedAt)
@@ -187,19 +205,23 @@ package final class SinkQueue: Sendable {
                     item.ticket?.done()
                     // Room for more as soon as each batch is written, not after all that was
                     // taken: a router waiting on a full queue goes on while this thread writes.
-                    if !item.records.isEmpty {
-                        lock.withLock { state in
-                            state.queued -= item.records.count
-                            lock.broadcast()
-                        }
+                    guard !item.records.isEmpty else { continue }
+                    let count = item.records.count
+                    var done: [LogRecord] = []
+                    swap(&done, &item.records)
+                    lock.withLock { state in
+                        state.queued -= count
+                        state.written.append(done)
+                        done = []
+                        lock.broadcast()
                     }
                 }
-                if !items.isEmpty || !closing, let afterWrite = afterWrite.withLock({ $0 }) { afterWrite() }
+                if !wasEmpty || !closing, let afterWrite = afterWrite.withLock({ $0 }) { afterWrite() }
                 lock.withLock { state in
                     state.busy = false
                     lock.broadcast()
                 }
-                if closing && items.isEmpty { return }
+                if closing && wasEmpty { return }
             }
         }
 

@@ -101,23 +101,26 @@ public final class RotatingFileSink: LogSink {
     public func write(_ records: [LogRecord]) {
         state.withLock { state in
             var pending = 0  // records in state.buffer
-            for index in records.indices {  // by index: no copy of each record
-                let lineStart = state.buffer.count
-                state.formatter.append(records[index], to: &state.buffer)
-                let lineLength = state.buffer.count - lineStart
-                // Python rolls when size + len(line) >= maxBytes; an empty file never rolls, so
-                // one oversized line makes one oversized file instead of an empty backup.
-                let sizeBefore = state.size + lineStart
-                let rolls = state.options.maxBytes > 0 && state.options.backupCount > 0
-                if rolls && sizeBefore > 0 && sizeBefore + lineLength >= state.options.maxBytes {
-                    let line = Array(state.buffer[lineStart...])
-                    state.buffer.removeSubrange(lineStart...)
-                    flushBuffer(&state, records: pending)
-                    pending = 0
-                    rollOver(&state)
-                    state.buffer.append(contentsOf: line)
+            // Through the buffer's pointer: the records are read where they lie, no copy of each.
+            records.withUnsafeBufferPointer { records in
+                for index in records.indices {
+                    let lineStart = state.buffer.count
+                    state.formatter.append(records[index], to: &state.buffer)
+                    let lineLength = state.buffer.count - lineStart
+                    // Python rolls when size + len(line) >= maxBytes; an empty file never rolls, so
+                    // one oversized line makes one oversized file instead of an empty backup.
+                    let sizeBefore = state.size + lineStart
+                    let rolls = state.options.maxBytes > 0 && state.options.backupCount > 0
+                    if rolls && sizeBefore > 0 && sizeBefore + lineLength >= state.options.maxBytes {
+                        let line = Array(state.buffer[lineStart...])
+                        state.buffer.removeSubrange(lineStart...)
+                        flushBuffer(&state, records: pending)
+                        pending = 0
+                        rollOver(&state)
+                        state.buffer.append(contentsOf: line)
+                    }
+                    pending += 1
                 }
-                pending += 1
             }
             flushBuffer(&state, records: pending)
         }
