@@ -3,6 +3,24 @@ import XCTest
 
 /// RFC 6587 framing of syslog streams: octet-counting and non-transparent, told apart per frame.
 final class SyslogFramerTests: XCTestCase {
+    /// The end of a line is found wherever it falls among the eight-byte words the framer reads
+    /// at once: random bytes (every value, LF and NUL often), against a plain byte-by-byte search.
+    func testTheLineEndIsFoundAtEveryPlace() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20000 {
+            let length = Int.random(in: 0...40, using: &generator)
+            let bytes = (0..<length).map { _ -> UInt8 in
+                switch UInt8.random(in: 0...9, using: &generator) {
+                case 0: 0x0A
+                case 1: 0
+                default: UInt8.random(in: 1...255, using: &generator)
+                }
+            }
+            let expected = bytes.firstIndex { $0 == 0x0A || $0 == 0 } ?? bytes.count
+            XCTAssertEqual(bytes.withUnsafeBytes { SyslogFramer.lineEnd($0) }, expected, "\(bytes)")
+        }
+    }
+
     private func frames(_ input: [UInt8], chunk: Int = .max, maximum: Int = SyslogFramer.defaultMaximumMessageBytes)
         -> ([SyslogFramer.Frame], SyslogFramer)
     {

@@ -143,7 +143,7 @@ package struct SyslogFramer: Sendable {
                 }
             case .line(let dropped):
                 let rest = UnsafeRawBufferPointer(rebasing: bytes[index...])
-                let end = rest.firstIndex { $0 == UInt8(ascii: "\n") || $0 == 0 } ?? rest.count
+                let end = Self.lineEnd(rest)
                 if buffer.isEmpty && dropped == 0 && end < rest.count && end <= maximumMessageBytes {
                     // The whole line is in `bytes`: handed out where it lies.
                     index += end + 1
@@ -162,6 +162,23 @@ package struct SyslogFramer: Sendable {
                 }
             }
         }
+    }
+
+    /// Where the first LF or NUL in `bytes` is, or `bytes.count`: eight bytes at a time (the
+    /// zero-byte test of "Bit Twiddling Hacks", on the word and on the word XOR LFs), then the
+    /// byte itself.
+    package static func lineEnd(_ bytes: UnsafeRawBufferPointer) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var index = 0
+        while index + 8 <= bytes.count {
+            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            let lineFeeds = word ^ (ones &* 0x0A)
+            if ((word &- ones) & ~word | (lineFeeds &- ones) & ~lineFeeds) & highs != 0 { break }
+            index += 8
+        }
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\n"), bytes[index] != 0 { index += 1 }
+        return index
     }
 
     /// The stream ended: what is left of an unfinished frame is a message too (never dropped).

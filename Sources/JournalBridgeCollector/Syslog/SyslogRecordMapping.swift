@@ -73,8 +73,8 @@ package enum SyslogRecordMapping {
         // At most 10 fields: reserved at once, one allocation.
         var fields: [MetadataField] = []
         fields.reserveCapacity(10)
-        fields.append(MetadataField(Field.priority, String(layout.priority.severity)))
-        fields.append(MetadataField(Field.facility, String(layout.priority.facility)))
+        fields.append(MetadataField(Field.priority, decimal[Int(layout.priority.severity)]))
+        fields.append(MetadataField(Field.facility, decimal[Int(layout.priority.facility)]))
         if let appName = layout.appName { fields.append(field(Field.identifier, part(appName))) }
         if let procID = layout.procID { fields.append(field(Field.pid, part(procID))) }
         if let msgID = layout.msgID { fields.append(field(Field.msgID, part(msgID))) }
@@ -88,6 +88,9 @@ package enum SyslogRecordMapping {
         record.syslogFields = fields
         return record
     }
+
+    /// "0" to "23", every severity and facility: looked up, not formatted, per message.
+    private static let decimal = (0..<24).map { String($0) }
 
     private static func field(_ key: String, _ bytes: UnsafeRawBufferPointer) -> MetadataField {
         var item = MetadataField(key, "")
