@@ -49,7 +49,7 @@ package enum Daemon {
             sinkQueueCapacity: configuration.sinkQueueCapacity,
             maxConnections: configuration.maxConnections,
             defaultIdentifier: configuration.defaultIdentifier,
-            memoryLimit: configuration.memoryLimit
+            memoryLimit: configuration.collectorMemoryLimit
         )
         collectorConfiguration.rateLimit = configuration.rateLimit
         collectorConfiguration.syslogInputs = configuration.syslogInputSettings(activated: syslogActivated)

@@ -200,6 +200,29 @@ package struct DaemonConfiguration: Sendable, Equatable {
         }
     }
 
+    /// What the forward sinks' buffers may hold together (`forward_buffer_bytes` per receiver).
+    package var forwardBufferBytes: Int { sinks.forward.count * sinks.forwardOptions.bufferBytes }
+
+    /// The collector's own budget (frames and queued records): what `memory_limit` leaves
+    /// once the forward buffers have their share, so that `memory_limit` bounds them all.
+    package var collectorMemoryLimit: Int { memoryLimit - forwardBufferBytes }
+
+    /// The forward buffers may take at most half of `memory_limit`: the rest stays for the
+    /// inputs' frames and the sink queues (`MemoryBudget`), and never below its minimum.
+    func checkMemory(source: String) throws(ConfigurationError) {
+        guard forwardBufferBytes > 0 else { return }
+        let left = collectorMemoryLimit
+        guard left >= memoryLimit / 2, left >= MemoryBudget.minimumLimit else {
+            // The line to name: the buffer size if the file sets it, else the limit, else the receivers.
+            let key =
+                ["forward_buffer_bytes", "memory_limit", "forward"].first { lines[$0] != nil } ?? "forward_buffer_bytes"
+            throw ConfigurationError(
+                .badValue, key: key, source: source, line: lines[key],
+                "\(sinks.forward.count) receiver(s) x forward_buffer_bytes \(sinks.forwardOptions.bufferBytes) = \(forwardBufferBytes) bytes, more than half of memory_limit \(memoryLimit) (the forward buffers count within it): lower forward_buffer_bytes or raise memory_limit"
+            )
+        }
+    }
+
     /// Converts a value to what a key needs, or says why not.
     struct Setter {
         let key: String
@@ -289,6 +312,7 @@ package struct DaemonConfiguration: Sendable, Equatable {
     /// files that can be opened for writing. What fails after this (the socket busy, a log file
     /// gone bad since) is a failure at run time, not a configuration error.
     package func validateEnvironment(source: String) throws(ConfigurationError) {
+        try checkMemory(source: source)
         try checkSocket(source: source)
         if let group = socketGroup, Self.groupID(group) == nil {
             throw ConfigurationError(

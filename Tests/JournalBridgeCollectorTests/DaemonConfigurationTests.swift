@@ -133,6 +133,35 @@ final class DaemonConfigurationTests: XCTestCase {
         }
     }
 
+    /// The forward buffers count within `memory_limit`: the collector's own budget is what they
+    /// leave, and they may take at most half of it; past that, the line that did it is named.
+    func testForwardBuffersCountWithinTheMemoryLimit() throws {
+        let directory = try TemporaryDirectory()
+        let base = "base = \"\(directory.file("app"))\"\n"
+        let one = try parse(base + "forward = \"syslog+tcp://127.0.0.1:514\"")
+        XCTAssertNoThrow(try one.validateEnvironment(source: "t"))
+        XCTAssertEqual(one.collectorMemoryLimit, 256 * 1024 * 1024 - 64 * 1024 * 1024, "the default buffer set aside")
+        let three = try parse(
+            base + "forward = \"syslog+tcp://127.0.0.1:514, syslog+tcp://127.0.0.1:515, relp://127.0.0.1:2514\"")
+        XCTAssertThrowsError(try three.validateEnvironment(source: "t")) {
+            let error = $0 as? ConfigurationError
+            XCTAssertEqual(error?.code, .badValue)
+            XCTAssertEqual(error?.key, "forward", "the receivers' line: the sizes are the defaults")
+            XCTAssertEqual(error?.line, 2)
+            XCTAssertTrue("\($0)".contains("3 receiver(s) x forward_buffer_bytes 67108864"), "\($0)")
+        }
+        let big = try parse(
+            base + "memory_limit = \"64M\"\nforward = \"relp://127.0.0.1:2514\"\nforward_buffer_bytes = 40_000_000\n")
+        XCTAssertThrowsError(try big.validateEnvironment(source: "t")) {
+            XCTAssertEqual(($0 as? ConfigurationError)?.key, "forward_buffer_bytes")
+            XCTAssertEqual(($0 as? ConfigurationError)?.line, 4)
+        }
+        let fits = try parse(
+            base + "memory_limit = \"64M\"\nforward = \"relp://127.0.0.1:2514\"\nforward_buffer_bytes = 16_777_216\n")
+        XCTAssertNoThrow(try fits.validateEnvironment(source: "t"))
+        XCTAssertEqual(fits.collectorMemoryLimit, 48 * 1024 * 1024)
+    }
+
     func testCRLFLineEndingsAndALeadingByteOrderMarkAreAccepted() throws {
         let configuration = try parse(
             "\u{FEFF}# saved on Windows\r\nbase = \"/var/log/x/x\"\r\nmax_bytes = 5\r\n\r\nidentifier = \"a b\"\r\n")
