@@ -73,7 +73,7 @@ package final class ForwardSpill {
 
     /// Appends the message to the newest segment; returns how many records it dropped to stay
     /// within `maximumBytes` (the oldest segment's), or 1 if the disk refused this one.
-    package func append(_ message: [UInt8]) -> Int {
+    package func append(_ message: some Collection<UInt8>) -> Int {
         var dropped = 0
         do throws(SystemError) {
             if writing < 0 || segments.last.map({ $0.bytes >= Self.segmentBytes }) ?? true {

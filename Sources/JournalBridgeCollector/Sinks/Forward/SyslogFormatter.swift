@@ -53,50 +53,72 @@ package struct SyslogFormatter: Sendable {
     package func format(_ record: LogRecord) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256 + record.messageByteCount)
-        append(record, to: &out)
+        var clock = Clock()
+        append(record, to: &out, clock: &clock)
         return out
     }
 
-    package func append(_ record: LogRecord, to out: inout [UInt8]) {
+    /// The records' messages, back to back in one block: one allocation for the batch, and
+    /// the date and time computed once per second of records, not per record.
+    package func format(_ records: [LogRecord]) -> ForwardBuffer.Block {
+        var block = ForwardBuffer.Block()
+        block.ends.reserveCapacity(records.count)
+        var clock = Clock()
+        // Indices, not `for record in records`: a loop over the elements copies each record.
+        for index in records.indices {
+            append(records[index], to: &block.bytes, clock: &clock)
+            block.ends.append(block.bytes.count)
+            // The first message says how large the others will be, about.
+            if index == records.startIndex { block.bytes.reserveCapacity(block.bytes.count * records.count + 1024) }
+        }
+        return block
+    }
+
+    /// The date and time of the last second formatted (`YYYY-MM-DDTHH:MM:SS.`), for the
+    /// records of one batch.
+    package struct Clock {
+        var second: Int64 = .min
+        var prefix: [UInt8] = []
+        package init() {}
+    }
+
+    package func append(_ record: LogRecord, to out: inout [UInt8], clock: inout Clock) {
         out.append(UInt8(ascii: "<"))
-        appendNumber(Self.userFacility * 8 + record.level.syslogPriority, &out)
+        Self.appendDecimal(UInt64(Self.userFacility * 8 + record.level.syslogPriority), to: &out)
         out.append(contentsOf: ">1 ".utf8)
-        Self.appendTimestamp(micros: record.timestampMicros, to: &out)
+        Self.appendTimestamp(micros: record.timestampMicros, to: &out, clock: &clock)
         out.append(UInt8(ascii: " "))
         out.append(contentsOf: hostname)
         out.append(UInt8(ascii: " "))
         Self.appendHeader(record.origin.identifier, limit: 48, to: &out)
         out.append(UInt8(ascii: " "))
-        appendNumber(Int(record.origin.pid), &out)
+        Self.appendDecimal(Int64(record.origin.pid), to: &out)
         out.append(contentsOf: " - [".utf8)
         out.append(contentsOf: Self.fieldsID.utf8)
-        func param(_ name: StaticString, _ value: String) {
-            out.append(UInt8(ascii: " "))
-            name.withUTF8Buffer { out.append(contentsOf: $0) }
-            out.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "\"")])
+        // `opening` is ` NAME="`, whole: one append per field for the name.
+        func param(_ opening: StaticString, _ value: String) {
+            opening.withUTF8Buffer { out.append(contentsOf: $0) }
             Self.appendParamValue(value, to: &out)
             out.append(UInt8(ascii: "\""))
         }
         // Numbers are written as digits straight into the message: no String per field.
-        func param(_ name: StaticString, _ value: Int64) {
-            out.append(UInt8(ascii: " "))
-            name.withUTF8Buffer { out.append(contentsOf: $0) }
-            out.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "\"")])
-            JournaldSink.appendDecimal(value, to: &out)
+        func param(_ opening: StaticString, _ value: Int64) {
+            opening.withUTF8Buffer { out.append(contentsOf: $0) }
+            Self.appendDecimal(value, to: &out)
             out.append(UInt8(ascii: "\""))
         }
-        param("SYSLOG_IDENTIFIER", record.origin.identifier)
-        param("SYSLOG_PID", Int64(record.origin.pid))
-        param("JB_UID", Int64(record.origin.uid))
-        param("JB_GID", Int64(record.origin.gid))
-        param("PRIORITY", Int64(record.level.syslogPriority))
-        param("LOGGER_LEVEL", record.level.rawValue)
-        param("LOGGER_LABEL", record.label)
+        param(" SYSLOG_IDENTIFIER=\"", record.origin.identifier)
+        param(" SYSLOG_PID=\"", Int64(record.origin.pid))
+        param(" JB_UID=\"", Int64(record.origin.uid))
+        param(" JB_GID=\"", Int64(record.origin.gid))
+        param(" PRIORITY=\"", Int64(record.level.syslogPriority))
+        param(" LOGGER_LEVEL=\"", record.level.rawValue)
+        param(" LOGGER_LABEL=\"", record.label)
         if !record.file.isEmpty {
-            param("CODE_FILE", record.file)
-            param("CODE_LINE", Int64(record.line))
+            param(" CODE_FILE=\"", record.file)
+            param(" CODE_LINE=\"", Int64(record.line))
         }
-        if !record.function.isEmpty { param("CODE_FUNC", record.function) }
+        if !record.function.isEmpty { param(" CODE_FUNC=\"", record.function) }
         if record.origin.session != 0 {
             out.append(contentsOf: " JB_SESSION=\"".utf8)
             Hex.appendSession(record.origin.session, to: &out)
@@ -104,14 +126,10 @@ package struct SyslogFormatter: Sendable {
         }
         if record.sequence != 0 {
             out.append(contentsOf: " JB_SEQ=\"".utf8)
-            if let small = Int64(exactly: record.sequence) {
-                JournaldSink.appendDecimal(small, to: &out)
-            } else {
-                out.append(contentsOf: String(record.sequence).utf8)
-            }
+            Self.appendDecimal(record.sequence, to: &out)
             out.append(UInt8(ascii: "\""))
         }
-        param("JB_TIMESTAMP", record.timestampMicros)
+        param(" JB_TIMESTAMP=\"", record.timestampMicros)
         out.append(UInt8(ascii: "]"))
         if !record.metadata.isEmpty {
             out.append(UInt8(ascii: "["))
@@ -119,12 +137,15 @@ package struct SyslogFormatter: Sendable {
             func param(named name: String, _ value: String) {
                 out.append(UInt8(ascii: " "))
                 out.append(contentsOf: name.utf8)
-                out.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "\"")])
+                out.append(UInt8(ascii: "="))
+                out.append(UInt8(ascii: "\""))
                 Self.appendParamValue(value, to: &out)
                 out.append(UInt8(ascii: "\""))
             }
-            for (index, item) in record.metadata.enumerated() {
-                if Self.isParamName(item.key) && !item.key.hasPrefix("_") {
+            for index in record.metadata.indices {
+                let item = record.metadata[index]
+                // A PARAM-NAME is ASCII: its first byte is its first character.
+                if Self.isParamName(item.key) && item.key.utf8.first != UInt8(ascii: "_") {
                     param(named: item.key, item.value)
                 } else {
                     param(named: "_\(index).k", item.key)
@@ -137,13 +158,34 @@ package struct SyslogFormatter: Sendable {
         if let raw = record.messageBytes {
             out.append(contentsOf: raw)
         } else {
-            out.append(contentsOf: [0xEF, 0xBB, 0xBF])
+            out.append(0xEF)
+            out.append(0xBB)
+            out.append(0xBF)
             out.append(contentsOf: record.message.utf8)
         }
     }
 
-    private func appendNumber(_ value: Int, _ out: inout [UInt8]) {
-        JournaldSink.appendDecimal(Int64(value), to: &out)
+    /// A number in decimal digits. Its own, not `JournaldSink.appendDecimal`: that one appends
+    /// a slice of raw bytes, which the standard library copies byte by byte, and a message
+    /// here has five to eight numbers.
+    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        appendDecimal(value.magnitude, to: &out)
+    }
+
+    static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+        var magnitude = value
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        withUnsafeMutableBytes(of: &digits) { raw in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var index = bytes.count
+            repeat {
+                index -= 1
+                bytes[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index...]))
+        }
     }
 
     /// RFC 5424's PARAM-NAME: 1 to 32 of PRINTUSASCII except `=`, space, `]` and `"`.
@@ -191,9 +233,29 @@ package struct SyslogFormatter: Sendable {
     }
 
     /// RFC 3339 in UTC with microseconds, as RFC 5424's TIMESTAMP allows (at most 6 digits).
-    static func appendTimestamp(micros: Int64, to out: inout [UInt8]) {
+    /// The date and time are computed once per second (`clock`), the microseconds each time.
+    static func appendTimestamp(micros: Int64, to out: inout [UInt8], clock: inout Clock) {
         let second = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+        if second != clock.second {
+            clock.second = second
+            clock.prefix = dateAndTime(second: second)
+        }
+        out.append(contentsOf: clock.prefix)
+        // Constant divisors: the compiler makes them multiplications.
         let fraction = Int(micros - second * 1_000_000)
+        out.append(UInt8(48 + fraction / 100_000))
+        out.append(UInt8(48 + fraction / 10_000 % 10))
+        out.append(UInt8(48 + fraction / 1000 % 10))
+        out.append(UInt8(48 + fraction / 100 % 10))
+        out.append(UInt8(48 + fraction / 10 % 10))
+        out.append(UInt8(48 + fraction % 10))
+        out.append(UInt8(ascii: "Z"))
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.` of a second since the epoch, UTC.
+    private static func dateAndTime(second: Int64) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(20)
         var t = time_t(second)
         var parts = tm()
         gmtime_r(&t, &parts)
@@ -217,7 +279,6 @@ package struct SyslogFormatter: Sendable {
         out.append(UInt8(ascii: ":"))
         digits(Int(parts.tm_sec), 2)
         out.append(UInt8(ascii: "."))
-        digits(fraction, 6)
-        out.append(UInt8(ascii: "Z"))
+        return out
     }
 }
