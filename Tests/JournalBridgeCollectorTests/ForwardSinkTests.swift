@@ -84,6 +84,60 @@ final class ForwardSinkTests: XCTestCase {
         XCTAssertEqual(recovered, metadata)
     }
 
+    /// Records whose fields put `"`, `\\` and `]` on both sides of every 8-byte boundary, and
+    /// edge values (no fields, invalid UTF-8, a negative time, the largest numbers).
+    private func awkwardRecords() -> [LogRecord] {
+        var records: [LogRecord] = []
+        for offset in 0..<18 {
+            let pad = String(repeating: "p", count: offset)
+            records.append(
+                LogRecord(
+                    level: .critical, timestampMicros: 1_795_853_552_000_001 + Int64(offset) * 333_333,
+                    label: pad + "\"", message: pad + "]",
+                    file: pad + "\\" + pad, function: pad + "]\"\\]" + pad, line: UInt32(offset),
+                    metadata: [MetadataField("k" + pad, pad + "]"), MetadataField(pad + "\"", "é" + pad + "\\")],
+                    sequence: UInt64(offset), origin: Origin(pid: 1, uid: 2, gid: 3, identifier: pad + "]", session: 0)
+                ))
+        }
+        records.append(
+            LogRecord(
+                level: .trace, timestampMicros: 0, message: "", origin: Origin(pid: 0, uid: 0, gid: 0, identifier: "")))
+        var invalid = LogRecord(
+            level: .error, timestampMicros: -1, label: "l", message: "",
+            sequence: .max, origin: Origin(pid: -5, uid: .max, gid: .max, identifier: "é\u{1}x", session: .max))
+        [0x66, 0xFF, 0x5D, 0x22].withUnsafeBytes { invalid.setMessage(bytes: $0) }
+        records.append(invalid)
+        return records
+    }
+
+    /// A batch formats into one block exactly as the records one by one.
+    func testABatchIsTheRecordsOneByOne() {
+        let formatter = SyslogFormatter(hostname: "h")
+        let records = awkwardRecords()
+        let block = formatter.format(records)
+        XCTAssertEqual(block.count, records.count)
+        for index in records.indices {
+            XCTAssertEqual(Array(block.message(index)), formatter.format(records[index]), "record \(index)")
+        }
+    }
+
+    /// The bytes as the formatter wrote them one record at a time into an array of its own
+    /// (commit 6e919e3), before it wrote a batch straight into one block: their length and
+    /// FNV-1a hash.
+    func testAwkwardRecordsByteForByte() {
+        let formatter = SyslogFormatter(hostname: "h")
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var length = 0
+        for record in awkwardRecords() {
+            for byte in formatter.format(record) {
+                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+                length += 1
+            }
+        }
+        XCTAssertEqual(length, 7865)
+        XCTAssertEqual(String(hash, radix: 16), "1d926c366c4479a5")
+    }
+
     func testParamNames() {
         XCTAssertTrue(SyslogFormatter.isParamName("request.id"))
         XCTAssertFalse(SyslogFormatter.isParamName(""))

@@ -201,15 +201,35 @@ package struct SyslogFormatter: Sendable {
     package static func appendParamValue(_ value: String, to out: inout [UInt8]) {
         var value = value
         value.withUTF8 { utf8 in
+            guard let base = utf8.baseAddress else { return }
             var start = 0
-            for (index, byte) in utf8.enumerated()
-            where byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "]") {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index]))
-                out.append(UInt8(ascii: "\\"))
-                start = index
+            var index = 0
+            while index < utf8.count {
+                // Eight bytes at a time while none of them needs escaping: most values need none.
+                if index + 8 <= utf8.count,
+                    !hasByteToEscape(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                {
+                    index += 8
+                    continue
+                }
+                let byte = base[index]
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "]") {
+                    out.append(contentsOf: UnsafeBufferPointer(start: base + start, count: index - start))
+                    out.append(UInt8(ascii: "\\"))
+                    start = index
+                }
+                index += 1
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
+            out.append(contentsOf: UnsafeBufferPointer(start: base + start, count: utf8.count - start))
         }
+    }
+
+    /// Whether any of the eight bytes is `"`, `\` or `]` (exact for "any": a byte of
+    /// `word ^ pattern` is zero where the byte equals the pattern's).
+    private static func hasByteToEscape(_ word: UInt64) -> Bool {
+        func hasZeroByte(_ v: UInt64) -> Bool { (v &- 0x0101_0101_0101_0101) & ~v & 0x8080_8080_8080_8080 != 0 }
+        return hasZeroByte(word ^ 0x2222_2222_2222_2222) || hasZeroByte(word ^ 0x5C5C_5C5C_5C5C_5C5C)
+            || hasZeroByte(word ^ 0x5D5D_5D5D_5D5D_5D5D)
     }
 
     /// A header field (HOSTNAME, APP-NAME): printable ASCII only (others become `_`), at most
