@@ -110,10 +110,22 @@ final class ForwardSinkTests: XCTestCase {
         return records
     }
 
-    /// A batch formats into one block exactly as the records one by one.
-    func testABatchIsTheRecordsOneByOne() {
+    /// A batch formats into one block exactly as the records one by one; values that double
+    /// in size when escaped (more than the room first reserved) come out whole.
+    func testABatchIsTheRecordsOneByOne() throws {
         let formatter = SyslogFormatter(hostname: "h")
-        let records = awkwardRecords()
+        let hostile = String(repeating: "\"]\\", count: 3000)
+        let escaped = String(repeating: "\\\"\\]\\\\", count: 3000)
+        let records =
+            awkwardRecords() + [
+                LogRecord(
+                    level: .info, label: hostile, message: hostile, metadata: [MetadataField(hostile, hostile)],
+                    origin: Origin(pid: 1, uid: 1, gid: 1, identifier: hostile))
+            ] + awkwardRecords()
+        let big = String(decoding: formatter.format(records[awkwardRecords().count]), as: UTF8.self)
+        XCTAssertTrue(big.contains("SYSLOG_IDENTIFIER=\"\(escaped)\" "))
+        XCTAssertTrue(big.contains("LOGGER_LABEL=\"\(escaped)\" "))
+        XCTAssertTrue(big.contains("[jbmeta@32473 _0.k=\"\(escaped)\" _0.v=\"\(escaped)\"] \u{FEFF}\(hostile)"))
         let block = formatter.format(records)
         XCTAssertEqual(block.count, records.count)
         for index in records.indices {

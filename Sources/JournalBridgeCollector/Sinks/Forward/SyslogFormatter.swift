@@ -50,62 +50,202 @@ package struct SyslogFormatter: Sendable {
     }
 
     /// The message, without framing.
-    package func format(_ record: LogRecord) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(256 + record.messageByteCount)
-        var clock = Clock()
-        append(record, to: &out, clock: &clock)
-        return out
-    }
+    package func format(_ record: LogRecord) -> [UInt8] { format([record]).bytes }
 
-    /// The records' messages, back to back in one block: one allocation for the batch, and
-    /// the date and time computed once per second of records, not per record.
+    /// The records' messages, back to back in one block. Written straight into memory
+    /// reserved for the batch (checked at every write), then copied once into the block's
+    /// array: no array grown byte by byte, one allocation for the batch, and the date and
+    /// time computed once per second of records.
     package func format(_ records: [LogRecord]) -> ForwardBuffer.Block {
         var block = ForwardBuffer.Block()
+        guard !records.isEmpty else { return block }
         block.ends.reserveCapacity(records.count)
-        var clock = Clock()
+        var storage = Storage(capacity: records.count * 512)
+        defer { storage.deallocate() }
+        var scratch = Scratch()
         // Indices, not `for record in records`: a loop over the elements copies each record.
         for index in records.indices {
-            append(records[index], to: &block.bytes, clock: &clock)
-            block.ends.append(block.bytes.count)
-            // The first message says how large the others will be, about.
-            if index == records.startIndex { block.bytes.reserveCapacity(block.bytes.count * records.count + 1024) }
+            // First as if nothing needs escaping (the usual case), then with more room.
+            var room = Self.roomWithoutEscapes(records[index]) + hostname.count
+            while true {
+                storage.reserve(room)
+                var writer = Writer(base: storage.base + storage.count, capacity: storage.capacity - storage.count)
+                write(records[index], to: &writer, scratch: &scratch)
+                if !writer.overflowed {
+                    storage.count += writer.count
+                    break
+                }
+                room *= 2
+            }
+            block.ends.append(storage.count)
         }
+        block.bytes = Array(UnsafeBufferPointer(start: storage.base, count: storage.count))
         return block
     }
 
-    /// The date and time of the last second formatted (`YYYY-MM-DDTHH:MM:SS.`), for the
-    /// records of one batch.
-    package struct Clock {
+    /// What one batch keeps from record to record: the date and time of the last second
+    /// formatted (`YYYY-MM-DDTHH:MM:SS.`), and an array for the rare field built on the side.
+    private struct Scratch {
         var second: Int64 = .min
-        var prefix: [UInt8] = []
-        package init() {}
+        var dateAndTime: [UInt8] = []
+        var bytes: [UInt8] = []
     }
 
-    package func append(_ record: LogRecord, to out: inout [UInt8], clock: inout Clock) {
-        out.append(UInt8(ascii: "<"))
-        Self.appendDecimal(UInt64(Self.userFacility * 8 + record.level.syslogPriority), to: &out)
-        out.append(contentsOf: ">1 ".utf8)
-        Self.appendTimestamp(micros: record.timestampMicros, to: &out, clock: &clock)
-        out.append(UInt8(ascii: " "))
-        out.append(contentsOf: hostname)
-        out.append(UInt8(ascii: " "))
-        Self.appendHeader(record.origin.identifier, limit: 48, to: &out)
-        out.append(UInt8(ascii: " "))
-        Self.appendDecimal(Int64(record.origin.pid), to: &out)
-        out.append(contentsOf: " - [".utf8)
-        out.append(contentsOf: Self.fieldsID.utf8)
-        // `opening` is ` NAME="`, whole: one append per field for the name.
+    /// A batch's memory while it is written, grown by doubling.
+    private struct Storage {
+        var base: UnsafeMutablePointer<UInt8>
+        var capacity: Int
+        var count = 0
+
+        init(capacity: Int) {
+            self.capacity = max(capacity, 1024)
+            base = .allocate(capacity: self.capacity)
+        }
+
+        mutating func reserve(_ room: Int) {
+            guard capacity - count < room else { return }
+            let grown = max(capacity * 2, count + room)
+            let new = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+            new.initialize(from: base, count: count)
+            base.deallocate()
+            base = new
+            capacity = grown
+        }
+
+        func deallocate() { base.deallocate() }
+    }
+
+    /// Writes into memory reserved for it. A write that does not fit sets `overflowed`
+    /// and writes nothing; the caller reserves more and writes the record again.
+    private struct Writer {
+        let base: UnsafeMutablePointer<UInt8>
+        let capacity: Int
+        var count = 0
+        var overflowed = false
+
+        @inline(__always)
+        mutating func byte(_ value: UInt8) {
+            guard count < capacity else {
+                overflowed = true
+                return
+            }
+            base[count] = value
+            count += 1
+        }
+
+        @inline(__always)
+        mutating func bytes(_ source: UnsafeBufferPointer<UInt8>) {
+            guard source.count <= capacity - count else {
+                overflowed = true
+                return
+            }
+            if let from = source.baseAddress { (base + count).initialize(from: from, count: source.count) }
+            count += source.count
+        }
+
+        @inline(__always)
+        mutating func text(_ value: StaticString) { value.withUTF8Buffer { bytes($0) } }
+
+        mutating func text(_ value: String) {
+            if value.utf8.withContiguousStorageIfAvailable({ bytes($0) }) == nil {
+                for byte in value.utf8 { self.byte(byte) }
+            }
+        }
+
+        mutating func decimal(_ value: Int64) {
+            if value < 0 { byte(UInt8(ascii: "-")) }
+            decimal(value.magnitude)
+        }
+
+        mutating func decimal(_ value: UInt64) {
+            var magnitude = value
+            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+            withUnsafeMutableBytes(of: &digits) { raw in
+                let digits = raw.bindMemory(to: UInt8.self)
+                var index = digits.count
+                repeat {
+                    index -= 1
+                    // A constant divisor: the compiler makes it a multiplication.
+                    digits[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+                    magnitude /= 10
+                } while magnitude > 0
+                bytes(UnsafeBufferPointer(rebasing: digits[index...]))
+            }
+        }
+
+        /// PARAM-VALUE: `"`, `\\` and `]` escaped with a backslash; everything else as it is.
+        mutating func paramValue(_ value: String) {
+            let done: Void? = value.utf8.withContiguousStorageIfAvailable { utf8 in
+                guard let base = utf8.baseAddress else { return }
+                var start = 0
+                var index = 0
+                while index < utf8.count {
+                    // Eight bytes at a time while none of them needs escaping: most values need none.
+                    if index + 8 <= utf8.count,
+                        !SyslogFormatter.hasByteToEscape(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                    {
+                        index += 8
+                        continue
+                    }
+                    let byte = base[index]
+                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "]") {
+                        bytes(UnsafeBufferPointer(start: base + start, count: index - start))
+                        self.byte(UInt8(ascii: "\\"))
+                        start = index
+                    }
+                    index += 1
+                }
+                bytes(UnsafeBufferPointer(start: base + start, count: utf8.count - start))
+            }
+            if done == nil {
+                for byte in value.utf8 {
+                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "]") {
+                        self.byte(UInt8(ascii: "\\"))
+                    }
+                    self.byte(byte)
+                }
+            }
+        }
+    }
+
+    /// A record's message size if no PARAM-VALUE needs escaping, numbers at their longest;
+    /// without the hostname.
+    private static func roomWithoutEscapes(_ record: LogRecord) -> Int {
+        // Header, the names of the fields, their quotes, numbers of 20 digits, the SD-IDs, the BOM.
+        var room = 512 + record.origin.identifier.utf8.count + record.label.utf8.count
+        room += record.level.rawValue.utf8.count + record.file.utf8.count + record.function.utf8.count
+        room += record.messageByteCount
+        for index in record.metadata.indices {
+            // ` _N.k="` and ` _N.v="` for a key that is not a PARAM-NAME.
+            room += 48 + record.metadata[index].key.utf8.count + record.metadata[index].value.utf8.count
+        }
+        return room
+    }
+
+    private func write(_ record: LogRecord, to out: inout Writer, scratch: inout Scratch) {
+        out.byte(UInt8(ascii: "<"))
+        out.decimal(UInt64(Self.userFacility * 8 + record.level.syslogPriority))
+        out.text(">1 ")
+        Self.writeTimestamp(micros: record.timestampMicros, to: &out, scratch: &scratch)
+        out.byte(UInt8(ascii: " "))
+        hostname.withUnsafeBufferPointer { out.bytes($0) }
+        out.byte(UInt8(ascii: " "))
+        Self.writeHeader(record.origin.identifier, limit: 48, to: &out, scratch: &scratch)
+        out.byte(UInt8(ascii: " "))
+        out.decimal(Int64(record.origin.pid))
+        out.text(" - [")
+        out.text(Self.fieldsID)
+        // `opening` is ` NAME="`, whole: one write per field for the name.
         func param(_ opening: StaticString, _ value: String) {
-            opening.withUTF8Buffer { out.append(contentsOf: $0) }
-            Self.appendParamValue(value, to: &out)
-            out.append(UInt8(ascii: "\""))
+            out.text(opening)
+            out.paramValue(value)
+            out.byte(UInt8(ascii: "\""))
         }
         // Numbers are written as digits straight into the message: no String per field.
         func param(_ opening: StaticString, _ value: Int64) {
-            opening.withUTF8Buffer { out.append(contentsOf: $0) }
-            Self.appendDecimal(value, to: &out)
-            out.append(UInt8(ascii: "\""))
+            out.text(opening)
+            out.decimal(value)
+            out.byte(UInt8(ascii: "\""))
         }
         param(" SYSLOG_IDENTIFIER=\"", record.origin.identifier)
         param(" SYSLOG_PID=\"", Int64(record.origin.pid))
@@ -120,71 +260,51 @@ package struct SyslogFormatter: Sendable {
         }
         if !record.function.isEmpty { param(" CODE_FUNC=\"", record.function) }
         if record.origin.session != 0 {
-            out.append(contentsOf: " JB_SESSION=\"".utf8)
-            Hex.appendSession(record.origin.session, to: &out)
-            out.append(UInt8(ascii: "\""))
+            out.text(" JB_SESSION=\"")
+            scratch.bytes.removeAll(keepingCapacity: true)
+            Hex.appendSession(record.origin.session, to: &scratch.bytes)
+            scratch.bytes.withUnsafeBufferPointer { out.bytes($0) }
+            out.byte(UInt8(ascii: "\""))
         }
         if record.sequence != 0 {
-            out.append(contentsOf: " JB_SEQ=\"".utf8)
-            Self.appendDecimal(record.sequence, to: &out)
-            out.append(UInt8(ascii: "\""))
+            out.text(" JB_SEQ=\"")
+            out.decimal(record.sequence)
+            out.byte(UInt8(ascii: "\""))
         }
         param(" JB_TIMESTAMP=\"", record.timestampMicros)
-        out.append(UInt8(ascii: "]"))
+        out.byte(UInt8(ascii: "]"))
         if !record.metadata.isEmpty {
-            out.append(UInt8(ascii: "["))
-            out.append(contentsOf: Self.metadataID.utf8)
-            func param(named name: String, _ value: String) {
-                out.append(UInt8(ascii: " "))
-                out.append(contentsOf: name.utf8)
-                out.append(UInt8(ascii: "="))
-                out.append(UInt8(ascii: "\""))
-                Self.appendParamValue(value, to: &out)
-                out.append(UInt8(ascii: "\""))
-            }
+            out.byte(UInt8(ascii: "["))
+            out.text(Self.metadataID)
             for index in record.metadata.indices {
-                let item = record.metadata[index]
+                let key = record.metadata[index].key
                 // A PARAM-NAME is ASCII: its first byte is its first character.
-                if Self.isParamName(item.key) && item.key.utf8.first != UInt8(ascii: "_") {
-                    param(named: item.key, item.value)
+                if Self.isParamName(key) && key.utf8.first != UInt8(ascii: "_") {
+                    out.byte(UInt8(ascii: " "))
+                    out.text(key)
+                    out.text("=\"")
                 } else {
-                    param(named: "_\(index).k", item.key)
-                    param(named: "_\(index).v", item.value)
+                    out.text(" _")
+                    out.decimal(UInt64(index))
+                    out.text(".k=\"")
+                    out.paramValue(key)
+                    out.text("\" _")
+                    out.decimal(UInt64(index))
+                    out.text(".v=\"")
                 }
+                out.paramValue(record.metadata[index].value)
+                out.byte(UInt8(ascii: "\""))
             }
-            out.append(UInt8(ascii: "]"))
+            out.byte(UInt8(ascii: "]"))
         }
-        out.append(UInt8(ascii: " "))
+        out.byte(UInt8(ascii: " "))
         if let raw = record.messageBytes {
-            out.append(contentsOf: raw)
+            raw.withUnsafeBufferPointer { out.bytes($0) }
         } else {
-            out.append(0xEF)
-            out.append(0xBB)
-            out.append(0xBF)
-            out.append(contentsOf: record.message.utf8)
-        }
-    }
-
-    /// A number in decimal digits. Its own, not `JournaldSink.appendDecimal`: that one appends
-    /// a slice of raw bytes, which the standard library copies byte by byte, and a message
-    /// here has five to eight numbers.
-    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
-        if value < 0 { out.append(UInt8(ascii: "-")) }
-        appendDecimal(value.magnitude, to: &out)
-    }
-
-    static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
-        var magnitude = value
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
-        withUnsafeMutableBytes(of: &digits) { raw in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            var index = bytes.count
-            repeat {
-                index -= 1
-                bytes[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index...]))
+            out.byte(0xEF)
+            out.byte(0xBB)
+            out.byte(0xBF)
+            out.text(record.message)
         }
     }
 
@@ -197,36 +317,9 @@ package struct SyslogFormatter: Sendable {
         }
     }
 
-    /// PARAM-VALUE: `"`, `\` and `]` escaped with a backslash; everything else as it is.
-    package static func appendParamValue(_ value: String, to out: inout [UInt8]) {
-        var value = value
-        value.withUTF8 { utf8 in
-            guard let base = utf8.baseAddress else { return }
-            var start = 0
-            var index = 0
-            while index < utf8.count {
-                // Eight bytes at a time while none of them needs escaping: most values need none.
-                if index + 8 <= utf8.count,
-                    !hasByteToEscape(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
-                {
-                    index += 8
-                    continue
-                }
-                let byte = base[index]
-                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "]") {
-                    out.append(contentsOf: UnsafeBufferPointer(start: base + start, count: index - start))
-                    out.append(UInt8(ascii: "\\"))
-                    start = index
-                }
-                index += 1
-            }
-            out.append(contentsOf: UnsafeBufferPointer(start: base + start, count: utf8.count - start))
-        }
-    }
-
     /// Whether any of the eight bytes is `"`, `\` or `]` (exact for "any": a byte of
     /// `word ^ pattern` is zero where the byte equals the pattern's).
-    private static func hasByteToEscape(_ word: UInt64) -> Bool {
+    static func hasByteToEscape(_ word: UInt64) -> Bool {
         func hasZeroByte(_ v: UInt64) -> Bool { (v &- 0x0101_0101_0101_0101) & ~v & 0x8080_8080_8080_8080 != 0 }
         return hasZeroByte(word ^ 0x2222_2222_2222_2222) || hasZeroByte(word ^ 0x5C5C_5C5C_5C5C_5C5C)
             || hasZeroByte(word ^ 0x5D5D_5D5D_5D5D_5D5D)
@@ -241,35 +334,40 @@ package struct SyslogFormatter: Sendable {
         return bytes.isEmpty ? [UInt8(ascii: "-")] : bytes
     }
 
-    /// `header` appended, without an array on the way when the text needs no change.
-    static func appendHeader(_ text: String, limit: Int, to out: inout [UInt8]) {
-        var text = text
-        let clean = text.withUTF8 { utf8 in
-            guard !utf8.isEmpty, utf8.count <= limit, utf8.allSatisfy({ $0 >= 33 && $0 <= 126 }) else { return false }
-            out.append(contentsOf: utf8)
-            return true
+    /// `header` written, without an array on the way when the text needs no change.
+    private static func writeHeader(_ text: String, limit: Int, to out: inout Writer, scratch: inout Scratch) {
+        let clean =
+            text.utf8.withContiguousStorageIfAvailable { utf8 in
+                guard !utf8.isEmpty, utf8.count <= limit, utf8.allSatisfy({ $0 >= 33 && $0 <= 126 }) else {
+                    return false
+                }
+                out.bytes(utf8)
+                return true
+            } ?? false
+        if !clean {
+            scratch.bytes = header(text, limit: limit)
+            scratch.bytes.withUnsafeBufferPointer { out.bytes($0) }
         }
-        if !clean { out.append(contentsOf: header(text, limit: limit)) }
     }
 
     /// RFC 3339 in UTC with microseconds, as RFC 5424's TIMESTAMP allows (at most 6 digits).
-    /// The date and time are computed once per second (`clock`), the microseconds each time.
-    static func appendTimestamp(micros: Int64, to out: inout [UInt8], clock: inout Clock) {
+    /// The date and time are computed once per second (`scratch`), the microseconds each time.
+    private static func writeTimestamp(micros: Int64, to out: inout Writer, scratch: inout Scratch) {
         let second = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
-        if second != clock.second {
-            clock.second = second
-            clock.prefix = dateAndTime(second: second)
+        if second != scratch.second {
+            scratch.second = second
+            scratch.dateAndTime = dateAndTime(second: second)
         }
-        out.append(contentsOf: clock.prefix)
+        scratch.dateAndTime.withUnsafeBufferPointer { out.bytes($0) }
         // Constant divisors: the compiler makes them multiplications.
         let fraction = Int(micros - second * 1_000_000)
-        out.append(UInt8(48 + fraction / 100_000))
-        out.append(UInt8(48 + fraction / 10_000 % 10))
-        out.append(UInt8(48 + fraction / 1000 % 10))
-        out.append(UInt8(48 + fraction / 100 % 10))
-        out.append(UInt8(48 + fraction / 10 % 10))
-        out.append(UInt8(48 + fraction % 10))
-        out.append(UInt8(ascii: "Z"))
+        out.byte(UInt8(48 + fraction / 100_000))
+        out.byte(UInt8(48 + fraction / 10_000 % 10))
+        out.byte(UInt8(48 + fraction / 1000 % 10))
+        out.byte(UInt8(48 + fraction / 100 % 10))
+        out.byte(UInt8(48 + fraction / 10 % 10))
+        out.byte(UInt8(48 + fraction % 10))
+        out.byte(UInt8(ascii: "Z"))
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.` of a second since the epoch, UTC.
