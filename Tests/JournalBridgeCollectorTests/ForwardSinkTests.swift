@@ -201,6 +201,79 @@ final class ForwardSinkTests: XCTestCase {
         XCTAssertEqual(bytes.append([[UInt8](repeating: 0, count: 6), [UInt8](repeating: 1, count: 6)]), 1)
     }
 
+    /// Messages are kept in blocks, one per batch: what is sent, confirmed, sent again and
+    /// dropped is counted in messages across them, as with one array per message.
+    func testBufferAcrossBlocks() throws {
+        func messages(_ runs: [ForwardBuffer.Run]) -> [[UInt8]] {
+            runs.flatMap { run in run.range.map { Array(run.block.message($0)) } }
+        }
+        func ids(_ runs: [ForwardBuffer.Run]) -> [UInt64] { runs.flatMap { run in run.range.map { run.block.id($0) } } }
+        let buffer = ForwardBuffer(maximumRecords: 6, maximumBytes: 1000)
+        buffer.append([[1], [2], [3]])
+        buffer.append([[4, 4]])
+        buffer.append([[5], [6]])
+        let first = buffer.next(limit: 2, bytes: 100)
+        XCTAssertEqual(messages(first), [[1], [2]])
+        let second = buffer.next(limit: 10, bytes: 3)
+        XCTAssertEqual(messages(second), [[3], [4, 4]], "stops once the bytes are reached, across a block")
+        XCTAssertEqual(ids(first) + ids(second), [1, 2, 3, 4])
+        buffer.confirm(upTo: 2)
+        XCTAssertEqual(buffer.count, 4)
+        buffer.rewind()
+        XCTAssertEqual(
+            messages(buffer.next(limit: 10, bytes: 100)), [[3], [4, 4], [5], [6]], "from the first unconfirmed")
+        buffer.confirm(upTo: 4)
+        XCTAssertEqual(buffer.confirmed, 4)
+        // Three more past the bound of 6: the oldest two go, one of them in flight.
+        XCTAssertEqual(buffer.append([[7], [8], [9], [10], [11], [12]]), 2)
+        XCTAssertEqual(buffer.count, 6)
+        XCTAssertEqual(messages(buffer.next(limit: 10, bytes: 100)), [[7], [8], [9], [10], [11], [12]])
+        buffer.rewind()
+        XCTAssertEqual(ids(buffer.next(limit: 1, bytes: 100)), [7])
+        buffer.confirm(upTo: 100)
+        XCTAssertEqual(buffer.count, 5, "only what was sent is confirmed")
+        XCTAssertEqual(buffer.confirmed, 5)
+        XCTAssertEqual(buffer.dropped, 2)
+
+        // The byte bound, one message at a time from the front.
+        let bytes = ForwardBuffer(maximumRecords: 100, maximumBytes: 10)
+        XCTAssertEqual(bytes.append([[0, 0, 0, 0], [1, 1, 1, 1]]), 0)
+        XCTAssertEqual(bytes.append([[2, 2, 2, 2]]), 1)
+        XCTAssertEqual(messages(bytes.next(limit: 10, bytes: 100)), [[1, 1, 1, 1], [2, 2, 2, 2]])
+    }
+
+    /// With a spill directory, what does not fit in memory goes to disk in order, part of a
+    /// batch included, and comes back as memory empties; at close memory goes to disk first.
+    func testBufferSpillsPartOfABatchInOrder() throws {
+        let directory = NSTemporaryDirectory() + "jb-spill-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let spill = try ForwardSpill(directory: directory + "/s", maximumBytes: 1 << 20)
+        let buffer = ForwardBuffer(maximumRecords: 4, maximumBytes: 1000, spill: spill)
+        XCTAssertEqual(buffer.append([[1], [2], [3]]), 0)
+        XCTAssertEqual(buffer.append([[4], [5], [6]]), 0)
+        XCTAssertEqual(spill.records, 2)
+        XCTAssertEqual(buffer.count, 6)
+        var received: [UInt8] = []
+        while let entry = buffer.next() {
+            received += entry.bytes
+            buffer.confirm(upTo: entry.id)
+        }
+        XCTAssertEqual(received, [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(buffer.count, 0)
+        XCTAssertEqual(buffer.dropped, 0)
+        buffer.append([[7], [8], [9], [10], [11]])
+        XCTAssertEqual(buffer.removeAll(), 0, "kept on disk, not lost")
+        let again = ForwardBuffer(
+            maximumRecords: 4, maximumBytes: 1000,
+            spill: try ForwardSpill(directory: directory + "/s", maximumBytes: 1 << 20))
+        received = []
+        while let entry = again.next() {
+            received += entry.bytes
+            again.confirm(upTo: entry.id)
+        }
+        XCTAssertEqual(received, [7, 8, 9, 10, 11])
+    }
+
     func testConfigurationKeys() throws {
         let configuration = try DaemonConfiguration.parse(
             "forward = \"relp://10.0.0.1:2514, syslog+tcp://logs:514\"\nforward_level = \"warning\"\n", source: "t.conf"

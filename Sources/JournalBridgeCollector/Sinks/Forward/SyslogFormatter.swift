@@ -63,7 +63,6 @@ package struct SyslogFormatter: Sendable {
         var storage = Storage(capacity: records.count * 512)
         defer { storage.deallocate() }
         var scratch = Scratch()
-        // Indices, not `for record in records`: a loop over the elements copies each record.
         for index in records.indices {
             // First as if nothing needs escaping (the usual case), then with more room.
             var room = Self.roomWithoutEscapes(records[index]) + hostname.count
