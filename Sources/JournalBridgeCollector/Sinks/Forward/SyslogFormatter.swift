@@ -63,20 +63,25 @@ package struct SyslogFormatter: Sendable {
         var storage = Storage(capacity: records.count * 512)
         defer { storage.deallocate() }
         var scratch = Scratch()
-        for index in records.indices {
-            // First as if nothing needs escaping (the usual case), then with more room.
-            var room = Self.roomWithoutEscapes(records[index]) + hostname.count
-            while true {
-                storage.reserve(room)
-                var writer = Writer(base: storage.base + storage.count, capacity: storage.capacity - storage.count)
-                write(records[index], to: &writer, scratch: &scratch)
-                if !writer.overflowed {
-                    storage.count += writer.count
-                    break
+        // Each record through a pointer: `records[index]` would copy it (a retain and a
+        // release of each of its strings) for the calls below.
+        records.withUnsafeBufferPointer { records in
+            for index in records.indices {
+                let record = records.baseAddress! + index
+                // First as if nothing needs escaping (the usual case), then with more room.
+                var room = Self.roomWithoutEscapes(record) + hostname.count
+                while true {
+                    storage.reserve(room)
+                    var writer = Writer(base: storage.base + storage.count, capacity: storage.capacity - storage.count)
+                    write(record, to: &writer, scratch: &scratch)
+                    if !writer.overflowed {
+                        storage.count += writer.count
+                        break
+                    }
+                    room *= 2
                 }
-                room *= 2
+                block.ends.append(storage.count)
             }
-            block.ends.append(storage.count)
         }
         block.bytes = Array(UnsafeBufferPointer(start: storage.base, count: storage.count))
         return block
@@ -157,19 +162,26 @@ package struct SyslogFormatter: Sendable {
         }
 
         mutating func decimal(_ value: UInt64) {
-            var magnitude = value
-            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
-            withUnsafeMutableBytes(of: &digits) { raw in
-                let digits = raw.bindMemory(to: UInt8.self)
-                var index = digits.count
-                repeat {
-                    index -= 1
-                    // A constant divisor: the compiler makes it a multiplication.
-                    digits[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
-                    magnitude /= 10
-                } while magnitude > 0
-                bytes(UnsafeBufferPointer(rebasing: digits[index...]))
+            // Digits counted first, then written from the last straight into place; constant
+            // divisors, which the compiler makes multiplications.
+            var digits = 1
+            var probe = value
+            while probe >= 10 {
+                probe /= 10
+                digits += 1
             }
+            guard digits <= capacity - count else {
+                overflowed = true
+                return
+            }
+            var rest = value
+            var index = count + digits
+            repeat {
+                index -= 1
+                base[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            count += digits
         }
 
         /// PARAM-VALUE: `"`, `\\` and `]` escaped with a backslash; everything else as it is.
@@ -209,29 +221,31 @@ package struct SyslogFormatter: Sendable {
 
     /// A record's message size if no PARAM-VALUE needs escaping, numbers at their longest;
     /// without the hostname.
-    private static func roomWithoutEscapes(_ record: LogRecord) -> Int {
+    private static func roomWithoutEscapes(_ record: UnsafePointer<LogRecord>) -> Int {
         // Header, the names of the fields, their quotes, numbers of 20 digits, the SD-IDs, the BOM.
-        var room = 512 + record.origin.identifier.utf8.count + record.label.utf8.count
-        room += record.level.rawValue.utf8.count + record.file.utf8.count + record.function.utf8.count
-        room += record.messageByteCount
-        for index in record.metadata.indices {
+        var room = 512 + record.pointee.origin.identifier.utf8.count + record.pointee.label.utf8.count
+        room +=
+            record.pointee.level.rawValue.utf8.count + record.pointee.file.utf8.count
+            + record.pointee.function.utf8.count
+        room += record.pointee.messageByteCount
+        for index in record.pointee.metadata.indices {
             // ` _N.k="` and ` _N.v="` for a key that is not a PARAM-NAME.
-            room += 48 + record.metadata[index].key.utf8.count + record.metadata[index].value.utf8.count
+            room += 48 + record.pointee.metadata[index].key.utf8.count + record.pointee.metadata[index].value.utf8.count
         }
         return room
     }
 
-    private func write(_ record: LogRecord, to out: inout Writer, scratch: inout Scratch) {
+    private func write(_ record: UnsafePointer<LogRecord>, to out: inout Writer, scratch: inout Scratch) {
         out.byte(UInt8(ascii: "<"))
-        out.decimal(UInt64(Self.userFacility * 8 + record.level.syslogPriority))
+        out.decimal(UInt64(Self.userFacility * 8 + record.pointee.level.syslogPriority))
         out.text(">1 ")
-        Self.writeTimestamp(micros: record.timestampMicros, to: &out, scratch: &scratch)
+        Self.writeTimestamp(micros: record.pointee.timestampMicros, to: &out, scratch: &scratch)
         out.byte(UInt8(ascii: " "))
         hostname.withUnsafeBufferPointer { out.bytes($0) }
         out.byte(UInt8(ascii: " "))
-        Self.writeHeader(record.origin.identifier, limit: 48, to: &out, scratch: &scratch)
+        Self.writeHeader(record.pointee.origin.identifier, limit: 48, to: &out, scratch: &scratch)
         out.byte(UInt8(ascii: " "))
-        out.decimal(Int64(record.origin.pid))
+        out.decimal(Int64(record.pointee.origin.pid))
         out.text(" - [")
         out.text(Self.fieldsID)
         // `opening` is ` NAME="`, whole: one write per field for the name.
@@ -246,37 +260,37 @@ package struct SyslogFormatter: Sendable {
             out.decimal(value)
             out.byte(UInt8(ascii: "\""))
         }
-        param(" SYSLOG_IDENTIFIER=\"", record.origin.identifier)
-        param(" SYSLOG_PID=\"", Int64(record.origin.pid))
-        param(" JB_UID=\"", Int64(record.origin.uid))
-        param(" JB_GID=\"", Int64(record.origin.gid))
-        param(" PRIORITY=\"", Int64(record.level.syslogPriority))
-        param(" LOGGER_LEVEL=\"", record.level.rawValue)
-        param(" LOGGER_LABEL=\"", record.label)
-        if !record.file.isEmpty {
-            param(" CODE_FILE=\"", record.file)
-            param(" CODE_LINE=\"", Int64(record.line))
+        param(" SYSLOG_IDENTIFIER=\"", record.pointee.origin.identifier)
+        param(" SYSLOG_PID=\"", Int64(record.pointee.origin.pid))
+        param(" JB_UID=\"", Int64(record.pointee.origin.uid))
+        param(" JB_GID=\"", Int64(record.pointee.origin.gid))
+        param(" PRIORITY=\"", Int64(record.pointee.level.syslogPriority))
+        param(" LOGGER_LEVEL=\"", record.pointee.level.rawValue)
+        param(" LOGGER_LABEL=\"", record.pointee.label)
+        if !record.pointee.file.isEmpty {
+            param(" CODE_FILE=\"", record.pointee.file)
+            param(" CODE_LINE=\"", Int64(record.pointee.line))
         }
-        if !record.function.isEmpty { param(" CODE_FUNC=\"", record.function) }
-        if record.origin.session != 0 {
+        if !record.pointee.function.isEmpty { param(" CODE_FUNC=\"", record.pointee.function) }
+        if record.pointee.origin.session != 0 {
             out.text(" JB_SESSION=\"")
             scratch.bytes.removeAll(keepingCapacity: true)
-            Hex.appendSession(record.origin.session, to: &scratch.bytes)
+            Hex.appendSession(record.pointee.origin.session, to: &scratch.bytes)
             scratch.bytes.withUnsafeBufferPointer { out.bytes($0) }
             out.byte(UInt8(ascii: "\""))
         }
-        if record.sequence != 0 {
+        if record.pointee.sequence != 0 {
             out.text(" JB_SEQ=\"")
-            out.decimal(record.sequence)
+            out.decimal(record.pointee.sequence)
             out.byte(UInt8(ascii: "\""))
         }
-        param(" JB_TIMESTAMP=\"", record.timestampMicros)
+        param(" JB_TIMESTAMP=\"", record.pointee.timestampMicros)
         out.byte(UInt8(ascii: "]"))
-        if !record.metadata.isEmpty {
+        if !record.pointee.metadata.isEmpty {
             out.byte(UInt8(ascii: "["))
             out.text(Self.metadataID)
-            for index in record.metadata.indices {
-                let key = record.metadata[index].key
+            for index in record.pointee.metadata.indices {
+                let key = record.pointee.metadata[index].key
                 // A PARAM-NAME is ASCII: its first byte is its first character.
                 if Self.isParamName(key) && key.utf8.first != UInt8(ascii: "_") {
                     out.byte(UInt8(ascii: " "))
@@ -291,19 +305,19 @@ package struct SyslogFormatter: Sendable {
                     out.decimal(UInt64(index))
                     out.text(".v=\"")
                 }
-                out.paramValue(record.metadata[index].value)
+                out.paramValue(record.pointee.metadata[index].value)
                 out.byte(UInt8(ascii: "\""))
             }
             out.byte(UInt8(ascii: "]"))
         }
         out.byte(UInt8(ascii: " "))
-        if let raw = record.messageBytes {
+        if let raw = record.pointee.messageBytes {
             raw.withUnsafeBufferPointer { out.bytes($0) }
         } else {
             out.byte(0xEF)
             out.byte(0xBB)
             out.byte(0xBF)
-            out.text(record.message)
+            out.text(record.pointee.message)
         }
     }
 
