@@ -274,6 +274,85 @@ final class ForwardSinkTests: XCTestCase {
         XCTAssertEqual(received, [7, 8, 9, 10, 11])
     }
 
+    private func temporaryDirectory() -> String {
+        NSTemporaryDirectory() + "jb-spill-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+    }
+
+    private func bytes(in directory: String) throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: directory).reduce(0) { sum, name in
+            let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/" + name)
+            return sum + ((attributes[.size] as? NSNumber)?.intValue ?? 0)
+        }
+    }
+
+    /// Past the spill's cap the oldest segments go: counted as dropped, to be reported to the
+    /// receiver, the newest kept in order, and the directory never above the cap.
+    func testSpillCapDropsTheOldestSegmentsCountedAndReported() throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = root + "/s"
+        let cap = 3 << 20
+        let spill = try ForwardSpill(directory: directory, maximumBytes: cap)
+        let buffer = ForwardBuffer(maximumRecords: 10, maximumBytes: 1 << 20, spill: spill)
+        func message(_ number: Int) -> [UInt8] {
+            withUnsafeBytes(of: UInt32(number).littleEndian) { Array($0) } + [UInt8](repeating: 0x61, count: 996)
+        }
+        var dropped = 0
+        // 10,000 records of 1,000 bytes through a spill of 3 MiB.
+        for batch in 0..<100 {
+            dropped += buffer.append((0..<100).map { message(batch * 100 + $0) })
+            XCTAssertLessThanOrEqual(try bytes(in: directory), cap)
+        }
+        XCTAssertGreaterThan(dropped, 0)
+        XCTAssertEqual(buffer.dropped, dropped)
+        XCTAssertEqual(buffer.takeUnreportedDrops(), dropped, "for the receiver's report")
+        XCTAssertEqual(buffer.count + dropped, 10_000, "every record held or counted")
+        var received: [Int] = []
+        while let entry = buffer.next() {
+            received.append(Int(entry.bytes[0]) | Int(entry.bytes[1]) << 8 | Int(entry.bytes[2]) << 16)
+            buffer.confirm(upTo: entry.id)
+        }
+        // Memory's ten, then the newest from the spill, oldest first.
+        XCTAssertEqual(received, Array(0..<10) + Array((10 + dropped)..<10_000))
+        XCTAssertEqual(try bytes(in: directory), 0)
+    }
+
+    /// Segments a previous run left that cannot be read whole are skipped with a problem
+    /// said, not a crash: a record cut short, a file not ours, an empty one; the spill goes
+    /// on with new segments after them.
+    func testACorruptOrTruncatedSpillSegmentAtStartIsSkippedAndSaid() throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = root + "/s"
+        do {
+            let spill = try ForwardSpill(directory: directory, maximumBytes: 1 << 20)
+            XCTAssertEqual(spill.append([1, 2, 3]) + spill.append([4, 5, 6]), 0)
+            spill.finishWriting()
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        let first = try XCTUnwrap(names.first.flatMap { UInt64($0.dropLast(6)) })
+        XCTAssertEqual(names, ["\(first).spill"])
+        func segment(_ offset: UInt64, _ bytes: [UInt8]) {
+            let path = "\(directory)/\(first + offset).spill"
+            XCTAssertTrue(
+                FileManager.default.createFile(
+                    atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]))
+        }
+        segment(1, [3, 0, 0, 0, 7, 8, 9, 100, 0, 0, 0, 1, 2])  // a record, then one cut short
+        segment(2, [0xFF, 0xFF, 0xFF, 0xFF, 1])  // a length no segment of ours has
+        segment(3, [])  // made, then the collector died
+        let spill = try ForwardSpill(directory: directory, maximumBytes: 1 << 20)
+        XCTAssertEqual(spill.records, 3)
+        XCTAssertTrue(
+            spill.lastProblem?.contains("not a whole record") ?? false, spill.lastProblem ?? "no problem said")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(directory)/\(first + 2).spill"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(directory)/\(first + 3).spill"))
+        XCTAssertEqual(spill.append([10]), 0, "a new segment after the last one")
+        var all: [[UInt8]] = []
+        while !spill.isEmpty { all += spill.takeOldest() }
+        XCTAssertEqual(all, [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10]])
+    }
+
     func testConfigurationKeys() throws {
         let configuration = try DaemonConfiguration.parse(
             "forward = \"relp://10.0.0.1:2514, syslog+tcp://logs:514\"\nforward_level = \"warning\"\n", source: "t.conf"
