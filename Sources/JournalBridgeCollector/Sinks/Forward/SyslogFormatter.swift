@@ -88,10 +88,13 @@ package struct SyslogFormatter: Sendable {
     }
 
     /// What one batch keeps from record to record: the date and time of the last second
-    /// formatted (`YYYY-MM-DDTHH:MM:SS.`), and an array for the rare field built on the side.
+    /// formatted (`YYYY-MM-DDTHH:MM:SS.`) and the last session in hex (a batch holds few of
+    /// each), and an array for an APP-NAME that needs changing.
     private struct Scratch {
         var second: Int64 = .min
         var dateAndTime: [UInt8] = []
+        var session: UInt64 = 0
+        var sessionHex: [UInt8] = []
         var bytes: [UInt8] = []
     }
 
@@ -274,9 +277,12 @@ package struct SyslogFormatter: Sendable {
         if !record.pointee.function.isEmpty { param(" CODE_FUNC=\"", record.pointee.function) }
         if record.pointee.origin.session != 0 {
             out.text(" JB_SESSION=\"")
-            scratch.bytes.removeAll(keepingCapacity: true)
-            Hex.appendSession(record.pointee.origin.session, to: &scratch.bytes)
-            scratch.bytes.withUnsafeBufferPointer { out.bytes($0) }
+            if scratch.session != record.pointee.origin.session || scratch.sessionHex.isEmpty {
+                scratch.session = record.pointee.origin.session
+                scratch.sessionHex.removeAll(keepingCapacity: true)
+                Hex.appendSession(scratch.session, to: &scratch.sessionHex)
+            }
+            scratch.sessionHex.withUnsafeBufferPointer { out.bytes($0) }
             out.byte(UInt8(ascii: "\""))
         }
         if record.pointee.sequence != 0 {
