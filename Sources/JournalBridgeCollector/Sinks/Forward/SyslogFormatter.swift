@@ -230,7 +230,8 @@ package struct SyslogFormatter: Sendable {
         room +=
             record.pointee.level.rawValue.utf8.count + record.pointee.file.utf8.count
             + record.pointee.function.utf8.count
-        room += record.pointee.messageByteCount
+        // Stored properties only: a computed one of another module takes a copy of the record.
+        room += record.pointee.messageBytes?.count ?? record.pointee.message.utf8.count
         for index in record.pointee.metadata.indices {
             // ` _N.k="` and ` _N.v="` for a key that is not a PARAM-NAME.
             room += 48 + record.pointee.metadata[index].key.utf8.count + record.pointee.metadata[index].value.utf8.count
