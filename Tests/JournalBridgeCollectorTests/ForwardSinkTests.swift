@@ -84,6 +84,72 @@ final class ForwardSinkTests: XCTestCase {
         XCTAssertEqual(recovered, metadata)
     }
 
+    /// Records whose fields put `"`, `\\` and `]` on both sides of every 8-byte boundary, and
+    /// edge values (no fields, invalid UTF-8, a negative time, the largest numbers).
+    private func awkwardRecords() -> [LogRecord] {
+        var records: [LogRecord] = []
+        for offset in 0..<18 {
+            let pad = String(repeating: "p", count: offset)
+            records.append(
+                LogRecord(
+                    level: .critical, timestampMicros: 1_795_853_552_000_001 + Int64(offset) * 333_333,
+                    label: pad + "\"", message: pad + "]",
+                    file: pad + "\\" + pad, function: pad + "]\"\\]" + pad, line: UInt32(offset),
+                    metadata: [MetadataField("k" + pad, pad + "]"), MetadataField(pad + "\"", "é" + pad + "\\")],
+                    sequence: UInt64(offset), origin: Origin(pid: 1, uid: 2, gid: 3, identifier: pad + "]", session: 0)
+                ))
+        }
+        records.append(
+            LogRecord(
+                level: .trace, timestampMicros: 0, message: "", origin: Origin(pid: 0, uid: 0, gid: 0, identifier: "")))
+        var invalid = LogRecord(
+            level: .error, timestampMicros: -1, label: "l", message: "",
+            sequence: .max, origin: Origin(pid: -5, uid: .max, gid: .max, identifier: "é\u{1}x", session: .max))
+        [0x66, 0xFF, 0x5D, 0x22].withUnsafeBytes { invalid.setMessage(bytes: $0) }
+        records.append(invalid)
+        return records
+    }
+
+    /// A batch formats into one block exactly as the records one by one; values that double
+    /// in size when escaped (more than the room first reserved) come out whole.
+    func testABatchIsTheRecordsOneByOne() throws {
+        let formatter = SyslogFormatter(hostname: "h")
+        let hostile = String(repeating: "\"]\\", count: 3000)
+        let escaped = String(repeating: "\\\"\\]\\\\", count: 3000)
+        let records =
+            awkwardRecords() + [
+                LogRecord(
+                    level: .info, label: hostile, message: hostile, metadata: [MetadataField(hostile, hostile)],
+                    origin: Origin(pid: 1, uid: 1, gid: 1, identifier: hostile))
+            ] + awkwardRecords()
+        let big = String(decoding: formatter.format(records[awkwardRecords().count]), as: UTF8.self)
+        XCTAssertTrue(big.contains("SYSLOG_IDENTIFIER=\"\(escaped)\" "))
+        XCTAssertTrue(big.contains("LOGGER_LABEL=\"\(escaped)\" "))
+        XCTAssertTrue(big.contains("[jbmeta@32473 _0.k=\"\(escaped)\" _0.v=\"\(escaped)\"] \u{FEFF}\(hostile)"))
+        let block = formatter.format(records)
+        XCTAssertEqual(block.count, records.count)
+        for index in records.indices {
+            XCTAssertEqual(Array(block.message(index)), formatter.format(records[index]), "record \(index)")
+        }
+    }
+
+    /// The bytes as the formatter wrote them one record at a time into an array of its own
+    /// (commit 6e919e3), before it wrote a batch straight into one block: their length and
+    /// FNV-1a hash.
+    func testAwkwardRecordsByteForByte() {
+        let formatter = SyslogFormatter(hostname: "h")
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var length = 0
+        for record in awkwardRecords() {
+            for byte in formatter.format(record) {
+                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+                length += 1
+            }
+        }
+        XCTAssertEqual(length, 7865)
+        XCTAssertEqual(String(hash, radix: 16), "1d926c366c4479a5")
+    }
+
     func testParamNames() {
         XCTAssertTrue(SyslogFormatter.isParamName("request.id"))
         XCTAssertFalse(SyslogFormatter.isParamName(""))
@@ -133,6 +199,158 @@ final class ForwardSinkTests: XCTestCase {
         XCTAssertEqual(buffer.confirmed, 1)
         let bytes = ForwardBuffer(maximumRecords: 100, maximumBytes: 10)
         XCTAssertEqual(bytes.append([[UInt8](repeating: 0, count: 6), [UInt8](repeating: 1, count: 6)]), 1)
+    }
+
+    /// Messages are kept in blocks, one per batch: what is sent, confirmed, sent again and
+    /// dropped is counted in messages across them, as with one array per message.
+    func testBufferAcrossBlocks() throws {
+        func messages(_ runs: [ForwardBuffer.Run]) -> [[UInt8]] {
+            runs.flatMap { run in run.range.map { Array(run.block.message($0)) } }
+        }
+        func ids(_ runs: [ForwardBuffer.Run]) -> [UInt64] { runs.flatMap { run in run.range.map { run.block.id($0) } } }
+        let buffer = ForwardBuffer(maximumRecords: 6, maximumBytes: 1000)
+        buffer.append([[1], [2], [3]])
+        buffer.append([[4, 4]])
+        buffer.append([[5], [6]])
+        let first = buffer.next(limit: 2, bytes: 100)
+        XCTAssertEqual(messages(first), [[1], [2]])
+        let second = buffer.next(limit: 10, bytes: 3)
+        XCTAssertEqual(messages(second), [[3], [4, 4]], "stops once the bytes are reached, across a block")
+        XCTAssertEqual(ids(first) + ids(second), [1, 2, 3, 4])
+        buffer.confirm(upTo: 2)
+        XCTAssertEqual(buffer.count, 4)
+        buffer.rewind()
+        XCTAssertEqual(
+            messages(buffer.next(limit: 10, bytes: 100)), [[3], [4, 4], [5], [6]], "from the first unconfirmed")
+        buffer.confirm(upTo: 4)
+        XCTAssertEqual(buffer.confirmed, 4)
+        // Three more past the bound of 6: the oldest two go, one of them in flight.
+        XCTAssertEqual(buffer.append([[7], [8], [9], [10], [11], [12]]), 2)
+        XCTAssertEqual(buffer.count, 6)
+        XCTAssertEqual(messages(buffer.next(limit: 10, bytes: 100)), [[7], [8], [9], [10], [11], [12]])
+        buffer.rewind()
+        XCTAssertEqual(ids(buffer.next(limit: 1, bytes: 100)), [7])
+        buffer.confirm(upTo: 100)
+        XCTAssertEqual(buffer.count, 5, "only what was sent is confirmed")
+        XCTAssertEqual(buffer.confirmed, 5)
+        XCTAssertEqual(buffer.dropped, 2)
+
+        // The byte bound, one message at a time from the front.
+        let bytes = ForwardBuffer(maximumRecords: 100, maximumBytes: 10)
+        XCTAssertEqual(bytes.append([[0, 0, 0, 0], [1, 1, 1, 1]]), 0)
+        XCTAssertEqual(bytes.append([[2, 2, 2, 2]]), 1)
+        XCTAssertEqual(messages(bytes.next(limit: 10, bytes: 100)), [[1, 1, 1, 1], [2, 2, 2, 2]])
+    }
+
+    /// With a spill directory, what does not fit in memory goes to disk in order, part of a
+    /// batch included, and comes back as memory empties; at close memory goes to disk first.
+    func testBufferSpillsPartOfABatchInOrder() throws {
+        let directory = NSTemporaryDirectory() + "jb-spill-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let spill = try ForwardSpill(directory: directory + "/s", maximumBytes: 1 << 20)
+        let buffer = ForwardBuffer(maximumRecords: 4, maximumBytes: 1000, spill: spill)
+        XCTAssertEqual(buffer.append([[1], [2], [3]]), 0)
+        XCTAssertEqual(buffer.append([[4], [5], [6]]), 0)
+        XCTAssertEqual(spill.records, 2)
+        XCTAssertEqual(buffer.count, 6)
+        var received: [UInt8] = []
+        while let entry = buffer.next() {
+            received += entry.bytes
+            buffer.confirm(upTo: entry.id)
+        }
+        XCTAssertEqual(received, [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(buffer.count, 0)
+        XCTAssertEqual(buffer.dropped, 0)
+        buffer.append([[7], [8], [9], [10], [11]])
+        XCTAssertEqual(buffer.removeAll(), 0, "kept on disk, not lost")
+        let again = ForwardBuffer(
+            maximumRecords: 4, maximumBytes: 1000,
+            spill: try ForwardSpill(directory: directory + "/s", maximumBytes: 1 << 20))
+        received = []
+        while let entry = again.next() {
+            received += entry.bytes
+            again.confirm(upTo: entry.id)
+        }
+        XCTAssertEqual(received, [7, 8, 9, 10, 11])
+    }
+
+    private func temporaryDirectory() -> String {
+        NSTemporaryDirectory() + "jb-spill-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+    }
+
+    private func bytes(in directory: String) throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: directory).reduce(0) { sum, name in
+            let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/" + name)
+            return sum + ((attributes[.size] as? NSNumber)?.intValue ?? 0)
+        }
+    }
+
+    /// Past the spill's cap the oldest segments go: counted as dropped, to be reported to the
+    /// receiver, the newest kept in order, and the directory never above the cap.
+    func testSpillCapDropsTheOldestSegmentsCountedAndReported() throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = root + "/s"
+        let cap = 3 << 20
+        let spill = try ForwardSpill(directory: directory, maximumBytes: cap)
+        let buffer = ForwardBuffer(maximumRecords: 10, maximumBytes: 1 << 20, spill: spill)
+        func message(_ number: Int) -> [UInt8] {
+            withUnsafeBytes(of: UInt32(number).littleEndian) { Array($0) } + [UInt8](repeating: 0x61, count: 996)
+        }
+        var dropped = 0
+        // 10,000 records of 1,000 bytes through a spill of 3 MiB.
+        for batch in 0..<100 {
+            dropped += buffer.append((0..<100).map { message(batch * 100 + $0) })
+            XCTAssertLessThanOrEqual(try bytes(in: directory), cap)
+        }
+        XCTAssertGreaterThan(dropped, 0)
+        XCTAssertEqual(buffer.dropped, dropped)
+        XCTAssertEqual(buffer.takeUnreportedDrops(), dropped, "for the receiver's report")
+        XCTAssertEqual(buffer.count + dropped, 10_000, "every record held or counted")
+        var received: [Int] = []
+        while let entry = buffer.next() {
+            received.append(Int(entry.bytes[0]) | Int(entry.bytes[1]) << 8 | Int(entry.bytes[2]) << 16)
+            buffer.confirm(upTo: entry.id)
+        }
+        // Memory's ten, then the newest from the spill, oldest first.
+        XCTAssertEqual(received, Array(0..<10) + Array((10 + dropped)..<10_000))
+        XCTAssertEqual(try bytes(in: directory), 0)
+    }
+
+    /// Segments a previous run left that cannot be read whole are skipped with a problem
+    /// said, not a crash: a record cut short, a file not ours, an empty one; the spill goes
+    /// on with new segments after them.
+    func testACorruptOrTruncatedSpillSegmentAtStartIsSkippedAndSaid() throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = root + "/s"
+        do {
+            let spill = try ForwardSpill(directory: directory, maximumBytes: 1 << 20)
+            XCTAssertEqual(spill.append([1, 2, 3]) + spill.append([4, 5, 6]), 0)
+            spill.finishWriting()
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        let first = try XCTUnwrap(names.first.flatMap { UInt64($0.dropLast(6)) })
+        XCTAssertEqual(names, ["\(first).spill"])
+        func segment(_ offset: UInt64, _ bytes: [UInt8]) {
+            let path = "\(directory)/\(first + offset).spill"
+            XCTAssertTrue(
+                FileManager.default.createFile(
+                    atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]))
+        }
+        segment(1, [3, 0, 0, 0, 7, 8, 9, 100, 0, 0, 0, 1, 2])  // a record, then one cut short
+        segment(2, [0xFF, 0xFF, 0xFF, 0xFF, 1])  // a length no segment of ours has
+        segment(3, [])  // made, then the collector died
+        let spill = try ForwardSpill(directory: directory, maximumBytes: 1 << 20)
+        XCTAssertEqual(spill.records, 3)
+        XCTAssertTrue(
+            spill.lastProblem?.contains("not a whole record") ?? false, spill.lastProblem ?? "no problem said")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(directory)/\(first + 2).spill"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(directory)/\(first + 3).spill"))
+        XCTAssertEqual(spill.append([10]), 0, "a new segment after the last one")
+        var all: [[UInt8]] = []
+        while !spill.isEmpty { all += spill.takeOldest() }
+        XCTAssertEqual(all, [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10]])
     }
 
     func testConfigurationKeys() throws {

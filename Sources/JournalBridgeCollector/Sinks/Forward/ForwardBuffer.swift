@@ -7,15 +7,59 @@ import NIOCore
 /// (`dropped`), never silently; with a spill directory (`ForwardSpill`) what does not fit
 /// goes to disk instead, in order, and the drops happen only past the spill's own bound. Shared by the sink's queue thread (`append`) and its
 /// event loop (the rest), under one lock.
+///
+/// Messages are kept in blocks (`Block`), as the sink formatted them, one block per batch:
+/// one allocation per batch and one lock per batch and per chunk sent, not per message.
 package final class ForwardBuffer: Sendable {
+    /// Messages back to back in one array: one batch as the sink formatted it, or one
+    /// spilled segment brought back. Never changed once in the buffer (the buffer only
+    /// moves past its first messages), so the link reads it outside the lock.
+    package struct Block: Sendable {
+        package var bytes: [UInt8] = []
+        /// Where each message ends in `bytes`.
+        package var ends: [Int] = []
+        /// The id of the first message, the others following it; 0 for a message that is
+        /// not the buffer's (the link's own report of drops).
+        package var firstID: UInt64 = 0
+
+        package init() {}
+
+        package init(_ messages: [[UInt8]]) {
+            ends.reserveCapacity(messages.count)
+            for index in messages.indices { append(messages[index]) }
+        }
+
+        package var count: Int { ends.count }
+        package func start(_ index: Int) -> Int { index == 0 ? 0 : ends[index - 1] }
+        package func size(_ index: Int) -> Int { ends[index] - start(index) }
+        package func id(_ index: Int) -> UInt64 { firstID == 0 ? 0 : firstID + UInt64(index) }
+        package func message(_ index: Int) -> ArraySlice<UInt8> { bytes[start(index)..<ends[index]] }
+
+        package mutating func append(_ message: some Collection<UInt8>) {
+            bytes.append(contentsOf: message)
+            ends.append(bytes.count)
+        }
+    }
+
+    /// Messages `range` of `block`, for the link to send.
+    package struct Run: Sendable {
+        package var block: Block
+        package var range: Range<Int>
+    }
+
+    /// One message, as `next()` gives it.
     package struct Entry: Sendable {
         package var id: UInt64
         package var bytes: [UInt8]
     }
 
     private struct State {
-        var entries = CircularBuffer<Entry>()
-        /// How many entries at the front have been sent (in flight).
+        var blocks = CircularBuffer<Block>()
+        /// Messages of the first block already gone (confirmed or dropped).
+        var head = 0
+        /// Messages held in memory.
+        var count = 0
+        /// How many messages at the front have been sent (in flight).
         var sent = 0
         var bytes = 0
         var nextID: UInt64 = 1
@@ -23,6 +67,31 @@ package final class ForwardBuffer: Sendable {
         var droppedUnreported = 0
         var confirmed = 0
         var spill: ForwardSpill?
+
+        mutating func add(_ block: Block) {
+            guard block.count > 0 else { return }
+            var block = block
+            block.firstID = nextID
+            nextID += UInt64(block.count)
+            count += block.count
+            bytes += block.bytes.count
+            blocks.append(block)
+        }
+
+        /// Removes up to `limit` messages from the front (only those of the first block);
+        /// returns how many it removed.
+        mutating func removeFront(_ limit: Int) -> Int {
+            guard let first = blocks.first, limit > 0 else { return 0 }
+            let removed = min(limit, first.count - head)
+            bytes -= first.ends[head + removed - 1] - first.start(head)
+            count -= removed
+            head += removed
+            if head == first.count {
+                blocks.removeFirst()
+                head = 0
+            }
+            return removed
+        }
     }
 
     package let maximumRecords: Int
@@ -32,97 +101,127 @@ package final class ForwardBuffer: Sendable {
     package init(maximumRecords: Int, maximumBytes: Int, spill: ForwardSpill? = nil) {
         self.maximumRecords = max(1, maximumRecords)
         self.maximumBytes = max(1, maximumBytes)
-        state.withLock { $0.spill = spill }
-        refill()
+        state.withLock {
+            $0.spill = spill
+            refill(&$0)
+        }
     }
 
     /// Takes the messages; drops the oldest past the bounds. Returns how many it dropped.
     @discardableResult
-    package func append(_ messages: [[UInt8]]) -> Int {
+    package func append(_ messages: [[UInt8]]) -> Int { append(Block(messages)) }
+
+    /// Takes the block's messages; drops the oldest past the bounds. Returns how many it dropped.
+    @discardableResult
+    package func append(_ block: Block) -> Int {
         state.withLock { state in
             var dropped = 0
-            for message in messages {
-                // Once anything is on disk, everything newer goes there too: the order holds.
-                if let spill = state.spill,
-                    !spill.isEmpty || state.entries.count >= maximumRecords
-                        || state.bytes + message.count > maximumBytes
+            if let spill = state.spill {
+                if spill.isEmpty && state.count + block.count <= maximumRecords
+                    && state.bytes + block.bytes.count <= maximumBytes
                 {
-                    dropped += spill.append(message)
-                    continue
+                    state.add(block)
+                } else {
+                    // Once anything is on disk, everything newer goes there too: the order holds.
+                    var memory = Block()
+                    for index in 0..<block.count {
+                        let size = block.size(index)
+                        if !spill.isEmpty || state.count + memory.count >= maximumRecords
+                            || state.bytes + memory.bytes.count + size > maximumBytes
+                        {
+                            dropped += spill.append(block.message(index))
+                        } else {
+                            memory.append(block.message(index))
+                        }
+                    }
+                    state.add(memory)
                 }
-                state.entries.append(Entry(id: state.nextID, bytes: message))
-                state.nextID += 1
-                state.bytes += message.count
-            }
-            // One message larger than the byte bound still goes alone: the bound is for the many.
-            // With a spill, memory goes past the bounds only by the one segment brought back: no drops here.
-            while state.spill == nil
-                && (state.entries.count > maximumRecords || (state.bytes > maximumBytes && state.entries.count > 1))
-            {
-                let oldest = state.entries.removeFirst()
-                state.bytes -= oldest.bytes.count
-                if state.sent > 0 { state.sent -= 1 }
-                dropped += 1
+            } else {
+                state.add(block)
+                // One message larger than the byte bound still goes alone: the bound is for the many.
+                // With a spill, memory goes past the bounds only by the one segment brought back: no drops here.
+                while state.count > maximumRecords || (state.bytes > maximumBytes && state.count > 1) {
+                    let over = state.count - maximumRecords
+                    // Past the record bound, the whole excess at once; past the byte bound, one by one.
+                    let removed = state.removeFront(over > 0 ? over : 1)
+                    state.sent = max(0, state.sent - removed)
+                    dropped += removed
+                }
             }
             state.dropped += dropped
             state.droppedUnreported += dropped
-            if state.entries.isEmpty { self.state.broadcast() }
+            if state.count == 0 { self.state.broadcast() }
             return dropped
         }
     }
 
     /// The next message not sent yet, now counted as sent.
     package func next() -> Entry? {
-        state.withLock { state in
-            guard state.sent < state.entries.count else { return nil }
-            defer { state.sent += 1 }
-            return state.entries[state.entries.index(state.entries.startIndex, offsetBy: state.sent)]
-        }
+        guard let run = next(limit: 1, bytes: 1).first else { return nil }
+        return Entry(id: run.block.id(run.range.lowerBound), bytes: Array(run.block.message(run.range.lowerBound)))
     }
 
-    /// Up to `limit` messages not sent yet (at most `bytes` bytes, but at least one), now counted as sent.
-    package func next(limit: Int, bytes: Int) -> [Entry] {
+    /// Up to `limit` messages not sent yet (at most `bytes` bytes, but at least one), now
+    /// counted as sent, as runs of the blocks that hold them.
+    package func next(limit: Int, bytes: Int) -> [Run] {
         state.withLock { state in
-            var taken: [Entry] = []
+            var runs: [Run] = []
+            var taken = 0
             var size = 0
-            while state.sent < state.entries.count && taken.count < limit && (taken.isEmpty || size < bytes) {
-                let entry = state.entries[state.entries.index(state.entries.startIndex, offsetBy: state.sent)]
-                taken.append(entry)
-                size += entry.bytes.count
-                state.sent += 1
+            // Where the first unsent message is: past the `sent` ones, from the front.
+            var skip = state.sent
+            var blockIndex = state.blocks.startIndex
+            var index = state.head
+            while blockIndex != state.blocks.endIndex {
+                let block = state.blocks[blockIndex]
+                if skip < block.count - index {
+                    index += skip
+                    break
+                }
+                skip -= block.count - index
+                blockIndex = state.blocks.index(after: blockIndex)
+                index = 0
             }
-            return taken
+            while blockIndex != state.blocks.endIndex && taken < limit && (taken == 0 || size < bytes) {
+                let block = state.blocks[blockIndex]
+                let first = index
+                while index < block.count && taken < limit && (taken == 0 || size < bytes) {
+                    size += block.size(index)
+                    index += 1
+                    taken += 1
+                }
+                runs.append(Run(block: block, range: first..<index))
+                blockIndex = state.blocks.index(after: blockIndex)
+                index = 0
+            }
+            state.sent += taken
+            return runs
         }
     }
 
     /// Whether a message waits to be sent.
-    package var hasUnsent: Bool { state.withLock { $0.sent < $0.entries.count } }
+    package var hasUnsent: Bool { state.withLock { $0.sent < $0.count } }
 
     /// The receiver has the messages up to `id` (inclusive): they leave the buffer.
     package func confirm(upTo id: UInt64) {
         state.withLock { state in
-            while let first = state.entries.first, first.id <= id, state.sent > 0 {
-                state.entries.removeFirst()
-                state.bytes -= first.bytes.count
-                state.sent -= 1
-                state.confirmed += 1
+            while state.sent > 0, let first = state.blocks.first {
+                let frontID = first.firstID + UInt64(state.head)
+                guard frontID <= id else { break }
+                let removed = state.removeFront(min(state.sent, Int(clamping: id - frontID + 1)))
+                state.sent -= removed
+                state.confirmed += removed
             }
-            if state.entries.isEmpty && (state.spill?.isEmpty ?? true) { self.state.broadcast() }
+            refill(&state)
+            if state.count == 0 && (state.spill?.isEmpty ?? true) { self.state.broadcast() }
         }
-        refill()
     }
 
     /// Brings the oldest spilled segment into memory once memory is half empty.
-    private func refill() {
-        state.withLock { state in
-            guard let spill = state.spill else { return }
-            while !spill.isEmpty && state.entries.count < maximumRecords / 2 && state.bytes < maximumBytes / 2 {
-                for message in spill.takeOldest() {
-                    state.entries.append(Entry(id: state.nextID, bytes: message))
-                    state.nextID += 1
-                    state.bytes += message.count
-                }
-            }
+    private func refill(_ state: inout State) {
+        guard let spill = state.spill else { return }
+        while !spill.isEmpty && state.count < maximumRecords / 2 && state.bytes < maximumBytes / 2 {
+            state.add(Block(spill.takeOldest()))
         }
     }
 
@@ -133,7 +232,7 @@ package final class ForwardBuffer: Sendable {
     package func rewind() { state.withLock { $0.sent = 0 } }
 
     /// Records held (sent or not), in memory and on disk.
-    package var count: Int { state.withLock { $0.entries.count + ($0.spill?.records ?? 0) } }
+    package var count: Int { state.withLock { $0.count + ($0.spill?.records ?? 0) } }
     /// Records dropped from a full buffer since the start.
     package var dropped: Int { state.withLock { $0.dropped } }
     /// Records the receiver confirmed since the start.
@@ -153,8 +252,8 @@ package final class ForwardBuffer: Sendable {
     /// Waits until the buffer is empty or the deadline (monotonic nanoseconds) passes;
     /// returns what is left.
     package func waitUntilEmpty(deadline: UInt64) -> Int {
-        state.wait(until: { $0.entries.isEmpty && ($0.spill?.isEmpty ?? true) }, deadline: deadline) { state, _ in
-            state.entries.count + (state.spill?.records ?? 0)
+        state.wait(until: { $0.count == 0 && ($0.spill?.isEmpty ?? true) }, deadline: deadline) { state, _ in
+            state.count + (state.spill?.records ?? 0)
         }
     }
 
@@ -163,15 +262,24 @@ package final class ForwardBuffer: Sendable {
     package func removeAll() -> Int {
         state.withLock { state in
             defer {
-                state.entries.removeAll()
+                state.blocks.removeAll()
+                state.head = 0
+                state.count = 0
                 state.sent = 0
                 state.bytes = 0
             }
             if let spill = state.spill {
-                spill.prepend(state.entries.map(\.bytes))
+                var messages: [[UInt8]] = []
+                messages.reserveCapacity(state.count)
+                var head = state.head
+                for block in state.blocks {
+                    for index in head..<block.count { messages.append(Array(block.message(index))) }
+                    head = 0
+                }
+                spill.prepend(messages)
                 return 0
             }
-            return state.entries.count
+            return state.count
         }
     }
 }

@@ -193,23 +193,28 @@ final class ForwardLink: @unchecked Sendable {
             while chunk.readableBytes < Self.chunkBytes {
                 let room = relp ? options.relpWindow - unacknowledged.count : 4096
                 guard room > 0 else { break }
-                let entries = nextMessages(limit: room, bytes: Self.chunkBytes - chunk.readableBytes)
-                guard !entries.isEmpty else { break }
-                for entry in entries {
-                    if relp {
-                        entry.bytes.withUnsafeBytes {
-                            RELPFrame.encode(txnr: txnr, command: "syslog", data: $0, into: &chunk)
+                let runs = nextMessages(limit: room, bytes: Self.chunkBytes - chunk.readableBytes)
+                guard !runs.isEmpty else { break }
+                for run in runs {
+                    let block = run.block
+                    block.bytes.withUnsafeBytes { bytes in
+                        for index in run.range {
+                            let message = UnsafeRawBufferPointer(
+                                rebasing: bytes[block.start(index)..<block.ends[index]])
+                            if relp {
+                                RELPFrame.encode(txnr: txnr, command: "syslog", data: message, into: &chunk)
+                                if unacknowledged.isEmpty { lastResponse = MonotonicClock.now() }
+                                unacknowledged.append((txnr, block.id(index)))
+                                txnr = RELPFrame.next(after: txnr)
+                            } else {
+                                // RFC 6587, 3.4.1: octet counting, MSG-LEN SP SYSLOG-MSG.
+                                RELPFrame.writeDecimal(message.count, into: &chunk)
+                                chunk.writeInteger(UInt8(ascii: " "))
+                                chunk.writeBytes(message)
+                            }
                         }
-                        if unacknowledged.isEmpty { lastResponse = MonotonicClock.now() }
-                        unacknowledged.append((txnr, entry.id))
-                        txnr = RELPFrame.next(after: txnr)
-                    } else {
-                        // RFC 6587, 3.4.1: octet counting, MSG-LEN SP SYSLOG-MSG.
-                        RELPFrame.writeDecimal(entry.bytes.count, into: &chunk)
-                        chunk.writeInteger(UInt8(ascii: " "))
-                        chunk.writeBytes(entry.bytes)
                     }
-                    if entry.id != 0 { lastID = entry.id }
+                    if block.firstID != 0 { lastID = block.id(run.range.upperBound - 1) }
                 }
             }
             guard chunk.readableBytes > 0 else { break }
@@ -227,7 +232,7 @@ final class ForwardLink: @unchecked Sendable {
                     let writtenOn = generation
                     promise.futureResult.whenSuccess { [self] in
                         loop.scheduleTask(in: .seconds(1)) { [self] in
-                            if writtenOn == generation && channel != nil { buffer.confirm(upTo: written) }
+                            if writtenOn == generation && self.channel != nil { buffer.confirm(upTo: written) }
                         }
                     }
                 } else {
@@ -241,7 +246,7 @@ final class ForwardLink: @unchecked Sendable {
     }
 
     /// The buffer's next messages, after a report of what a full buffer dropped (id 0: not the buffer's).
-    private func nextMessages(limit: Int, bytes: Int) -> [ForwardBuffer.Entry] {
+    private func nextMessages(limit: Int, bytes: Int) -> [ForwardBuffer.Run] {
         let dropped = buffer.takeUnreportedDrops()
         if dropped > 0 {
             let report = CollectorIdentity.record(
@@ -249,7 +254,9 @@ final class ForwardLink: @unchecked Sendable {
                 "\(dropped) records were dropped for \(destination) while it was away or slow (buffer of \(buffer.maximumRecords) records, \(buffer.maximumBytes) bytes full)",
                 metadata: [MetadataField("lost", String(dropped))]
             )
-            return [ForwardBuffer.Entry(id: 0, bytes: formatter.format(report))]
+            var block = ForwardBuffer.Block()
+            block.append(formatter.format(report))
+            return [ForwardBuffer.Run(block: block, range: 0..<1)]
         }
         return buffer.next(limit: limit, bytes: bytes)
     }

@@ -43,7 +43,7 @@ package final class ForwardSink: LogSink {
     }
 
     package func write(_ records: [LogRecord]) {
-        buffer.append(records.map(formatter.format))
+        buffer.append(formatter.format(records))
         link.kick()
     }
 

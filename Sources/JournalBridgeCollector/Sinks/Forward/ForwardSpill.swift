@@ -59,10 +59,16 @@ package final class ForwardSpill {
         }
         for number in numbers.sorted() {
             let messages = read(number, unlinking: false)
-            guard !messages.isEmpty else { continue }
+            guard !messages.isEmpty else {
+                // Nothing readable (empty after a crash, or not ours): removed, or the number
+                // would be taken again for a new segment, which O_EXCL then refuses for good.
+                unlink(path(number))
+                continue
+            }
             segments.append(
                 Segment(number: number, records: messages.count, bytes: messages.reduce(0) { $0 + $1.count + 4 }))
         }
+        if let lastProblem { StandardError.write("journal-bridge: forward spill: \(lastProblem)\n") }
         records = segments.reduce(0) { $0 + $1.records }
         bytes = segments.reduce(0) { $0 + $1.bytes }
     }
@@ -73,7 +79,7 @@ package final class ForwardSpill {
 
     /// Appends the message to the newest segment; returns how many records it dropped to stay
     /// within `maximumBytes` (the oldest segment's), or 1 if the disk refused this one.
-    package func append(_ message: [UInt8]) -> Int {
+    package func append(_ message: some Collection<UInt8>) -> Int {
         var dropped = 0
         do throws(SystemError) {
             if writing < 0 || segments.last.map({ $0.bytes >= Self.segmentBytes }) ?? true {
@@ -185,6 +191,10 @@ package final class ForwardSpill {
             guard length <= Self.maximumMessage, offset + 4 + length <= filled else { break }
             messages.append(Array(data[(offset + 4)..<(offset + 4 + length)]))
             offset += 4 + length
+        }
+        if offset < filled {
+            lastProblem =
+                "\(name): \(filled - offset) bytes after record \(messages.count) are not a whole record (truncated or not ours); skipped"
         }
         return messages
     }

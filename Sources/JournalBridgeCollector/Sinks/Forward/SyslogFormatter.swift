@@ -50,100 +50,282 @@ package struct SyslogFormatter: Sendable {
     }
 
     /// The message, without framing.
-    package func format(_ record: LogRecord) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(256 + record.messageByteCount)
-        append(record, to: &out)
-        return out
+    package func format(_ record: LogRecord) -> [UInt8] { format([record]).bytes }
+
+    /// The records' messages, back to back in one block. Written straight into memory
+    /// reserved for the batch (checked at every write), then copied once into the block's
+    /// array: no array grown byte by byte, one allocation for the batch, and the date and
+    /// time computed once per second of records.
+    package func format(_ records: [LogRecord]) -> ForwardBuffer.Block {
+        var block = ForwardBuffer.Block()
+        guard !records.isEmpty else { return block }
+        block.ends.reserveCapacity(records.count)
+        var storage = Storage(capacity: records.count * 512)
+        defer { storage.deallocate() }
+        var scratch = Scratch()
+        // Each record through a pointer: `records[index]` would copy it (a retain and a
+        // release of each of its strings) for the calls below.
+        records.withUnsafeBufferPointer { records in
+            for index in records.indices {
+                let record = records.baseAddress! + index
+                // First as if nothing needs escaping (the usual case), then with more room.
+                var room = Self.roomWithoutEscapes(record) + hostname.count
+                while true {
+                    storage.reserve(room)
+                    var writer = Writer(base: storage.base + storage.count, capacity: storage.capacity - storage.count)
+                    write(record, to: &writer, scratch: &scratch)
+                    if !writer.overflowed {
+                        storage.count += writer.count
+                        break
+                    }
+                    room *= 2
+                }
+                block.ends.append(storage.count)
+            }
+        }
+        block.bytes = Array(UnsafeBufferPointer(start: storage.base, count: storage.count))
+        return block
     }
 
-    package func append(_ record: LogRecord, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "<"))
-        appendNumber(Self.userFacility * 8 + record.level.syslogPriority, &out)
-        out.append(contentsOf: ">1 ".utf8)
-        Self.appendTimestamp(micros: record.timestampMicros, to: &out)
-        out.append(UInt8(ascii: " "))
-        out.append(contentsOf: hostname)
-        out.append(UInt8(ascii: " "))
-        Self.appendHeader(record.origin.identifier, limit: 48, to: &out)
-        out.append(UInt8(ascii: " "))
-        appendNumber(Int(record.origin.pid), &out)
-        out.append(contentsOf: " - [".utf8)
-        out.append(contentsOf: Self.fieldsID.utf8)
-        func param(_ name: StaticString, _ value: String) {
-            out.append(UInt8(ascii: " "))
-            name.withUTF8Buffer { out.append(contentsOf: $0) }
-            out.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "\"")])
-            Self.appendParamValue(value, to: &out)
-            out.append(UInt8(ascii: "\""))
+    /// What one batch keeps from record to record: the date and time of the last second
+    /// formatted (`YYYY-MM-DDTHH:MM:SS.`) and the last session in hex (a batch holds few of
+    /// each), and an array for an APP-NAME that needs changing.
+    private struct Scratch {
+        var second: Int64 = .min
+        var dateAndTime: [UInt8] = []
+        var session: UInt64 = 0
+        var sessionHex: [UInt8] = []
+        var bytes: [UInt8] = []
+    }
+
+    /// A batch's memory while it is written, grown by doubling.
+    private struct Storage {
+        var base: UnsafeMutablePointer<UInt8>
+        var capacity: Int
+        var count = 0
+
+        init(capacity: Int) {
+            self.capacity = max(capacity, 1024)
+            base = .allocate(capacity: self.capacity)
         }
-        // Numbers are written as digits straight into the message: no String per field.
-        func param(_ name: StaticString, _ value: Int64) {
-            out.append(UInt8(ascii: " "))
-            name.withUTF8Buffer { out.append(contentsOf: $0) }
-            out.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "\"")])
-            JournaldSink.appendDecimal(value, to: &out)
-            out.append(UInt8(ascii: "\""))
+
+        mutating func reserve(_ room: Int) {
+            guard capacity - count < room else { return }
+            let grown = max(capacity * 2, count + room)
+            let new = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+            new.initialize(from: base, count: count)
+            base.deallocate()
+            base = new
+            capacity = grown
         }
-        param("SYSLOG_IDENTIFIER", record.origin.identifier)
-        param("SYSLOG_PID", Int64(record.origin.pid))
-        param("JB_UID", Int64(record.origin.uid))
-        param("JB_GID", Int64(record.origin.gid))
-        param("PRIORITY", Int64(record.level.syslogPriority))
-        param("LOGGER_LEVEL", record.level.rawValue)
-        param("LOGGER_LABEL", record.label)
-        if !record.file.isEmpty {
-            param("CODE_FILE", record.file)
-            param("CODE_LINE", Int64(record.line))
-        }
-        if !record.function.isEmpty { param("CODE_FUNC", record.function) }
-        if record.origin.session != 0 {
-            out.append(contentsOf: " JB_SESSION=\"".utf8)
-            Hex.appendSession(record.origin.session, to: &out)
-            out.append(UInt8(ascii: "\""))
-        }
-        if record.sequence != 0 {
-            out.append(contentsOf: " JB_SEQ=\"".utf8)
-            if let small = Int64(exactly: record.sequence) {
-                JournaldSink.appendDecimal(small, to: &out)
-            } else {
-                out.append(contentsOf: String(record.sequence).utf8)
+
+        func deallocate() { base.deallocate() }
+    }
+
+    /// Writes into memory reserved for it. A write that does not fit sets `overflowed`
+    /// and writes nothing; the caller reserves more and writes the record again.
+    private struct Writer {
+        let base: UnsafeMutablePointer<UInt8>
+        let capacity: Int
+        var count = 0
+        var overflowed = false
+
+        @inline(__always)
+        mutating func byte(_ value: UInt8) {
+            guard count < capacity else {
+                overflowed = true
+                return
             }
-            out.append(UInt8(ascii: "\""))
+            base[count] = value
+            count += 1
         }
-        param("JB_TIMESTAMP", record.timestampMicros)
-        out.append(UInt8(ascii: "]"))
-        if !record.metadata.isEmpty {
-            out.append(UInt8(ascii: "["))
-            out.append(contentsOf: Self.metadataID.utf8)
-            func param(named name: String, _ value: String) {
-                out.append(UInt8(ascii: " "))
-                out.append(contentsOf: name.utf8)
-                out.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "\"")])
-                Self.appendParamValue(value, to: &out)
-                out.append(UInt8(ascii: "\""))
+
+        @inline(__always)
+        mutating func bytes(_ source: UnsafeBufferPointer<UInt8>) {
+            guard source.count <= capacity - count else {
+                overflowed = true
+                return
             }
-            for (index, item) in record.metadata.enumerated() {
-                if Self.isParamName(item.key) && !item.key.hasPrefix("_") {
-                    param(named: item.key, item.value)
-                } else {
-                    param(named: "_\(index).k", item.key)
-                    param(named: "_\(index).v", item.value)
+            if let from = source.baseAddress { (base + count).initialize(from: from, count: source.count) }
+            count += source.count
+        }
+
+        @inline(__always)
+        mutating func text(_ value: StaticString) { value.withUTF8Buffer { bytes($0) } }
+
+        mutating func text(_ value: String) {
+            if value.utf8.withContiguousStorageIfAvailable({ bytes($0) }) == nil {
+                for byte in value.utf8 { self.byte(byte) }
+            }
+        }
+
+        mutating func decimal(_ value: Int64) {
+            if value < 0 { byte(UInt8(ascii: "-")) }
+            decimal(value.magnitude)
+        }
+
+        mutating func decimal(_ value: UInt64) {
+            // Digits counted first, then written from the last straight into place; constant
+            // divisors, which the compiler makes multiplications.
+            var digits = 1
+            var probe = value
+            while probe >= 10 {
+                probe /= 10
+                digits += 1
+            }
+            guard digits <= capacity - count else {
+                overflowed = true
+                return
+            }
+            var rest = value
+            var index = count + digits
+            repeat {
+                index -= 1
+                base[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            count += digits
+        }
+
+        /// PARAM-VALUE: `"`, `\\` and `]` escaped with a backslash; everything else as it is.
+        mutating func paramValue(_ value: String) {
+            let done: Void? = value.utf8.withContiguousStorageIfAvailable { utf8 in
+                guard let base = utf8.baseAddress else { return }
+                var start = 0
+                var index = 0
+                while index < utf8.count {
+                    // Eight bytes at a time while none of them needs escaping: most values need none.
+                    if index + 8 <= utf8.count,
+                        !SyslogFormatter.hasByteToEscape(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                    {
+                        index += 8
+                        continue
+                    }
+                    let byte = base[index]
+                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "]") {
+                        bytes(UnsafeBufferPointer(start: base + start, count: index - start))
+                        self.byte(UInt8(ascii: "\\"))
+                        start = index
+                    }
+                    index += 1
+                }
+                bytes(UnsafeBufferPointer(start: base + start, count: utf8.count - start))
+            }
+            if done == nil {
+                for byte in value.utf8 {
+                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "]") {
+                        self.byte(UInt8(ascii: "\\"))
+                    }
+                    self.byte(byte)
                 }
             }
-            out.append(UInt8(ascii: "]"))
-        }
-        out.append(UInt8(ascii: " "))
-        if let raw = record.messageBytes {
-            out.append(contentsOf: raw)
-        } else {
-            out.append(contentsOf: [0xEF, 0xBB, 0xBF])
-            out.append(contentsOf: record.message.utf8)
         }
     }
 
-    private func appendNumber(_ value: Int, _ out: inout [UInt8]) {
-        JournaldSink.appendDecimal(Int64(value), to: &out)
+    /// A record's message size if no PARAM-VALUE needs escaping, numbers at their longest;
+    /// without the hostname.
+    private static func roomWithoutEscapes(_ record: UnsafePointer<LogRecord>) -> Int {
+        // Header, the names of the fields, their quotes, numbers of 20 digits, the SD-IDs, the BOM.
+        var room = 512 + record.pointee.origin.identifier.utf8.count + record.pointee.label.utf8.count
+        room +=
+            record.pointee.level.rawValue.utf8.count + record.pointee.file.utf8.count
+            + record.pointee.function.utf8.count
+        // Stored properties only: a computed one of another module takes a copy of the record.
+        room += record.pointee.messageBytes?.count ?? record.pointee.message.utf8.count
+        for index in record.pointee.metadata.indices {
+            // ` _N.k="` and ` _N.v="` for a key that is not a PARAM-NAME.
+            room += 48 + record.pointee.metadata[index].key.utf8.count + record.pointee.metadata[index].value.utf8.count
+        }
+        return room
+    }
+
+    private func write(_ record: UnsafePointer<LogRecord>, to out: inout Writer, scratch: inout Scratch) {
+        out.byte(UInt8(ascii: "<"))
+        out.decimal(UInt64(Self.userFacility * 8 + record.pointee.level.syslogPriority))
+        out.text(">1 ")
+        Self.writeTimestamp(micros: record.pointee.timestampMicros, to: &out, scratch: &scratch)
+        out.byte(UInt8(ascii: " "))
+        hostname.withUnsafeBufferPointer { out.bytes($0) }
+        out.byte(UInt8(ascii: " "))
+        Self.writeHeader(record.pointee.origin.identifier, limit: 48, to: &out, scratch: &scratch)
+        out.byte(UInt8(ascii: " "))
+        out.decimal(Int64(record.pointee.origin.pid))
+        out.text(" - [")
+        out.text(Self.fieldsID)
+        // `opening` is ` NAME="`, whole: one write per field for the name.
+        func param(_ opening: StaticString, _ value: String) {
+            out.text(opening)
+            out.paramValue(value)
+            out.byte(UInt8(ascii: "\""))
+        }
+        // Numbers are written as digits straight into the message: no String per field.
+        func param(_ opening: StaticString, _ value: Int64) {
+            out.text(opening)
+            out.decimal(value)
+            out.byte(UInt8(ascii: "\""))
+        }
+        param(" SYSLOG_IDENTIFIER=\"", record.pointee.origin.identifier)
+        param(" SYSLOG_PID=\"", Int64(record.pointee.origin.pid))
+        param(" JB_UID=\"", Int64(record.pointee.origin.uid))
+        param(" JB_GID=\"", Int64(record.pointee.origin.gid))
+        param(" PRIORITY=\"", Int64(record.pointee.level.syslogPriority))
+        param(" LOGGER_LEVEL=\"", record.pointee.level.rawValue)
+        param(" LOGGER_LABEL=\"", record.pointee.label)
+        if !record.pointee.file.isEmpty {
+            param(" CODE_FILE=\"", record.pointee.file)
+            param(" CODE_LINE=\"", Int64(record.pointee.line))
+        }
+        if !record.pointee.function.isEmpty { param(" CODE_FUNC=\"", record.pointee.function) }
+        if record.pointee.origin.session != 0 {
+            out.text(" JB_SESSION=\"")
+            if scratch.session != record.pointee.origin.session || scratch.sessionHex.isEmpty {
+                scratch.session = record.pointee.origin.session
+                scratch.sessionHex.removeAll(keepingCapacity: true)
+                Hex.appendSession(scratch.session, to: &scratch.sessionHex)
+            }
+            scratch.sessionHex.withUnsafeBufferPointer { out.bytes($0) }
+            out.byte(UInt8(ascii: "\""))
+        }
+        if record.pointee.sequence != 0 {
+            out.text(" JB_SEQ=\"")
+            out.decimal(record.pointee.sequence)
+            out.byte(UInt8(ascii: "\""))
+        }
+        param(" JB_TIMESTAMP=\"", record.pointee.timestampMicros)
+        out.byte(UInt8(ascii: "]"))
+        if !record.pointee.metadata.isEmpty {
+            out.byte(UInt8(ascii: "["))
+            out.text(Self.metadataID)
+            for index in record.pointee.metadata.indices {
+                let key = record.pointee.metadata[index].key
+                // A PARAM-NAME is ASCII: its first byte is its first character.
+                if Self.isParamName(key) && key.utf8.first != UInt8(ascii: "_") {
+                    out.byte(UInt8(ascii: " "))
+                    out.text(key)
+                    out.text("=\"")
+                } else {
+                    out.text(" _")
+                    out.decimal(UInt64(index))
+                    out.text(".k=\"")
+                    out.paramValue(key)
+                    out.text("\" _")
+                    out.decimal(UInt64(index))
+                    out.text(".v=\"")
+                }
+                out.paramValue(record.pointee.metadata[index].value)
+                out.byte(UInt8(ascii: "\""))
+            }
+            out.byte(UInt8(ascii: "]"))
+        }
+        out.byte(UInt8(ascii: " "))
+        if let raw = record.pointee.messageBytes {
+            raw.withUnsafeBufferPointer { out.bytes($0) }
+        } else {
+            out.byte(0xEF)
+            out.byte(0xBB)
+            out.byte(0xBF)
+            out.text(record.pointee.message)
+        }
     }
 
     /// RFC 5424's PARAM-NAME: 1 to 32 of PRINTUSASCII except `=`, space, `]` and `"`.
@@ -155,19 +337,12 @@ package struct SyslogFormatter: Sendable {
         }
     }
 
-    /// PARAM-VALUE: `"`, `\` and `]` escaped with a backslash; everything else as it is.
-    package static func appendParamValue(_ value: String, to out: inout [UInt8]) {
-        var value = value
-        value.withUTF8 { utf8 in
-            var start = 0
-            for (index, byte) in utf8.enumerated()
-            where byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "]") {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index]))
-                out.append(UInt8(ascii: "\\"))
-                start = index
-            }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
-        }
+    /// Whether any of the eight bytes is `"`, `\` or `]` (exact for "any": a byte of
+    /// `word ^ pattern` is zero where the byte equals the pattern's).
+    static func hasByteToEscape(_ word: UInt64) -> Bool {
+        func hasZeroByte(_ v: UInt64) -> Bool { (v &- 0x0101_0101_0101_0101) & ~v & 0x8080_8080_8080_8080 != 0 }
+        return hasZeroByte(word ^ 0x2222_2222_2222_2222) || hasZeroByte(word ^ 0x5C5C_5C5C_5C5C_5C5C)
+            || hasZeroByte(word ^ 0x5D5D_5D5D_5D5D_5D5D)
     }
 
     /// A header field (HOSTNAME, APP-NAME): printable ASCII only (others become `_`), at most
@@ -179,21 +354,46 @@ package struct SyslogFormatter: Sendable {
         return bytes.isEmpty ? [UInt8(ascii: "-")] : bytes
     }
 
-    /// `header` appended, without an array on the way when the text needs no change.
-    static func appendHeader(_ text: String, limit: Int, to out: inout [UInt8]) {
-        var text = text
-        let clean = text.withUTF8 { utf8 in
-            guard !utf8.isEmpty, utf8.count <= limit, utf8.allSatisfy({ $0 >= 33 && $0 <= 126 }) else { return false }
-            out.append(contentsOf: utf8)
-            return true
+    /// `header` written, without an array on the way when the text needs no change.
+    private static func writeHeader(_ text: String, limit: Int, to out: inout Writer, scratch: inout Scratch) {
+        let clean =
+            text.utf8.withContiguousStorageIfAvailable { utf8 in
+                guard !utf8.isEmpty, utf8.count <= limit, utf8.allSatisfy({ $0 >= 33 && $0 <= 126 }) else {
+                    return false
+                }
+                out.bytes(utf8)
+                return true
+            } ?? false
+        if !clean {
+            scratch.bytes = header(text, limit: limit)
+            scratch.bytes.withUnsafeBufferPointer { out.bytes($0) }
         }
-        if !clean { out.append(contentsOf: header(text, limit: limit)) }
     }
 
     /// RFC 3339 in UTC with microseconds, as RFC 5424's TIMESTAMP allows (at most 6 digits).
-    static func appendTimestamp(micros: Int64, to out: inout [UInt8]) {
+    /// The date and time are computed once per second (`scratch`), the microseconds each time.
+    private static func writeTimestamp(micros: Int64, to out: inout Writer, scratch: inout Scratch) {
         let second = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+        if second != scratch.second {
+            scratch.second = second
+            scratch.dateAndTime = dateAndTime(second: second)
+        }
+        scratch.dateAndTime.withUnsafeBufferPointer { out.bytes($0) }
+        // Constant divisors: the compiler makes them multiplications.
         let fraction = Int(micros - second * 1_000_000)
+        out.byte(UInt8(48 + fraction / 100_000))
+        out.byte(UInt8(48 + fraction / 10_000 % 10))
+        out.byte(UInt8(48 + fraction / 1000 % 10))
+        out.byte(UInt8(48 + fraction / 100 % 10))
+        out.byte(UInt8(48 + fraction / 10 % 10))
+        out.byte(UInt8(48 + fraction % 10))
+        out.byte(UInt8(ascii: "Z"))
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.` of a second since the epoch, UTC.
+    private static func dateAndTime(second: Int64) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(20)
         var t = time_t(second)
         var parts = tm()
         gmtime_r(&t, &parts)
@@ -217,7 +417,6 @@ package struct SyslogFormatter: Sendable {
         out.append(UInt8(ascii: ":"))
         digits(Int(parts.tm_sec), 2)
         out.append(UInt8(ascii: "."))
-        digits(fraction, 6)
-        out.append(UInt8(ascii: "Z"))
+        return out
     }
 }
