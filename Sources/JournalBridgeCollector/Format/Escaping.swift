@@ -62,17 +62,10 @@ package enum LineEscaping {
         }
     }
 
-    /// Whether none of the eight bytes in `word` needs an escape or a look: each is 0x20...0x7E
-    /// and no backslash (the word-at-a-time tests of "Bit Twiddling Hacks": a byte below N, a
-    /// byte equal to N).
+    /// Whether none of the eight bytes needs an escape or a look: each is 0x20...0x7E and no backslash.
     @inline(__always)
-    private static func isPlain(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let below0x20 = (word &- ones &* 0x20) & ~word & highs
-        let isBackslash = ((word ^ (ones &* 0x5C)) &- ones) & ~(word ^ (ones &* 0x5C)) & highs
-        let isDelete = ((word ^ (ones &* 0x7F)) &- ones) & ~(word ^ (ones &* 0x7F)) & highs
-        return (word & highs) | below0x20 | isBackslash | isDelete == 0
+    private static func isPlain(_ word: ByteWord) -> Bool {
+        !(word.containsNonASCII || word.containsByte(below: 0x20) || word.contains(backslash) || word.contains(0x7F))
     }
 
     static func appendEscaped(utf8: UnsafeBufferPointer<UInt8>, validate: Bool, to out: inout [UInt8]) {
@@ -82,7 +75,7 @@ package enum LineEscaping {
         let n = utf8.count
         while i < n {
             // Eight plain bytes at a time (the common case: a line of printable ASCII).
-            while i + 8 <= n, isPlain(UnsafeRawPointer(utf8.baseAddress! + i).loadUnaligned(as: UInt64.self)) { i += 8 }
+            while i + 8 <= n, isPlain(ByteWord(utf8.baseAddress! + i)) { i += 8 }
             guard i < n else { break }
             let byte = utf8[i]
             if byte >= 0x20 && byte < 0x7F && byte != backslash {

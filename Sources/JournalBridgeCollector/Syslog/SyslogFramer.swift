@@ -164,17 +164,13 @@ package struct SyslogFramer: Sendable {
         }
     }
 
-    /// Where the first LF or NUL in `bytes` is, or `bytes.count`: eight bytes at a time (the
-    /// zero-byte test of "Bit Twiddling Hacks", on the word and on the word XOR LFs), then the
-    /// byte itself.
+    /// Where the first LF or NUL in `bytes` is, or `bytes.count`: eight bytes at a time
+    /// (`ByteWord`), then the byte itself.
     package static func lineEnd(_ bytes: UnsafeRawBufferPointer) -> Int {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
         var index = 0
         while index + 8 <= bytes.count {
-            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            let lineFeeds = word ^ (ones &* 0x0A)
-            if ((word &- ones) & ~word | (lineFeeds &- ones) & ~lineFeeds) & highs != 0 { break }
+            let word = ByteWord(bytes.baseAddress! + index)
+            if word.contains(UInt8(ascii: "\n")) || word.contains(0) { break }
             index += 8
         }
         while index < bytes.count, bytes[index] != UInt8(ascii: "\n"), bytes[index] != 0 { index += 1 }

@@ -196,7 +196,7 @@ package struct SyslogFormatter: Sendable {
                 while index < utf8.count {
                     // Eight bytes at a time while none of them needs escaping: most values need none.
                     if index + 8 <= utf8.count,
-                        !SyslogFormatter.hasByteToEscape(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                        !SyslogFormatter.hasByteToEscape(ByteWord(base + index))
                     {
                         index += 8
                         continue
@@ -337,12 +337,9 @@ package struct SyslogFormatter: Sendable {
         }
     }
 
-    /// Whether any of the eight bytes is `"`, `\` or `]` (exact for "any": a byte of
-    /// `word ^ pattern` is zero where the byte equals the pattern's).
-    static func hasByteToEscape(_ word: UInt64) -> Bool {
-        func hasZeroByte(_ v: UInt64) -> Bool { (v &- 0x0101_0101_0101_0101) & ~v & 0x8080_8080_8080_8080 != 0 }
-        return hasZeroByte(word ^ 0x2222_2222_2222_2222) || hasZeroByte(word ^ 0x5C5C_5C5C_5C5C_5C5C)
-            || hasZeroByte(word ^ 0x5D5D_5D5D_5D5D_5D5D)
+    /// Whether any of the eight bytes is `"`, `\` or `]`.
+    static func hasByteToEscape(_ word: ByteWord) -> Bool {
+        word.contains(UInt8(ascii: "\"")) || word.contains(UInt8(ascii: "\\")) || word.contains(UInt8(ascii: "]"))
     }
 
     /// A header field (HOSTNAME, APP-NAME): printable ASCII only (others become `_`), at most
