@@ -20,14 +20,11 @@ import Synchronization
 final class SyslogDatagramLoop: SyslogLoop, @unchecked Sendable {
     /// Datagrams read before the batch is routed: one `route` call per batch keeps up with floods.
     static let batch = 256
-    /// Seconds between two reports of kernel drops (the first is at once).
-    static let reportInterval: UInt64 = 10_000_000_000
 
     func run() {
         var buffer = [UInt8](repeating: 0, count: settings.maximumMessageBytes)
         var info = c_jb_datagram_info()
-        var reportedDrops = 0
-        var lastReport: UInt64 = 0
+        var dropReport = GrowthReport()
         var failure: Int32 = 0
         var stopping = false
         while true {
@@ -86,15 +83,12 @@ final class SyslogDatagramLoop: SyslogLoop, @unchecked Sendable {
             }
             delivery.deliver(records, sources: sources)
             let drops = counters.kernelDrops.load(ordering: .relaxed)
-            let now = MonotonicClock.now()
-            if drops > reportedDrops && (stopping || lastReport == 0 || now &- lastReport >= Self.reportInterval) {
+            if let new = dropReport.due(drops, force: stopping) {
                 context.event(
                     .warning,
-                    "\(settings.endpoint): the kernel dropped \(drops - reportedDrops) datagrams (receive queue full; \(drops) in all)",
+                    "\(settings.endpoint): the kernel dropped \(new) datagrams (receive queue full; \(drops) in all)",
                     metadata: [MetadataField("input", settings.endpoint.name)]
                 )
-                reportedDrops = drops
-                lastReport = now
             }
             if stopping && drained { return }
         }

@@ -8,10 +8,10 @@ class SyslogLoop: @unchecked Sendable {
     let wake: Int32
     let settings: SyslogInputSettings
     let counters: SyslogCounters
-    let context: InputContext
     /// Rate limit and counters per input and source, as the bridge input's; one per input,
     /// shared by its threads.
     let delivery: SyslogDelivery
+    var context: InputContext { delivery.context }
 
     init(socket: Int32, wake: Int32, settings: SyslogInputSettings, counters: SyslogCounters, delivery: SyslogDelivery)
     {
@@ -19,7 +19,24 @@ class SyslogLoop: @unchecked Sendable {
         self.wake = wake
         self.settings = settings
         self.counters = counters
-        self.context = delivery.context
         self.delivery = delivery
+    }
+
+    /// A count an input says through the sinks as it grows (kernel drops, refused
+    /// connections): at its first growth, then at most once each `interval`, and at stop.
+    struct GrowthReport {
+        static let interval: UInt64 = 10_000_000_000
+        private var reported = 0
+        private var last: UInt64 = 0
+
+        /// How much `count` grew since it was last said, when it is time to say it (`force`:
+        /// at stop); nil otherwise. Returning a number counts it as said.
+        mutating func due(_ count: Int, force: Bool) -> Int? {
+            guard count > reported else { return nil }
+            let now = MonotonicClock.now()
+            guard force || last == 0 || now &- last >= Self.interval else { return nil }
+            defer { (reported, last) = (count, now) }
+            return count - reported
+        }
     }
 }

@@ -30,12 +30,8 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
     final class StreamShares: Sendable {
         /// Read once a turn by each thread: a lock costs nothing here.
         private let counts: Mutex<[Int]>
-        let threads: Int
 
-        init(threads: Int) {
-            self.threads = max(1, threads)
-            counts = Mutex([Int](repeating: 0, count: self.threads))
-        }
+        init(threads: Int) { counts = Mutex([Int](repeating: 0, count: max(1, threads))) }
 
         func set(_ thread: Int, _ count: Int) { counts.withLock { $0[thread] = count } }
 
@@ -58,9 +54,8 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
     var listener: Int32 { socket }
     var connections: [Int32: Connection] = [:]
     var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-    /// When refused connections were last reported, and how many had been.
-    var lastRefusalReport: UInt64 = 0
-    var reportedRefusals = 0
+    /// Refused connections, said through the sinks as they grow (by the first thread only).
+    var refusalReport = GrowthReport()
     /// Out of descriptors (EMFILE, ENFILE): the listener is not polled until then, or it would wake the loop at once, forever.
     var acceptPausedUntil: UInt64 = 0
     /// This thread's place among the input's (`shares`); the first also reports refused connections.
@@ -91,7 +86,7 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
                 drainAndCloseAll()
                 return
             }
-            if fds[1].revents != 0 { acceptAll() }
+            if fds[1].revents != 0 { acceptOne() }
             for (index, fd) in order.enumerated() where fds[index + 2].revents != 0 {
                 read(fd, turns: 1)
             }
@@ -100,54 +95,55 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
         }
     }
 
-    /// Accepts what waits, one connection a turn when the input has other threads (so that
-    /// they share the connections), all of it otherwise.
-    private func acceptAll() {
-        for _ in 0..<(shares.threads > 1 ? 1 : Int.max) {
-            var text = [CChar](repeating: 0, count: 64)
-            let fd = c_jb_accept_peer(listener, &text, UInt(text.count))
-            if fd < 0 {
-                // EAGAIN: none left. Out of descriptors: pause accepting for 100 ms (the pending
-                // connections wait in the backlog). Anything else: the next turn tries again.
-                if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM {
-                    acceptPausedUntil = MonotonicClock.now() &+ 100_000_000
-                }
+    /// Accepts one waiting connection: one a turn, so that the input's threads share them (the
+    /// listener stays readable while more wait, and the next turn comes at once).
+    private func acceptOne() {
+        var text = [CChar](repeating: 0, count: 64)
+        let fd = c_jb_accept_peer(listener, &text, UInt(text.count))
+        if fd < 0 {
+            // EAGAIN: none left. Out of descriptors: pause accepting for 100 ms (the pending
+            // connections wait in the backlog). Anything else: the next turn tries again.
+            if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM {
+                acceptPausedUntil = MonotonicClock.now() &+ 100_000_000
+            }
+            return
+        }
+        // The input's connections are counted across its threads: the slot is taken first, so
+        // that two threads accepting at once cannot both pass `maxConnections`.
+        if counters.openConnections.add(1, ordering: .relaxed).newValue > settings.maxConnections
+            || !context.budget.reserveFrame(settings.maximumMessageBytes, large: true)
+        {
+            counters.openConnections.subtract(1, ordering: .relaxed)
+            Glibc.close(fd)
+            counters.refusedConnections.add(1, ordering: .relaxed)
+            return
+        }
+        let origin: Origin
+        var peer: String?
+        var unit: String?
+        if settings.endpoint.isUnix {
+            guard let credentials = try? UnixSocket.peerCredentials(fd) else {
+                context.budget.releaseFrame(settings.maximumMessageBytes)
+                counters.openConnections.subtract(1, ordering: .relaxed)
+                Glibc.close(fd)  // no kernel identity, no records: the truth is the kernel's
+                counters.refusedConnections.add(1, ordering: .relaxed)
                 return
             }
-            if counters.openConnections.load(ordering: .relaxed) >= settings.maxConnections
-                || !context.budget.reserveFrame(settings.maximumMessageBytes, large: true)
-            {
-                Glibc.close(fd)
-                counters.refusedConnections.add(1, ordering: .relaxed)
-                continue
-            }
-            let origin: Origin
-            var peer: String?
-            var unit: String?
-            if settings.endpoint.isUnix {
-                guard let credentials = try? UnixSocket.peerCredentials(fd) else {
-                    context.budget.releaseFrame(settings.maximumMessageBytes)
-                    Glibc.close(fd)  // no kernel identity, no records: the truth is the kernel's
-                    counters.refusedConnections.add(1, ordering: .relaxed)
-                    continue
-                }
-                origin = Origin(
-                    pid: credentials.pid, uid: credentials.uid, gid: credentials.gid,
-                    identifier: settings.defaultIdentifier)
-                let identity = PeerIdentity.capture(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
-                unit = identity.unit ?? identity.userUnit
-            } else {
-                origin = SyslogRecords.networkOrigin(identifier: settings.defaultIdentifier)
-                peer = String(cString: text)
-            }
-            connections[fd] = Connection(
-                framer: SyslogFramer(maximumMessageBytes: settings.maximumMessageBytes), origin: origin, peer: peer,
-                unit: unit,
-                source: peer.flatMap { $0.isEmpty ? nil : SyslogDelivery.source(of: origin, unit: nil, peer: $0) })
-            counters.connections.add(1, ordering: .relaxed)
-            counters.openConnections.add(1, ordering: .relaxed)
-            shares.set(index, connections.count)
+            origin = Origin(
+                pid: credentials.pid, uid: credentials.uid, gid: credentials.gid,
+                identifier: settings.defaultIdentifier)
+            let identity = PeerIdentity.capture(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
+            unit = identity.unit ?? identity.userUnit
+        } else {
+            origin = SyslogRecords.networkOrigin(identifier: settings.defaultIdentifier)
+            peer = String(cString: text)
         }
+        connections[fd] = Connection(
+            framer: SyslogFramer(maximumMessageBytes: settings.maximumMessageBytes), origin: origin, peer: peer,
+            unit: unit,
+            source: peer.flatMap { $0.isEmpty ? nil : SyslogDelivery.source(of: origin, unit: nil, peer: $0) })
+        counters.connections.add(1, ordering: .relaxed)
+        shares.set(index, connections.count)
     }
 
     /// Reads up to `turns` chunks of `fd`, routes what they complete; closes it at EOF or an error.
@@ -226,16 +222,12 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
 
     private func reportRefusals(force: Bool) {
         guard index == 0 else { return }  // one thread says it for the input
-        let refused = counters.refusedConnections.load(ordering: .relaxed)
-        guard refused > reportedRefusals else { return }
-        let now = MonotonicClock.now()
-        guard force || lastRefusalReport == 0 || now &- lastRefusalReport >= 10_000_000_000 else { return }
+        guard let new = refusalReport.due(counters.refusedConnections.load(ordering: .relaxed), force: force)
+        else { return }
         context.event(
             .warning,
-            "\(settings.endpoint): refused \(refused - reportedRefusals) connections (\(settings.maxConnections) open, the memory limit reached, or no peer credentials)",
+            "\(settings.endpoint): refused \(new) connections (\(settings.maxConnections) open, the memory limit reached, or no peer credentials)",
             metadata: [MetadataField("input", settings.endpoint.name)]
         )
-        reportedRefusals = refused
-        lastRefusalReport = now
     }
 }
