@@ -3,7 +3,8 @@ struct BenchSummary {
     let options: JournalBridgeCommand.Bench
     let runs: [BenchRun]
 
-    private func median(_ values: [Double]) -> Double {
+    /// The median of `values` (of the middle two for an even count), 0 for none: every bench table's.
+    static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
         guard !sorted.isEmpty else { return 0 }
         return sorted.count % 2 == 1
@@ -12,18 +13,18 @@ struct BenchSummary {
 
     var records: Int { runs.first?.records ?? 0 }
     var missing: Int { runs.reduce(0) { $0 + max($1.missingFiles ?? 0, $1.missingJournald ?? 0) } }
-    var rate: Double { median(runs.map(\.recordsPerSecond)) }
+    var rate: Double { Self.median(runs.map(\.recordsPerSecond)) }
     var ceiling: Double? {
-        runs.contains { $0.ceilingPerSecond == nil } ? nil : median(runs.map { $0.ceilingPerSecond! })
+        runs.contains { $0.ceilingPerSecond == nil } ? nil : Self.median(runs.map { $0.ceilingPerSecond! })
     }
     var ratio: Double? {
         runs.contains { $0.ceilingPerSecond == nil }
-            ? nil : median(runs.map { $0.recordsPerSecond / $0.ceilingPerSecond! })
+            ? nil : Self.median(runs.map { $0.recordsPerSecond / $0.ceilingPerSecond! })
     }
-    var peak: Double { median(runs.map { Double($0.peakRSS) }) }
+    var peak: Double { Self.median(runs.map { Double($0.peakRSS) }) }
 
     private func median(optional values: [Double?]) -> Double? {
-        values.contains { $0 == nil } ? nil : median(values.map { $0! })
+        values.contains { $0 == nil } ? nil : Self.median(values.map { $0! })
     }
 
     var table: String {
@@ -31,7 +32,7 @@ struct BenchSummary {
             name.padding(to: 44) + value
         }
         func calls(_ p: [Percentiles]) -> String {
-            "\(format(median(p.map(\.p50)))) / \(format(median(p.map(\.p99)))) / \(format(median(p.map(\.p999)))) µs"
+            "\(format(Self.median(p.map(\.p50)))) / \(format(Self.median(p.map(\.p99)))) / \(format(Self.median(p.map(\.p999)))) µs"
         }
         var lines = [
             "journal-bridge bench: \(options.workers) workers x \(options.records) records (\(options.recordSize) B, \(options.metadata) metadata), sinks \(options.sinks); medians of \(runs.count) run\(runs.count == 1 ? "" : "s")",
@@ -61,20 +62,20 @@ struct BenchSummary {
                 lines.append(
                     row(
                         "ratio to that ceiling",
-                        format(median(runs.map { $0.recordsPerSecond / $0.shapedCeilingPerSecond! }))))
+                        format(Self.median(runs.map { $0.recordsPerSecond / $0.shapedCeilingPerSecond! }))))
             }
         }
         for (index, url) in options.forward.enumerated() {
-            let forward = median(runs.map { $0.forwardPerSecond[index] })
+            let forward = Self.median(runs.map { $0.forwardPerSecond[index] })
             lines.append(
                 row(
                     "forward \(url)",
-                    "\(Int(forward)) records/s  (ratio to end to end: \(format(median(runs.map { $0.forwardPerSecond[index] / $0.recordsPerSecond }))))"
+                    "\(Int(forward)) records/s  (ratio to end to end: \(format(Self.median(runs.map { $0.forwardPerSecond[index] / $0.recordsPerSecond }))))"
                 ))
         }
         lines.append(
             row(
-                "log call, paced at \(Int(median(runs.map(\.pacedRate)))) /s: p50 / p99 / p99.9",
+                "log call, paced at \(Int(Self.median(runs.map(\.pacedRate)))) /s: p50 / p99 / p99.9",
                 calls(runs.map(\.paced))))
         lines.append(row("log call, saturated: p50 / p99 / p99.9", calls(runs.map(\.saturated))))
         lines.append(row("collector peak RSS", "\(format(peak / 1_048_576, digits: 1)) MiB"))
@@ -102,17 +103,17 @@ struct BenchSummary {
                     format($0, digits: 3)
                 } ?? "null"
             ),
-            ("paced_rate_per_second", format(median(runs.map(\.pacedRate)), digits: 0)),
-            ("call_p50_us", format(median(runs.map(\.paced.p50)), digits: 3)),
-            ("call_p99_us", format(median(runs.map(\.paced.p99)), digits: 3)),
-            ("call_p999_us", format(median(runs.map(\.paced.p999)), digits: 3)),
-            ("saturated_call_p50_us", format(median(runs.map(\.saturated.p50)), digits: 3)),
-            ("saturated_call_p99_us", format(median(runs.map(\.saturated.p99)), digits: 3)),
-            ("saturated_call_p999_us", format(median(runs.map(\.saturated.p999)), digits: 3)),
+            ("paced_rate_per_second", format(Self.median(runs.map(\.pacedRate)), digits: 0)),
+            ("call_p50_us", format(Self.median(runs.map(\.paced.p50)), digits: 3)),
+            ("call_p99_us", format(Self.median(runs.map(\.paced.p99)), digits: 3)),
+            ("call_p999_us", format(Self.median(runs.map(\.paced.p999)), digits: 3)),
+            ("saturated_call_p50_us", format(Self.median(runs.map(\.saturated.p50)), digits: 3)),
+            ("saturated_call_p99_us", format(Self.median(runs.map(\.saturated.p99)), digits: 3)),
+            ("saturated_call_p999_us", format(Self.median(runs.map(\.saturated.p999)), digits: 3)),
             ("collector_peak_rss_bytes", format(peak, digits: 0)),
             (
                 "forward_per_second",
-                "{\(options.forward.enumerated().map { index, url in "\"\(url)\":\(format(median(runs.map { $0.forwardPerSecond[index] }), digits: 0))" }.joined(separator: ","))}"
+                "{\(options.forward.enumerated().map { index, url in "\"\(url)\":\(format(Self.median(runs.map { $0.forwardPerSecond[index] }), digits: 0))" }.joined(separator: ","))}"
             ),
             (
                 "per_run_records_per_second",
@@ -129,7 +130,8 @@ struct BenchSummary {
 }
 
 extension String {
-    fileprivate func padding(to width: Int) -> String {
+    /// The bench tables' first column: padded to `width`, one space at least.
+    func padding(to width: Int) -> String {
         count >= width ? self + " " : self + String(repeating: " ", count: width - count)
     }
 }

@@ -115,22 +115,17 @@ struct SyslogBench {
 
     /// Medians over the runs, as the table's lines.
     static func table(_ options: JournalBridgeCommand.Bench, mode: String, _ results: [Result]) -> String {
-        let rates = results.map(\.recordsPerSecond).sorted()
-        let median =
-            rates.count % 2 == 1 ? rates[rates.count / 2] : (rates[rates.count / 2 - 1] + rates[rates.count / 2]) / 2
-        func row(_ name: String, _ value: String) -> String {
-            name + String(repeating: " ", count: max(1, 44 - name.count)) + value
-        }
+        let median = BenchSummary.median(results.map(\.recordsPerSecond))
+        func row(_ name: String, _ value: String) -> String { name.padding(to: 44) + value }
         var ceiling: [String] = []
         for (name, values) in [
             ("journald ceiling, same run", results.compactMap(\.ceilingPerSecond)),
             ("journald ceiling, syslog-shaped entries", results.compactMap(\.shapedCeilingPerSecond)),
         ] where !values.isEmpty {
-            let sorted = values.sorted()
             ceiling.append(
                 row(
                     name,
-                    "\(Int(sorted[sorted.count / 2])) records/s  (runs: \(values.map { String(Int($0)) }.joined(separator: ", ")))"
+                    "\(Int(BenchSummary.median(values))) records/s  (runs: \(values.map { String(Int($0)) }.joined(separator: ", ")))"
                 ))
         }
         return

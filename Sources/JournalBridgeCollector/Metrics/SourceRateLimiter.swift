@@ -51,31 +51,27 @@ package final class SourceRateLimiter: Sendable {
                 key = SourceKey.other.identifier
             }
             var window = state.windows[key] ?? Window(start: now)
-            // Decided first, copied only if something is held back: the common case, a source
-            // within its share, hands the same array on. By index: no copy of each record.
+            // The common case, a batch within its source's share, hands the same array on; only a
+            // batch that reaches the burst is copied, record by record. By index: no copy to count.
             func isExempt(_ index: Int) -> Bool { limit.exemptLevel.map { records[index].level >= $0 } ?? false }
             var suppressed = 0
-            var keep: [Bool]?
+            var admitted = records
             let counted = records.indices.reduce(0) { $0 + (isExempt($1) ? 0 : 1) }
             if window.admitted + counted <= limit.burst {
                 window.admitted += counted
             } else {
-                var kept = [Bool](repeating: true, count: records.count)
-                for index in records.indices where !isExempt(index) {
-                    if window.admitted < limit.burst {
+                admitted = []
+                admitted.reserveCapacity(records.count)
+                for index in records.indices {
+                    if isExempt(index) {
+                        admitted.append(records[index])
+                    } else if window.admitted < limit.burst {
                         window.admitted += 1
+                        admitted.append(records[index])
                     } else {
-                        kept[index] = false
                         suppressed += 1
                     }
                 }
-                keep = kept
-            }
-            var admitted = records
-            if let keep, suppressed > 0 {
-                admitted = []
-                admitted.reserveCapacity(records.count - suppressed)
-                for index in records.indices where keep[index] { admitted.append(records[index]) }
             }
             window.suppressed += suppressed
             if state.windows[key] == nil {

@@ -35,7 +35,10 @@ public final class ConsoleSink: LogSink {
     /// Writes one line per record.
     public func write(_ records: [LogRecord]) {
         state.withLock { state in
-            for index in records.indices { state.formatter.append(records[index], to: &state.buffer) }
+            // Through the buffer's pointer, as the file sink: the records are read where they lie.
+            records.withUnsafeBufferPointer { records in
+                for index in records.indices { state.formatter.append(records[index], to: &state.buffer) }
+            }
             let fd = self.fd
             do {
                 try writeAll(fd, state.buffer)
