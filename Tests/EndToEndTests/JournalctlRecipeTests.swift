@@ -8,26 +8,8 @@ final class JournalctlRecipeTests: XCTestCase {
     private static let documentedIdentifier = "journal-bridge-demo"
     private static let documentedPID = "12345"
 
-    private var docPath: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/journalctl.md")
-            .standardized.path
-    }
-
-    /// The shell lines of the doc's ```sh blocks that run journalctl.
-    private func recipes() throws -> [String] {
-        let text = try String(contentsOfFile: docPath, encoding: .utf8)
-        var inBlock = false
-        var found: [String] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("## Syslog") { break }  // SyslogRecipeTests runs those
-            if line.hasPrefix("```") {
-                inBlock = line == "```sh"
-            } else if inBlock && line.hasPrefix("journalctl ") {
-                found.append(String(line))
-            }
-        }
-        return found
-    }
+    /// The recipes before the "Syslog messages" section (SyslogRecipeTests runs those).
+    private func recipes() throws -> [String] { try JournalctlRecipes.lines(until: "## Syslog") }
 
     func testEveryRecipeReturnsTheRecordsItPromises() throws {
         let identifier = Journal.uniqueIdentifier("jbrecipe")

@@ -9,26 +9,8 @@ import Glibc
 /// Runs the journalctl recipes of docs/journalctl.md's "Syslog messages" section, as written
 /// there, on messages a real client (Python's socket module) sent to the datagram input.
 final class SyslogRecipeTests: XCTestCase {
-    private var docPath: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/journalctl.md")
-            .standardized.path
-    }
-
-    private func recipes() throws -> [String] {
-        let text = try String(contentsOfFile: docPath, encoding: .utf8)
-        var inSection = false
-        var inBlock = false
-        var found: [String] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("## ") { inSection = line.hasPrefix("## Syslog") }
-            if line.hasPrefix("```") {
-                inBlock = line == "```sh"
-            } else if inSection && inBlock && line.hasPrefix("journalctl ") {
-                found.append(String(line))
-            }
-        }
-        return found
-    }
+    /// The "Syslog messages" section's recipes.
+    private func recipes() throws -> [String] { try JournalctlRecipes.lines(from: "## Syslog", until: "## ") }
 
     func testEverySyslogRecipeReturnsTheMessagesItPromises() throws {
         let daemon = try SyslogInputTests.SyslogDaemon()
