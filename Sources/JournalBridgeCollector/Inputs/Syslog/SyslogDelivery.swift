@@ -12,7 +12,7 @@ final class SyslogDelivery: Sendable {
     let counters: SyslogCounters
     /// What the counters showed when last passed on: parse failures, cut, kernel drops, refused.
     /// Under a lock: each growth is passed on once, whichever thread notices it.
-    private let passed = Mutex((0, 0, 0, 0))
+    private let passed = ConditionLock((0, 0, 0, 0))
 
     init(input: String, context: InputContext, counters: SyslogCounters) {
         self.input = input

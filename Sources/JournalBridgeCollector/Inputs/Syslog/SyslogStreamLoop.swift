@@ -29,9 +29,9 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
     /// How many connections each thread of the input holds; the input makes one for all of them.
     final class StreamShares: Sendable {
         /// Read once a turn by each thread: a lock costs nothing here.
-        private let counts: Mutex<[Int]>
+        private let counts: ConditionLock<[Int]>
 
-        init(threads: Int) { counts = Mutex([Int](repeating: 0, count: max(1, threads))) }
+        init(threads: Int) { counts = ConditionLock([Int](repeating: 0, count: max(1, threads))) }
 
         func set(_ thread: Int, _ count: Int) { counts.withLock { $0[thread] = count } }
 
