@@ -64,7 +64,9 @@ package enum JournaldCeiling {
         records: Int, identifier: String, recordSize: Int
     ) throws(SystemError) -> Result {
         let sink = JournaldSink()
-        let origin = Origin(pid: getppid(), uid: getuid(), gid: getgid(), identifier: "unknown")
+        var origin = Origin(pid: getppid(), uid: getuid(), gid: getgid(), identifier: "unknown")
+        // As the datagram input names its sender: the facts read once (PeerIdentityCache).
+        origin.identity = PeerIdentity.capture(pid: origin.pid, uid: origin.uid, gid: origin.gid)
         let counters = SyslogCounters()
         let head = "<14>Nov 28 12:00:00 benchhost \(identifier)[\(getpid())]: s0 seq:"
         return try timed(records: records, identifier: identifier) { i in

@@ -93,7 +93,7 @@ final class SyslogInputTests: XCTestCase {
         XCTAssertEqual(rfc5424["JB_PID"], String(pid), "the kernel's pid")
         XCTAssertEqual(rfc5424["JB_UID"], String(getuid()))
         XCTAssertEqual(rfc5424["JB_GID"], String(getgid()))
-        XCTAssertNotEqual(rfc5424["OBJECT_PID"], "4242", "OBJECT_PID is never the payload's")
+        XCTAssertNil(rfc5424["OBJECT_PID"], "the sender's facts are the collector's to read, never the payload's")
         XCTAssertNil(rfc5424["JB_SYSLOG_PEER"], "a Unix socket has no network peer")
         let rfc3164 = try XCTUnwrap(entries.first { $0["MESSAGE"] == "datagram three one six four" })
         XCTAssertEqual(rfc3164["PRIORITY"], "3")
@@ -194,17 +194,20 @@ final class SyslogInputTests: XCTestCase {
     }
 
     /// glibc's syslog(3) from a program whose /dev/log is the bridge's datagram socket (a private
-    /// mount namespace): the local RFC 3164 form, the kernel's pid.
+    /// mount namespace): the local RFC 3164 form, the kernel's pid; as root, the sender's facts
+    /// read by the collector (`PeerIdentityCache`) as `OBJECT_*`, and no `OBJECT_PID`.
     func testGlibcSyslogThroughDevLog() throws {
         let daemon = try SyslogDaemon()
         let tag = Journal.uniqueIdentifier("sl-glibc")
         let source = daemon.directory.file("sender.c")
         try """
         #include <syslog.h>
+        #include <unistd.h>
         int main(int argc, char **argv) {
             openlog(argv[1], LOG_PID, LOG_LOCAL3);
             for (int i = 0; i < 20; i++) syslog(i == 0 ? LOG_ERR : LOG_INFO, "glibc message %d", i);
             closelog();
+            sleep(1);  /* alive while the collector reads its /proc entry */
             return 0;
         }
         """.write(toFile: source, atomically: true, encoding: .utf8)
@@ -224,6 +227,12 @@ final class SyslogInputTests: XCTestCase {
         for entry in entries {
             XCTAssertEqual(entry["SYSLOG_FACILITY"], "19")
             XCTAssertEqual(entry["SYSLOG_PID"], entry["JB_PID"], "glibc claims its own pid, which the kernel confirms")
+            XCTAssertNil(entry["OBJECT_PID"], "the collector names the sender itself")
+            if geteuid() == 0 {  // the collector attributes only as root
+                XCTAssertEqual(entry["OBJECT_UID"], String(getuid()))
+                XCTAssertEqual(entry["OBJECT_COMM"], "sender")
+                XCTAssertEqual(entry["OBJECT_EXE"], binary)
+            }
         }
         XCTAssertEqual(entries.filter { $0["PRIORITY"] == "3" }.map { $0["MESSAGE"] }, ["glibc message 0"])
         XCTAssertEqual(daemon.stop(), 0, daemon.process.stderrText)

@@ -69,4 +69,27 @@ final class PeerIdentityTests: XCTestCase {
         let gone = PeerIdentity.capture(pid: Int32.max, uid: 5, gid: 6)
         XCTAssertEqual(gone, PeerIdentity(uid: 5, gid: 6))
     }
+
+    /// A datagram sender's facts are read once a second at most, per pid, uid and gid; the
+    /// cache never holds more than its capacity.
+    func testTheCacheReadsEachSenderOnceASecondAndStaysBounded() {
+        var reads: [Int32] = []
+        var cache = PeerIdentityCache { pid, uid, gid in
+            reads.append(pid)
+            return PeerIdentity(uid: uid, gid: gid, comm: "p\(pid)")
+        }
+        let second = PeerIdentityCache.refreshInterval
+        XCTAssertEqual(cache.identity(pid: 10, uid: 1, gid: 1, now: 5).comm, "p10")
+        XCTAssertEqual(cache.identity(pid: 10, uid: 1, gid: 1, now: 5 + second - 1).comm, "p10")
+        XCTAssertEqual(reads, [10], "read once within the interval")
+        _ = cache.identity(pid: 10, uid: 2, gid: 1, now: 6)
+        XCTAssertEqual(reads, [10, 10], "another uid with the same pid (reused) is read afresh")
+        _ = cache.identity(pid: 10, uid: 1, gid: 1, now: 5 + second)
+        XCTAssertEqual(reads, [10, 10, 10], "read again once the interval has passed")
+        for pid in Int32(100)..<Int32(100 + 3 * PeerIdentityCache.capacity) {
+            _ = cache.identity(pid: pid, uid: 1, gid: 1, now: 5 + second)
+            XCTAssertLessThanOrEqual(cache.count, PeerIdentityCache.capacity)
+        }
+        XCTAssertEqual(reads.count, 3 + 3 * PeerIdentityCache.capacity)
+    }
 }

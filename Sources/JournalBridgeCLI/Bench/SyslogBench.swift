@@ -128,6 +128,22 @@ struct SyslogBench {
                     "\(Int(BenchSummary.median(values))) records/s  (runs: \(values.map { String(Int($0)) }.joined(separator: ", ")))"
                 ))
         }
+        // Each run against the ceiling measured just before it: the machine's load moves both alike.
+        let ratios = results.compactMap { result in result.ceilingPerSecond.map { result.recordsPerSecond / $0 } }
+        if !ratios.isEmpty {
+            ceiling.append(
+                row(
+                    "end to end / ceiling, per run",
+                    "\(format(BenchSummary.median(ratios)))x median  (runs: \(ratios.map { format($0) }.joined(separator: ", ")))"
+                ))
+        }
+        if mode == "unix" {
+            // systemd (PID 1) makes it 512 at boot; the kernel's 10 makes every datagram hop a handoff per few messages.
+            let qlen = String(decoding: readAll("/proc/sys/net/unix/max_dgram_qlen"), as: UTF8.self)
+            ceiling.append(
+                row("net.unix.max_dgram_qlen", qlen.split(whereSeparator: \.isWhitespace).first.map(String.init) ?? "?")
+            )
+        }
         return
             ([
                 "journal-bridge bench --syslog \(mode): \(options.workers) senders x \(options.records) messages (\(options.recordSize) B), sinks \(options.sinks); medians of \(results.count) run\(results.count == 1 ? "" : "s")",

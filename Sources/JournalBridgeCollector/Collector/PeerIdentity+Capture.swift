@@ -13,7 +13,7 @@ extension PeerIdentity {
     /// each part that cannot be read is left out. When `/proc/<pid>` is gone or belongs to
     /// another uid than SO_PEERCRED's (the peer exited and its pid was reused, or it is not
     /// dumpable), only the kernel's uid and gid are kept: better no unit than a wrong one.
-    static func capture(pid: Int32, uid: UInt32, gid: UInt32, proc: String = "/proc") -> PeerIdentity {
+    package static func capture(pid: Int32, uid: UInt32, gid: UInt32, proc: String = "/proc") -> PeerIdentity {
         guard pid > 0,
             let directory = try? syscall(
                 "open \(proc)/\(pid)", { open("\(proc)/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC) })

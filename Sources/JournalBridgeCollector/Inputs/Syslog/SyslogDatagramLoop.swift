@@ -25,6 +25,7 @@ final class SyslogDatagramLoop: SyslogLoop, @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: settings.maximumMessageBytes)
         var info = c_jb_datagram_info()
         var dropReport = GrowthReport()
+        var identities = PeerIdentityCache()
         var failure: Int32 = 0
         var stopping = false
         while true {
@@ -54,14 +55,12 @@ final class SyslogDatagramLoop: SyslogLoop, @unchecked Sendable {
                     break
                 }
                 if info.has_drops != 0 { counters.kernelDrops.store(Int(info.drops), ordering: .relaxed) }
-                let origin: Origin
-                if settings.endpoint.isUnix {
-                    origin =
-                        info.has_credentials != 0
-                        ? Origin(pid: info.pid, uid: info.uid, gid: info.gid, identifier: settings.defaultIdentifier)
-                        : SyslogRecords.networkOrigin(identifier: settings.defaultIdentifier)
-                } else {
-                    origin = SyslogRecords.networkOrigin(identifier: settings.defaultIdentifier)
+                let receivedMicros = LogRecord.now()
+                var origin = SyslogRecords.networkOrigin(identifier: settings.defaultIdentifier)
+                if settings.endpoint.isUnix && info.has_credentials != 0 {
+                    origin = Origin(pid: info.pid, uid: info.uid, gid: info.gid, identifier: settings.defaultIdentifier)
+                    origin.identity = identities.identity(
+                        pid: info.pid, uid: info.uid, gid: info.gid, now: MonotonicClock.now())
                 }
                 let kept = min(Int(length), buffer.count)
                 let peer: String? =
@@ -74,12 +73,13 @@ final class SyslogDatagramLoop: SyslogLoop, @unchecked Sendable {
                     SyslogRecords.record(
                         UnsafeRawBufferPointer(rebasing: raw[0..<kept]), origin: origin, peer: peer,
                         droppedBytes: Int(length) - kept,
-                        receivedMicros: LogRecord.now(), counters: counters
+                        receivedMicros: receivedMicros, counters: counters
                     )
                 }
                 records.append(record)
-                // Per datagram, the sender's unit would cost a read of its cgroup: the uid and identifier say enough.
-                sources.append(SyslogDelivery.source(of: record.origin, unit: nil, peer: peer))
+                sources.append(
+                    SyslogDelivery.source(
+                        of: record.origin, unit: origin.identity.flatMap { $0.unit ?? $0.userUnit }, peer: peer))
             }
             delivery.deliver(records, sources: sources)
             let drops = counters.kernelDrops.load(ordering: .relaxed)

@@ -118,7 +118,7 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
             counters.refusedConnections.add(1, ordering: .relaxed)
             return
         }
-        let origin: Origin
+        var origin: Origin
         var peer: String?
         var unit: String?
         if settings.endpoint.isUnix {
@@ -132,11 +132,13 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
             origin = Origin(
                 pid: credentials.pid, uid: credentials.uid, gid: credentials.gid,
                 identifier: settings.defaultIdentifier)
+            // Read while the peer is alive, as the bridge input does; the journald sink sends it as `OBJECT_*`.
             let identity = PeerIdentity.capture(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
+            origin.identity = identity
             unit = identity.unit ?? identity.userUnit
         } else {
             origin = SyslogRecords.networkOrigin(identifier: settings.defaultIdentifier)
-            peer = String(cString: text)
+            peer = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
         connections[fd] = Connection(
             framer: SyslogFramer(maximumMessageBytes: settings.maximumMessageBytes), origin: origin, peer: peer,
