@@ -25,7 +25,7 @@ final class ForwardSinkTests: XCTestCase {
         let out = text(record)
         XCTAssertTrue(
             out.hasPrefix(
-                "<12>1 2023-11-14T22:13:20.123456Z host_one my_app 321 - [jb@32473 SYSLOG_IDENTIFIER=\"my app\" SYSLOG_PID=\"321\" JB_UID=\"1000\" JB_GID=\"100\" PRIORITY=\"4\" LOGGER_LEVEL=\"warning\" LOGGER_LABEL=\"app.db\" CODE_FILE=\"Sources/A.swift\" CODE_LINE=\"12\" CODE_FUNC=\"f()\" JB_SESSION=\"0000000000000abc\" JB_SEQ=\"7\" JB_TIMESTAMP=\"1700000000123456\"]"
+                "<12>1 2023-11-14T22:13:20.123456Z host_one my_app 321 - [jb@32473 SYSLOG_IDENTIFIER=\"my app\" JB_UID=\"1000\" JB_GID=\"100\" LOGGER_LABEL=\"app.db\" CODE_FILE=\"Sources/A.swift\" CODE_LINE=\"12\" CODE_FUNC=\"f()\" JB_SESSION=\"0000000000000abc\" JB_SEQ=\"7\"]"
             ), out)
         XCTAssertTrue(
             out.contains(
@@ -63,7 +63,11 @@ final class ForwardSinkTests: XCTestCase {
             fields.parameters.first { $0.name == name }.map { String(decoding: $0.value, as: UTF8.self) }
         }
         XCTAssertEqual(field("SYSLOG_IDENTIFIER"), record.origin.identifier)
-        XCTAssertEqual(field("LOGGER_LEVEL"), "trace")
+        XCTAssertEqual(field("LOGGER_LEVEL"), "trace", "said for trace only: PRI's severity 7 is also debug's")
+        XCTAssertEqual(parsed.priority.severity, 7)
+        for once in ["SYSLOG_PID", "PRIORITY", "JB_TIMESTAMP"] {
+            XCTAssertNil(field(once), "\(once) is in the header (PROCID, PRI, TIMESTAMP), not sent twice")
+        }
         XCTAssertEqual(field("JB_SEQ"), "99")
         XCTAssertEqual(field("JB_SESSION"), "0000000000000001")
         XCTAssertEqual(field("CODE_FUNC"), "g()")
@@ -124,7 +128,7 @@ final class ForwardSinkTests: XCTestCase {
             ] + awkwardRecords()
         let big = String(decoding: formatter.format(records[awkwardRecords().count]), as: UTF8.self)
         XCTAssertTrue(big.contains("SYSLOG_IDENTIFIER=\"\(escaped)\" "))
-        XCTAssertTrue(big.contains("LOGGER_LABEL=\"\(escaped)\" "))
+        XCTAssertTrue(big.contains("LOGGER_LABEL=\"\(escaped)\"]"))
         XCTAssertTrue(big.contains("[jbmeta@32473 _0.k=\"\(escaped)\" _0.v=\"\(escaped)\"] \u{FEFF}\(hostile)"))
         let block = formatter.format(records)
         XCTAssertEqual(block.count, records.count)
@@ -133,9 +137,10 @@ final class ForwardSinkTests: XCTestCase {
         }
     }
 
-    /// The bytes as the formatter wrote them one record at a time into an array of its own
-    /// (commit 6e919e3), before it wrote a batch straight into one block: their length and
-    /// FNV-1a hash.
+    /// The bytes the formatter writes for awkward records, pinned by their length and FNV-1a
+    /// hash, so that no change of the wire format goes unseen. Last changed on purpose when
+    /// the header's values stopped being sent twice (SYSLOG_PID, PRIORITY, JB_TIMESTAMP, and
+    /// LOGGER_LEVEL but for trace); `testNumbersAreWrittenAsTheirDecimalDigits` checks the digits.
     func testAwkwardRecordsByteForByte() {
         let formatter = SyslogFormatter(hostname: "h")
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -146,8 +151,34 @@ final class ForwardSinkTests: XCTestCase {
                 length += 1
             }
         }
-        XCTAssertEqual(length, 7865)
-        XCTAssertEqual(String(hash, radix: 16), "1d926c366c4479a5")
+        XCTAssertEqual(length, 6240)
+        XCTAssertEqual(String(hash, radix: 16), "4284500e49430f8e")
+    }
+
+    /// Every number of a message in its decimal digits, at each number of digits and at the
+    /// ends of its type: the sequence (UInt64), the line (UInt), the pid (Int32, negative too).
+    func testNumbersAreWrittenAsTheirDecimalDigits() throws {
+        var sequences: [UInt64] = [1, UInt64.max, UInt64.max - 1]
+        var power: UInt64 = 1
+        for _ in 0..<19 {
+            power *= 10
+            sequences += [power - 1, power, power + 1]
+        }
+        let formatter = SyslogFormatter(hostname: "h")
+        for (index, sequence) in sequences.enumerated() {
+            let line = UInt32(truncatingIfNeeded: sequence)
+            let pid: Int32 = index % 3 == 0 ? Int32.min : (index % 3 == 1 ? Int32.max : -Int32(index))
+            let record = LogRecord(
+                level: .info, timestampMicros: 1_795_853_552_000_001, label: "n", message: "m", file: "F.swift",
+                function: "f()", line: line, sequence: sequence,
+                origin: Origin(pid: pid, uid: UInt32.max, gid: 0, identifier: "n", session: 1))
+            let text = String(decoding: formatter.format(record), as: UTF8.self)
+            XCTAssertTrue(text.contains(" JB_SEQ=\"\(sequence)\""), text)
+            XCTAssertTrue(text.contains(" CODE_LINE=\"\(line)\""), text)
+            XCTAssertTrue(text.contains(" n \(pid) - ["), text)
+            XCTAssertTrue(text.contains(" JB_UID=\"4294967295\" JB_GID=\"0\""), text)
+            XCTAssertTrue(text.hasPrefix("<14>1 2026-11-28T08:12:32.000001Z h "), text)
+        }
     }
 
     func testParamNames() {

@@ -13,9 +13,10 @@ import Logging
 /// - APP-NAME: the identifier cut to 48 printable ASCII characters (others become `_`);
 ///   PROCID: the sender's pid. The identifier as sent is in the SD element.
 /// - `jb@32473` holds the fields under the names journald gets (`SYSLOG_IDENTIFIER`,
-///   `SYSLOG_PID`, `JB_UID`, `JB_GID`, `PRIORITY`, `LOGGER_LEVEL`, `LOGGER_LABEL`, `CODE_FILE`,
-///   `CODE_LINE`, `CODE_FUNC`, `JB_SESSION`, `JB_SEQ`, `JB_TIMESTAMP`), so one vocabulary
-///   serves `journalctl` and the central receiver.
+///   `JB_UID`, `JB_GID`, `LOGGER_LEVEL` for trace only, `LOGGER_LABEL`, `CODE_FILE`,
+///   `CODE_LINE`, `CODE_FUNC`, `JB_SESSION`, `JB_SEQ`), so one vocabulary serves `journalctl`
+///   and the central receiver; the header carries the rest once: PRI's severity is
+///   `PRIORITY`, PROCID `SYSLOG_PID`, TIMESTAMP `JB_TIMESTAMP` (the same microseconds).
 /// - `jbmeta@32473` holds the metadata, one PARAM per key. A key that is not a PARAM-NAME
 ///   (1-32 printable ASCII characters without `=`, space, `]`, `"`) or that starts with `_`
 ///   is sent as two PARAMs, `_N.k` (the key) and `_N.v` (the value), N its position: every
@@ -165,13 +166,15 @@ package struct SyslogFormatter: Sendable {
         }
 
         mutating func decimal(_ value: UInt64) {
-            // Digits counted first, then written from the last straight into place; constant
-            // divisors, which the compiler makes multiplications.
+            // Digits counted by comparison, then written from the last straight into place,
+            // two per division (`SyslogFormatter.digitPairs`); constant divisors, which the
+            // compiler makes multiplications. Most numbers here are short (a level, a pid),
+            // one is 16 digits (JB_TIMESTAMP) on every message.
             var digits = 1
-            var probe = value
-            while probe >= 10 {
-                probe /= 10
+            var limit: UInt64 = 10
+            while digits < 20 && value >= limit {
                 digits += 1
+                limit &*= 10
             }
             guard digits <= capacity - count else {
                 overflowed = true
@@ -179,11 +182,23 @@ package struct SyslogFormatter: Sendable {
             }
             var rest = value
             var index = count + digits
-            repeat {
-                index -= 1
-                base[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            } while rest > 0
+            SyslogFormatter.digitPairs.withUnsafeBufferPointer { pairs in
+                while rest >= 100 {
+                    let pair = Int(rest % 100) &* 2
+                    rest /= 100
+                    index -= 2
+                    base[index] = pairs[pair]
+                    base[index + 1] = pairs[pair + 1]
+                }
+                if rest >= 10 {
+                    let pair = Int(rest) &* 2
+                    index -= 2
+                    base[index] = pairs[pair]
+                    base[index + 1] = pairs[pair + 1]
+                } else {
+                    base[index - 1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest)
+                }
+            }
             count += digits
         }
 
@@ -191,6 +206,15 @@ package struct SyslogFormatter: Sendable {
         mutating func paramValue(_ value: String) {
             let done: Void? = value.utf8.withContiguousStorageIfAvailable { utf8 in
                 guard let base = utf8.baseAddress else { return }
+                if utf8.count < 8 {
+                    // A short value (a level, a label) in one word, zeros after it: one test.
+                    var word: UInt64 = 0
+                    withUnsafeMutableBytes(of: &word) { $0.baseAddress!.copyMemory(from: base, byteCount: utf8.count) }
+                    if !withUnsafeBytes(of: word, { SyslogFormatter.hasByteToEscape(ByteWord($0.baseAddress!)) }) {
+                        bytes(utf8)
+                        return
+                    }
+                }
                 var start = 0
                 var index = 0
                 while index < utf8.count {
@@ -264,12 +288,13 @@ package struct SyslogFormatter: Sendable {
             out.decimal(value)
             out.byte(UInt8(ascii: "\""))
         }
+        // Not sent twice: SYSLOG_PID is PROCID, PRIORITY is PRI's severity, JB_TIMESTAMP is
+        // TIMESTAMP (the same microseconds), and LOGGER_LEVEL only tells trace from debug (both
+        // 7), as in journald. SYSLOG_IDENTIFIER stays: APP-NAME may be a cut, cleaned copy.
         param(" SYSLOG_IDENTIFIER=\"", record.pointee.origin.identifier)
-        param(" SYSLOG_PID=\"", Int64(record.pointee.origin.pid))
         param(" JB_UID=\"", Int64(record.pointee.origin.uid))
         param(" JB_GID=\"", Int64(record.pointee.origin.gid))
-        param(" PRIORITY=\"", Int64(record.pointee.level.syslogPriority))
-        param(" LOGGER_LEVEL=\"", record.pointee.level.rawValue)
+        if record.pointee.level == .trace { param(" LOGGER_LEVEL=\"", record.pointee.level.rawValue) }
         param(" LOGGER_LABEL=\"", record.pointee.label)
         if !record.pointee.file.isEmpty {
             param(" CODE_FILE=\"", record.pointee.file)
@@ -291,7 +316,6 @@ package struct SyslogFormatter: Sendable {
             out.decimal(record.pointee.sequence)
             out.byte(UInt8(ascii: "\""))
         }
-        param(" JB_TIMESTAMP=\"", record.pointee.timestampMicros)
         out.byte(UInt8(ascii: "]"))
         if !record.pointee.metadata.isEmpty {
             out.byte(UInt8(ascii: "["))
@@ -327,6 +351,16 @@ package struct SyslogFormatter: Sendable {
             out.text(record.pointee.message)
         }
     }
+
+    /// "00" to "99", back to back: two digits of a number per division.
+    static let digitPairs: [UInt8] = {
+        var pairs: [UInt8] = []
+        for value in 0..<100 {
+            pairs.append(UInt8(ascii: "0") + UInt8(value / 10))
+            pairs.append(UInt8(ascii: "0") + UInt8(value % 10))
+        }
+        return pairs
+    }()
 
     /// RFC 5424's PARAM-NAME: 1 to 32 of PRINTUSASCII except `=`, space, `]` and `"`.
     package static func isParamName(_ key: String) -> Bool {
