@@ -71,6 +71,12 @@ public final class JournaldSink: LogSink {
     /// only from root, so only as root. The one home of that rule.
     public static var attributesObjectPIDByDefault: Bool { geteuid() == 0 }
 
+    /// A send that took longer waited for room in journald's queue (journald takes some 25 µs
+    /// an entry; a send that finds room takes a few).
+    static let fullQueueWait: UInt64 = 50_000
+    /// How long journald is left to drain its full queue before the next send (see `deliver`).
+    static let drainPause: useconds_t = 500
+
     /// The real `sd_journal_sendv`.
     package static let systemSendV: SendV = { sd_journal_sendv($0, $1) }
 
@@ -137,7 +143,17 @@ public final class JournaldSink: LogSink {
     /// Sends one record; false when journald is away (its socket is there but nobody reads it:
     /// journald stopped or killed outside systemd's socket activation), so the caller keeps it.
     private func deliver(_ record: LogRecord, _ state: inout State) -> Bool {
+        let started = MonotonicClock.now()
         let result = send(record, &state)
+        if MonotonicClock.now() &- started > Self.fullQueueWait {
+            // journald's queue was full: the send waited for it to take one entry. Sending the
+            // next at once would wait again, and so on, a wake-up for journald and two context
+            // switches for this thread per entry, which on a busy machine cost journald a tenth
+            // of its rate. Paused, journald drains a few dozen entries (its queue holds 512 under
+            // systemd, 11 ms of work) that then go in one go. The bench measured 41,400 -> 44,400
+            // syslog records/s into journald (`bench --syslog unix`, 4 rounds each, all won).
+            usleep(Self.drainPause)
+        }
         if result == -ECONNREFUSED { return false }
         if result < 0 {
             // Nothing else is worth a retry: EINVAL, EMSGSIZE, EFBIG come again for the same entry.
