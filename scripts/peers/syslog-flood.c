@@ -3,11 +3,14 @@
  * Unix datagram socket (the way /dev/log is used) or TCP (LF-terminated, RFC 6587
  * non-transparent framing). The same sender for journal-bridge and rsyslog in the bench.
  *
- *   syslog-flood unix PATH      SENDERS MESSAGES SIZE TAG
- *   syslog-flood tcp  HOST:PORT SENDERS MESSAGES SIZE TAG
+ *   syslog-flood unix  PATH      SENDERS MESSAGES SIZE TAG
+ *   syslog-flood local PATH      SENDERS MESSAGES SIZE TAG
+ *   syslog-flood tcp   HOST:PORT SENDERS MESSAGES SIZE TAG
  *
  * Each message: "<14>Nov 28 12:00:00 benchhost TAG[pid]: s<sender> seq:<n> <padding>" with
- * the padding bringing the text after the tag to SIZE bytes. Blocking sockets: a full queue
+ * the padding bringing the text after the tag to SIZE bytes; `local` sends glibc's form,
+ * without the hostname, over a Unix datagram socket (journald's own syslog socket parses the
+ * tag only in that form). Blocking sockets: a full queue
  * slows the sender, as with logger, glibc and Python. Exits 0 once every sender sent all.
  */
 #define _GNU_SOURCE
@@ -62,14 +65,15 @@ static int send_all(int fd, const char *data, size_t length, int tcp) {
     return 0;
 }
 
-static int sender(int tcp, const char *target, int index, long messages, int size, const char *tag) {
+static int sender(int tcp, int local, const char *target, int index, long messages, int size, const char *tag) {
     int fd = connect_target(tcp, target);
     if (fd < 0) { perror("syslog-flood: connect"); return 1; }
     char padding[65536];
     memset(padding, 'x', sizeof(padding));
     char message[70000];
     for (long n = 0; n < messages; n++) {
-        int head = snprintf(message, sizeof(message), "<14>Nov 28 12:00:00 benchhost %s[%d]: ", tag, getpid());
+        int head = snprintf(
+            message, sizeof(message), "<14>Nov 28 12:00:00 %s%s[%d]: ", local ? "" : "benchhost ", tag, getpid());
         int body = snprintf(message + head, sizeof(message) - head, "s%d seq:%ld ", index, n);
         int pad = size - body > 0 ? size - body : 0;
         if (pad > (int)sizeof(padding)) pad = sizeof(padding);
@@ -85,16 +89,17 @@ static int sender(int tcp, const char *target, int index, long messages, int siz
 
 int main(int argc, char **argv) {
     if (argc != 7) {
-        fprintf(stderr, "usage: syslog-flood unix|tcp PATH|HOST:PORT SENDERS MESSAGES SIZE TAG\n");
+        fprintf(stderr, "usage: syslog-flood unix|local|tcp PATH|HOST:PORT SENDERS MESSAGES SIZE TAG\n");
         return 64;
     }
     int tcp = strcmp(argv[1], "tcp") == 0;
+    int local = strcmp(argv[1], "local") == 0;
     int senders = atoi(argv[3]);
     long messages = atol(argv[4]);
     int size = atoi(argv[5]);
     for (int i = 0; i < senders; i++) {
         pid_t pid = fork();
-        if (pid == 0) _exit(sender(tcp, argv[2], i, messages, size, argv[6]));
+        if (pid == 0) _exit(sender(tcp, local, argv[2], i, messages, size, argv[6]));
         if (pid < 0) { perror("syslog-flood: fork"); return 1; }
     }
     int failed = 0, status;

@@ -25,6 +25,9 @@ struct SyslogBench {
         var ceilingPerSecond: Double?
         /// The same with the entries the input makes of these messages (`JournaldCeiling.measureSyslogShaped`).
         var shapedCeilingPerSecond: Double?
+        /// Over a Unix datagram socket: journald's own syslog socket fed by the same senders
+        /// (`journaldSyslogSocket`), the ceiling of this input with its transport's cost in it.
+        var devLogPerSecond: Double?
         var recordsPerSecond: Double { Double(records) / seconds }
     }
 
@@ -52,6 +55,7 @@ struct SyslogBench {
                 "journald ceiling: \(Int(ceiling ?? 0)) records/s, with syslog-shaped entries \(Int(shapedCeiling ?? 0)) records/s"
             )
         }
+        let devLog = useJournald && mode == "unix" ? try journaldSyslogSocket(sender: sender) : nil
         var sinks = SinkConfiguration(
             base: "\(directory)/syslog", consoleLevel: nil, journaldLevel: useJournald ? .debug : nil, maxBytes: 0,
             backupCount: 0
@@ -107,8 +111,34 @@ struct SyslogBench {
         return Result(
             records: total, seconds: seconds, missingFiles: missingFiles, missingJournald: missingJournald,
             kernelDrops: input.counters.kernelDrops.load(ordering: .relaxed), ceilingPerSecond: ceiling,
-            shapedCeilingPerSecond: shapedCeiling
+            shapedCeilingPerSecond: shapedCeiling, devLogPerSecond: devLog
         )
+    }
+
+    /// journald's own syslog socket (`/dev/log`'s target) taking the same messages from the
+    /// same senders: what journald stores per second when the datagrams go to it directly.
+    /// glibc's form (no hostname: journald finds the tag only there), under `<ID>-devlog`.
+    private func journaldSyslogSocket(sender: String) throws -> Double? {
+        let socket = "/run/systemd/journal/dev-log"
+        guard access(socket, W_OK) == 0 else { return nil }
+        let identifier = options.identifier + "-devlog"
+        let total = options.workers * options.records
+        let counter = try JournalCounter(identifier: identifier)
+        let start = MonotonicClock.now()
+        let pid = try ChildProcess.spawn(
+            sender,
+            ["local", socket, "\(options.workers)", "\(options.records)", "\(options.recordSize)", identifier])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        if status != 0 { throw RuntimeFailure("syslog sender failed (status \(status))") }
+        let (stored, at) = counter.wait(for: total, quiet: 15) { _ in }
+        guard stored >= total else {
+            progress("journald's syslog socket: \(stored) of \(total) stored (journald's own rate limit?)")
+            return nil
+        }
+        let rate = Double(total) / (Double(at - start) / 1e9)
+        progress("journald's own syslog socket, the same senders: \(Int(rate)) records/s")
+        return rate
     }
 
     private func countLines(_ path: String) -> Int { readAll(path).reduce(0) { $0 + ($1 == 10 ? 1 : 0) } }
@@ -121,6 +151,7 @@ struct SyslogBench {
         for (name, values) in [
             ("journald ceiling, same run", results.compactMap(\.ceilingPerSecond)),
             ("journald ceiling, syslog-shaped entries", results.compactMap(\.shapedCeilingPerSecond)),
+            ("journald's own syslog socket, same senders", results.compactMap(\.devLogPerSecond)),
         ] where !values.isEmpty {
             ceiling.append(
                 row(
@@ -130,6 +161,14 @@ struct SyslogBench {
         }
         // Each run against the ceiling measured just before it: the machine's load moves both alike.
         let ratios = results.compactMap { result in result.ceilingPerSecond.map { result.recordsPerSecond / $0 } }
+        let devLogRatios = results.compactMap { result in result.devLogPerSecond.map { result.recordsPerSecond / $0 } }
+        if !devLogRatios.isEmpty {
+            ceiling.append(
+                row(
+                    "end to end / journald's syslog socket",
+                    "\(format(BenchSummary.median(devLogRatios)))x median  (runs: \(devLogRatios.map { format($0) }.joined(separator: ", ")))"
+                ))
+        }
         if !ratios.isEmpty {
             ceiling.append(
                 row(
