@@ -88,6 +88,42 @@ final class HostileInputTests: XCTestCase {
             lines[3].hasSuffix(" : a\\xff\\xfeb\\xc3(zzzzz"), "invalid bytes escaped in the file: \(lines[3])")
     }
 
+    /// A record's time is any 64-bit number on the wire. The lowest ones trapped the file
+    /// sink's and the forward sink's clocks (`micros - 999_999` overflowed): one frame from any
+    /// client stopped the collector. Now each sink writes them, and journald has them as sent.
+    func testAnyTimeARecordCarriesIsWrittenByEverySink() throws {
+        let fixture = try CollectorFixture(
+            files: "t", journaldLevel: .trace,
+            sinks: { sinks in
+                // Formatted as it is buffered; no receiver is needed for that.
+                sinks.forward = [try ForwardDestination(parsing: "syslog+tcp://127.0.0.1:9")]
+                sinks.forwardLevel = .trace
+            })
+        defer { fixture.stop() }
+        let identifier = Journal.uniqueIdentifier("jb-time")
+        let client = try RawClient(path: fixture.socketPath)
+        client.send(.hello(Hello(session: .random(in: 1...UInt64.max), identifier: identifier)))
+        _ = client.nextFrame()
+        let times: [Int64] = [Int64.min, Int64.min + 1, -1, 0, Int64.max]
+        client.send(
+            .batch(
+                times.enumerated().map { index, micros in
+                    LogRecord(
+                        level: .error, timestampMicros: micros, message: "time \(index)", sequence: UInt64(index + 1),
+                        origin: .unattributed)
+                }))
+        guard case .ack(5)? = client.nextFrame() else { return XCTFail("not acknowledged") }
+        let entries = try Journal.entries(identifier: identifier, atLeast: 5)
+        XCTAssertEqual(
+            Set(entries.compactMap { $0["JB_TIMESTAMP"] }), Set(times.map(String.init)), "journald has each as sent")
+        fixture.collector.stop()
+        let lines = fixture.directory.lines("t_error.log")
+        XCTAssertEqual(lines.count, 5, "\(lines)")
+        for index in times.indices {
+            XCTAssertTrue(lines.contains { $0.hasSuffix(" : time \(index)") }, "\(lines)")
+        }
+    }
+
     func testThousandsOfIdleConnectionsAtTheDescriptorLimit() throws {
         let directory = try TemporaryDirectory()
         let socket = directory.file("c.sock")

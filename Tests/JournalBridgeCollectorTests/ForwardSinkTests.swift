@@ -63,7 +63,8 @@ final class ForwardSinkTests: XCTestCase {
             fields.parameters.first { $0.name == name }.map { String(decoding: $0.value, as: UTF8.self) }
         }
         XCTAssertEqual(field("SYSLOG_IDENTIFIER"), record.origin.identifier)
-        XCTAssertEqual(field("LOGGER_LEVEL"), "trace", "said for trace only: PRI's severity 7 is also debug's")
+        XCTAssertEqual(
+            field("LOGGER_LEVEL"), "TRACE", "said for trace only, as to journald: PRI's severity 7 is also debug's")
         XCTAssertEqual(parsed.priority.severity, 7)
         for once in ["SYSLOG_PID", "PRIORITY", "JB_TIMESTAMP"] {
             XCTAssertNil(field(once), "\(once) is in the header (PROCID, PRI, TIMESTAMP), not sent twice")
@@ -152,7 +153,7 @@ final class ForwardSinkTests: XCTestCase {
             }
         }
         XCTAssertEqual(length, 6240)
-        XCTAssertEqual(String(hash, radix: 16), "4284500e49430f8e")
+        XCTAssertEqual(String(hash, radix: 16), "527150ef78d751ae")
     }
 
     /// Every number of a message in its decimal digits, at each number of digits and at the
@@ -178,6 +179,29 @@ final class ForwardSinkTests: XCTestCase {
             XCTAssertTrue(text.contains(" n \(pid) - ["), text)
             XCTAssertTrue(text.contains(" JB_UID=\"4294967295\" JB_GID=\"0\""), text)
             XCTAssertTrue(text.hasPrefix("<14>1 2026-11-28T08:12:32.000001Z h "), text)
+        }
+    }
+
+    /// TIMESTAMP writes the years 0000 to 9999; a worker's time outside them (any 64-bit value
+    /// comes through the wire) makes TIMESTAMP `-` and goes as `JB_TIMESTAMP`: no time lost,
+    /// no trap (the lowest ones used to overflow).
+    func testATimeTheHeaderCannotWriteIsInTheStructuredData() {
+        let formatter = SyslogFormatter(hostname: "h")
+        func text(_ micros: Int64) -> String {
+            String(
+                decoding: formatter.format(
+                    LogRecord(
+                        level: .info, timestampMicros: micros, label: "t", message: "m",
+                        origin: Origin(pid: 1, uid: 1, gid: 1, identifier: "t"))), as: UTF8.self)
+        }
+        for micros in [Int64.max, Int64.min, Int64.min + 1, 253_402_300_800_000_000, -62_167_219_200_000_001] {
+            XCTAssertTrue(text(micros).hasPrefix("<14>1 - h "), "NILVALUE: \(text(micros))")
+            XCTAssertTrue(text(micros).contains(" JB_TIMESTAMP=\"\(micros)\""), text(micros))
+        }
+        XCTAssertTrue(text(253_402_300_799_999_999).hasPrefix("<14>1 9999-12-31T23:59:59.999999Z h "))
+        XCTAssertTrue(text(-62_167_219_200_000_000).hasPrefix("<14>1 0000-01-01T00:00:00.000000Z h "))
+        for micros: Int64 in [253_402_300_799_999_999, -62_167_219_200_000_000, 0, 1_795_853_552_123_456] {
+            XCTAssertFalse(text(micros).contains("JB_TIMESTAMP"), text(micros))
         }
     }
 

@@ -9,14 +9,23 @@ struct TimestampFormatter {
     private var cachedSecond: Int64 = .min
     private var cachedPrefix: [UInt8] = []
 
+    /// A time in microseconds as whole seconds (rounded down, before 1970 too) and the
+    /// microseconds after them (0 ... 999,999). Any 64-bit time: a worker may send one
+    /// (`micros - 999_999` overflowed, and trapped, for the lowest ones).
+    static func split(micros: Int64) -> (second: Int64, fraction: Int) {
+        let second = micros / 1_000_000
+        let fraction = Int(micros % 1_000_000)
+        return fraction < 0 ? (second - 1, fraction + 1_000_000) : (second, fraction)
+    }
+
     mutating func append(micros: Int64, to out: inout [UInt8]) {
-        let second = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+        let (second, fraction) = Self.split(micros: micros)
         if second != cachedSecond {
             cachedSecond = second
             cachedPrefix = Self.format(second: second)
         }
         out.append(contentsOf: cachedPrefix)
-        let millis = Int((micros - second * 1_000_000) / 1000)
+        let millis = fraction / 1000
         out.append(UInt8(ascii: ","))
         out.append(UInt8(48 + millis / 100))
         out.append(UInt8(48 + millis / 10 % 10))

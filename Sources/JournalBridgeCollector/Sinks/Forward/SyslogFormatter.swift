@@ -13,10 +13,11 @@ import Logging
 /// - APP-NAME: the identifier cut to 48 printable ASCII characters (others become `_`);
 ///   PROCID: the sender's pid. The identifier as sent is in the SD element.
 /// - `jb@32473` holds the fields under the names journald gets (`SYSLOG_IDENTIFIER`,
-///   `JB_UID`, `JB_GID`, `LOGGER_LEVEL` for trace only, `LOGGER_LABEL`, `CODE_FILE`,
+///   `JB_UID`, `JB_GID`, `LOGGER_LEVEL` (`TRACE`) for trace only, `LOGGER_LABEL`, `CODE_FILE`,
 ///   `CODE_LINE`, `CODE_FUNC`, `JB_SESSION`, `JB_SEQ`), so one vocabulary serves `journalctl`
 ///   and the central receiver; the header carries the rest once: PRI's severity is
-///   `PRIORITY`, PROCID `SYSLOG_PID`, TIMESTAMP `JB_TIMESTAMP` (the same microseconds).
+///   `PRIORITY`, PROCID `SYSLOG_PID`, TIMESTAMP `JB_TIMESTAMP` (the same microseconds; for a
+///   time outside the years 0000 to 9999, `JB_TIMESTAMP` is in the SD too).
 /// - `jbmeta@32473` holds the metadata, one PARAM per key. A key that is not a PARAM-NAME
 ///   (1-32 printable ASCII characters without `=`, space, `]`, `"`) or that starts with `_`
 ///   is sent as two PARAMs, `_N.k` (the key) and `_N.v` (the value), N its position: every
@@ -267,7 +268,11 @@ package struct SyslogFormatter: Sendable {
         out.byte(UInt8(ascii: "<"))
         out.decimal(UInt64(Self.userFacility * 8 + record.pointee.level.syslogPriority))
         out.text(">1 ")
-        Self.writeTimestamp(micros: record.pointee.timestampMicros, to: &out, scratch: &scratch)
+        if Self.writableMicros.contains(record.pointee.timestampMicros) {
+            Self.writeTimestamp(micros: record.pointee.timestampMicros, to: &out, scratch: &scratch)
+        } else {
+            out.byte(UInt8(ascii: "-"))  // NILVALUE: the time goes as JB_TIMESTAMP
+        }
         out.byte(UInt8(ascii: " "))
         hostname.withUnsafeBufferPointer { out.bytes($0) }
         out.byte(UInt8(ascii: " "))
@@ -289,12 +294,13 @@ package struct SyslogFormatter: Sendable {
             out.byte(UInt8(ascii: "\""))
         }
         // Not sent twice: SYSLOG_PID is PROCID, PRIORITY is PRI's severity, JB_TIMESTAMP is
-        // TIMESTAMP (the same microseconds), and LOGGER_LEVEL only tells trace from debug (both
-        // 7), as in journald. SYSLOG_IDENTIFIER stays: APP-NAME may be a cut, cleaned copy.
+        // TIMESTAMP (the same microseconds, for the years 0000 to 9999 that RFC 3339 can write),
+        // and LOGGER_LEVEL only tells trace from debug (both 7), as in journald.
+        // SYSLOG_IDENTIFIER stays: APP-NAME may be a cut, cleaned copy.
         param(" SYSLOG_IDENTIFIER=\"", record.pointee.origin.identifier)
         param(" JB_UID=\"", Int64(record.pointee.origin.uid))
         param(" JB_GID=\"", Int64(record.pointee.origin.gid))
-        if record.pointee.level == .trace { param(" LOGGER_LEVEL=\"", record.pointee.level.rawValue) }
+        if record.pointee.level == .trace { param(" LOGGER_LEVEL=\"", record.pointee.level.displayName) }
         param(" LOGGER_LABEL=\"", record.pointee.label)
         if !record.pointee.file.isEmpty {
             param(" CODE_FILE=\"", record.pointee.file)
@@ -315,6 +321,9 @@ package struct SyslogFormatter: Sendable {
             out.text(" JB_SEQ=\"")
             out.decimal(record.pointee.sequence)
             out.byte(UInt8(ascii: "\""))
+        }
+        if !Self.writableMicros.contains(record.pointee.timestampMicros) {
+            param(" JB_TIMESTAMP=\"", record.pointee.timestampMicros)
         }
         out.byte(UInt8(ascii: "]"))
         if !record.pointee.metadata.isEmpty {
@@ -351,6 +360,11 @@ package struct SyslogFormatter: Sendable {
             out.text(record.pointee.message)
         }
     }
+
+    /// The times TIMESTAMP writes as they are: 0000-01-01 to 9999-12-31 UTC. A worker may send
+    /// any 64-bit time; outside these years TIMESTAMP is `-` (NILVALUE) and the SD says the
+    /// time as `JB_TIMESTAMP`.
+    static let writableMicros: ClosedRange<Int64> = -62_167_219_200_000_000...253_402_300_799_999_999
 
     /// "00" to "99", back to back: two digits of a number per division.
     static let digitPairs: [UInt8] = {
@@ -404,14 +418,13 @@ package struct SyslogFormatter: Sendable {
     /// RFC 3339 in UTC with microseconds, as RFC 5424's TIMESTAMP allows (at most 6 digits).
     /// The date and time are computed once per second (`scratch`), the microseconds each time.
     private static func writeTimestamp(micros: Int64, to out: inout Writer, scratch: inout Scratch) {
-        let second = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+        let (second, fraction) = TimestampFormatter.split(micros: micros)
         if second != scratch.second {
             scratch.second = second
             scratch.dateAndTime = dateAndTime(second: second)
         }
         scratch.dateAndTime.withUnsafeBufferPointer { out.bytes($0) }
         // Constant divisors: the compiler makes them multiplications.
-        let fraction = Int(micros - second * 1_000_000)
         out.byte(UInt8(48 + fraction / 100_000))
         out.byte(UInt8(48 + fraction / 10_000 % 10))
         out.byte(UInt8(48 + fraction / 1000 % 10))
