@@ -6,7 +6,7 @@ import JournalBridge
 ///   `PRIORITY` exactly as sent; facility -> `SYSLOG_FACILITY`;
 /// - APP-NAME or tag -> `SYSLOG_IDENTIFIER` and the record's identifier; PROCID or `[pid]` ->
 ///   `SYSLOG_PID`, a claim: the kernel's pid stays in `origin` (the sink writes it as `JB_PID`
-///   and, as root, `OBJECT_PID`);
+///   and, as root, the sender's facts the input read from `/proc` as `OBJECT_*`);
 /// - MSGID -> `SYSLOG_MSGID`, TIMESTAMP as sent -> `SYSLOG_TIMESTAMP`, HOSTNAME -> `SYSLOG_HOSTNAME`;
 /// - every SD-PARAM -> metadata `SD-ID.PARAM-NAME`, which the journald sink names by the one
 ///   metadata rule (`FieldName.journaldName`): `exampleSDID@32473.iut` -> `EXAMPLESDID_32473_IUT`;

@@ -11,7 +11,7 @@ package enum SyslogRecords {
     /// message's HOSTNAME is only a claim.
     package static let peerField = "JB_SYSLOG_PEER"
 
-    /// Origin of a network sender: no pid (0: no `JB_PID`, no `OBJECT_PID`), and no uid or gid
+    /// Origin of a network sender: no pid (0: no `JB_PID`, no `OBJECT_*`), and no uid or gid
     /// the kernel vouches for (`(uid_t)-1`, "no one", as chown(2) reads it).
     package static func networkOrigin(identifier: String) -> Origin {
         Origin(pid: 0, uid: UInt32.max, gid: UInt32.max, identifier: identifier)
