@@ -183,6 +183,24 @@ final class OperatingCountersTests: XCTestCase {
 
     /// The limiter's own rules: exempt levels pass, each window admits `burst`, one summary per
     /// window that suppressed anything with N equal to what it suppressed.
+    /// A worker's "dropped N records" record counts N as worker_shed (at most 2^40 a record,
+    /// `BridgeLoop.workerShed`); any client may send such records, so 2^23 of them (128 full
+    /// batches) made the sum overflow and trapped the collector's I/O thread. The count
+    /// saturates: the tally takes the claims as they come, in batches of 2^56 at most.
+    func testClaimedShedCountsSaturateInsteadOfOverflowing() {
+        let tally = InputTally()
+        let source = SourceKey(uid: 1, unit: nil, identifier: "liar")
+        for _ in 0..<130 {
+            tally.batch(
+                input: "bridge", source: source, received: 65_536, duplicates: 0, rateLimited: 0, routed: 65_536,
+                workerShed: 65_536 << 40)
+        }
+        let counts = tally.snapshot.inputs["bridge"]
+        XCTAssertEqual(counts?.dropped[.workerShed], Int.max)
+        XCTAssertEqual(counts?.received, 130 * 65_536)
+        XCTAssertEqual(tally.snapshot.sources[source]?.dropped[.workerShed], Int.max)
+    }
+
     func testRateLimiterWindowsAndSummaries() {
         let limiter = SourceRateLimiter(RateLimit(interval: 1, burst: 3, exemptLevel: .warning, key: .uid))
         let source = SourceKey(uid: 42, unit: nil, identifier: "x")

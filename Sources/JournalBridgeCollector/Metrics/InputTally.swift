@@ -48,7 +48,12 @@ package final class InputTally: Sendable {
                 counts.duplicates += duplicates
                 counts.routed += routed
                 if rateLimited > 0 { counts.dropped[.rateLimited, default: 0] += rateLimited }
-                if workerShed > 0 { counts.dropped[.workerShed, default: 0] += workerShed }
+                // A worker's own claim (up to 2^40 a record): saturates, where a lying client
+                // would make the sum overflow within 2^23 records.
+                if workerShed > 0 {
+                    let (sum, overflow) = counts.dropped[.workerShed, default: 0].addingReportingOverflow(workerShed)
+                    counts.dropped[.workerShed] = overflow ? Int.max : sum
+                }
             }
             add(&state.inputs[input, default: Counts()])
             add(&state.sources[key, default: Counts()])
