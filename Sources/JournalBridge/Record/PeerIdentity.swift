@@ -43,6 +43,10 @@ package final class PeerIdentity: Sendable, Equatable {
         self.ownerUID = units.ownerUID
     }
 
+    /// The unit a sender's records count under for the fair share (README: uid, unit,
+    /// identifier): its system unit, else its user unit. The one home of that choice.
+    package var sourceUnit: String? { unit ?? userUnit }
+
     /// The `OBJECT_*` fields journald would have added for this process, in a fixed order.
     package var journaldFields: [(name: StaticString, value: String)] {
         var fields: [(name: StaticString, value: String)] = [("OBJECT_UID", String(uid)), ("OBJECT_GID", String(gid))]

@@ -420,7 +420,7 @@ final class BridgeLoop: @unchecked Sendable {
             connection.origin.session = hello.session
             connection.origin.identifier = hello.identifier.isEmpty ? configuration.defaultIdentifier : hello.identifier
             connection.source = SourceKey(
-                uid: connection.peer.uid, unit: connection.origin.identity.flatMap { $0.unit ?? $0.userUnit },
+                uid: connection.peer.uid, unit: connection.origin.identity?.sourceUnit,
                 identifier: connection.origin.identifier
             )
             let stored = session.progress.withLock { $0.stored }

@@ -55,7 +55,6 @@ final class SyslogDatagramLoop: SyslogLoop, @unchecked Sendable {
                     break
                 }
                 if info.has_drops != 0 { counters.kernelDrops.store(Int(info.drops), ordering: .relaxed) }
-                let receivedMicros = LogRecord.now()
                 var origin = SyslogRecords.networkOrigin(identifier: settings.defaultIdentifier)
                 if settings.endpoint.isUnix && info.has_credentials != 0 {
                     origin = Origin(pid: info.pid, uid: info.uid, gid: info.gid, identifier: settings.defaultIdentifier)
@@ -73,13 +72,11 @@ final class SyslogDatagramLoop: SyslogLoop, @unchecked Sendable {
                     SyslogRecords.record(
                         UnsafeRawBufferPointer(rebasing: raw[0..<kept]), origin: origin, peer: peer,
                         droppedBytes: Int(length) - kept,
-                        receivedMicros: receivedMicros, counters: counters
+                        receivedMicros: LogRecord.now(), counters: counters
                     )
                 }
                 records.append(record)
-                sources.append(
-                    SyslogDelivery.source(
-                        of: record.origin, unit: origin.identity.flatMap { $0.unit ?? $0.userUnit }, peer: peer))
+                sources.append(SyslogDelivery.source(of: record.origin, peer: peer))
             }
             delivery.deliver(records, sources: sources)
             let drops = counters.kernelDrops.load(ordering: .relaxed)

@@ -21,11 +21,12 @@ final class SyslogDelivery: Sendable {
     }
 
     /// The source a record counts under: the kernel's uid for a Unix sender (no uid for a
-    /// network one) with the systemd `unit` when known; a network sender by its `peer`
-    /// address (its port dropped: a new socket, a new port), a Unix one by the record's identifier.
-    static func source(of origin: Origin, unit: String?, peer: String?) -> SourceKey {
+    /// network one) with its systemd unit when its identity is read; a network sender by its
+    /// `peer` address (its port dropped: a new socket, a new port), a Unix one by the record's
+    /// identifier.
+    static func source(of origin: Origin, peer: String?) -> SourceKey {
         guard let peer, !peer.isEmpty else {
-            return SourceKey(uid: origin.uid, unit: unit, identifier: origin.identifier)
+            return SourceKey(uid: origin.uid, unit: origin.identity?.sourceUnit, identifier: origin.identifier)
         }
         let host = peer.lastIndex(of: ":").map { String(peer[..<$0]) } ?? peer
         return SourceKey(uid: origin.uid, unit: nil, identifier: host)

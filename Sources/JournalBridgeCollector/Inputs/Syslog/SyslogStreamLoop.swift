@@ -43,8 +43,6 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
         var framer: SyslogFramer
         var origin: Origin
         var peer: String?
-        /// The systemd unit of a Unix peer, read from its cgroup at connect.
-        var unit: String?
         /// The source every record of a network peer counts under (its address); nil for a
         /// Unix peer, whose records count under the identifier each names.
         var source: SourceKey?
@@ -120,7 +118,6 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
         }
         var origin: Origin
         var peer: String?
-        var unit: String?
         if settings.endpoint.isUnix {
             guard let credentials = try? UnixSocket.peerCredentials(fd) else {
                 context.budget.releaseFrame(settings.maximumMessageBytes)
@@ -132,18 +129,16 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
             origin = Origin(
                 pid: credentials.pid, uid: credentials.uid, gid: credentials.gid,
                 identifier: settings.defaultIdentifier)
-            // Read while the peer is alive, as the bridge input does; the journald sink sends it as `OBJECT_*`.
-            let identity = PeerIdentity.capture(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
-            origin.identity = identity
-            unit = identity.unit ?? identity.userUnit
+            // Read while the peer is alive, as the bridge input does; the journald sink sends it
+            // as `OBJECT_*`, and its unit keys the peer's source.
+            origin.identity = PeerIdentity.capture(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
         } else {
             origin = SyslogRecords.networkOrigin(identifier: settings.defaultIdentifier)
             peer = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
         connections[fd] = Connection(
             framer: SyslogFramer(maximumMessageBytes: settings.maximumMessageBytes), origin: origin, peer: peer,
-            unit: unit,
-            source: peer.flatMap { $0.isEmpty ? nil : SyslogDelivery.source(of: origin, unit: nil, peer: $0) })
+            source: peer.flatMap { $0.isEmpty ? nil : SyslogDelivery.source(of: origin, peer: $0) })
         counters.connections.add(1, ordering: .relaxed)
         shares.set(index, connections.count)
     }
@@ -188,7 +183,7 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
         } else {
             delivery.deliver(
                 records,
-                sources: records.map { SyslogDelivery.source(of: $0.origin, unit: connection.unit, peer: nil) })
+                sources: records.map { SyslogDelivery.source(of: $0.origin, peer: nil) })
         }
     }
 
