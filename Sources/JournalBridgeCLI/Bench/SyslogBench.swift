@@ -76,14 +76,7 @@ struct SyslogBench {
         let counter = useJournald ? try JournalCounter(identifier: options.identifier) : nil
 
         let start = MonotonicClock.now()
-        let pid = try ChildProcess.spawn(
-            sender,
-            [
-                mode, target, "\(options.workers)", "\(options.records)", "\(options.recordSize)", options.identifier,
-            ])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        if status != 0 { throw RuntimeFailure("syslog sender failed (status \(status))") }
+        try runSenders(sender, mode: mode, target: target, identifier: options.identifier)
         // Datagrams have no acks: wait until the collector has routed every message, or nothing moved for 10 s.
         var last = collector.statistics.total
         var lastMove = MonotonicClock.now()
@@ -125,12 +118,7 @@ struct SyslogBench {
         let total = options.workers * options.records
         let counter = try JournalCounter(identifier: identifier)
         let start = MonotonicClock.now()
-        let pid = try ChildProcess.spawn(
-            sender,
-            ["local", socket, "\(options.workers)", "\(options.records)", "\(options.recordSize)", identifier])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        if status != 0 { throw RuntimeFailure("syslog sender failed (status \(status))") }
+        try runSenders(sender, mode: "local", target: socket, identifier: identifier)
         let (stored, at) = counter.wait(for: total, quiet: 15) { _ in }
         guard stored >= total else {
             progress("journald's syslog socket: \(stored) of \(total) stored (journald's own rate limit?)")
@@ -139,6 +127,16 @@ struct SyslogBench {
         let rate = Double(total) / (Double(at - start) / 1e9)
         progress("journald's own syslog socket, the same senders: \(Int(rate)) records/s")
         return rate
+    }
+
+    /// The senders (`--syslog-sender`: N processes of M messages over `mode` to `target`), waited for.
+    private func runSenders(_ sender: String, mode: String, target: String, identifier: String) throws {
+        let pid = try ChildProcess.spawn(
+            sender,
+            [mode, target, "\(options.workers)", "\(options.records)", "\(options.recordSize)", identifier])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        if status != 0 { throw RuntimeFailure("syslog sender failed (status \(status))") }
     }
 
     private func countLines(_ path: String) -> Int { readAll(path).reduce(0) { $0 + ($1 == 10 ? 1 : 0) } }
@@ -178,10 +176,7 @@ struct SyslogBench {
         }
         if mode == "unix" {
             // systemd (PID 1) makes it 512 at boot; the kernel's 10 makes every datagram hop a handoff per few messages.
-            let qlen = String(decoding: readAll("/proc/sys/net/unix/max_dgram_qlen"), as: UTF8.self)
-            ceiling.append(
-                row("net.unix.max_dgram_qlen", qlen.split(whereSeparator: \.isWhitespace).first.map(String.init) ?? "?")
-            )
+            ceiling.append(row("net.unix.max_dgram_qlen", JournaldSink.datagramQueueLength().map(String.init) ?? "?"))
         }
         return
             ([

@@ -80,11 +80,14 @@ public final class JournaldSink: LogSink {
     /// 0.5 ms, a twentieth of systemd's 512 datagrams; none where the queues hold fewer than 128
     /// (the kernel's default is 10, without systemd as PID 1), which journald would empty in
     /// a fraction of the pause and then wait.
-    static let drainPause: useconds_t = {
-        let text = (try? readFile("/proc/sys/net/unix/max_dgram_qlen", limit: 32)) ?? []
-        let queue = Int(String(decoding: text, as: UTF8.self).split(whereSeparator: \.isWhitespace).first ?? "") ?? 0
-        return queue >= 128 ? 500 : 0
-    }()
+    static let drainPause: useconds_t = (datagramQueueLength() ?? 0) >= 128 ? 500 : 0
+
+    /// `net.unix.max_dgram_qlen`: how many datagrams a Unix socket made now may queue (a socket
+    /// keeps the value it was made with); nil when it cannot be read.
+    package static func datagramQueueLength() -> Int? {
+        guard let text = try? readFile("/proc/sys/net/unix/max_dgram_qlen", limit: 32) else { return nil }
+        return String(decoding: text, as: UTF8.self).split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) }
+    }
 
     /// The real `sd_journal_sendv`.
     package static let systemSendV: SendV = { sd_journal_sendv($0, $1) }
