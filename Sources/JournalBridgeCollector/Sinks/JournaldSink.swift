@@ -226,18 +226,8 @@ public final class JournaldSink: LogSink {
     private func noteFailure(_ reason: String) { lastFailureReason.withLock { $0 = reason } }
 
     static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
-        var magnitude = value.magnitude
         if value < 0 { out.append(UInt8(ascii: "-")) }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
-        withUnsafeMutableBytes(of: &digits) { raw in
-            var index = raw.count
-            repeat {
-                index -= 1
-                raw[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            out.append(contentsOf: raw[index...])
-        }
+        DecimalDigits.withDigits(value.magnitude) { out.append(contentsOf: $0) }
     }
 
     private func send(_ record: LogRecord, _ state: inout State) -> Int32 {

@@ -39,20 +39,9 @@ package struct RELPFrame: Sendable, Equatable {
         out.writeInteger(UInt8(ascii: "\n"))
     }
 
-    /// A non-negative number in decimal digits, without a String on the way (per message),
-    /// and by constant divisors (multiplications), not a divisor that changes.
+    /// A non-negative number in decimal digits, without a String on the way (per message).
     package static func writeDecimal(_ value: Int, into out: inout ByteBuffer) {
-        var rest = UInt(max(0, value))
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
-        withUnsafeMutableBytes(of: &digits) { raw in
-            var index = raw.count
-            repeat {
-                index -= 1
-                raw[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            } while rest > 0
-            out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[index...]))
-        }
+        DecimalDigits.withDigits(UInt64(max(0, value))) { out.writeBytes($0) }
     }
 
     /// What the receiver sent that is not RELP.

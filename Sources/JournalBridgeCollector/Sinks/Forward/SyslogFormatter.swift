@@ -167,40 +167,14 @@ package struct SyslogFormatter: Sendable {
         }
 
         mutating func decimal(_ value: UInt64) {
-            // Digits counted by comparison, then written from the last straight into place,
-            // two per division (`SyslogFormatter.digitPairs`); constant divisors, which the
-            // compiler makes multiplications. Most numbers here are short (a level, a pid),
-            // one is 16 digits (JB_TIMESTAMP) on every message.
-            var digits = 1
-            var limit: UInt64 = 10
-            while digits < 20 && value >= limit {
-                digits += 1
-                limit &*= 10
-            }
-            guard digits <= capacity - count else {
-                overflowed = true
-                return
-            }
-            var rest = value
-            var index = count + digits
-            SyslogFormatter.digitPairs.withUnsafeBufferPointer { pairs in
-                while rest >= 100 {
-                    let pair = Int(rest % 100) &* 2
-                    rest /= 100
-                    index -= 2
-                    base[index] = pairs[pair]
-                    base[index + 1] = pairs[pair + 1]
+            DecimalDigits.withDigits(value) { digits in
+                guard digits.count <= capacity - count else {
+                    overflowed = true
+                    return
                 }
-                if rest >= 10 {
-                    let pair = Int(rest) &* 2
-                    index -= 2
-                    base[index] = pairs[pair]
-                    base[index + 1] = pairs[pair + 1]
-                } else {
-                    base[index - 1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest)
-                }
+                UnsafeMutableRawPointer(base + count).copyMemory(from: digits.baseAddress!, byteCount: digits.count)
+                count += digits.count
             }
-            count += digits
         }
 
         /// PARAM-VALUE: `"`, `\\` and `]` escaped with a backslash; everything else as it is.
@@ -365,16 +339,6 @@ package struct SyslogFormatter: Sendable {
     /// any 64-bit time; outside these years TIMESTAMP is `-` (NILVALUE) and the SD says the
     /// time as `JB_TIMESTAMP`.
     static let writableMicros: ClosedRange<Int64> = -62_167_219_200_000_000...253_402_300_799_999_999
-
-    /// "00" to "99", back to back: two digits of a number per division.
-    static let digitPairs: [UInt8] = {
-        var pairs: [UInt8] = []
-        for value in 0..<100 {
-            pairs.append(UInt8(ascii: "0") + UInt8(value / 10))
-            pairs.append(UInt8(ascii: "0") + UInt8(value % 10))
-        }
-        return pairs
-    }()
 
     /// RFC 5424's PARAM-NAME: 1 to 32 of PRINTUSASCII except `=`, space, `]` and `"`.
     package static func isParamName(_ key: String) -> Bool {
