@@ -112,6 +112,11 @@ void c_jb_set_thread_name(const char *name) {
     (void)pthread_setname_np(pthread_self(), buffer);
 }
 
+int c_jb_set_thread_batch_scheduling(void) {
+    struct sched_param param = {.sched_priority = 0};
+    return pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
+}
+
 int c_jb_accept(int fd, int nonblocking) {
     return accept4(fd, NULL, NULL, SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0));
 }

@@ -39,6 +39,11 @@ int c_jb_pipe(int fds[2]);
 /// Names the calling thread (pthread_setname_np needs _GNU_SOURCE); at most 15 bytes are kept.
 void c_jb_set_thread_name(const char *name);
 
+/// Puts the calling thread under SCHED_BATCH, its nice value unchanged (SCHED_BATCH needs
+/// _GNU_SOURCE): when it wakes, it no longer preempts the task running on the CPU it is
+/// placed on. Returns 0, or pthread_setschedparam's error number.
+int c_jb_set_thread_batch_scheduling(void);
+
 /// getxattr(2) (sys/xattr.h is not in Swift's Glibc module). Returns the value's size, or -1 with errno.
 ssize_t c_jb_getxattr(const char *path, const char *name, void *value, size_t size);
 

@@ -28,12 +28,23 @@ package final class OwnedThread: Sendable {
     /// No thread yet: `start` makes it (so that an owner can start it once fully initialised).
     package init() {}
 
-    /// Starts `body` on a new thread named `name` (at most 15 bytes are kept); not while one
-    /// runs (after `join`, again is fine: an owner whose start failed halfway may start again).
-    package func start(name: String, _ body: @escaping @Sendable () -> Void) {
+    /// How the kernel schedules the thread.
+    package enum Scheduling: Sendable {
+        /// The process's policy, as any thread it starts.
+        case inherited
+        /// `SCHED_BATCH`: a bulk worker whose wake-ups never preempt the task running where it
+        /// is woken; it runs when that task's slice ends or another CPU goes idle. For a thread
+        /// woken by the very process it feeds (see `SinkQueue`).
+        case batch
+    }
+
+    /// Starts `body` on a new thread named `name` (at most 15 bytes are kept) and scheduled as
+    /// `scheduling` says; not while one runs (after `join`, again is fine: an owner whose start
+    /// failed halfway may start again).
+    package func start(name: String, scheduling: Scheduling = .inherited, _ body: @escaping @Sendable () -> Void) {
         handle.withLock { thread in
             precondition(thread == nil, "OwnedThread started while its thread runs")
-            thread = startThread(name: name, body)
+            thread = startThread(name: name, scheduling: scheduling, body)
         }
     }
 
@@ -65,22 +76,31 @@ package final class OwnedThread: Sendable {
 }
 
 /// Starts a named pthread running `body` (Foundation's Thread is not needed for that).
-private func startThread(name: String, _ body: @escaping @Sendable () -> Void) -> pthread_t {
+private func startThread(
+    name: String, scheduling: OwnedThread.Scheduling, _ body: @escaping @Sendable () -> Void
+) -> pthread_t {
     final class Box: @unchecked Sendable {
         let body: @Sendable () -> Void
         let name: String
-        init(_ body: @escaping @Sendable () -> Void, _ name: String) {
+        let scheduling: OwnedThread.Scheduling
+        init(_ body: @escaping @Sendable () -> Void, _ name: String, _ scheduling: OwnedThread.Scheduling) {
             self.body = body
             self.name = name
+            self.scheduling = scheduling
         }
     }
-    let box = Unmanaged.passRetained(Box(body, name)).toOpaque()
+    let box = Unmanaged.passRetained(Box(body, name, scheduling)).toOpaque()
     var thread = pthread_t()
     let result = pthread_create(
         &thread, nil,
         { raw in
             let box = Unmanaged<AnyObject>.fromOpaque(raw!).takeRetainedValue() as! Box
             c_jb_set_thread_name(box.name)
+            if case .batch = box.scheduling {
+                // A hint, not a need: where it is refused (a seccomp filter without @resources
+                // answers EPERM), the thread keeps the process's policy and works the same.
+                _ = c_jb_set_thread_batch_scheduling()
+            }
             box.body()
             return nil
         }, box)
