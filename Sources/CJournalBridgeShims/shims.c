@@ -113,7 +113,14 @@ void c_jb_set_thread_name(const char *name) {
 }
 
 int c_jb_set_thread_batch_scheduling(void) {
-    struct sched_param param = {.sched_priority = 0};
+    int policy;
+    struct sched_param param;
+    int error = pthread_getschedparam(pthread_self(), &policy, &param);
+    if (error != 0) return error;
+    // Only in place of the default: a policy the process was given (its unit's
+    // CPUSchedulingPolicy=, chrt: idle, real time) is the administrator's, and stays.
+    if (policy != SCHED_OTHER) return 0;
+    param.sched_priority = 0;
     return pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
 }
 

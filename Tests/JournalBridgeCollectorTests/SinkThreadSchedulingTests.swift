@@ -24,7 +24,7 @@ final class SinkThreadSchedulingTests: XCTestCase {
 
     /// Each thread name of this process with the scheduling policies its threads run under
     /// (`/proc/self/task/*/stat`, field 41).
-    private func policies() -> [String: Set<Int32>] {
+    private static func policies() -> [String: Set<Int32>] {
         var result: [String: Set<Int32>] = [:]
         for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
             guard let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8),
@@ -48,9 +48,38 @@ final class SinkThreadSchedulingTests: XCTestCase {
         router.route([LogRecord(level: .info, message: "one")])
         router.flush()
         // Each queue's thread sets its policy as it starts.
-        XCTAssertTrue(eventually { policies()["jb-journald"] == [Self.batch] }, "\(policies())")
-        XCTAssertEqual(policies()["jb-sched-probe"], [Self.other], "\(policies())")
+        XCTAssertTrue(eventually { Self.policies()["jb-journald"] == [Self.batch] }, "\(Self.policies())")
+        XCTAssertEqual(Self.policies()["jb-sched-probe"], [Self.other], "\(Self.policies())")
         XCTAssertEqual(sched_getscheduler(0), Self.other, "the thread that made the router is as it was")
+    }
+
+    /// A policy the process was given (here SCHED_IDLE, as `CPUSchedulingPolicy=idle` or
+    /// `chrt -i` would give it, which threads inherit) is the administrator's: it stays.
+    func testAPolicyTheProcessWasGivenStays() {
+        let idle: Int32 = 5  // SCHED_IDLE
+        let observed = ConditionLock<[String: Set<Int32>]?>(nil)
+        let thread = Thread {
+            var param = sched_param()
+            guard pthread_setschedparam(pthread_self(), idle, &param) == 0 else { return }
+            let router = Router(
+                routes: [
+                    SinkRoute(
+                        JournaldSink(attributeObjectPID: false, backlogCapacity: 10) { _, _ in 0 }, minimumLevel: .trace
+                    )
+                ],
+                queueCapacity: 16, budget: nil)
+            router.route([LogRecord(level: .info, message: "one")])
+            router.flush()
+            // The queue's thread inherited SCHED_IDLE, then kept it.
+            _ = eventually(timeout: 2) { Self.policies()["jb-journald"]?.contains(idle) == true }
+            observed.withLock { $0 = Self.policies() }
+            router.close()
+        }
+        thread.start()
+        XCTAssertTrue(eventually { observed.withLock { $0 } != nil })
+        let policies = observed.withLock { $0 } ?? [:]
+        XCTAssertTrue(policies["jb-journald"]?.contains(idle) == true, "\(policies)")
+        XCTAssertEqual(policies["jb-journald"]?.contains(Self.batch), false, "\(policies)")
     }
 
     func testDirectModeLeavesTheCallersThreadAsItWas() {

@@ -34,7 +34,8 @@ package final class OwnedThread: Sendable {
         case inherited
         /// `SCHED_BATCH`: a bulk worker whose wake-ups never preempt the task running where it
         /// is woken; it runs when that task's slice ends or another CPU goes idle. For a thread
-        /// woken by the very process it feeds (see `SinkQueue`).
+        /// woken by the very process it feeds (see `SinkQueue`). In place of the default policy
+        /// only: one the process was given (idle, real time) stays.
         case batch
     }
 
