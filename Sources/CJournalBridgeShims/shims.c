@@ -113,15 +113,15 @@ void c_jb_set_thread_name(const char *name) {
 }
 
 int c_jb_set_thread_batch_scheduling(void) {
-    int policy;
-    struct sched_param param;
-    int error = pthread_getschedparam(pthread_self(), &policy, &param);
-    if (error != 0) return error;
+    // sched_*(0, ...) act on the calling thread and ask the kernel, where pthread_getschedparam
+    // may answer from what glibc cached (and a new thread copies its creator's cache).
+    int policy = sched_getscheduler(0);
+    if (policy < 0) return errno;
     // Only in place of the default: a policy the process was given (its unit's
     // CPUSchedulingPolicy=, chrt: idle, real time) is the administrator's, and stays.
     if (policy != SCHED_OTHER) return 0;
-    param.sched_priority = 0;
-    return pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
+    struct sched_param param = {.sched_priority = 0};
+    return sched_setscheduler(0, SCHED_BATCH, &param) == 0 ? 0 : errno;
 }
 
 int c_jb_accept(int fd, int nonblocking) {

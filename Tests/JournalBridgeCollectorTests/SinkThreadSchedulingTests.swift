@@ -22,34 +22,43 @@ final class SinkThreadSchedulingTests: XCTestCase {
     private static let other: Int32 = 0  // SCHED_OTHER
     private static let batch: Int32 = 3  // SCHED_BATCH
 
-    /// Each thread name of this process with the scheduling policies its threads run under
-    /// (`/proc/self/task/*/stat`, field 41).
-    private static func policies() -> [String: Set<Int32>] {
-        var result: [String: Set<Int32>] = [:]
+    /// Each thread of this process: its id, name and scheduling policy (`/proc/self/task/*/stat`,
+    /// field 41).
+    private static func threads() -> [(id: Int, name: String, policy: Int32)] {
+        var result: [(id: Int, name: String, policy: Int32)] = []
         for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
-            guard let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8),
+            guard let id = Int(task),
+                let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8),
                 let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
                 let close = stat.lastIndex(of: ")")
             else { continue }
             // After the name: field 3 (the state) is the first; the policy is field 41.
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             guard fields.count > 38, let policy = Int32(fields[38]) else { continue }
-            result[comm.trimmingCharacters(in: .newlines), default: []].insert(policy)
+            result.append((id, comm.trimmingCharacters(in: .newlines), policy))
         }
         return result
     }
 
-    func testTheJournaldSinksThreadAloneRunsAsBatch() {
+    /// The policies of the threads named `name` that were not in `before` (ids): the threads a
+    /// test started, not those another test may have left.
+    private static func policies(of name: String, notIn before: Set<Int>) -> Set<Int32> {
+        Set(threads().filter { $0.name == name && !before.contains($0.id) }.map(\.policy))
+    }
+
+    func testTheJournaldSinksThreadAloneRunsAsBatch() throws {
+        try XCTSkipUnless(sched_getscheduler(0) == Self.other, "the test runner itself is not under SCHED_OTHER")
+        let before = Set(Self.threads().map(\.id))
         let journald = JournaldSink(attributeObjectPID: false, backlogCapacity: 10) { _, _ in 0 }
         let router = Router(
             routes: [SinkRoute(journald, minimumLevel: .trace), SinkRoute(ProbeSink(), minimumLevel: .trace)],
             queueCapacity: 16, budget: nil)
         defer { router.close() }
         router.route([LogRecord(level: .info, message: "one")])
+        // Each queue's thread has set its policy once it has written.
         router.flush()
-        // Each queue's thread sets its policy as it starts.
-        XCTAssertTrue(eventually { Self.policies()["jb-journald"] == [Self.batch] }, "\(Self.policies())")
-        XCTAssertEqual(Self.policies()["jb-sched-probe"], [Self.other], "\(Self.policies())")
+        XCTAssertEqual(Self.policies(of: "jb-journald", notIn: before), [Self.batch], "\(Self.threads())")
+        XCTAssertEqual(Self.policies(of: "jb-sched-probe", notIn: before), [Self.other], "\(Self.threads())")
         XCTAssertEqual(sched_getscheduler(0), Self.other, "the thread that made the router is as it was")
     }
 
@@ -57,10 +66,15 @@ final class SinkThreadSchedulingTests: XCTestCase {
     /// `chrt -i` would give it, which threads inherit) is the administrator's: it stays.
     func testAPolicyTheProcessWasGivenStays() {
         let idle: Int32 = 5  // SCHED_IDLE
-        let observed = ConditionLock<[String: Set<Int32>]?>(nil)
+        let observed = ConditionLock<Result<Set<Int32>, SystemError>?>(nil)
         let thread = Thread {
             var param = sched_param()
-            guard pthread_setschedparam(pthread_self(), idle, &param) == 0 else { return }
+            let set = pthread_setschedparam(pthread_self(), idle, &param)
+            guard set == 0 else {
+                observed.withLock { $0 = .failure(SystemError(call: "pthread_setschedparam", errno: set)) }
+                return
+            }
+            let before = Set(Self.threads().map(\.id))
             let router = Router(
                 routes: [
                     SinkRoute(
@@ -70,19 +84,21 @@ final class SinkThreadSchedulingTests: XCTestCase {
                 queueCapacity: 16, budget: nil)
             router.route([LogRecord(level: .info, message: "one")])
             router.flush()
-            // The queue's thread inherited SCHED_IDLE, then kept it.
-            _ = eventually(timeout: 2) { Self.policies()["jb-journald"]?.contains(idle) == true }
-            observed.withLock { $0 = Self.policies() }
+            observed.withLock { $0 = .success(Self.policies(of: "jb-journald", notIn: before)) }
             router.close()
         }
         thread.start()
         XCTAssertTrue(eventually { observed.withLock { $0 } != nil })
-        let policies = observed.withLock { $0 } ?? [:]
-        XCTAssertTrue(policies["jb-journald"]?.contains(idle) == true, "\(policies)")
-        XCTAssertEqual(policies["jb-journald"]?.contains(Self.batch), false, "\(policies)")
+        switch observed.withLock({ $0 }) {
+        case .success(let policies):
+            XCTAssertEqual(policies, [idle], "the queue's thread inherited SCHED_IDLE, then kept it")
+        case .failure(let error): XCTFail("could not put the thread under SCHED_IDLE: \(error)")
+        case nil: XCTFail("the thread never reported")
+        }
     }
 
-    func testDirectModeLeavesTheCallersThreadAsItWas() {
+    func testDirectModeLeavesTheCallersThreadAsItWas() throws {
+        try XCTSkipUnless(sched_getscheduler(0) == Self.other, "the test runner itself is not under SCHED_OTHER")
         let sent = ConditionLock(0)
         let journald = JournaldSink(attributeObjectPID: false, backlogCapacity: 10) { _, _ in
             sent.withLock { $0 += 1 }

@@ -42,7 +42,7 @@ void c_jb_set_thread_name(const char *name);
 /// Puts the calling thread under SCHED_BATCH, its nice value unchanged (SCHED_BATCH needs
 /// _GNU_SOURCE): when it wakes, it no longer preempts the task running on the CPU it is
 /// placed on. Only a thread under SCHED_OTHER changes; another policy (given to the
-/// process by an administrator) stays. Returns 0, or the pthread call's error number.
+/// process by an administrator) stays. Returns 0, or the error number of the failed call.
 int c_jb_set_thread_batch_scheduling(void);
 
 /// getxattr(2) (sys/xattr.h is not in Swift's Glibc module). Returns the value's size, or -1 with errno.

@@ -76,7 +76,8 @@ package final class OwnedThread: Sendable {
     package var isRunning: Bool { handle.withLock { $0 != nil } }
 }
 
-/// Starts a named pthread running `body` (Foundation's Thread is not needed for that).
+/// Starts a named pthread, scheduled as `scheduling` says, running `body` (Foundation's Thread
+/// is not needed for that).
 private func startThread(
     name: String, scheduling: OwnedThread.Scheduling, _ body: @escaping @Sendable () -> Void
 ) -> pthread_t {

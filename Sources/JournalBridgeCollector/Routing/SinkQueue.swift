@@ -96,10 +96,11 @@ package final class SinkQueue: Sendable {
     /// 5,000-6,800 times in 2 s by this thread (and 2,400-3,500 times by the senders it
     /// woke), runnable but not running 13-16 % of the time, while the other CPU idled 8-14 %.
     /// Under `SCHED_BATCH` this thread waits for journald's slice to end or for the other CPU
-    /// to take it: journald was preempted some 200 times, ran 86-91 % of the time instead of
-    /// 77-83 %, and the bench's rate was 1.10x journald's ceiling instead of 0.87x (medians of
-    /// 5 runs in turns). The file and forward sinks are woken by their inputs, not by the
-    /// process they write to; they keep the default.
+    /// to take it: journald was preempted some 200 times and ran 86-91 % of the time instead of
+    /// 77-83 %; the bench's rate went from 36,069 to 38,864 records/s, 0.92x to 1.05x journald's
+    /// ceiling (medians of 6 runs, the two builds in turns; docs/performance.md). The file and
+    /// forward sinks are woken by their inputs, not by the process they write to; they keep
+    /// the default.
     private static func scheduling(of sink: any LogSink) -> OwnedThread.Scheduling {
         sink is JournaldSink ? .batch : .inherited
     }
