@@ -28,12 +28,7 @@ package enum Daemon {
         checkPthread(pthread_sigmask(SIG_BLOCK, &signals, nil), "pthread_sigmask")
 
         let syslogActivated = SyslogActivation.descriptors()
-        // The control channel: the socket unit's second socket, unless that is a syslog one.
-        let activatedControl = Systemd.activatedControlSocket().flatMap { fd in
-            syslogActivated.contains { $0.fd == fd } ? nil : fd
-        }
-        let activated = Systemd.activatedSocket(
-            excluding: Set(syslogActivated.map(\.fd) + (activatedControl.map { [$0] } ?? [])))
+        let (activated, activatedControl) = Systemd.activatedSockets(excluding: Set(syslogActivated.map(\.fd)))
         try configuration.validateEnvironment(source: source)
         let routes: [SinkRoute]
         do {

@@ -8,29 +8,28 @@ import Synchronization
 /// The daemon's side of systemd: socket activation, readiness, watchdog.
 /// All of it is a no-op when not run by systemd (no LISTEN_FDS / NOTIFY_SOCKET).
 package enum Systemd {
-    /// The listening socket systemd passed (`sd_listen_fds`), if any: fd 3.
-    /// `excluding`: descriptors taken by other inputs (the syslog sockets, `SyslogActivation`).
-    package static func activatedSocket(excluding: Set<Int32> = []) -> Int32? {
+    /// The bridge's sockets systemd passed (`sd_listen_fds`), `excluding` those taken by other
+    /// inputs (the syslog sockets, `SyslogActivation`): of the rest, in the order systemd passed
+    /// them, the first is the listening socket and the second the control channel's, as the
+    /// socket unit lists them (`ListenStream=` twice). Not "fd 3 and fd 4": systemd passes the
+    /// sockets of several units (journal-bridge.socket, journal-bridge-syslog.socket) in no
+    /// promised order, and after a reboot the syslog socket came first, the control channel
+    /// then took the listening socket and the workers' records met the control protocol.
+    /// Clears the environment (`sd_listen_fds(1)`): call once, after `SyslogActivation`.
+    package static func activatedSockets(excluding: Set<Int32> = []) -> (listening: Int32?, control: Int32?) {
         let count = sd_listen_fds(1)
-        guard count >= 1 else { return nil }
-        guard let fd = (SD_LISTEN_FDS_START..<SD_LISTEN_FDS_START + count).first(where: { !excluding.contains($0) })
-        else { return nil }
-        guard sd_is_socket_unix(fd, Int32(SOCK_STREAM.rawValue), 1, nil, 0) > 0 else {
-            StandardError.write(
-                "journal-bridge: the socket systemd passed (fd \(fd)) is not a listening Unix stream socket; ignoring it\n"
-            )
-            return nil
+        guard count >= 1 else { return (nil, nil) }
+        let ours = (SD_LISTEN_FDS_START..<SD_LISTEN_FDS_START + count).filter { !excluding.contains($0) }
+        let sockets = ours.prefix(2).map { fd -> Int32? in
+            guard sd_is_socket_unix(fd, Int32(SOCK_STREAM.rawValue), 1, nil, 0) > 0 else {
+                StandardError.write(
+                    "journal-bridge: the socket systemd passed (fd \(fd)) is not a listening Unix stream socket; ignoring it\n"
+                )
+                return nil
+            }
+            return fd
         }
-        return fd
-    }
-
-    /// The control socket systemd passed as the second listening socket (fd 4, the socket unit's
-    /// second `ListenStream=`), if any. Call before `activatedSocket`, which clears the count.
-    package static func activatedControlSocket() -> Int32? {
-        guard sd_listen_fds(0) >= 2 else { return nil }
-        let fd = SD_LISTEN_FDS_START + 1
-        guard sd_is_socket_unix(fd, Int32(SOCK_STREAM.rawValue), 1, nil, 0) > 0 else { return nil }
-        return fd
+        return (sockets.first ?? nil, sockets.count > 1 ? sockets[1] : nil)
     }
 
     package static func notify(_ state: String) {

@@ -231,6 +231,51 @@ final class DaemonTests: XCTestCase {
     }
 }
 
+extension DaemonTests {
+    /// systemd passes the sockets of several units in no promised order. With a syslog socket
+    /// first (as after a reboot in the systemd test, where the control channel then took the
+    /// workers' socket and every record met the control protocol), the bridge's listening
+    /// socket and control channel are still told apart: the first and second of the rest.
+    func testSocketsOfSeveralUnitsInAnyOrderEachServeTheirOwn() throws {
+        let directory = try TemporaryDirectory()
+        let syslog = directory.file("syslog.stream")
+        let bridge = directory.file("bridge.sock")
+        let activator = try BackgroundProcess(
+            "/usr/bin/systemd-socket-activate",
+            [
+                "-l", syslog, "-l", bridge, "-l", bridge + ".control",
+                "--fdname=syslog-stream:journal-bridge.socket:journal-bridge.socket",
+                Run.journalBridge, "collect", "--socket", directory.file("not-this.sock"),
+                "--base", directory.file("logs/jb"), "--no-journald",
+            ]
+        )
+        XCTAssertTrue(eventually { FileManager.default.fileExists(atPath: bridge + ".control") }, activator.stderrText)
+        // The first connection starts the daemon.
+        let sent = try Run.journalBridge(["send", "--socket", bridge, "--timeout", "20", "to the bridge's socket"])
+        XCTAssertEqual(sent.status, 0, sent.stderrText + activator.stderrText)
+        XCTAssertTrue(
+            directory.lines("logs/jb_debug.log").contains { $0.hasSuffix("INFO : to the bridge's socket") },
+            activator.stderrText)
+        XCTAssertTrue(
+            eventually { activator.stderrText.contains("collecting on fd 4 from systemd") }, activator.stderrText)
+        XCTAssertTrue(
+            eventually { activator.stderrText.contains("syslog input syslog-stream fd 3 from systemd") },
+            activator.stderrText)
+        let status = try Run.journalBridge(["status", "--socket", bridge])
+        XCTAssertEqual(status.status, 0, status.stderrText + activator.stderrText)
+        XCTAssertTrue(status.stdoutText.contains("debug-file"), status.stdoutText)
+        let logger = try BackgroundProcess(
+            "/usr/bin/logger", ["-u", syslog, "-T", "--socket-errors=on", "-t", "activated", "to the syslog socket"])
+        XCTAssertEqual(logger.wait(), 0, logger.stderrText)
+        XCTAssertTrue(
+            eventually { directory.lines("logs/jb_debug.log").contains { $0.hasSuffix("to the syslog socket") } },
+            activator.stderrText)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.file("not-this.sock")), "did not bind its own")
+        activator.signal(SIGTERM)
+        XCTAssertEqual(activator.wait(), 0, activator.stderrText)
+    }
+}
+
 /// A datagram socket standing in for systemd's NOTIFY_SOCKET.
 final class NotifyListener: @unchecked Sendable {
     let path: String

@@ -11,7 +11,7 @@ import JournalBridge
 package enum SyslogActivation {
     package static let names: Set<String> = ["syslog-socket", "syslog-stream", "syslog-tcp", "syslog-udp"]
 
-    /// The passed descriptors named for syslog, leaving the environment for `Systemd.activatedSocket`.
+    /// The passed descriptors named for syslog, leaving the environment for `Systemd.activatedSockets`.
     package static func descriptors() -> [(name: String, fd: Int32)] {
         var names: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
         let count = sd_listen_fds_with_names(0, &names)
