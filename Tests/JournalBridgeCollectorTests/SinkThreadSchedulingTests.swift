@@ -22,33 +22,15 @@ final class SinkThreadSchedulingTests: XCTestCase {
     private static let other: Int32 = 0  // SCHED_OTHER
     private static let batch: Int32 = 3  // SCHED_BATCH
 
-    /// Each thread of this process: its id, name and scheduling policy (`/proc/self/task/*/stat`,
-    /// field 41).
-    private static func threads() -> [(id: Int, name: String, policy: Int32)] {
-        var result: [(id: Int, name: String, policy: Int32)] = []
-        for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
-            guard let id = Int(task),
-                let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8),
-                let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { continue }
-            // After the name: field 3 (the state) is the first; the policy is field 41.
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 38, let policy = Int32(fields[38]) else { continue }
-            result.append((id, comm.trimmingCharacters(in: .newlines), policy))
-        }
-        return result
-    }
-
     /// The policies of the threads named `name` that were not in `before` (ids): the threads a
     /// test started, not those another test may have left.
     private static func policies(of name: String, notIn before: Set<Int>) -> Set<Int32> {
-        Set(threads().filter { $0.name == name && !before.contains($0.id) }.map(\.policy))
+        Set(taskThreads().filter { $0.name == name && !before.contains($0.id) }.compactMap(\.policy))
     }
 
     func testTheJournaldSinksThreadAloneRunsAsBatch() throws {
         try XCTSkipUnless(sched_getscheduler(0) == Self.other, "the test runner itself is not under SCHED_OTHER")
-        let before = Set(Self.threads().map(\.id))
+        let before = Set(taskThreads().map(\.id))
         let journald = JournaldSink(attributeObjectPID: false, backlogCapacity: 10) { _, _ in 0 }
         let router = Router(
             routes: [SinkRoute(journald, minimumLevel: .trace), SinkRoute(ProbeSink(), minimumLevel: .trace)],
@@ -57,8 +39,8 @@ final class SinkThreadSchedulingTests: XCTestCase {
         router.route([LogRecord(level: .info, message: "one")])
         // Each queue's thread has set its policy once it has written.
         router.flush()
-        XCTAssertEqual(Self.policies(of: "jb-journald", notIn: before), [Self.batch], "\(Self.threads())")
-        XCTAssertEqual(Self.policies(of: "jb-sched-probe", notIn: before), [Self.other], "\(Self.threads())")
+        XCTAssertEqual(Self.policies(of: "jb-journald", notIn: before), [Self.batch], "\(taskThreads())")
+        XCTAssertEqual(Self.policies(of: "jb-sched-probe", notIn: before), [Self.other], "\(taskThreads())")
         XCTAssertEqual(sched_getscheduler(0), Self.other, "the thread that made the router is as it was")
     }
 
@@ -74,7 +56,7 @@ final class SinkThreadSchedulingTests: XCTestCase {
                 observed.withLock { $0 = .failure(SystemError(call: "pthread_setschedparam", errno: set)) }
                 return
             }
-            let before = Set(Self.threads().map(\.id))
+            let before = Set(taskThreads().map(\.id))
             let router = Router(
                 routes: [
                     SinkRoute(
