@@ -242,7 +242,8 @@ package struct SyslogFormatter: Sendable {
         out.byte(UInt8(ascii: "<"))
         out.decimal(UInt64(Self.userFacility * 8 + record.pointee.level.syslogPriority))
         out.text(">1 ")
-        if Self.writableMicros.contains(record.pointee.timestampMicros) {
+        let timestampWritable = Self.writableMicros.contains(record.pointee.timestampMicros)
+        if timestampWritable {
             Self.writeTimestamp(micros: record.pointee.timestampMicros, to: &out, scratch: &scratch)
         } else {
             out.byte(UInt8(ascii: "-"))  // NILVALUE: the time goes as JB_TIMESTAMP
@@ -296,7 +297,7 @@ package struct SyslogFormatter: Sendable {
             out.decimal(record.pointee.sequence)
             out.byte(UInt8(ascii: "\""))
         }
-        if !Self.writableMicros.contains(record.pointee.timestampMicros) {
+        if !timestampWritable {
             param(" JB_TIMESTAMP=\"", record.pointee.timestampMicros)
         }
         out.byte(UInt8(ascii: "]"))
