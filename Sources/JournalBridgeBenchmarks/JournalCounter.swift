@@ -9,6 +9,7 @@ import JournalBridge
 /// `count()` opens the journal, walks the identifier's entries (about 70 ms per
 /// 100,000) and closes it. `wait(for:)` follows the tail of one handle instead, so
 /// that polling often costs journald little CPU, and confirms with `count()` at the end.
+/// The time it gives is journald's own: the `__MONOTONIC_TIMESTAMP` of the newest entry.
 package final class JournalCounter {
     private let match: String
     private var baseline = 0
@@ -47,7 +48,10 @@ package final class JournalCounter {
     }
 
     /// Waits until `expected` entries are there, or until none arrived for `quiet` seconds.
-    /// Returns the count (confirmed by a full `count()`) and the monotonic time (ns) the last one was seen.
+    /// Returns the count (confirmed by a full `count()`) and the monotonic time (ns) journald
+    /// stored the newest one at. Not the time this loop saw it: opening the journal's files and
+    /// walking the entries take 0.05 to 0.3 s here, which the figure would otherwise count as
+    /// journald's time (an entry of another boot has no time of ours: then the time it was seen).
     package func wait(for expected: Int, quiet: Double = 10, poll: Double = 0.02, progress: ((Int) -> Void)? = nil) -> (
         count: Int, at: UInt64
     ) {
@@ -55,7 +59,10 @@ package final class JournalCounter {
         defer { sd_journal_close(journal) }
         var seen = -baseline
         var lastChange = MonotonicClock.now()
+        var storedAt: UInt64 = 0
         var lastReported = 0
+        var thisBoot = sd_id128_t()
+        let knowsBoot = sd_id128_get_boot(&thisBoot) >= 0
         while true {
             _ = sd_journal_process(journal)
             var moved = false
@@ -65,6 +72,15 @@ package final class JournalCounter {
             }
             if moved {
                 lastChange = MonotonicClock.now()
+                var micros: UInt64 = 0
+                var boot = sd_id128_t()
+                if knowsBoot && sd_journal_get_monotonic_usec(journal, &micros, &boot) >= 0
+                    && sd_id128_equal(boot, thisBoot) != 0
+                {
+                    storedAt = max(storedAt, micros &* 1000)
+                } else {
+                    storedAt = lastChange
+                }
                 if seen - lastReported >= 50_000 {
                     lastReported = seen
                     progress?(seen)
@@ -73,6 +89,6 @@ package final class JournalCounter {
             if seen >= expected || MonotonicClock.now() - lastChange > UInt64(quiet * 1e9) { break }
             usleep(useconds_t(poll * 1e6))
         }
-        return (count(), lastChange)
+        return (count(), storedAt == 0 ? lastChange : storedAt)
     }
 }
