@@ -72,14 +72,14 @@ package final class JournalCounter {
             }
             if moved {
                 lastChange = MonotonicClock.now()
-                var micros: UInt64 = 0
-                var boot = sd_id128_t()
-                if knowsBoot && sd_journal_get_monotonic_usec(journal, &micros, &boot) >= 0
-                    && sd_id128_equal(boot, thisBoot) != 0
-                {
-                    storedAt = max(storedAt, micros &* 1000)
-                } else {
-                    storedAt = lastChange
+                // Only an entry this wait counts: the newest of the baseline is older than the caller's start.
+                if seen > 0 {
+                    var micros: UInt64 = 0
+                    var boot = sd_id128_t()
+                    let stamped =
+                        knowsBoot && sd_journal_get_monotonic_usec(journal, &micros, &boot) >= 0
+                        && sd_id128_equal(boot, thisBoot) != 0
+                    storedAt = stamped ? max(storedAt, micros &* 1000) : lastChange
                 }
                 if seen - lastReported >= 50_000 {
                     lastReported = seen

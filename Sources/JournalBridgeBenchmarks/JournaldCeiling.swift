@@ -91,7 +91,7 @@ package enum JournaldCeiling {
         let (stored, at) = counter.wait(for: records - failures)
         return Result(
             records: records, stored: stored, sendSeconds: Double(sent - start) / 1e9,
-            storedSeconds: Double(at - start) / 1e9
+            storedSeconds: Double(max(at, start) - start) / 1e9
         )
     }
 
