@@ -26,8 +26,8 @@ final class JournalCounterTests: XCTestCase {
         XCTAssertGreaterThan(storedAt, between, "the newest entry's stamp: stored after the pause")
         XCTAssertLessThan(storedAt, looked, "the time journald stored the last one, not when the counter saw it")
 
-        // A counter made now has those 50 as its baseline: with nothing new, their stamps are
-        // not its time (one before the caller's start made the bench's durations negative).
+        // A counter made now does not count those 50: with nothing new, their stamps are not
+        // its time (one before the caller's start made the bench's durations negative).
         let later = try JournalCounter(identifier: identifier)
         let start = MonotonicClock.now()
         let (none, at) = later.wait(for: 0, quiet: 1)
