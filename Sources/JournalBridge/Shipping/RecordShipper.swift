@@ -42,7 +42,7 @@ public final class RecordShipper: Sendable {
         var finished = false
     }
 
-    /// Where the shipper connects and what it does when full.
+    /// Where the shipper connects and what it does when full, each value within its bounds (`ShipperConfiguration`).
     public let configuration: ShipperConfiguration
     let session = UInt64.random(in: 1...UInt64.max)
     let lock = ConditionLock(State())
@@ -58,8 +58,8 @@ public final class RecordShipper: Sendable {
 
     /// Starts the shipper's background thread; it connects (and reconnects) to the collector by itself. Create one per process.
     public init(configuration: ShipperConfiguration = ShipperConfiguration()) {
-        self.configuration = configuration
-        self.lowPriorityLimit = configuration.capacity * 3 / 4
+        self.configuration = configuration.clamped
+        self.lowPriorityLimit = self.configuration.capacity * 3 / 4
         let connection = ShipperConnection(shipper: self)
         thread.start(name: "jb-shipper") { connection.run() }
         ExitFlush.register(self)

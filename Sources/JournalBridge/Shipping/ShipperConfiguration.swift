@@ -8,7 +8,7 @@ public struct ShipperConfiguration: Sendable {
     public var socketPath: String?
     /// `SYSLOG_IDENTIFIER` of every record (`journalctl -t`); the program name by default.
     public var identifier: String
-    /// Records held at most: queued, being sent, or sent and not yet acknowledged.
+    /// Records held at most: queued, being sent, or sent and not yet acknowledged (16 to 2^30).
     public var capacity: Int
     /// What `log` does when the shipper already holds `capacity` records.
     public var overflow: OverflowPolicy
@@ -18,6 +18,7 @@ public struct ShipperConfiguration: Sendable {
     public var batchBytes: Int
     /// Reconnect backoff, doubling from `minimum` to `maximum` seconds after each failed
     /// connection or lost one (a refusal too); back to `minimum` once the collector acknowledges.
+    /// Each is taken between 1 ms and an hour.
     public var reconnectDelay: (minimum: Double, maximum: Double)
 
     /// A configuration; every default is the one README documents (65,536 records, shed DEBUG/INFO first).
@@ -37,6 +38,29 @@ public struct ShipperConfiguration: Sendable {
         self.flushAtExit = flushAtExit
         self.batchBytes = batchBytes
         self.reconnectDelay = reconnectDelay
+    }
+
+    /// What the shipper runs with: every value brought into a range it can work with, so that
+    /// no setting can trap or wedge the worker (a capacity of 0 would make `.block` wait for
+    /// ever, `Int.max` overflow its three quarters; a reconnect delay of 0 spin, NaN or
+    /// `.infinity` trap when made a deadline). The one home of these bounds.
+    package var clamped: ShipperConfiguration {
+        var result = self
+        result.capacity = min(max(16, capacity), Self.maximumCapacity)
+        result.batchBytes = min(max(1024, batchBytes), WireProtocol.maxFrameBytes / 2)
+        let minimum = Self.clampedDelay(reconnectDelay.minimum, default: 0.05)
+        result.reconnectDelay = (minimum, max(minimum, Self.clampedDelay(reconnectDelay.maximum, default: 2.0)))
+        if let wait = flushAtExit, !(wait >= 0) { result.flushAtExit = 0 }  // NaN and negatives: do not wait
+        if case .shedLowPriority(let wait) = overflow, !(wait >= 0) { result.overflow = .shedLowPriority(maxWait: 0) }
+        return result
+    }
+
+    /// Records a shipper holds at most, whatever `capacity` says: 2^30.
+    package static let maximumCapacity = 1 << 30
+
+    /// A reconnect delay between 1 ms and an hour; NaN is the default.
+    private static func clampedDelay(_ seconds: Double, default value: Double) -> Double {
+        seconds.isNaN ? value : min(max(seconds, 0.001), 3600)
     }
 
     /// The path the shipper connects to: explicit, else the environment, else the default.

@@ -80,7 +80,10 @@ final class ShipperConnection: @unchecked Sendable {
             }
             let now = MonotonicClock.now()
             let active = pendingCount > 0 || now - lastActivity < Self.lingerNanoseconds
-            let tick = fd < 0 && pendingCount > 0 ? max(Self.tickNanoseconds, nextAttempt &- now) : Self.tickNanoseconds
+            // The wait until the next attempt, 0 once it is due (it may be: this thread can be
+            // woken, or preempted, past it); `now + tick` cannot overflow: `nextAttempt` is a deadline.
+            let untilAttempt = nextAttempt > now ? nextAttempt - now : 0
+            let tick = fd < 0 && pendingCount > 0 ? max(Self.tickNanoseconds, untilAttempt) : Self.tickNanoseconds
             let deadline: UInt64? = blocked || awaitingAcks ? now : active ? now + tick : nil
             let closing = shipper.lock.wait(
                 until: {
@@ -114,7 +117,8 @@ final class ShipperConnection: @unchecked Sendable {
             }
             idleLastTurn = spare.isEmpty
             if !spare.isEmpty {
-                unsent.reserveCapacity(unsent.count + spare.count)
+                // No reserveCapacity: it grows to exactly what is asked, so called each turn it
+                // copied the whole array each turn; append grows it geometrically.
                 for item in spare { unsent.append(item.flattened()) }
                 spare.removeAll(keepingCapacity: true)
             }
@@ -166,7 +170,7 @@ final class ShipperConnection: @unchecked Sendable {
                 StandardError.write(
                     "journal-bridge: cannot reach the collector at \(path): \(error); records are kept and retried\n")
             }
-            nextAttempt = MonotonicClock.now() + UInt64(backoff * 1e9)
+            nextAttempt = MonotonicClock.deadline(after: backoff)
             backoff = min(backoff * 2, shipper.configuration.reconnectDelay.maximum)
         }
     }
@@ -205,7 +209,7 @@ final class ShipperConnection: @unchecked Sendable {
         unackedHead = 0
         unsent = again
         unsentHead = 0
-        nextAttempt = MonotonicClock.now() + UInt64(backoff * 1e9)
+        nextAttempt = MonotonicClock.deadline(after: backoff)
     }
 
     // MARK: sending and acknowledgements
@@ -276,6 +280,12 @@ final class ShipperConnection: @unchecked Sendable {
         encoder.endBatch(start, count: count)
         if unsentHead == unsent.count {
             unsent.removeAll(keepingCapacity: true)
+            unsentHead = 0
+        } else if unsentHead > 4096 && unsentHead * 2 > unsent.count {
+            // A collector slower than the callers for a long time: `unsent` is never empty at
+            // this point, and without this every record sent meanwhile stayed referenced here
+            // (outside `held`) until it was. As `unacked` does in `acknowledge`.
+            unsent.removeSubrange(..<unsentHead)
             unsentHead = 0
         }
     }

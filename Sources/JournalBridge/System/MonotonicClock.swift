@@ -12,7 +12,18 @@ package enum MonotonicClock {
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 
+    /// `seconds` from now; saturates at `UInt64.max` ("never"), so that a caller's
+    /// `.infinity` or 1e300 waits as long as it says instead of trapping or wrapping to now.
     package static func deadline(after seconds: Double) -> UInt64 {
-        now() &+ UInt64(max(0, seconds) * 1e9)
+        let start = now()
+        let (sum, overflow) = start.addingReportingOverflow(nanoseconds(seconds))
+        return overflow ? .max : sum
+    }
+
+    /// `seconds` as nanoseconds: NaN and negatives are 0, anything past `UInt64` is `UInt64.max`.
+    package static func nanoseconds(_ seconds: Double) -> UInt64 {
+        let value = seconds * 1e9
+        guard value > 0 else { return 0 }  // NaN too
+        return value < 18_446_744_073_709_549_568.0 ? UInt64(value) : .max  // the largest Double below 2^64
     }
 }
