@@ -116,7 +116,48 @@ final class SyslogFramerTests: XCTestCase {
         XCTAssertEqual(out.count, 1, "what arrived is stored when the stream ends")
         XCTAssertEqual(out.first?.unterminated, true)
         XCTAssertEqual(out.first?.bytes.count, 64)
-        XCTAssertEqual(out.first?.droppedBytes, 100_000 - 64)
+        XCTAssertEqual(out.first?.droppedBytes, 11 + 100_000 - 64)
+        XCTAssertEqual(framer.countFallbacks, 1, "a count past the frame limit is no count")
+    }
+
+    /// A count past `maximumFrameBytes` (rsyslog's MaxFrameSize, 200,000) is a framing error, as
+    /// rsyslog takes it: the line framing goes on, so the client's next messages stay messages
+    /// (taken at its word, the count made them all one, stored only at the close).
+    func testACountPastTheFrameLimitIsNoCountAndTheNextMessagesStayMessages() {
+        let (out, framer) = frames(Array("9999999999 <13>first\n<13>second\n<13>third\n".utf8))
+        XCTAssertEqual(out.map(\.bytes.text), ["9999999999 <13>first", "<13>second", "<13>third"])
+        XCTAssertEqual(out.map(\.framing), [.nonTransparent, .nonTransparent, .nonTransparent])
+        XCTAssertEqual(framer.countFallbacks, 1)
+        // Up to the frame limit a count is a count: the frame is cut to the message limit.
+        var limited = SyslogFramer(maximumMessageBytes: 64)
+        var cut: [SyslogFramer.Frame] = []
+        limited.append(Array("200000 ".utf8) + [UInt8](repeating: 0x42, count: 200_000) + Array("<13>next\n".utf8)) {
+            cut.append($0)
+        }
+        XCTAssertEqual(cut.map(\.bytes.count), [64, 8])
+        XCTAssertEqual(cut.first?.droppedBytes, 200_000 - 64)
+        XCTAssertEqual(limited.countFallbacks, 0)
+        XCTAssertEqual(limited.maximumFrameBytes, SyslogFramer.defaultMaximumFrameBytes)
+        XCTAssertEqual(SyslogFramer(maximumMessageBytes: 1 << 20).maximumFrameBytes, 1 << 20)
+    }
+
+    /// An octet-counted frame the connection's close cut short says how much never came.
+    func testAFrameCutShortByTheCloseSaysWhatIsMissing() {
+        var framer = SyslogFramer()
+        var out: [SyslogFramer.Frame] = []
+        framer.append(Array("100 <13>abc".utf8)) { out.append($0) }
+        framer.finish { out.append($0) }
+        XCTAssertEqual(out.map(\.bytes.text), ["<13>abc"])
+        XCTAssertEqual(out.first?.missingBytes, 93)
+        XCTAssertEqual(out.first?.unterminated, true)
+        // Nothing of the frame came: still a message, empty, that says so.
+        out.removeAll()
+        framer.append(Array("12 ".utf8)) { out.append($0) }
+        framer.finish { out.append($0) }
+        XCTAssertEqual(out.map(\.missingBytes), [12])
+        // An unterminated line misses nothing: no count promised more.
+        let (line, _) = frames(Array("<13>no end".utf8))
+        XCTAssertEqual(line.map(\.missingBytes), [0])
     }
 
     func testAnUnterminatedLastLineIsStored() {

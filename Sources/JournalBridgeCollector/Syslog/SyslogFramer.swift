@@ -4,7 +4,10 @@
 /// - anything else starts non-transparent framing: the message runs to a LF, or to a NUL
 ///   (Python's SysLogHandler on a stream socket sends `<PRI>msg\0` and nothing else).
 /// A count that is not digits then a space (`2023-01-01 ...`, or more than 10 digits) is no
-/// count: those bytes start a non-transparent frame instead, and `countFallbacks` says so.
+/// count: those bytes start a non-transparent frame instead, and `countFallbacks` says so. So
+/// is a count past `maximumFrameBytes` (rsyslog's `MaxFrameSize`, and its answer): taken at its
+/// word, `9999999999 ` would make everything the client sends after it one message, stored
+/// only when the connection closes.
 /// Empty frames (a LF or NUL between frames, as some octet-counting senders add) are skipped.
 ///
 /// Bounded: at most `maximumMessageBytes` are kept for a frame. A longer message is cut there;
@@ -27,6 +30,8 @@ package struct SyslogFramer: Sendable {
         package var droppedBytes: Int
         /// The stream ended inside this frame (`finish`): it is what arrived.
         package var unterminated: Bool
+        /// Of an octet-counted frame the stream ended inside, the bytes its count promised that never came.
+        package var missingBytes = 0
     }
 
     /// A frame as `appendViews` hands it out: `bytes` are valid only during the call.
@@ -38,6 +43,8 @@ package struct SyslogFramer: Sendable {
         package var droppedBytes: Int
         /// The stream ended inside this frame (`finish`): it is what arrived.
         package var unterminated: Bool
+        /// Of an octet-counted frame the stream ended inside, the bytes its count promised that never came.
+        package var missingBytes = 0
     }
 
     private enum State: Sendable {
@@ -52,8 +59,13 @@ package struct SyslogFramer: Sendable {
 
     /// RFC 6587 leaves the limit to the receiver; rsyslog's default is 8 KiB, ours 64 KiB.
     package static let defaultMaximumMessageBytes = 64 * 1024
+    /// The largest octet count taken as one, unless the message limit is larger: rsyslog's
+    /// `MaxFrameSize` default. A frame between the two is cut to the message limit.
+    package static let defaultMaximumFrameBytes = 200_000
 
     package let maximumMessageBytes: Int
+    /// Octet counts above this are no counts (`countFallbacks`).
+    package let maximumFrameBytes: Int
     private var state = State.frameStart
     private var buffer: [UInt8] = []
     private var framing = Framing.nonTransparent
@@ -69,6 +81,7 @@ package struct SyslogFramer: Sendable {
 
     package init(maximumMessageBytes: Int = SyslogFramer.defaultMaximumMessageBytes) {
         self.maximumMessageBytes = max(1, maximumMessageBytes)
+        self.maximumFrameBytes = max(self.maximumMessageBytes, Self.defaultMaximumFrameBytes)
     }
 
     /// Bytes held for an unfinished frame: never more than `maximumMessageBytes`.
@@ -113,7 +126,7 @@ package struct SyslogFramer: Sendable {
                     buffer.append(byte)
                     state = .count(value * 10 + Int(byte - UInt8(ascii: "0")))
                     index += 1
-                } else if byte == UInt8(ascii: " ") && value > 0 {
+                } else if byte == UInt8(ascii: " ") && value > 0 && value <= maximumFrameBytes {
                     index += 1
                     buffer.removeAll(keepingCapacity: true)
                     framing = .octetCounting
@@ -186,9 +199,9 @@ package struct SyslogFramer: Sendable {
             countFallbacks += 1
             framing = .nonTransparent
             finishFrame(dropped: 0, unterminated: true, emit)
-        case .octets(_, let dropped):
-            // What never came is not counted as dropped: the frame is marked unterminated.
-            finishFrame(dropped: dropped, unterminated: true, emit)
+        case .octets(let remaining, let dropped):
+            // What never came is not counted as dropped: the frame says how much is missing.
+            finishFrame(dropped: dropped, unterminated: true, missing: remaining, emit)
         case .line(let dropped):
             finishFrame(dropped: dropped, unterminated: true, emit)
         }
@@ -204,18 +217,23 @@ package struct SyslogFramer: Sendable {
         emit(FrameView(bytes: bytes, framing: framing, droppedBytes: 0, unterminated: false))
     }
 
-    private mutating func finishFrame(dropped: Int, unterminated: Bool, _ emit: (FrameView) -> Void) {
+    private mutating func finishFrame(
+        dropped: Int, unterminated: Bool, missing: Int = 0, _ emit: (FrameView) -> Void
+    ) {
         state = .frameStart
         if dropped > 0 {
             cutFrames += 1
             droppedBytes += dropped
         }
-        if buffer.isEmpty && dropped == 0 {
+        if buffer.isEmpty && dropped == 0 && missing == 0 {
             emptyFrames += 1
             return
         }
         buffer.withUnsafeBytes { kept in
-            emit(FrameView(bytes: kept, framing: framing, droppedBytes: dropped, unterminated: unterminated))
+            emit(
+                FrameView(
+                    bytes: kept, framing: framing, droppedBytes: dropped, unterminated: unterminated,
+                    missingBytes: missing))
         }
         buffer.removeAll(keepingCapacity: true)
     }
@@ -226,6 +244,6 @@ extension SyslogFramer.Frame {
     init(_ view: SyslogFramer.FrameView) {
         self.init(
             bytes: Array(view.bytes), framing: view.framing, droppedBytes: view.droppedBytes,
-            unterminated: view.unterminated)
+            unterminated: view.unterminated, missingBytes: view.missingBytes)
     }
 }

@@ -47,10 +47,12 @@ package enum SyslogRecordMapping {
     ///   - receivedMicros: when it arrived: the record's time unless an RFC 3339 timestamp says.
     ///   - droppedBytes: bytes cut from the message (a frame or datagram over the limit); the
     ///     message then ends with a visible `…[truncated N bytes]`.
+    ///   - missingBytes: bytes an octet count promised that never came (the connection closed
+    ///     first): the message ends with `…[N bytes never sent]` and `JB_SYSLOG_ERROR` says why.
     ///   - peer: the network peer's address, as `JB_SYSLOG_PEER` (nil for a Unix sender).
     package static func record(
         layout: SyslogMessage.Layout, bytes: UnsafeRawBufferPointer, origin: Origin, receivedMicros: Int64,
-        droppedBytes: Int, peer: String? = nil
+        droppedBytes: Int, missingBytes: Int = 0, peer: String? = nil
     ) -> LogRecord {
         func part(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[range]) }
         var origin = origin
@@ -59,8 +61,10 @@ package enum SyslogRecordMapping {
             level: layout.priority.level, timestampMicros: layout.timestampMicros ?? receivedMicros, label: label,
             message: "", origin: origin
         )
-        if droppedBytes > 0 {
-            let marked = Array(part(layout.message)) + Array("…[truncated \(droppedBytes) bytes]".utf8)
+        if droppedBytes > 0 || missingBytes > 0 {
+            var marked = Array(part(layout.message))
+            if droppedBytes > 0 { marked += Array("…[truncated \(droppedBytes) bytes]".utf8) }
+            if missingBytes > 0 { marked += Array("…[\(missingBytes) bytes never sent]".utf8) }
             marked.withUnsafeBytes { record.setMessage(bytes: $0) }
         } else {
             record.setMessage(bytes: part(layout.message))
@@ -83,6 +87,11 @@ package enum SyslogRecordMapping {
         if let failure = layout.failure {
             fields.append(field(Field.raw, bytes))
             fields.append(MetadataField(Field.error, failure.description))
+        } else if missingBytes > 0 {
+            fields.append(
+                MetadataField(
+                    Field.error,
+                    "octet-counted frame cut short: the connection closed \(missingBytes) bytes before its end"))
         }
         if let peer, !peer.isEmpty { fields.append(MetadataField(SyslogRecords.peerField, peer)) }
         record.syslogFields = fields

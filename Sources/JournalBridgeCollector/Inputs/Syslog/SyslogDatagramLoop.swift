@@ -20,6 +20,10 @@ import Synchronization
 final class SyslogDatagramLoop: SyslogLoop, @unchecked Sendable {
     /// Datagrams read before the batch is routed: one `route` call per batch keeps up with floods.
     static let batch = 256
+    /// ...or fewer, once they hold this many bytes: the batch is not yet in the memory budget
+    /// (the sink queues charge it when it is routed), so it is bounded here. 256 messages of
+    /// 64 KiB, a malformed one's bytes held twice (`MESSAGE`, `SYSLOG_RAW`), were 33 MB.
+    static let batchBytes = 256 * 1024
 
     func run() {
         var buffer = [UInt8](repeating: 0, count: settings.maximumMessageBytes)
@@ -39,7 +43,8 @@ final class SyslogDatagramLoop: SyslogLoop, @unchecked Sendable {
             var records: [LogRecord] = []
             var sources: [SourceKey] = []
             var drained = false
-            while records.count < Self.batch {
+            var held = 0
+            while records.count < Self.batch && held < Self.batchBytes {
                 let length = buffer.withUnsafeMutableBytes {
                     c_jb_receive_datagram(socket, $0.baseAddress, UInt($0.count), &info)
                 }
@@ -76,6 +81,7 @@ final class SyslogDatagramLoop: SyslogLoop, @unchecked Sendable {
                     )
                 }
                 records.append(record)
+                held += kept
                 sources.append(SyslogDelivery.source(of: record.origin, peer: peer))
             }
             delivery.deliver(records, sources: sources)

@@ -18,17 +18,19 @@ package enum SyslogRecords {
     }
 
     /// The record of one message (a datagram or a frame): its bytes parsed, the kernel's
-    /// `origin`, the network `peer` as `JB_SYSLOG_PEER`, and `droppedBytes` cut from it as its marker.
+    /// `origin`, the network `peer` as `JB_SYSLOG_PEER`, and `droppedBytes` cut from it as its
+    /// marker; `missingBytes`, what its octet count promised and the connection's close never
+    /// brought, makes it malformed (counted so, and said in `JB_SYSLOG_ERROR`).
     package static func record(
-        _ bytes: UnsafeRawBufferPointer, origin: Origin, peer: String?, droppedBytes: Int, receivedMicros: Int64,
-        counters: SyslogCounters
+        _ bytes: UnsafeRawBufferPointer, origin: Origin, peer: String?, droppedBytes: Int, missingBytes: Int = 0,
+        receivedMicros: Int64, counters: SyslogCounters
     ) -> LogRecord {
         let layout = SyslogParser.layout(of: bytes)
         let record = SyslogRecordMapping.record(
             layout: layout, bytes: bytes, origin: origin, receivedMicros: receivedMicros, droppedBytes: droppedBytes,
-            peer: peer)
+            missingBytes: missingBytes, peer: peer)
         counters.messages.add(1, ordering: .relaxed)
-        if layout.failure != nil { counters.parseFailures.add(1, ordering: .relaxed) }
+        if layout.failure != nil || missingBytes > 0 { counters.parseFailures.add(1, ordering: .relaxed) }
         if droppedBytes > 0 {
             counters.cutMessages.add(1, ordering: .relaxed)
             counters.cutBytes.add(droppedBytes, ordering: .relaxed)

@@ -46,7 +46,12 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
         /// The source every record of a network peer counts under (its address); nil for a
         /// Unix peer, whose records count under the identifier each names.
         var source: SourceKey?
+        /// Of the framer's `countFallbacks`, those already added to the input's counter.
+        var reportedFallbacks = 0
     }
+
+    /// Records routed at a time from one read: as the datagram input's batch.
+    static let batch = SyslogDatagramLoop.batch
 
     /// The listening socket.
     var listener: Int32 { socket }
@@ -160,25 +165,37 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
             }
             guard var connection = connections[fd] else { return }
             var records: [LogRecord] = []
-            records.reserveCapacity(count / 64)
+            records.reserveCapacity(min(count / 64, Self.batch))
+            var held = 0
             let now = LogRecord.now()
-            let (origin, peer) = (connection.origin, connection.peer)
+            let (origin, peer, source) = (connection.origin, connection.peer, connection.source)
             buffer.withUnsafeBytes { raw in
                 connection.framer.appendViews(UnsafeRawBufferPointer(rebasing: raw[0..<count])) { frame in
                     records.append(self.record(frame, origin, peer, now))
+                    held += frame.bytes.count
+                    // 64 KiB of 3-byte frames are 21,845 records: routed as they come, a batch
+                    // at a time, so what waits outside the memory budget stays small.
+                    if records.count >= Self.batch || held >= SyslogDatagramLoop.batchBytes {
+                        self.deliver(records, source: source)
+                        records.removeAll(keepingCapacity: true)
+                        held = 0
+                    }
                 }
             }
+            let fallbacks = connection.framer.countFallbacks
             connections[fd] = connection
+            counters.framingFallbacks.add(fallbacks - connection.reportedFallbacks, ordering: .relaxed)
+            connections[fd]?.reportedFallbacks = fallbacks
             // Waits while the sinks are full: this connection (and the others) is read no further
             // until they drain, so the senders block: backpressure, never loss.
-            deliver(records, of: connection)
+            deliver(records, source: source)
         }
     }
 
-    /// Records of one connection: a network peer's under its address, a Unix peer's a run per
-    /// source (its identifier may change from message to message).
-    private func deliver(_ records: [LogRecord], of connection: Connection) {
-        if let source = connection.source {
+    /// Records of one connection: a network peer's under its address (`source`), a Unix
+    /// peer's a run per source (its identifier may change from message to message).
+    private func deliver(_ records: [LogRecord], source: SourceKey?) {
+        if let source {
             delivery.deliver(records, source: source)
         } else {
             delivery.deliver(
@@ -189,8 +206,8 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
 
     private func record(_ frame: SyslogFramer.FrameView, _ origin: Origin, _ peer: String?, _ now: Int64) -> LogRecord {
         SyslogRecords.record(
-            frame.bytes, origin: origin, peer: peer, droppedBytes: frame.droppedBytes, receivedMicros: now,
-            counters: counters)
+            frame.bytes, origin: origin, peer: peer, droppedBytes: frame.droppedBytes, missingBytes: frame.missingBytes,
+            receivedMicros: now, counters: counters)
     }
 
     private func finish(_ fd: Int32) {
@@ -199,8 +216,9 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
         let now = LogRecord.now()
         let (origin, peer) = (connection.origin, connection.peer)
         connection.framer.finishViews { records.append(record($0, origin, peer, now)) }
-        deliver(records, of: connection)
-        counters.framingFallbacks.add(connection.framer.countFallbacks, ordering: .relaxed)
+        deliver(records, source: connection.source)
+        counters.framingFallbacks.add(
+            connection.framer.countFallbacks - connection.reportedFallbacks, ordering: .relaxed)
         Glibc.close(fd)  // a read-only socket: nothing is lost if close reports an error
         context.budget.releaseFrame(settings.maximumMessageBytes)
         counters.openConnections.subtract(1, ordering: .relaxed)

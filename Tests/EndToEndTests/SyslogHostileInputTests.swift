@@ -1,0 +1,128 @@
+import Foundation
+import JournalBridge
+import JournalBridgeTestSupport
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Syslog clients that lie in their framing or flood with what costs the collector most per
+/// byte: each is cut or refused where it lies, counted, and the collector's memory stays
+/// within its limit. The clients are Python sockets: no syslog client sends these on purpose.
+final class SyslogHostileInputTests: XCTestCase {
+    private typealias SyslogDaemon = SyslogInputTests.SyslogDaemon
+
+    private func python(_ script: String, _ arguments: [String]) throws -> BackgroundProcess {
+        try BackgroundProcess("/usr/bin/env", ["python3", "-c", script] + arguments)
+    }
+
+    /// Taken at its word, `9999999999 ` made every later message of the connection one frame,
+    /// stored only at its close, with no count and no reason. It is no count (rsyslog's answer):
+    /// the messages after it are stored as they come, the line itself as malformed.
+    func testAnAbsurdOctetCountIsNoCountAndTheNextMessagesAreStoredAsTheyCome() throws {
+        let daemon = try SyslogDaemon(journald: false)
+        let tag = Journal.uniqueIdentifier("sl-count")
+        let script = """
+            import os, socket, sys, time
+            port, tag, looked = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"9999999999 <13>first\\n")
+            s.sendall(b"".join(("<13>%s: legit %d\\n" % (tag, i)).encode() for i in range(1000)))
+            end = time.time() + 30
+            while not os.path.exists(looked) and time.time() < end:  # held open until the test has looked
+                time.sleep(0.05)
+            s.close()
+            """
+        let looked = daemon.directory.file("looked")
+        let client = try python(script, [daemon.port("syslog-tcp"), tag, looked])
+        let storedWhileOpen = eventually(timeout: 15) {
+            daemon.debugLines.filter { $0.contains("legit") }.count == 1000
+        }
+        FileManager.default.createFile(atPath: looked, contents: nil)
+        XCTAssertEqual(client.wait(), 0, client.stderrText)
+        XCTAssertTrue(storedWhileOpen, "stored while the connection is open: \(daemon.debugLines.suffix(3))")
+        XCTAssertEqual(daemon.stop(), 0, daemon.process.stderrText)
+        let lines = daemon.debugLines
+        XCTAssertEqual(lines.filter { $0.contains("legit") }.count, 1000, "each its own record")
+        XCTAssertEqual(lines.filter { $0.contains("9999999999 <13>first") }.count, 1, "the line stored as sent")
+        XCTAssertTrue(
+            daemon.process.stderrText.contains(
+                "1001 messages, 1 malformed, 0 cut (0 bytes), 0 dropped by the kernel, 1 framing fallbacks"),
+            daemon.process.stderrText)
+    }
+
+    /// An octet-counted frame the client's close cuts short is stored with what came, marked
+    /// with what never did, and counted as malformed (it was stored as if whole, uncounted).
+    func testAFrameCutShortByTheCloseIsMarkedAndCounted() throws {
+        let daemon = try SyslogDaemon(journald: false)
+        let tag = Journal.uniqueIdentifier("sl-short")
+        let frame = "<13>\(tag): the start"
+        let script = """
+            import socket, sys
+            port, frame = int(sys.argv[1]), sys.argv[2]
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"100 " + frame.encode())
+            s.close()
+            """
+        let client = try python(script, [daemon.port("syslog-tcp"), frame])
+        XCTAssertEqual(client.wait(), 0, client.stderrText)
+        XCTAssertTrue(eventually { daemon.debugLines.contains { $0.contains(tag) } }, daemon.process.stderrText)
+        XCTAssertEqual(daemon.stop(), 0, daemon.process.stderrText)
+        let line = daemon.debugLines.first { $0.contains(tag) } ?? ""
+        XCTAssertTrue(line.hasSuffix("the start…[\(100 - frame.utf8.count) bytes never sent]"), line)
+        XCTAssertTrue(daemon.process.stderrText.contains("1 messages, 1 malformed"), daemon.process.stderrText)
+    }
+}
+
+/// The syslog inputs' own memory under floods, beside `MemoryBoundTests` (not run under
+/// ThreadSanitizer, whose shadow memory is no measure of the collector's).
+final class SyslogMemoryBoundTests: XCTestCase {
+    private typealias SyslogDaemon = SyslogInputTests.SyslogDaemon
+
+    private func python(_ script: String, _ arguments: [String]) throws -> BackgroundProcess {
+        try BackgroundProcess("/usr/bin/env", ["python3", "-c", script] + arguments)
+    }
+
+    /// What an input builds from one read is routed a batch at a time, so that it stays small
+    /// beside the memory limit: 64 KiB of 3-byte frames were 21,845 records built before any was
+    /// routed (a peak of 84 MB with `memory_limit` 16M, 8 clients); 256 datagrams of 64 KB,
+    /// malformed and so held twice, were 33 MB.
+    func testTheCheapestFloodsStayWithinTheMemoryLimit() throws {
+        // Nothing reaches a sink (every level below critical): what is measured is the inputs'.
+        let daemon = try SyslogDaemon(
+            config:
+                "memory_limit = \"16M\"\nerror_file_level = \"critical\"\ndebug_file_level = \"critical\"\n",
+            journald: false)
+        let script = """
+            import socket, sys, time, os
+            kind, target = sys.argv[1], sys.argv[2]
+            end = time.time() + 1.5
+            if kind == "tcp":
+                s = socket.create_connection(("127.0.0.1", int(target)))
+                chunk = b"<1\\n" * 21845
+                while time.time() < end:
+                    s.sendall(chunk)
+            else:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                s.connect(target)
+                big = b"x" * 65000  # no PRI: malformed, its bytes kept as MESSAGE and SYSLOG_RAW
+                while time.time() < end:
+                    s.send(big)
+            s.close()
+            """
+        var clients: [BackgroundProcess] = []
+        for _ in 0..<8 { clients.append(try python(script, ["tcp", daemon.port("syslog-tcp")])) }
+        for _ in 0..<8 { clients.append(try python(script, ["unix", daemon.datagram])) }
+        for client in clients { XCTAssertEqual(client.wait(), 0, client.stderrText) }
+        let status = (try? String(contentsOfFile: "/proc/\(daemon.process.pid)/status", encoding: .utf8)) ?? ""
+        let peakKiB = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+            .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") }
+        XCTAssertEqual(daemon.stop(), 0, daemon.process.stderrText)
+        let peak = try XCTUnwrap(peakKiB, status)
+        // The collector's own baseline here is 18 to 20 MB, the budget's 16M comes on top only
+        // if records wait in sink queues (none here): 32 MiB leaves room for the runtime.
+        XCTAssertLessThan(peak, 32 * 1024, "peak RSS \(peak) KiB")
+        XCTAssertTrue(daemon.process.stderrText.contains("malformed"), daemon.process.stderrText)
+    }
+}
