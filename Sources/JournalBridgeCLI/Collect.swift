@@ -98,6 +98,18 @@ extension JournalBridgeCommand {
                 throw ValidationError(
                     "--memory-limit \(memoryLimit): expected a size of at least 16M, such as 256M or 1G")
             }
+            // A flag's bad value is a bad argument (64, with the usage), not the file's (78).
+            for url in forward {
+                do { _ = try ForwardDestination(parsing: url) } catch {
+                    throw ValidationError("--forward \(url): \(error)")
+                }
+            }
+            if let socketGroup, DaemonConfiguration.groupID(socketGroup) == nil {
+                throw ValidationError("--socket-group \(socketGroup): no such group on this machine")
+            }
+            if let socket, let problem = DaemonConfiguration.socketPathProblem(socket, suffix: ControlServer.suffix) {
+                throw ValidationError("--socket \(problem)")
+            }
         }
 
         private var syslogFlags: [(String, [String])] {
@@ -140,6 +152,7 @@ extension JournalBridgeCommand {
             if sinks.base != nil { configuration.lines["base"] = nil }
             configuration.sinks = sinks.configuration(defaults: configuration.sinks)
             if !forward.isEmpty {
+                // Parsed in `validate` already: a failure here cannot happen, and would still be said.
                 configuration.sinks.forward = try forward.map { url throws(ConfigurationError) in
                     do { return try ForwardDestination(parsing: url) } catch {
                         throw ConfigurationError(.badValue, key: "forward", source: "--forward", "\(error)")

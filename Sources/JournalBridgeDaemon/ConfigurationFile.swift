@@ -83,8 +83,9 @@ struct ConfigurationFile {
     /// refused instead of hanging the daemon, eating its memory, or reading as an empty file).
     static func read(path: String) throws(ConfigurationError) -> [UInt8] {
         func failure(_ problem: String) -> ConfigurationError { ConfigurationError(.unreadable, source: path, problem) }
+        let bytes: [UInt8]
         do {
-            return try readFile(path, limit: maximumSize)
+            bytes = try readFile(path, limit: maximumSize)
         } catch {
             switch error {
             case .system(let failed) where failed.call == "open": throw failure(String(cString: strerror(failed.errno)))
@@ -94,6 +95,19 @@ struct ConfigurationFile {
                 throw failure("larger than \(maximumSize) bytes (1 MiB); a configuration file is a few kilobytes")
             }
         }
+        // The file decides where the collector, maybe root, writes and listens: only its own
+        // user's or root's, and not one anyone may write (sshd's StrictModes, in short).
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw failure("stat: \(String(cString: strerror(errno)))") }
+        if info.st_uid != geteuid() && info.st_uid != 0 {
+            throw failure(
+                "it belongs to uid \(info.st_uid); the collector (uid \(geteuid())) takes its configuration only from a file of its own user's or root's"
+            )
+        }
+        if info.st_mode & S_IWOTH != 0 {
+            throw failure("anyone may write it (mode \(String(info.st_mode & 0o7777, radix: 8))): chmod o-w \(path)")
+        }
+        return bytes
     }
 
     private static func parseValue(_ text: String, key: String, source: String, line: Int) throws(ConfigurationError)

@@ -78,7 +78,7 @@ package enum Daemon {
             }
             if received == SIGTERM || received == SIGINT { break }
             let now = MonotonicClock.now()
-            if now &- lastTick >= UInt64(operations.interval) * 1_000_000_000 {
+            if now &- lastTick >= MonotonicClock.nanoseconds(Double(operations.interval)) {
                 lastTick = now
                 operations.tick()
             }

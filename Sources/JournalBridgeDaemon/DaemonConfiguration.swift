@@ -112,7 +112,7 @@ package struct DaemonConfiguration: Sendable, Equatable {
                     c.sinks.journaldBacklog = try s.integer(v, atLeast: 0)
                 },
                 "rate_limit_interval": { c, v, s throws(ConfigurationError) in
-                    c.rateLimit.interval = Double(try s.integer(v, atLeast: 1))
+                    c.rateLimit.interval = Double(try s.seconds(v, atLeast: 1))
                 },
                 "rate_limit_burst": { c, v, s throws(ConfigurationError) in
                     c.rateLimit.burst = try s.integer(v, atLeast: 0)
@@ -131,7 +131,7 @@ package struct DaemonConfiguration: Sendable, Equatable {
                 },
                 "metrics_textfile": { c, v, s throws(ConfigurationError) in c.metricsTextfile = try s.path(v) },
                 "metrics_interval": { c, v, s throws(ConfigurationError) in
-                    c.metricsInterval = try s.integer(v, atLeast: 1)
+                    c.metricsInterval = try s.seconds(v, atLeast: 1)
                 },
                 "max_connections": { c, v, s throws(ConfigurationError) in
                     c.maxConnections = try s.integer(v, atLeast: 1)
@@ -171,7 +171,7 @@ package struct DaemonConfiguration: Sendable, Equatable {
                     c.sinks.forwardOptions.spillBytes = try s.integer(v, atLeast: 1 << 20)
                 },
                 "forward_drain_seconds": { c, v, s throws(ConfigurationError) in
-                    c.sinks.forwardOptions.drainSeconds = Double(try s.integer(v, atLeast: 0))
+                    c.sinks.forwardOptions.drainSeconds = Double(try s.seconds(v, atLeast: 0))
                 },
                 "forward_buffer_bytes": { c, v, s throws(ConfigurationError) in
                     c.sinks.forwardOptions.bufferBytes = try s.integer(v, atLeast: 1)
@@ -191,6 +191,13 @@ package struct DaemonConfiguration: Sendable, Equatable {
             try apply(&self, entry.value, setter)
             lines[key] = entry.line
         }
+        // `journald = false` and `files = false` win wherever their levels stand: the shipped file
+        // sets `journald_level` on the line after `journald`, which would otherwise turn it back on.
+        if file.entries["journald"]?.value == .boolean(false) { sinks.journaldLevel = nil }
+        if file.entries["files"]?.value == .boolean(false) {
+            sinks.errorFileLevel = nil
+            sinks.debugFileLevel = nil
+        }
         // `console = true` before `console_level` must still honour the level, and `console = false`
         // wins wherever `console_level` stands (the shipped file sets both); both orders mean the same.
         if file.entries["console"]?.value == .boolean(false) {
@@ -201,7 +208,10 @@ package struct DaemonConfiguration: Sendable, Equatable {
     }
 
     /// What the forward sinks' buffers may hold together (`forward_buffer_bytes` per receiver).
-    package var forwardBufferBytes: Int { sinks.forward.count * sinks.forwardOptions.bufferBytes }
+    package var forwardBufferBytes: Int {
+        let (bytes, overflow) = sinks.forward.count.multipliedReportingOverflow(by: sinks.forwardOptions.bufferBytes)
+        return overflow ? .max : bytes
+    }
 
     /// The collector's own budget (frames and queued records): what `memory_limit` leaves
     /// once the forward buffers have their share, so that `memory_limit` bounds them all.
@@ -222,6 +232,12 @@ package struct DaemonConfiguration: Sendable, Equatable {
             )
         }
     }
+
+    /// The largest count or size any key takes (2^40: records, bytes, connections): far past any
+    /// real setting, and far enough from `Int.max` that sums and products of them do not overflow.
+    package static let largestCount = 1 << 40
+    /// The longest interval a key takes, in seconds: a day (as nanoseconds it fits `UInt64` many times over).
+    package static let largestSeconds = 86_400
 
     /// Converts a value to what a key needs, or says why not.
     struct Setter {
@@ -254,10 +270,22 @@ package struct DaemonConfiguration: Sendable, Equatable {
             return flag
         }
 
-        func integer(_ value: ConfigurationFile.Value, atLeast minimum: Int) throws(ConfigurationError) -> Int {
+        /// An integer in `minimum...maximum`. Every key has an upper bound: the collector adds to,
+        /// multiplies and converts these, and a number near `Int.max` that check-config passed
+        /// must not overflow when `collect` uses it.
+        func integer(
+            _ value: ConfigurationFile.Value, atLeast minimum: Int,
+            atMost maximum: Int = DaemonConfiguration.largestCount
+        ) throws(ConfigurationError) -> Int {
             guard case .integer(let number) = value else { throw wrongType(value, expected: "an integer") }
             guard number >= minimum else { throw bad("\(number): must be at least \(minimum)") }
+            guard number <= maximum else { throw bad("\(number): must be at most \(maximum)") }
             return number
+        }
+
+        /// Seconds, as the interval keys take them: at most a day.
+        func seconds(_ value: ConfigurationFile.Value, atLeast minimum: Int) throws(ConfigurationError) -> Int {
+            try integer(value, atLeast: minimum, atMost: DaemonConfiguration.largestSeconds)
         }
 
         func level(_ value: ConfigurationFile.Value) throws(ConfigurationError) -> Logger.Level {
@@ -332,6 +360,25 @@ package struct DaemonConfiguration: Sendable, Equatable {
                     .unwritable, key: "forward_spill", source: source, line: line,
                     "\(directory): \(String(cString: strerror(errno)))")
             }
+            // A receiver's directory left there must be one `collect` will use (`ForwardSpill`):
+            // a directory, of this user's, that nobody else may write.
+            for destination in sinks.forward {
+                let own = ForwardSink.spillDirectory(of: destination, in: spill)
+                var info = stat()
+                guard lstat(own, &info) == 0 else { continue }  // made at start
+                let problem =
+                    info.st_mode & S_IFMT != S_IFDIR
+                    ? "is \(FileDescriptorIO.kind(info.st_mode)), not a directory"
+                    : info.st_uid != geteuid()
+                        ? "belongs to uid \(info.st_uid), not to this user (uid \(geteuid()))"
+                        : info.st_mode & 0o022 != 0
+                            ? "may be written by others (mode \(String(info.st_mode & 0o7777, radix: 8)))" : nil
+                if let problem {
+                    throw ConfigurationError(
+                        .unwritable, key: "forward_spill", source: source, line: line,
+                        "\(own) \(problem): the spill would not be the collector's alone")
+                }
+            }
         }
         var logFiles: [String] = []
         if sinks.errorFileLevel != nil { logFiles.append(sinks.errorFilePath) }
@@ -371,22 +418,50 @@ package struct DaemonConfiguration: Sendable, Equatable {
 
     /// The socket's path: short enough for `sockaddr_un`, and not another kind of file.
     private func checkSocket(source: String) throws(ConfigurationError) {
-        let line = lines["socket"]
-        let limit = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
-        guard socketPath.utf8.count <= limit else {
-            throw ConfigurationError(
-                .badValue, key: "socket", source: source, line: line,
-                "\(socketPath) is \(socketPath.utf8.count) bytes; a Unix socket path holds at most \(limit)"
-            )
+        // The control channel's socket is this path and `.control`: both must fit.
+        try Self.checkSocketPath(
+            socketPath, key: "socket", source: source, line: lines["socket"], suffix: ControlServer.suffix)
+        for endpoint in syslogEndpoints {
+            guard case .unixDatagram(let path) = endpoint else {
+                if case .unixStream(let path) = endpoint {
+                    try Self.checkSocketPath(path, key: "syslog_stream", source: source, line: lines["syslog_stream"])
+                }
+                continue
+            }
+            try Self.checkSocketPath(path, key: "syslog_socket", source: source, line: lines["syslog_socket"])
+        }
+    }
+
+    /// A socket `collect` will bind at `path` (and `path` + `suffix`): the path fits a Unix socket
+    /// address, is not another kind of file, and its directory can be made. The one home of the
+    /// rule for every socket the daemon binds by path.
+    private static func checkSocketPath(
+        _ path: String, key: String, source: String, line: Int?, suffix: String = ""
+    ) throws(ConfigurationError) {
+        if let problem = socketPathProblem(path, suffix: suffix) {
+            throw ConfigurationError(.badValue, key: key, source: source, line: line, problem)
         }
         var info = stat()
-        if lstat(socketPath, &info) == 0, info.st_mode & S_IFMT != S_IFSOCK {
+        if lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFSOCK {
             throw ConfigurationError(
-                .unwritable, key: "socket", source: source, line: line,
-                "\(socketPath) is \(FileDescriptorIO.kind(info.st_mode)), not a socket"
+                .unwritable, key: key, source: source, line: line,
+                "\(path) is \(FileDescriptorIO.kind(info.st_mode)), not a socket"
             )
         }
-        _ = try Self.nearestExistingDirectory(of: socketPath, key: "socket", source: source, line: line)
+        _ = try nearestExistingDirectory(of: path, key: key, source: source, line: line)
+        // The directory's owner and mode by the rule `collect` applies when it binds.
+        do { try UnixSocket.checkDirectory(of: path) } catch {
+            throw ConfigurationError(.unwritable, key: key, source: source, line: line, error.call)
+        }
+    }
+
+    /// Why `path` (and `path` + `suffix`) cannot be a Unix socket's address, or nil: the one
+    /// home of the length rule, for the file's keys and the flags.
+    package static func socketPathProblem(_ path: String, suffix: String = "") -> String? {
+        let limit = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1 - suffix.utf8.count
+        guard path.utf8.count > limit else { return nil }
+        let with = suffix.isEmpty ? "" : " (and \(path)\(suffix), the control channel's)"
+        return "\(path) is \(path.utf8.count) bytes; a Unix socket path holds at most \(limit)\(with)"
     }
 
     /// The nearest existing ancestor of `path`'s directory (what `mkdir -p` would create in);

@@ -90,18 +90,31 @@ final class DaemonOperations {
 
     /// Writes `text` to a temporary file beside `path` and renames it over `path`, so that
     /// node_exporter never reads half a file. Failures go to stderr (once per failure).
+    ///
+    /// The temporary file is always a new one of ours (`O_EXCL`): whatever was at its name is
+    /// removed first, and if something is there again at the open, the write fails and is
+    /// said. Opened as it was found, a FIFO there hung the daemon's signal thread in `open`, a
+    /// hard link to another file had that file truncated and overwritten, another user's file
+    /// was written and renamed into place as theirs.
     static func writeAtomically(_ text: String, to path: String) {
         let temporary = path + ".tmp"
         do {
+            // ENOENT is the usual answer; any other failure shows at the open below.
+            _ = unlink(temporary)
             let fd = try syscall("open \(temporary)") {
-                open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
+                open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o644)
             }
             var bytes = Array(text.utf8)[...]
-            while !bytes.isEmpty {
-                let n = try syscall("write \(temporary)") {
-                    bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            do {
+                while !bytes.isEmpty {
+                    let n = try syscall("write \(temporary)") {
+                        bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                    }
+                    bytes = bytes.dropFirst(n)
                 }
-                bytes = bytes.dropFirst(n)
+            } catch {
+                close(fd)  // the write's error is the one to say
+                throw error
             }
             try syscall("close \(temporary)") { close(fd) }
             try syscall("rename \(temporary)") { rename(temporary, path) }

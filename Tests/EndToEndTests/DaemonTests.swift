@@ -154,6 +154,18 @@ final class DaemonTests: XCTestCase {
         let unknown = try Run.journalBridge(["check-config", "--colour"])
         XCTAssertEqual(unknown.status, 64, unknown.stderrText)
         XCTAssertTrue(unknown.stderrText.contains("Usage"), unknown.stderrText)
+        // A flag's bad value is the flag's, not the file's: these exited 78, blamed on the file.
+        let long = "/tmp/" + String(repeating: "s", count: 94) + ".sock"
+        for (arguments, says) in [
+            (["--forward", "bogus://x"], "--forward bogus://x:"),
+            (["--socket-group", "no-such-group-jb"], "--socket-group no-such-group-jb: no such group"),
+            (["--socket", long], "a Unix socket path holds at most 99"),
+        ] {
+            let bad = try Run.journalBridge(["collect", "--config", "/nonexistent/jb.conf"] + arguments)
+            XCTAssertEqual(bad.status, 64, "\(arguments): \(bad.stderrText)")
+            XCTAssertTrue(bad.stderrText.contains(says), bad.stderrText)
+            XCTAssertTrue(bad.stderrText.contains("Usage: journal-bridge collect"), bad.stderrText)
+        }
     }
 
     func testSighupReopensTheFilesAndSigtermDrainsAndExitsZero() throws {

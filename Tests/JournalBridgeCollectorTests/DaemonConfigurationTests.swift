@@ -76,6 +76,39 @@ final class DaemonConfigurationTests: XCTestCase {
         XCTAssertEqual(try parse("console = true").sinks.consoleLevel, .info)
     }
 
+    /// A sink turned off stays off whatever line its level is on: the shipped file sets
+    /// `journald_level` on the line after `journald`, and `journald = false` there did nothing.
+    func testASinkTurnedOffStaysOffWhereverItsLevelStands() throws {
+        let off = try parse(
+            "journald = false\njournald_level = \"trace\"\nfiles = false\nerror_file_level = \"warning\"\ndebug_file_level = \"debug\"\n"
+        )
+        XCTAssertNil(off.sinks.journaldLevel)
+        XCTAssertNil(off.sinks.errorFileLevel)
+        XCTAssertNil(off.sinks.debugFileLevel)
+        let on = try parse("journald = true\njournald_level = \"notice\"\n")
+        XCTAssertEqual(on.sinks.journaldLevel, .notice)
+    }
+
+    /// Numbers `collect` adds to, multiplies or makes nanoseconds of have an upper bound, so that
+    /// check-config refuses what would overflow in `collect` (each of these passed check-config
+    /// and then stopped the daemon with SIGILL, or check-config itself).
+    func testNumbersThatWouldOverflowAreRefusedWithTheirBound() {
+        for key in ["metrics_interval", "rate_limit_interval", "forward_drain_seconds"] {
+            assertError("\(key) = 86401\n", .badValue, key: key, line: 1, mentions: "must be at most 86400")
+        }
+        for key in ["sink_queue_capacity", "forward_buffer_bytes", "max_connections", "journald_backlog"] {
+            assertError(
+                "\(key) = 9223372036854775807\n", .badValue, key: key, line: 1,
+                mentions: "must be at most 1099511627776")
+        }
+        XCTAssertEqual(try? parse("metrics_interval = 86400\n").metricsInterval, 86400)
+        // Two receivers of the largest buffer: refused against the memory limit, not an overflow.
+        let forward = try? parse(
+            "forward = \"syslog+tcp://127.0.0.1:9, syslog+tcp://127.0.0.1:10\"\nforward_buffer_bytes = 1099511627776\n")
+        XCTAssertEqual(forward?.forwardBufferBytes, 2 << 40)
+        XCTAssertThrowsError(try forward?.checkMemory(source: "test.conf"))
+    }
+
     func testUnknownKey() {
         assertError(
             "base = \"/tmp/x\"\ncolour = \"red\"\n", .unknownKey, key: "colour", line: 2,
@@ -222,6 +255,28 @@ final class DaemonConfigurationTests: XCTestCase {
         XCTAssertEqual(try DaemonConfiguration.load(path: link).sinks.maxBytes, 7, "a link to a regular file is fine")
     }
 
+    /// The file decides where the collector (maybe root) writes and listens: one that anyone may
+    /// write, or another user's, is refused (exit 78 in `collect` and `check-config`).
+    func testAConfigurationAnyoneMayWriteOrAnotherUsersIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("jb.conf")
+        try "max_bytes = 7\n".write(toFile: path, atomically: false, encoding: .utf8)
+        XCTAssertEqual(chmod(path, 0o666), 0)
+        XCTAssertThrowsError(try DaemonConfiguration.load(path: path)) {
+            XCTAssertEqual(($0 as? ConfigurationError)?.code, .unreadable)
+            XCTAssertTrue("\($0)".contains("anyone may write it (mode 666): chmod o-w \(path)"), "\($0)")
+        }
+        XCTAssertEqual(chmod(path, 0o664), 0)
+        XCTAssertEqual(try DaemonConfiguration.load(path: path).sinks.maxBytes, 7, "group-writable is the owner's call")
+        guard geteuid() == 0 else { return }
+        XCTAssertEqual(chown(path, 65534, 65534), 0)
+        XCTAssertThrowsError(try DaemonConfiguration.load(path: path)) {
+            XCTAssertTrue("\($0)".contains("it belongs to uid 65534"), "\($0)")
+        }
+        let check = try Run.journalBridge(["check-config", "--config", path])
+        XCTAssertEqual(check.status, 78, check.stderrText)
+    }
+
     func testValidationProbesThatFilesCanBeCreatedAndNamesTheLine() throws {
         // /proc takes no new files, yet access(2) says it is writable to root: only a real creation tells.
         let configuration = try parse("identifier = \"x\"\nbase = \"/proc/journal-bridge-test/app\"")
@@ -255,7 +310,12 @@ final class DaemonConfigurationTests: XCTestCase {
         XCTAssertThrowsError(try parse("files = false\nsocket = \"\(long)\"").validateEnvironment(source: "t")) {
             XCTAssertEqual(($0 as? ConfigurationError)?.key, "socket")
             XCTAssertEqual(($0 as? ConfigurationError)?.line, 2)
-            XCTAssertTrue("\($0)".contains("at most 107"), "\($0)")
+            XCTAssertTrue("\($0)".contains("at most 99"), "\($0)")
+        }
+        // 100 bytes fit a socket address, but not with the control channel's ".control" after them.
+        let hundred = "/tmp/" + String(repeating: "c", count: 90) + ".sock"
+        XCTAssertThrowsError(try parse("files = false\nsocket = \"\(hundred)\"").validateEnvironment(source: "t")) {
+            XCTAssertTrue("\($0)".contains("at most 99 (and \(hundred).control, the control channel's)"), "\($0)")
         }
         let directory = try TemporaryDirectory()
         XCTAssertTrue(FileManager.default.createFile(atPath: directory.file("plain"), contents: nil))
@@ -263,6 +323,33 @@ final class DaemonConfigurationTests: XCTestCase {
             try parse("files = false\nsocket = \"\(directory.file("plain"))\"").validateEnvironment(source: "t")
         ) {
             XCTAssertTrue("\($0)".contains("plain is a regular file, not a socket"), "\($0)")
+        }
+        // A socket directory anyone may write: refused here, as `collect` refuses to bind there
+        // (it passed check-config, and collect exited 1).
+        let open = directory.file("open")
+        XCTAssertEqual(mkdir(open, 0o777), 0)
+        XCTAssertEqual(chmod(open, 0o777), 0)
+        XCTAssertThrowsError(try parse("files = false\nsocket = \"\(open)/s.sock\"").validateEnvironment(source: "t")) {
+            XCTAssertEqual(($0 as? ConfigurationError)?.key, "socket")
+            XCTAssertTrue("\($0)".contains("is writable by others and not sticky"), "\($0)")
+        }
+        // The syslog inputs' sockets by the same rule, named by their own keys (collect said
+        // "Address already in use" of the wrong socket, and exited 1, not 78).
+        for key in ["syslog_socket", "syslog_stream"] {
+            XCTAssertThrowsError(
+                try parse("files = false\n\(key) = \"\(directory.file("plain"))\"").validateEnvironment(source: "t")
+            ) {
+                XCTAssertEqual(($0 as? ConfigurationError)?.key, key)
+                XCTAssertEqual(($0 as? ConfigurationError)?.line, 2)
+                XCTAssertTrue("\($0)".contains("plain is a regular file, not a socket"), "\($0)")
+            }
+            XCTAssertThrowsError(
+                try parse("files = false\n\(key) = \"\(directory.file("plain"))/sub/s.sock\"")
+                    .validateEnvironment(source: "t")
+            ) {
+                XCTAssertEqual(($0 as? ConfigurationError)?.key, key)
+                XCTAssertTrue("\($0)".contains("not a directory"), "\($0)")
+            }
         }
     }
 

@@ -438,5 +438,28 @@ final class ForwardSinkTests: XCTestCase {
             XCTAssertEqual((error as? ConfigurationError)?.key, "forward_ca")
             XCTAssertEqual((error as? ConfigurationError)?.line, 2)
         }
+        // A receiver's spill directory already there but not the collector's alone: check-config
+        // says so (collect failed at start with exit 1, "cannot open the log files").
+        let spill = directory.file("spill")
+        let theirs = spill + "/relp-h-2514"
+        XCTAssertEqual(mkdir(spill, 0o755), 0)
+        XCTAssertEqual(mkdir(theirs, 0o777), 0)
+        XCTAssertEqual(chmod(theirs, 0o777), 0)
+        let shared = try DaemonConfiguration.parse(
+            "forward = \"relp://h:2514\"\nforward_spill = \"\(spill)\"\nsocket = \"\(directory.file("s.sock"))\"\njournald = false\nfiles = false\n",
+            source: "t.conf")
+        XCTAssertEqual(ForwardSink.spillDirectory(of: shared.sinks.forward[0], in: spill), theirs)
+        XCTAssertThrowsError(try shared.validateEnvironment(source: "t.conf")) { error in
+            XCTAssertEqual((error as? ConfigurationError)?.key, "forward_spill")
+            XCTAssertTrue("\(error)".contains("\(theirs) may be written by others (mode 777)"), "\(error)")
+        }
+        XCTAssertEqual(chmod(theirs, 0o700), 0)
+        XCTAssertNoThrow(try shared.validateEnvironment(source: "t.conf"))
+        if geteuid() == 0 {
+            XCTAssertEqual(chown(theirs, 65534, 65534), 0)
+            XCTAssertThrowsError(try shared.validateEnvironment(source: "t.conf")) { error in
+                XCTAssertTrue("\(error)".contains("belongs to uid 65534"), "\(error)")
+            }
+        }
     }
 }

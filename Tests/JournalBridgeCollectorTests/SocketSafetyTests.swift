@@ -88,6 +88,44 @@ final class SocketSafetyTests: XCTestCase {
         try collector.start()
         collector.stop()
     }
+
+    /// A directory of another user's: its owner could replace the socket. Refused, as one
+    /// writable by others (the collector bound there; it may run as root).
+    func testASocketDirectoryOfAnotherUserIsRefused() throws {
+        try XCTSkipUnless(geteuid() == 0, "needs root to give the directory away")
+        let directory = try TemporaryDirectory()
+        let theirs = directory.file("theirs")
+        XCTAssertEqual(mkdir(theirs, 0o755), 0)
+        XCTAssertEqual(chown(theirs, 65534, 65534), 0)
+        let collector = Collector(configuration: CollectorConfiguration(socketPath: theirs + "/c.sock"), routes: [])
+        XCTAssertThrowsError(try collector.start()) { error in
+            XCTAssertTrue("\(error)".contains("belongs to uid 65534"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: theirs + "/c.sock"))
+    }
+
+    /// A dead socket of another user's where the collector would listen is not removed (it
+    /// was, and the collector bound its own in its place): the start fails and says whose it is.
+    func testAnotherUsersDeadSocketIsNotReplaced() throws {
+        try XCTSkipUnless(geteuid() == 0, "needs root to make another user's socket")
+        let directory = try TemporaryDirectory()
+        XCTAssertEqual(chmod(directory.path, 0o1777), 0)
+        let path = directory.file("other.sock")
+        let dead = try UnixSocket.listen(path: path)
+        close(dead)  // nobody listens there now: a stale socket
+        XCTAssertEqual(lchown(path, 65534, 65534), 0)
+        let collector = Collector(configuration: CollectorConfiguration(socketPath: path), routes: [])
+        XCTAssertThrowsError(try collector.start()) { error in
+            XCTAssertTrue("\(error)".contains("refusing to replace \(path): a socket of uid 65534"), "\(error)")
+        }
+        var info = stat()
+        XCTAssertEqual(lstat(path, &info), 0)
+        XCTAssertEqual(info.st_uid, 65534, "still theirs")
+        // A dead socket of this user's is replaced, as before.
+        XCTAssertEqual(lchown(path, 0, 0), 0)
+        try collector.start()
+        collector.stop()
+    }
 }
 
 /// Watches a directory with inotify; each time `name` is created there, renames a ready

@@ -38,7 +38,7 @@ package enum UnixSocket {
         type: Int32 = Int32(SOCK_STREAM.rawValue)
     ) throws(SystemError) -> Int32 {
         try checkDirectory(of: path)
-        removeStaleSocket(at: path, type: type)
+        try removeStaleSocket(at: path, type: type)
         let fd = try syscall("socket") {
             socket(AF_UNIX, type | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         }
@@ -58,8 +58,9 @@ package enum UnixSocket {
     }
 
     /// Refuses a socket directory writable by others without the sticky bit (a world-writable
-    /// /tmp-like directory must be sticky, as /tmp is).
-    private static func checkDirectory(of path: String) throws(SystemError) {
+    /// /tmp-like directory must be sticky, as /tmp is), or owned by another user than this
+    /// one or root: its owner could replace the socket and receive the records.
+    package static func checkDirectory(of path: String) throws(SystemError) {
         let directory = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         var info = stat()
         guard stat(directory, &info) == 0 else { return }  // missing: bind reports it, naming the path
@@ -67,6 +68,13 @@ package enum UnixSocket {
             throw SystemError(
                 call:
                     "refusing to listen at \(path): \(directory) is writable by others and not sticky (anyone could replace the socket)",
+                errno: EPERM
+            )
+        }
+        if info.st_uid != geteuid() && info.st_uid != 0 {
+            throw SystemError(
+                call:
+                    "refusing to listen at \(path): \(directory) belongs to uid \(info.st_uid), not to this user or root (its owner could replace the socket)",
                 errno: EPERM
             )
         }
@@ -86,16 +94,25 @@ package enum UnixSocket {
         }
     }
 
-    /// Unlinks `path` only if it is a socket nobody listens on.
-    package static func removeStaleSocket(at path: String, type: Int32 = Int32(SOCK_STREAM.rawValue)) {
+    /// Unlinks `path` only if it is a socket of this user's that nobody listens on. Another
+    /// user's socket is not ours to remove, dead or alive: an error that says whose it is
+    /// (bind would only say "Address already in use").
+    package static func removeStaleSocket(
+        at path: String, type: Int32 = Int32(SOCK_STREAM.rawValue)
+    ) throws(SystemError) {
         var info = stat()
         guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFSOCK else { return }
         let probe = socket(AF_UNIX, type | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard probe >= 0 else { return }
+        guard probe >= 0 else { return }  // no probe, no removal: bind then says what is there
         defer { close(probe) }
-        if c_jb_connect_unix(probe, path) != 0 && errno == ECONNREFUSED {
-            unlink(path)
+        guard c_jb_connect_unix(probe, path) != 0 && errno == ECONNREFUSED else { return }
+        guard info.st_uid == geteuid() else {
+            throw SystemError(
+                call: "refusing to replace \(path): a socket of uid \(info.st_uid) that nobody listens on", errno: EPERM
+            )
         }
+        // A failure shows at bind, which names the path.
+        _ = unlink(path)
     }
 
     package static func setNonBlocking(_ fd: Int32) throws(SystemError) {

@@ -55,7 +55,7 @@ struct DiagnosticsLimiter {
     }
 
     init(intervalSeconds: Double) {
-        interval = UInt64(max(0, intervalSeconds) * 1e9)
+        interval = MonotonicClock.nanoseconds(intervalSeconds)
     }
 
     /// Counts a violation of `peer`; true when it is to be reported in full now.

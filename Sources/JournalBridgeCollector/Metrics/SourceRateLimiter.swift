@@ -75,7 +75,7 @@ package final class SourceRateLimiter: Sendable {
             }
             window.suppressed += suppressed
             if state.windows[key] == nil {
-                let end = now &+ UInt64(limit.interval * 1e9)
+                let end = now &+ MonotonicClock.nanoseconds(limit.interval)
                 state.nextExpiry = min(state.nextExpiry ?? end, end)
             }
             state.windows[key] = window
@@ -91,7 +91,7 @@ package final class SourceRateLimiter: Sendable {
     package func expire(now: UInt64, force: Bool = false) -> [Summary] {
         state.withLock { state in
             guard let next = state.nextExpiry, force || next <= now else { return [] }
-            let length = UInt64(max(0, state.limit.interval) * 1e9)
+            let length = MonotonicClock.nanoseconds(state.limit.interval)
             var summaries: [Summary] = []
             var nextExpiry: UInt64?
             for (key, window) in state.windows {

@@ -129,7 +129,8 @@ package final class SinkQueue: Sendable {
         var written: [[LogRecord]] = []
         if bypassingCapacity {
             let queued = lock.withLock { state -> Bool in
-                guard state.queued + records.count <= capacity + 64 || state.queued == 0 else { return false }
+                // Written so that no capacity, however large, overflows the sum.
+                guard state.queued + records.count - 64 <= capacity || state.queued == 0 else { return false }
                 // Counted under the queue's lock, before the thread can take it.
                 tally.enqueued(records.count)
                 state.items.append(Item(records: records, ticket: ticket, routedAt: now))

@@ -23,6 +23,14 @@ package final class ForwardSink: LogSink {
     private let closed = Atomic<Bool>(false)
     private let lostAtClose = Atomic<Int>(0)
 
+    /// The directory `destination`'s spill goes to under `forward_spill`: one per receiver.
+    package static func spillDirectory(of destination: ForwardDestination, in directory: String) -> String {
+        let name = "\(destination.transport.rawValue)-\(destination.host)-\(destination.port)".map {
+            $0 == ":" ? "_" : $0
+        }
+        return directory + "/" + String(name)
+    }
+
     /// Throws only when the spill directory cannot be made or is not safe to use.
     package init(
         destination: ForwardDestination, options: ForwardOptions, formatter: SyslogFormatter = SyslogFormatter()
@@ -32,10 +40,8 @@ package final class ForwardSink: LogSink {
         self.options = options
         self.formatter = formatter
         let spill = try options.spillDirectory.map { directory throws(SystemError) in
-            let name = "\(destination.transport.rawValue)-\(destination.host)-\(destination.port)".map {
-                $0 == ":" ? "_" : $0
-            }
-            return try ForwardSpill(directory: directory + "/" + String(name), maximumBytes: options.spillBytes)
+            try ForwardSpill(
+                directory: Self.spillDirectory(of: destination, in: directory), maximumBytes: options.spillBytes)
         }
         self.buffer = ForwardBuffer(
             maximumRecords: options.bufferRecords, maximumBytes: options.bufferBytes, spill: spill)
