@@ -118,7 +118,7 @@ package final class ControlServer: Sendable {
 
     /// Asks the control socket at `path` for `request`; the whole answer (at most 64 MiB).
     package static func ask(path: String, request: String) throws(SystemError) -> String {
-        let fd = try UnixSocket.connect(path: path)
+        let fd = try UnixSocket.connect(path: path, timeout: 10)  // a stopped daemon's full backlog
         defer { close(fd) }  // read to the end: nothing to lose on close
         try UnixSocket.setTimeout(fd, option: SO_RCVTIMEO, seconds: 10)
         let line = Array((request + "\n").utf8)

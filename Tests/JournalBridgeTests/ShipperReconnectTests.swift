@@ -44,4 +44,39 @@ final class ShipperReconnectTests: XCTestCase {
         XCTAssertEqual(shipper.statistics.held, 1, "the record is kept for the next collector")
         shipper.shutdown(timeout: 0)
     }
+
+    /// A collector that stopped accepting (SIGSTOP, hung) with its backlog full: a blocking
+    /// connect waited for ever, and `shutdown()`, which joins the shipper's thread, with it.
+    func testACollectorWithAFullBacklogDoesNotHoldShutdown() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("stuck.sock")
+        let listener = try UnixSocket.listen(path: path, backlog: 0)  // never accepts
+        defer { close(listener) }
+        let first = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(first) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(first, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        XCTAssertEqual(connected, 0, "the one connection the backlog holds")
+        let shipper = RecordShipper(
+            configuration: ShipperConfiguration(socketPath: path, identifier: "stuck", flushAtExit: nil))
+        shipper.enqueue(LogRecord(level: .error, message: "waits"))
+        usleep(300_000)  // the shipper's thread is in connect by now
+        let done = Atomic<Bool>(false)
+        let stopper = Thread {
+            shipper.shutdown(timeout: 0)
+            done.store(true, ordering: .releasing)
+        }
+        stopper.start()
+        XCTAssertTrue(
+            eventually(timeout: 15) { done.load(ordering: .acquiring) },
+            "shutdown() returns once the connect gives up (5 s), not never")
+    }
 }

@@ -140,11 +140,12 @@ final class ShipperConnection: @unchecked Sendable {
     private func connect() {
         let path = shipper.configuration.resolvedSocketPath
         do {
-            let socket = try UnixSocket.connect(path: path)
+            // Bounded from the connect on: a collector that stopped accepting must not hold this
+            // thread (and `shutdown()`, which joins it) for ever.
+            let socket = try UnixSocket.connect(path: path, timeout: 5)
             let acknowledged: UInt64
             do {
                 try UnixSocket.setTimeout(socket, option: SO_RCVTIMEO, seconds: 5)
-                try UnixSocket.setTimeout(socket, option: SO_SNDTIMEO, seconds: 5)
                 var hello = FrameEncoder(capacity: 64)
                 hello.encode(.hello(Hello(session: shipper.session, identifier: shipper.configuration.identifier)))
                 try writeAll(socket, hello.bytes, socket: true)

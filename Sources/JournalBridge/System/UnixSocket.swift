@@ -6,11 +6,15 @@ import Glibc
 /// Thin wrappers over the Unix stream socket calls both ends use. Every one goes
 /// through `syscall`, so EINTR is retried and failures carry errno.
 package enum UnixSocket {
-    package static func connect(path: String) throws(SystemError) -> Int32 {
+    /// Connects to the stream socket at `path`. `timeout`: seconds a connect may wait, and every
+    /// send after it (SO_SNDTIMEO, which Linux applies to connect too): a listener whose backlog
+    /// is full (a collector stopped with SIGSTOP, or hung) makes a blocking connect wait for ever.
+    package static func connect(path: String, timeout: Double? = nil) throws(SystemError) -> Int32 {
         let fd = try syscall("socket") {
             socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         }
         do {
+            if let timeout { try setTimeout(fd, option: SO_SNDTIMEO, seconds: timeout) }
             try syscall("connect \(path)") { c_jb_connect_unix(fd, path) }
         } catch {
             close(fd)
