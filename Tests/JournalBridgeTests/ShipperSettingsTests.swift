@@ -1,6 +1,8 @@
 import Foundation
 import JournalBridge
 import JournalBridgeTestSupport
+import Logging
+import Synchronization
 import XCTest
 
 /// Whatever a program sets in `ShipperConfiguration`, or passes as a timeout, the worker goes
@@ -62,6 +64,40 @@ final class ShipperSettingsTests: XCTestCase {
         XCTAssertEqual(shipper.statistics.held, 16)
         XCTAssertEqual(shipper.statistics.dropped, 1, "the seventeenth found no room and waited no time")
         XCTAssertEqual(shipper.configuration.overflow, .shedLowPriority(maxWait: 0))
+        shipper.shutdown(timeout: 0)
+    }
+}
+
+/// A metadata value whose `description` logs: it is read on the shipper's thread, which frees
+/// the room; its own record, finding none, is shed there, never waited for (under `.block`
+/// the thread waited for ever, and with it every logger of the process and `shutdown()`).
+final class ShipperOwnThreadTests: XCTestCase {
+    private struct Chatty: CustomStringConvertible, Sendable {
+        let logger: Logger
+        var description: String {
+            logger.error("logged from a description")
+            return "chatty"
+        }
+    }
+
+    func testTheShippersOwnThreadNeverWaitsForRoom() {
+        // No collector: nothing frees room, so the shipper holds its 16 records; the
+        // descriptions' records find it full.
+        let shipper = RecordShipper(
+            configuration: ShipperConfiguration(
+                socketPath: "/nonexistent/jb.sock", identifier: "own-thread", capacity: 16, overflow: .block,
+                flushAtExit: nil))
+        let logger = Logger(label: "own-thread") {
+            BridgeLogHandler(label: $0, shipper: shipper, metadataProvider: nil)
+        }
+        for index in 0..<16 {
+            logger.error("record \(index)", metadata: ["value": .stringConvertible(Chatty(logger: logger))])
+        }
+        // Before any shutdown (whose `closing` let a waiting record go): the thread went on.
+        XCTAssertTrue(
+            eventually(timeout: 10) { shipper.statistics.dropped == 16 },
+            "each description's record shed at once, not waited for: \(shipper.statistics)")
+        XCTAssertEqual(shipper.statistics.held, 16)
         shipper.shutdown(timeout: 0)
     }
 }

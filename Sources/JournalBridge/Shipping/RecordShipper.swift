@@ -113,6 +113,10 @@ public final class RecordShipper: Sendable {
     }
 
     private func enqueueWhenFull(_ item: QueuedRecord) {
+        // The shipper's own thread logging (a metadata value's `description` is read there, and
+        // may log): it is what frees room, so it never waits for room. It waited for ever under
+        // `.block`, wedging every logger of the process, and a second per record otherwise.
+        if thread.isCurrent { return countDrop() }
         let deadline: UInt64?
         switch configuration.overflow {
         case .dropNewest: return countDrop()
