@@ -1,6 +1,7 @@
 import ArgumentParser
 import JournalBridge
 import JournalBridgeCollector
+import JournalBridgeDaemon
 import Logging
 
 /// A level as typed on the command line (`debug`, `WARNING`, `warn`, ...).
@@ -63,12 +64,14 @@ struct SinkOptions: ParsableArguments {
     var noFiles = false
 
     func validate() throws {
-        if let maxBytes, maxBytes < 0 { throw ValidationError("--max-bytes must be 0 or more, not \(maxBytes)") }
-        if let backupCount, backupCount < 0 {
-            throw ValidationError("--backup-count must be 0 or more, not \(backupCount)")
-        }
-        if let journaldBacklog, journaldBacklog < 0 {
-            throw ValidationError("--journald-backlog must be 0 or more, not \(journaldBacklog)")
+        // The same bounds as the file's keys of these names (DaemonConfiguration.largestCount).
+        for (flag, value) in [
+            ("max-bytes", maxBytes), ("backup-count", backupCount), ("journald-backlog", journaldBacklog),
+        ] {
+            guard let value else { continue }
+            guard (0...DaemonConfiguration.largestCount).contains(value) else {
+                throw ValidationError("--\(flag) must be 0 to \(DaemonConfiguration.largestCount), not \(value)")
+            }
         }
     }
 

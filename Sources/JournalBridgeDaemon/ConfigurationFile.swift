@@ -84,8 +84,9 @@ struct ConfigurationFile {
     static func read(path: String) throws(ConfigurationError) -> [UInt8] {
         func failure(_ problem: String) -> ConfigurationError { ConfigurationError(.unreadable, source: path, problem) }
         let bytes: [UInt8]
+        let info: stat
         do {
-            bytes = try readFile(path, limit: maximumSize)
+            (bytes, info) = try readFileAndStatus(path, limit: maximumSize)
         } catch {
             switch error {
             case .system(let failed) where failed.call == "open": throw failure(String(cString: strerror(failed.errno)))
@@ -97,8 +98,6 @@ struct ConfigurationFile {
         }
         // The file decides where the collector, maybe root, writes and listens: only its own
         // user's or root's, and not one anyone may write (sshd's StrictModes, in short).
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw failure("stat: \(String(cString: strerror(errno)))") }
         if info.st_uid != geteuid() && info.st_uid != 0 {
             throw failure(
                 "it belongs to uid \(info.st_uid); the collector (uid \(geteuid())) takes its configuration only from a file of its own user's or root's"

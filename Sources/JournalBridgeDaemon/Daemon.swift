@@ -29,7 +29,8 @@ package enum Daemon {
 
         let syslogActivated = SyslogActivation.descriptors()
         let (activated, activatedControl) = Systemd.activatedSockets(excluding: Set(syslogActivated.map(\.fd)))
-        try configuration.validateEnvironment(source: source)
+        try configuration.validateEnvironment(
+            source: source, activated: (activated != nil, Set(syslogActivated.map(\.name))))
         let routes: [SinkRoute]
         do {
             routes = try configuration.sinks.makeRoutes()

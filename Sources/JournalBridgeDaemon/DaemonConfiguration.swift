@@ -339,9 +339,14 @@ package struct DaemonConfiguration: Sendable, Equatable {
     /// removed at once: `access` says yes to root under /proc); existing log files are regular
     /// files that can be opened for writing. What fails after this (the socket busy, a log file
     /// gone bad since) is a failure at run time, not a configuration error.
-    package func validateEnvironment(source: String) throws(ConfigurationError) {
+    ///
+    /// `activated`: the sockets systemd passed, `main` and the syslog kinds by name
+    /// (`syslog-socket`...): their configured paths are not bound, so not checked.
+    package func validateEnvironment(
+        source: String, activated: (main: Bool, syslog: Set<String>) = (false, [])
+    ) throws(ConfigurationError) {
         try checkMemory(source: source)
-        try checkSocket(source: source)
+        try checkSocket(source: source, activated: activated)
         if let group = socketGroup, Self.groupID(group) == nil {
             throw ConfigurationError(
                 .badValue, key: "socket_group", source: source, line: lines["socket_group"],
@@ -417,11 +422,13 @@ package struct DaemonConfiguration: Sendable, Equatable {
     }
 
     /// The socket's path: short enough for `sockaddr_un`, and not another kind of file.
-    private func checkSocket(source: String) throws(ConfigurationError) {
+    private func checkSocket(source: String, activated: (main: Bool, syslog: Set<String>)) throws(ConfigurationError) {
         // The control channel's socket is this path and `.control`: both must fit.
-        try Self.checkSocketPath(
-            socketPath, key: "socket", source: source, line: lines["socket"], suffix: ControlServer.suffix)
-        for endpoint in syslogEndpoints {
+        if !activated.main {
+            try Self.checkSocketPath(
+                socketPath, key: "socket", source: source, line: lines["socket"], suffix: ControlServer.suffix)
+        }
+        for endpoint in syslogEndpoints where !activated.syslog.contains(endpoint.name) {
             guard case .unixDatagram(let path) = endpoint else {
                 if case .unixStream(let path) = endpoint {
                     try Self.checkSocketPath(path, key: "syslog_stream", source: source, line: lines["syslog_stream"])

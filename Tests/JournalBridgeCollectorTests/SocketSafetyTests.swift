@@ -125,6 +125,16 @@ final class SocketSafetyTests: XCTestCase {
         XCTAssertEqual(lchown(path, 0, 0), 0)
         try collector.start()
         collector.stop()
+        // In a directory only its owner may write, another user's dead socket was let in by the
+        // owner (systemd's SocketUser= leaves one at stop): replaced.
+        let own = directory.file("own")
+        XCTAssertEqual(mkdir(own, 0o755), 0)
+        let theirs = own + "/theirs.sock"
+        close(try UnixSocket.listen(path: theirs))
+        XCTAssertEqual(lchown(theirs, 65534, 65534), 0)
+        let replacing = Collector(configuration: CollectorConfiguration(socketPath: theirs), routes: [])
+        try replacing.start()
+        replacing.stop()
     }
 }
 

@@ -35,7 +35,7 @@ final class ShipperSettingsTests: XCTestCase {
         settings.batchBytes = -1
         var shipper = RecordShipper(configuration: settings)
         XCTAssertEqual(shipper.configuration.capacity, 16)
-        XCTAssertEqual(shipper.configuration.batchBytes, 1024)
+        XCTAssertEqual(shipper.configuration.batchBytes, 1)
         shipper.shutdown(timeout: 0)
         settings.capacity = .max
         settings.batchBytes = .max
@@ -72,9 +72,17 @@ final class ShipperSettingsTests: XCTestCase {
 /// the room; its own record, finding none, is shed there, never waited for (under `.block`
 /// the thread waited for ever, and with it every logger of the process and `shutdown()`).
 final class ShipperOwnThreadTests: XCTestCase {
+    private final class Flag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
     private struct Chatty: CustomStringConvertible, Sendable {
         let logger: Logger
+        let allLogged: Flag
         var description: String {
+            // Read on the shipper's thread; it logs only once the caller has logged all 16, so that
+            // the shipper is full then, whenever the thread happens to flatten (bounded: 10 s).
+            for _ in 0..<10_000 where !allLogged.value.load(ordering: .acquiring) { usleep(1000) }
             logger.error("logged from a description")
             return "chatty"
         }
@@ -90,9 +98,13 @@ final class ShipperOwnThreadTests: XCTestCase {
         let logger = Logger(label: "own-thread") {
             BridgeLogHandler(label: $0, shipper: shipper, metadataProvider: nil)
         }
+        let allLogged = Flag()
         for index in 0..<16 {
-            logger.error("record \(index)", metadata: ["value": .stringConvertible(Chatty(logger: logger))])
+            logger.error(
+                "record \(index)", metadata: ["value": .stringConvertible(Chatty(logger: logger, allLogged: allLogged))]
+            )
         }
+        allLogged.value.store(true, ordering: .releasing)
         // Before any shutdown (whose `closing` let a waiting record go): the thread went on.
         XCTAssertTrue(
             eventually(timeout: 10) { shipper.statistics.dropped == 16 },

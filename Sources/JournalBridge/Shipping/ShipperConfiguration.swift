@@ -14,7 +14,7 @@ public struct ShipperConfiguration: Sendable {
     public var overflow: OverflowPolicy
     /// How long a normal process exit waits for queued records to be acknowledged; nil: not at all.
     public var flushAtExit: Double?
-    /// Target size of one batch frame.
+    /// Target size of one batch frame (at most 4 MiB, half the protocol's frame limit).
     public var batchBytes: Int
     /// Reconnect backoff, doubling from `minimum` to `maximum` seconds after each failed
     /// connection or lost one (a refusal too); back to `minimum` once the collector acknowledges.
@@ -47,7 +47,7 @@ public struct ShipperConfiguration: Sendable {
     package var clamped: ShipperConfiguration {
         var result = self
         result.capacity = min(max(16, capacity), Self.maximumCapacity)
-        result.batchBytes = min(max(1024, batchBytes), WireProtocol.maxFrameBytes / 2)
+        result.batchBytes = min(max(1, batchBytes), WireProtocol.maxFrameBytes / 2)  // 1: a record a batch
         let minimum = Self.clampedDelay(reconnectDelay.minimum, default: 0.05)
         result.reconnectDelay = (minimum, max(minimum, Self.clampedDelay(reconnectDelay.maximum, default: 2.0)))
         if let wait = flushAtExit, !(wait >= 0) { result.flushAtExit = 0 }  // NaN and negatives: do not wait

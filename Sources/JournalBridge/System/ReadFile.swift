@@ -18,6 +18,12 @@ package enum ReadFileError: Error, Equatable {
 /// file (a symbolic link to a regular file is fine); at most `limit` bytes are read (one more
 /// read says the file is larger, without reading it all).
 package func readFile(_ path: String, limit: Int) throws(ReadFileError) -> [UInt8] {
+    try readFileAndStatus(path, limit: limit).bytes
+}
+
+/// `readFile`, with the `fstat` of the very file read (its owner and mode, for a caller that
+/// trusts a file only from some users: a second `stat` of the path could see another file).
+package func readFileAndStatus(_ path: String, limit: Int) throws(ReadFileError) -> (bytes: [UInt8], status: stat) {
     let fd: Int32
     do {
         fd = try syscall("open") { open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) }
@@ -51,5 +57,5 @@ package func readFile(_ path: String, limit: Int) throws(ReadFileError) -> [UInt
         bytes.append(contentsOf: chunk[0..<count])
     }
     guard bytes.count <= limit else { throw .tooLarge(limit: limit) }
-    return bytes
+    return (bytes, info)
 }

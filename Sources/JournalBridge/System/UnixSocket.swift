@@ -24,7 +24,8 @@ package enum UnixSocket {
     }
 
     /// Binds and listens at `path`, non-blocking. A socket file left by a dead
-    /// collector is replaced; a live one (something answers) is an error.
+    /// collector is replaced (in a shared directory only one of this user's:
+    /// `removeStaleSocket`); a live one (something answers) is an error.
     ///
     /// `mode` (permission bits) and `group` are given to the socket file without a
     /// path-based chmod/chown, which would follow a link renamed over the socket between
@@ -64,8 +65,13 @@ package enum UnixSocket {
     /// Refuses a socket directory writable by others without the sticky bit (a world-writable
     /// /tmp-like directory must be sticky, as /tmp is), or owned by another user than this
     /// one or root: its owner could replace the socket and receive the records.
+    /// The directory `path` is in ("." for a bare name).
+    private static func parentDirectory(of path: String) -> String {
+        path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+    }
+
     package static func checkDirectory(of path: String) throws(SystemError) {
-        let directory = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let directory = parentDirectory(of: path)
         var info = stat()
         guard stat(directory, &info) == 0 else { return }  // missing: bind reports it, naming the path
         if info.st_mode & S_IWOTH != 0 && info.st_mode & S_ISVTX == 0 {
@@ -98,19 +104,26 @@ package enum UnixSocket {
         }
     }
 
-    /// Unlinks `path` only if it is a socket of this user's that nobody listens on. Another
-    /// user's socket is not ours to remove, dead or alive: an error that says whose it is
-    /// (bind would only say "Address already in use").
+    /// Unlinks `path` only if it is a socket nobody listens on and, in a directory others may
+    /// write (sticky, as /tmp: `checkDirectory` refuses any other), one of this user's: there
+    /// another user's socket is not ours to take the name of, dead or alive, and the error says
+    /// whose it is (bind would only say "Address already in use"). In a directory only its
+    /// owner (this user or root) may write, whoever made the socket was let in by the owner:
+    /// systemd's `SocketUser=journal-bridge` leaves such a socket behind at stop.
     package static func removeStaleSocket(
         at path: String, type: Int32 = Int32(SOCK_STREAM.rawValue)
     ) throws(SystemError) {
         var info = stat()
         guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFSOCK else { return }
-        let probe = socket(AF_UNIX, type | Int32(SOCK_CLOEXEC.rawValue), 0)
+        // Non-blocking: a listener whose backlog is full (a collector stopped, or hung) answers
+        // EAGAIN, alive, instead of holding this start for ever.
+        let probe = socket(AF_UNIX, type | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard probe >= 0 else { return }  // no probe, no removal: bind then says what is there
         defer { close(probe) }
         guard c_jb_connect_unix(probe, path) != 0 && errno == ECONNREFUSED else { return }
-        guard info.st_uid == geteuid() else {
+        var directory = stat()
+        let shared = stat(parentDirectory(of: path), &directory) == 0 && directory.st_mode & S_IWOTH != 0
+        guard info.st_uid == geteuid() || !shared else {
             throw SystemError(
                 call: "refusing to replace \(path): a socket of uid \(info.st_uid) that nobody listens on", errno: EPERM
             )

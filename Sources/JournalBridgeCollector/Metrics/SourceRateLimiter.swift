@@ -75,7 +75,8 @@ package final class SourceRateLimiter: Sendable {
             }
             window.suppressed += suppressed
             if state.windows[key] == nil {
-                let end = now &+ MonotonicClock.nanoseconds(limit.interval)
+                let (sum, overflow) = now.addingReportingOverflow(MonotonicClock.nanoseconds(limit.interval))
+                let end = overflow ? UInt64.max : sum
                 state.nextExpiry = min(state.nextExpiry ?? end, end)
             }
             state.windows[key] = window

@@ -91,7 +91,8 @@ package enum SyslogRecordMapping {
             fields.append(
                 MetadataField(
                     Field.error,
-                    "octet-counted frame cut short: the connection closed \(missingBytes) bytes before its end"))
+                    "octet-counted frame cut short: the connection ended \(missingBytes) bytes before the frame did (closed by the client, or at the collector's stop)"
+                ))
         }
         if let peer, !peer.isEmpty { fields.append(MetadataField(SyslogRecords.peerField, peer)) }
         record.syslogFields = fields

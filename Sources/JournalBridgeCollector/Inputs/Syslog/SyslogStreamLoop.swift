@@ -11,8 +11,9 @@ import Synchronization
 /// from the kernel, `SO_PEERCRED`) or TCP (the peer's address). Each connection has its own
 /// `SyslogFramer` (RFC 6587, octet-counting or LF/NUL-terminated, told apart per frame), so
 /// no client's bytes can end up in another's messages; a frame longer than
-/// `maximumMessageBytes` is cut there with a visible marker and counted; what is left when a
-/// connection closes is a message too.
+/// `maximumMessageBytes` is cut there with a visible marker and counted (an octet count past
+/// `SyslogFramer.maximumFrameBytes` is no count: see there); what is left when a connection
+/// closes is a message too.
 ///
 /// Delivery: no acks (syslog has none), but no loss either while the collector runs: when the
 /// sinks back up, `route` waits, this thread stops reading, the socket buffers fill and the
