@@ -217,8 +217,9 @@ final class ForwardEngineTests: XCTestCase {
             "nothing came without a client certificate")
     }
 
-    /// A bad URL is a configuration error (78) naming the key, from the file (with its line) or the flag.
-    func testABadForwardURLExits78NamingTheKey() throws {
+    /// A bad URL in the file is a configuration error (78) naming the key and line; as the flag,
+    /// a bad argument (64, with the usage), as every flag's bad value is.
+    func testABadForwardURLIsRefusedNamingTheKeyOrTheFlag() throws {
         let directory = try TemporaryDirectory()
         let config = directory.file("bad.conf")
         try "journald = false\nforward = \"relp://central:2514, udp://central:514\"\n".write(
@@ -231,9 +232,10 @@ final class ForwardEngineTests: XCTestCase {
             "collect", "--socket", directory.file("s.sock"), "--no-journald", "--no-files", "--forward",
             "relp://central",
         ])
-        XCTAssertEqual(flagged.status, 78, flagged.stderrText)
-        XCTAssertTrue(
-            flagged.stderrText.contains("forward") && flagged.stderrText.contains("no port"), flagged.stderrText)
+        XCTAssertEqual(flagged.status, 64, flagged.stderrText)
+        XCTAssertTrue(flagged.stderrText.contains("--forward relp://central:"), flagged.stderrText)
+        XCTAssertTrue(flagged.stderrText.contains("no port"), flagged.stderrText)
+        XCTAssertTrue(flagged.stderrText.contains("Usage: journal-bridge collect"), flagged.stderrText)
     }
 
     // MARK: helpers

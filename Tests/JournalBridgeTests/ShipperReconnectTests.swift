@@ -52,19 +52,8 @@ final class ShipperReconnectTests: XCTestCase {
         let path = directory.file("stuck.sock")
         let listener = try UnixSocket.listen(path: path, backlog: 0)  // never accepts
         defer { close(listener) }
-        let first = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let first = try UnixSocket.connect(path: path)  // the one connection the backlog holds
         defer { close(first) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(first, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        XCTAssertEqual(connected, 0, "the one connection the backlog holds")
         let shipper = RecordShipper(
             configuration: ShipperConfiguration(socketPath: path, identifier: "stuck", flushAtExit: nil))
         shipper.enqueue(LogRecord(level: .error, message: "waits"))
