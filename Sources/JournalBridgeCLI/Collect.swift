@@ -107,7 +107,7 @@ extension JournalBridgeCommand {
             if let socketGroup, DaemonConfiguration.groupID(socketGroup) == nil {
                 throw ValidationError("--socket-group \(socketGroup): no such group on this machine")
             }
-            if let socket, let problem = DaemonConfiguration.socketPathProblem(socket, suffix: ControlServer.suffix) {
+            if let socket, let problem = UnixSocket.pathProblem(socket, suffix: ControlServer.suffix) {
                 throw ValidationError("--socket \(problem)")
             }
         }

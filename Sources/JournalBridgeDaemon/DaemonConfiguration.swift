@@ -80,17 +80,12 @@ package struct DaemonConfiguration: Sendable, Equatable {
                 "debug_file_level": { c, v, s throws(ConfigurationError) in c.sinks.debugFileLevel = try s.level(v) },
                 "console_level": { c, v, s throws(ConfigurationError) in c.sinks.consoleLevel = try s.level(v) },
                 "journald_level": { c, v, s throws(ConfigurationError) in c.sinks.journaldLevel = try s.level(v) },
-                "files": { c, v, s throws(ConfigurationError) in
-                    if try !s.boolean(v) {
-                        c.sinks.errorFileLevel = nil
-                        c.sinks.debugFileLevel = nil
-                    }
-                },
+                // Checked here, applied after every line (`apply`): a level may come later in the file.
+                "files": { _, v, s throws(ConfigurationError) in _ = try s.boolean(v) },
                 "console": { c, v, s throws(ConfigurationError) in
                     c.sinks.consoleLevel = try s.boolean(v) ? (c.sinks.consoleLevel ?? .info) : nil
                 },
-                "journald": { c, v, s throws(ConfigurationError) in if try !s.boolean(v) { c.sinks.journaldLevel = nil }
-                },
+                "journald": { _, v, s throws(ConfigurationError) in _ = try s.boolean(v) },  // as "files"
                 "max_bytes": { c, v, s throws(ConfigurationError) in c.sinks.maxBytes = try s.integer(v, atLeast: 0) },
                 "backup_count": { c, v, s throws(ConfigurationError) in
                     c.sinks.backupCount = try s.integer(v, atLeast: 0)
@@ -373,11 +368,7 @@ package struct DaemonConfiguration: Sendable, Equatable {
                 guard lstat(own, &info) == 0 else { continue }  // made at start
                 let problem =
                     info.st_mode & S_IFMT != S_IFDIR
-                    ? "is \(FileDescriptorIO.kind(info.st_mode)), not a directory"
-                    : info.st_uid != geteuid()
-                        ? "belongs to uid \(info.st_uid), not to this user (uid \(geteuid()))"
-                        : info.st_mode & 0o022 != 0
-                            ? "may be written by others (mode \(String(info.st_mode & 0o7777, radix: 8)))" : nil
+                    ? "is \(FileDescriptorIO.kind(info.st_mode)), not a directory" : ForwardSpill.ownershipProblem(info)
                 if let problem {
                     throw ConfigurationError(
                         .unwritable, key: "forward_spill", source: source, line: line,
@@ -429,13 +420,14 @@ package struct DaemonConfiguration: Sendable, Equatable {
                 socketPath, key: "socket", source: source, line: lines["socket"], suffix: ControlServer.suffix)
         }
         for endpoint in syslogEndpoints where !activated.syslog.contains(endpoint.name) {
-            guard case .unixDatagram(let path) = endpoint else {
-                if case .unixStream(let path) = endpoint {
-                    try Self.checkSocketPath(path, key: "syslog_stream", source: source, line: lines["syslog_stream"])
-                }
-                continue
+            switch endpoint {
+            case .unixDatagram(let path):
+                try Self.checkSocketPath(path, key: "syslog_socket", source: source, line: lines["syslog_socket"])
+            case .unixStream(let path):
+                try Self.checkSocketPath(path, key: "syslog_stream", source: source, line: lines["syslog_stream"])
+            case .tcp, .udp:
+                continue  // systemd or the kernel checks an address when it is bound
             }
-            try Self.checkSocketPath(path, key: "syslog_socket", source: source, line: lines["syslog_socket"])
         }
     }
 
@@ -445,7 +437,7 @@ package struct DaemonConfiguration: Sendable, Equatable {
     private static func checkSocketPath(
         _ path: String, key: String, source: String, line: Int?, suffix: String = ""
     ) throws(ConfigurationError) {
-        if let problem = socketPathProblem(path, suffix: suffix) {
+        if let problem = UnixSocket.pathProblem(path, suffix: suffix) {
             throw ConfigurationError(.badValue, key: key, source: source, line: line, problem)
         }
         var info = stat()
@@ -460,15 +452,6 @@ package struct DaemonConfiguration: Sendable, Equatable {
         do { try UnixSocket.checkDirectory(of: path) } catch {
             throw ConfigurationError(.unwritable, key: key, source: source, line: line, error.call)
         }
-    }
-
-    /// Why `path` (and `path` + `suffix`) cannot be a Unix socket's address, or nil: the one
-    /// home of the length rule, for the file's keys and the flags.
-    package static func socketPathProblem(_ path: String, suffix: String = "") -> String? {
-        let limit = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1 - suffix.utf8.count
-        guard path.utf8.count > limit else { return nil }
-        let with = suffix.isEmpty ? "" : " (and \(path)\(suffix), the control channel's)"
-        return "\(path) is \(path.utf8.count) bytes; a Unix socket path holds at most \(limit)\(with)"
     }
 
     /// The nearest existing ancestor of `path`'s directory (what `mkdir -p` would create in);

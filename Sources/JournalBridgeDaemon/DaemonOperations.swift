@@ -104,17 +104,11 @@ final class DaemonOperations {
             let fd = try syscall("open \(temporary)") {
                 open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o644)
             }
-            var bytes = Array(text.utf8)[...]
             do {
-                while !bytes.isEmpty {
-                    let n = try syscall("write \(temporary)") {
-                        bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                    }
-                    bytes = bytes.dropFirst(n)
-                }
+                try writeAll(fd, Array(text.utf8))
             } catch {
                 close(fd)  // the write's error is the one to say
-                throw error
+                throw SystemError(call: "write \(temporary)", errno: error.errno)
             }
             try syscall("close \(temporary)") { close(fd) }
             try syscall("rename \(temporary)") { rename(temporary, path) }

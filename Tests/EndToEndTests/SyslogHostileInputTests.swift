@@ -39,7 +39,7 @@ final class SyslogHostileInputTests: XCTestCase {
         let storedWhileOpen = eventually(timeout: 15) {
             daemon.debugLines.filter { $0.contains("legit") }.count == 1000
         }
-        FileManager.default.createFile(atPath: looked, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: looked, contents: nil))
         XCTAssertEqual(client.wait(), 0, client.stderrText)
         XCTAssertTrue(storedWhileOpen, "stored while the connection is open: \(daemon.debugLines.suffix(3))")
         XCTAssertEqual(daemon.stop(), 0, daemon.process.stderrText)

@@ -12,10 +12,9 @@ package enum MonotonicClock {
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 
-    /// `seconds` from now; saturates at `UInt64.max` ("never"), so that a caller's
+    /// `seconds` after `start` (now); saturates at `UInt64.max` ("never"), so that a caller's
     /// `.infinity` or 1e300 waits as long as it says instead of trapping or wrapping to now.
-    package static func deadline(after seconds: Double) -> UInt64 {
-        let start = now()
+    package static func deadline(after seconds: Double, from start: UInt64 = now()) -> UInt64 {
         let (sum, overflow) = start.addingReportingOverflow(nanoseconds(seconds))
         return overflow ? .max : sum
     }

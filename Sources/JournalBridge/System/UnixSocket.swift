@@ -62,14 +62,23 @@ package enum UnixSocket {
         return fd
     }
 
-    /// Refuses a socket directory writable by others without the sticky bit (a world-writable
-    /// /tmp-like directory must be sticky, as /tmp is), or owned by another user than this
-    /// one or root: its owner could replace the socket and receive the records.
     /// The directory `path` is in ("." for a bare name).
     private static func parentDirectory(of path: String) -> String {
         path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
     }
 
+    /// Why `path` (and `path` + `suffix`, a second socket beside it) cannot be a Unix socket's
+    /// address, or nil: the one home of the length rule, for every socket path a key or flag names.
+    package static func pathProblem(_ path: String, suffix: String = "") -> String? {
+        let limit = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1 - suffix.utf8.count
+        guard path.utf8.count > limit else { return nil }
+        let with = suffix.isEmpty ? "" : " (and \(path)\(suffix), the control channel's)"
+        return "\(path) is \(path.utf8.count) bytes; a Unix socket path holds at most \(limit)\(with)"
+    }
+
+    /// Refuses a socket directory writable by others without the sticky bit (a world-writable
+    /// /tmp-like directory must be sticky, as /tmp is), or owned by another user than this
+    /// one or root: its owner could replace the socket and receive the records.
     package static func checkDirectory(of path: String) throws(SystemError) {
         let directory = parentDirectory(of: path)
         var info = stat()

@@ -75,8 +75,7 @@ package final class SourceRateLimiter: Sendable {
             }
             window.suppressed += suppressed
             if state.windows[key] == nil {
-                let (sum, overflow) = now.addingReportingOverflow(MonotonicClock.nanoseconds(limit.interval))
-                let end = overflow ? UInt64.max : sum
+                let end = MonotonicClock.deadline(after: limit.interval, from: now)
                 state.nextExpiry = min(state.nextExpiry ?? end, end)
             }
             state.windows[key] = window

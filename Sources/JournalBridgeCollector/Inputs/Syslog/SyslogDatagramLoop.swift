@@ -18,13 +18,6 @@ import Synchronization
 /// EAGAIN if it asked not to block); for UDP the kernel drops what does not fit the receive
 /// queue, and `SO_RXQ_OVFL` tells us how many: counted, and reported through the sinks.
 final class SyslogDatagramLoop: SyslogLoop, @unchecked Sendable {
-    /// Datagrams read before the batch is routed: one `route` call per batch keeps up with floods.
-    static let batch = 256
-    /// ...or fewer, once they hold this many bytes: the batch is not yet in the memory budget
-    /// (the sink queues charge it when it is routed), so it is bounded here. 256 messages of
-    /// 64 KiB, a malformed one's bytes held twice (`MESSAGE`, `SYSLOG_RAW`), were 33 MB.
-    static let batchBytes = 256 * 1024
-
     func run() {
         var buffer = [UInt8](repeating: 0, count: settings.maximumMessageBytes)
         var info = c_jb_datagram_info()

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import JournalBridge
 
 /// Where a syslog input listens; its `name` is the flag, the configuration key (with `_`)
 /// and the systemd `FileDescriptorName=` that selects it.
@@ -66,15 +67,10 @@ package enum SyslogEndpoint: Sendable, Equatable, CustomStringConvertible {
     /// The endpoint a flag or key names: `syslog-socket` and `syslog-stream` take a path,
     /// `syslog-tcp` and `syslog-udp` a `HOST:PORT`. Nil with the problem otherwise.
     package static func parse(name: String, value: String) -> Result<SyslogEndpoint, SyslogEndpointError> {
-        let limit = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
         switch name {
         case "syslog-socket", "syslog-stream":
             guard !value.isEmpty else { return .failure(SyslogEndpointError("empty path")) }
-            guard value.utf8.count <= limit else {
-                return .failure(
-                    SyslogEndpointError(
-                        "\(value) is \(value.utf8.count) bytes; a Unix socket path holds at most \(limit)"))
-            }
+            if let problem = UnixSocket.pathProblem(value) { return .failure(SyslogEndpointError(problem)) }
             return .success(name == "syslog-socket" ? .unixDatagram(path: value) : .unixStream(path: value))
         case "syslog-tcp", "syslog-udp":
             guard let (host, port) = hostAndPort(value) else {

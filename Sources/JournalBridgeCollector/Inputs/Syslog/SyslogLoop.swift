@@ -13,6 +13,14 @@ class SyslogLoop: @unchecked Sendable {
     let delivery: SyslogDelivery
     var context: InputContext { delivery.context }
 
+    /// Messages routed at a time: one `route` call per batch keeps up with floods.
+    static let batch = 256
+    /// ...or fewer, once they hold this many bytes: a batch is not yet in the memory budget (the
+    /// sink queues charge it when it is routed), so it is bounded here. 256 messages of 64 KiB,
+    /// a malformed one's bytes held twice (`MESSAGE`, `SYSLOG_RAW`), were 33 MB; 64 KiB of
+    /// 3-byte frames from one read, 21,845 records.
+    static let batchBytes = 256 * 1024
+
     init(socket: Int32, wake: Int32, settings: SyslogInputSettings, counters: SyslogCounters, delivery: SyslogDelivery)
     {
         self.socket = socket

@@ -51,9 +51,6 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
         var reportedFallbacks = 0
     }
 
-    /// Records routed at a time from one read: as the datagram input's batch.
-    static let batch = SyslogDatagramLoop.batch
-
     /// The listening socket.
     var listener: Int32 { socket }
     var connections: [Int32: Connection] = [:]
@@ -174,9 +171,8 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
                 connection.framer.appendViews(UnsafeRawBufferPointer(rebasing: raw[0..<count])) { frame in
                     records.append(self.record(frame, origin, peer, now))
                     held += frame.bytes.count
-                    // 64 KiB of 3-byte frames are 21,845 records: routed as they come, a batch
-                    // at a time, so what waits outside the memory budget stays small.
-                    if records.count >= Self.batch || held >= SyslogDatagramLoop.batchBytes {
+                    // Routed as they come, a batch at a time (`SyslogLoop.batchBytes`).
+                    if records.count >= Self.batch || held >= Self.batchBytes {
                         self.deliver(records, source: source)
                         records.removeAll(keepingCapacity: true)
                         held = 0

@@ -36,6 +36,16 @@ package final class ForwardSpill {
     /// Why the last disk operation failed, if one did.
     package private(set) var lastProblem: String?
 
+    /// Why a spill directory of `info` is not the collector's alone, or nil: the one home of the
+    /// rule, for the start and for check-config (`DaemonConfiguration.validateEnvironment`).
+    package static func ownershipProblem(_ info: stat) -> String? {
+        if info.st_uid != geteuid() { return "belongs to uid \(info.st_uid), not to this user (uid \(geteuid()))" }
+        if info.st_mode & 0o022 != 0 {
+            return "may be written by others (mode \(String(info.st_mode & 0o7777, radix: 8)))"
+        }
+        return nil
+    }
+
     /// Opens (creating) the directory and takes the segments a previous run left there.
     package init(directory: String, maximumBytes: Int) throws(SystemError) {
         self.directory = directory
@@ -45,8 +55,8 @@ package final class ForwardSpill {
         defer { close(fd) }  // only checked, nothing written through it
         var info = stat()
         try syscall("fstat \(directory)") { fstat(fd, &info) }
-        guard info.st_uid == geteuid(), info.st_mode & 0o022 == 0 else {
-            throw SystemError(call: "\(directory): not this user's or writable by others", errno: EPERM)
+        if let problem = Self.ownershipProblem(info) {
+            throw SystemError(call: "\(directory) \(problem)", errno: EPERM)
         }
         guard let listing = opendir(directory) else { throw SystemError(call: "opendir \(directory)", errno: errno) }
         defer { closedir(listing) }
