@@ -52,6 +52,50 @@ final class SyslogHostileInputTests: XCTestCase {
             daemon.process.stderrText)
     }
 
+    /// One client's lying framing is its own: while one connection holds an octet-counted frame
+    /// that never completes (150,000 bytes promised, a few sent) and another an absurd count,
+    /// a third client's octet-counted frames are stored as they come, each its own record.
+    func testALyingClientsFramingDoesNotTouchAnothersMessages() throws {
+        let daemon = try SyslogDaemon(journald: false)
+        let tag = Journal.uniqueIdentifier("sl-apart")
+        let script = """
+            import os, socket, sys, time
+            port, tag, looked = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+            liar = socket.create_connection(("127.0.0.1", port))
+            liar.sendall(b"150000 <13>liar: waits for bytes that never come")
+            absurd = socket.create_connection(("127.0.0.1", port))
+            absurd.sendall(b"9999999999 <13>absurd")
+            honest = socket.create_connection(("127.0.0.1", port))
+            for i in range(200):
+                frame = ("<13>%s: honest %d" % (tag, i)).encode()
+                honest.sendall(b"%d %s" % (len(frame), frame))
+            end = time.time() + 30
+            while not os.path.exists(looked) and time.time() < end:
+                time.sleep(0.05)
+            for s in (liar, absurd, honest):
+                s.close()
+            """
+        let looked = daemon.directory.file("looked")
+        let clients = try python(script, [daemon.port("syslog-tcp"), tag, looked])
+        let storedMeanwhile = eventually(timeout: 15) {
+            daemon.debugLines.filter { $0.contains("honest") }.count == 200
+        }
+        XCTAssertTrue(FileManager.default.createFile(atPath: looked, contents: nil))
+        XCTAssertEqual(clients.wait(), 0, clients.stderrText)
+        XCTAssertTrue(
+            storedMeanwhile, "the honest client's frames, while the others hold: \(daemon.debugLines.suffix(3))")
+        XCTAssertEqual(daemon.stop(), 0, daemon.process.stderrText)
+        let lines = daemon.debugLines
+        XCTAssertEqual(lines.filter { $0.contains("honest") }.count, 200, "each its own record")
+        XCTAssertFalse(lines.contains { $0.contains("honest") && ($0.contains("liar") || $0.contains("absurd")) })
+        let prefix = Array("<13>liar: waits for bytes that never come".utf8).count
+        XCTAssertEqual(
+            lines.filter { $0.hasSuffix("waits for bytes that never come…[\(150_000 - prefix) bytes never sent]") }
+                .count,
+            1, "the liar's frame, at its close: \(lines.filter { $0.contains("liar") })")
+        XCTAssertEqual(lines.filter { $0.contains("9999999999 <13>absurd") }.count, 1)
+    }
+
     /// An octet-counted frame the client's close cuts short is stored with what came, marked
     /// with what never did, and counted as malformed (it was stored as if whole, uncounted).
     func testAFrameCutShortByTheCloseIsMarkedAndCounted() throws {
