@@ -455,7 +455,8 @@ package struct DaemonConfiguration: Sendable, Equatable {
     }
 
     /// The nearest existing ancestor of `path`'s directory (what `mkdir -p` would create in);
-    /// an error if that is not a directory.
+    /// an error if that is not a directory, or if the way there goes through a symbolic link
+    /// another user owns (`FileDescriptorIO.openDirectory`, which `collect` walks).
     static func nearestExistingDirectory(of path: String, key: String, source: String, line: Int?)
         throws(ConfigurationError) -> String
     {
@@ -469,6 +470,11 @@ package struct DaemonConfiguration: Sendable, Equatable {
                     throw ConfigurationError(
                         .unwritable, key: key, source: source, line: line, "\(directory) is not a directory")
                 }
+                do {
+                    close(try FileDescriptorIO.openDirectory(directory))
+                } catch  where error.errno == EPERM {
+                    throw ConfigurationError(.unwritable, key: key, source: source, line: line, error.call)
+                } catch {}  // what else the walk meets, the checks that follow name (access, the probe)
                 return directory
             }
         } while directory != "/"

@@ -277,6 +277,30 @@ final class DaemonConfigurationTests: XCTestCase {
         XCTAssertEqual(check.status, 78, check.stderrText)
     }
 
+    /// `check-config` refuses what `collect` would: a base, a socket or a spill directory
+    /// reached through a link another user owns (`FileDescriptorIO.openDirectory`), exit 78.
+    func testAPathThroughALinkAnotherUserOwnsIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        XCTAssertEqual(mkdir(directory.file("elsewhere"), 0o755), 0)
+        let link = directory.file("logs")
+        XCTAssertEqual(symlink(directory.file("elsewhere"), link), 0)
+        XCTAssertEqual(lchown(link, 65534, 65534), 0, "the tests run as root")
+        let (base, socket) = ("base = \"\(directory.file("app"))\"", "socket = \"\(directory.file("b.sock"))\"")
+        let text = [
+            "base = \"\(link)/app\"\n\(socket)", "\(base)\nsocket = \"\(link)/b.sock\"",
+            "\(base)\n\(socket)\nforward = \"syslog+tcp://127.0.0.1:9\"\nforward_spill = \"\(link)/spill\"",
+        ]
+        for (key, lines) in zip(["base", "socket", "forward_spill"], text) {
+            let config = directory.file("\(key).conf")
+            try "\(lines)\n".write(toFile: config, atomically: false, encoding: .utf8)
+            let check = try Run.journalBridge(["check-config", "--config", config])
+            XCTAssertEqual(check.status, 78, check.stderrText)
+            XCTAssertTrue(check.stderrText.contains("\(key): "), check.stderrText)
+            XCTAssertTrue(check.stderrText.contains("\(link) is a symbolic link of uid 65534"), check.stderrText)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.file("elsewhere")), [])
+    }
+
     func testValidationProbesThatFilesCanBeCreatedAndNamesTheLine() throws {
         // /proc takes no new files, yet access(2) says it is writable to root: only a real creation tells.
         let configuration = try parse("identifier = \"x\"\nbase = \"/proc/journal-bridge-test/app\"")

@@ -170,6 +170,55 @@ final class FileSafetyTests: XCTestCase {
         XCTAssertEqual(sink.failedCount, 0, "nothing was lost")
     }
 
+    /// A link above the file that another user owns is never followed: such a user could point
+    /// it at any directory (`/etc/logrotate.d`) and have root create its files there. A link of
+    /// this user's own (or root's) is an administrator's and is followed.
+    func testALinkAnotherUserOwnsAboveTheFileIsNeverFollowed() throws {
+        let directory = try TemporaryDirectory()
+        let elsewhere = directory.file("elsewhere")
+        XCTAssertEqual(mkdir(elsewhere, 0o755), 0)
+        XCTAssertEqual(mkdir(directory.file("shared"), 0o1777), 0)
+        let link = directory.file("shared/logs")
+        XCTAssertEqual(symlink(elsewhere, link), 0)
+        XCTAssertEqual(lchown(link, 65534, 65534), 0, "the tests run as root")
+        assertRefused(link + "/app.log", mentioning: "\(link) is a symbolic link of uid 65534")
+        assertRefused(link + "/sub/app.log", mentioning: "\(link) is a symbolic link of uid 65534")
+        XCTAssertThrowsError(try ForwardSpill(directory: link + "/spill", maximumBytes: 1 << 20)) {
+            XCTAssertTrue("\($0)".contains("symbolic link of uid 65534"), "\($0)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: elsewhere), [], "nothing made through it")
+
+        XCTAssertEqual(lchown(link, geteuid(), getegid()), 0)
+        let sink = try RotatingFileSink(path: link + "/sub/app.log")
+        sink.write([LogRecord(level: .info, message: "through a link of this user's own")])
+        sink.close()
+        XCTAssertTrue(
+            directory.lines("elsewhere/sub/app.log").last?.hasSuffix("through a link of this user's own") == true)
+    }
+
+    /// Rollovers happen in the directory the sink opened, whatever is renamed or linked above it
+    /// meanwhile; a reopen (SIGHUP) looks the path up again.
+    func testRolloversStayInTheDirectoryOpenedWhateverIsSwappedAboveIt() throws {
+        let directory = try TemporaryDirectory()
+        XCTAssertEqual(mkdir(directory.file("logs"), 0o755), 0)
+        XCTAssertEqual(mkdir(directory.file("other"), 0o755), 0)
+        let sink = try RotatingFileSink(
+            path: directory.file("logs/app.log"), options: .init(maxBytes: 300, backupCount: 3))
+        XCTAssertEqual(rename(directory.file("logs"), directory.file("moved")), 0)
+        XCTAssertEqual(symlink(directory.file("other"), directory.file("logs")), 0)
+        for i in 1...40 { sink.write([LogRecord(level: .info, message: "record number \(i) of the rotation test")]) }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.file("other")), [])
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: directory.file("moved")).sorted(),
+            ["app.log", "app.log.1", "app.log.2", "app.log.3"])
+        XCTAssertTrue(directory.lines("moved/app.log").last?.hasSuffix("record number 40 of the rotation test") == true)
+        sink.reopen()
+        sink.write([LogRecord(level: .info, message: "after the reopen")])
+        sink.close()
+        XCTAssertEqual(directory.lines("other/app.log").count, 1)
+        XCTAssertTrue(directory.lines("other/app.log").last?.hasSuffix("after the reopen") == true)
+    }
+
     /// Rotation: links squatting backup names are moved as links (rename(2)) and roll off;
     /// their target is never written.
     func testRotationNeverFollowsLinksAtBackupNames() throws {

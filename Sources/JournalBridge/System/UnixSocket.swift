@@ -62,8 +62,8 @@ package enum UnixSocket {
         return fd
     }
 
-    /// The directory `path` is in ("." for a bare name).
-    private static func parentDirectory(of path: String) -> String {
+    /// The directory `path` is in ("." for a bare name): the one home of that split.
+    package static func parentDirectory(of path: String) -> String {
         path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
     }
 

@@ -10,7 +10,10 @@ import Synchronization
 /// `maxBytes` or `backupCount` 0 means the file never rolls.
 ///
 /// The file is opened only if it is safe for a daemon running as root (no link, FIFO or
-/// device, nothing another user owns or may write: see `FileDescriptorIO.openForAppend`).
+/// device, nothing another user owns or may write: see `FileDescriptorIO.openForAppend`),
+/// in a directory reached through no link another user owns and held open
+/// (`FileDescriptorIO.openDirectory`): rollovers rename in that directory, whatever is
+/// renamed above it meanwhile; a reopen (SIGHUP) looks the directory up again.
 /// When the file is reopened (SIGHUP, or the new file after a roll) and the path fails those
 /// checks, the sink keeps writing the file it has open and says so once, until a reopen works.
 public final class RotatingFileSink: LogSink {
@@ -46,6 +49,8 @@ public final class RotatingFileSink: LogSink {
 
     private struct State {
         var fd: Int32 = -1
+        /// The directory holding the file (`openat`, `renameat`).
+        var directory: Int32 = -1
         var size = 0
         var formatter: LineFormatter
         var buffer: [UInt8] = []
@@ -64,6 +69,8 @@ public final class RotatingFileSink: LogSink {
     public let name: String
     /// The file.
     public let path: String
+    /// Its name in its directory.
+    private let fileName: String
     /// How it rolls and is written (a reload may change it: `apply`).
     public var options: Options { state.withLock { $0.options } }
     private let state: ConditionLock<State>
@@ -74,10 +81,25 @@ public final class RotatingFileSink: LogSink {
     public init(name: String? = nil, path: String, options: Options = Options()) throws(SystemError) {
         self.name = name ?? path
         self.path = path
-        let (fd, size) = try FileDescriptorIO.openForAppend(path, mode: options.mode)
+        self.fileName = String(path[(path.lastIndex(of: "/").map(path.index(after:)) ?? path.startIndex)...])
+        let directory: Int32
+        do {
+            directory = try FileDescriptorIO.openDirectory(UnixSocket.parentDirectory(of: path), creating: 0o755)
+        } catch {
+            throw FileDescriptorIO.refusal(path, error.call, errno: error.errno)
+        }
+        let fd: Int32
+        let size: Int
+        do {
+            (fd, size) = try FileDescriptorIO.openForAppend(fileName, in: directory, path: path, mode: options.mode)
+        } catch {
+            Glibc.close(directory)
+            throw error
+        }
         var initial = State(
             formatter: LineFormatter(options.format), failure: FailureReport(sink: self.name), options: options)
         initial.fd = fd
+        initial.directory = directory
         initial.size = size
         initial.buffer.reserveCapacity(64 * 1024)
         self.state = ConditionLock(initial)
@@ -147,27 +169,34 @@ public final class RotatingFileSink: LogSink {
     }
 
     private func rollOver(_ state: inout State) {
-        // No path operation here follows a link: `exists` is lstat, rename(2) moves a link
+        // No operation here follows a link: `exists` is lstat, rename(2) moves a link
         // itself (and replaces one at the new name, which is how the oldest backup falls off),
         // and the new file is opened with O_NOFOLLOW. The open file stays open until its
         // successor is: if the new name is refused, the records keep going to this one.
         // Backups are numbered without gaps from .1: find the last one instead of probing every
         // number up to backupCount (Python's loop), which with a large count costs a syscall per number.
         var last = 0
-        while last < state.options.backupCount - 1 && FileDescriptorIO.exists("\(path).\(last + 1)") { last += 1 }
+        while last < state.options.backupCount - 1
+            && FileDescriptorIO.exists("\(fileName).\(last + 1)", in: state.directory)
+        {
+            last += 1
+        }
         // A failed rename (a directory squatting a backup name, a full or read-only file system)
         // leaves that name as it was; the roll goes on, is reported, and the next one tries again.
         // A name that vanished meanwhile (ENOENT) is no failure: there was nothing to move.
         var failure: SystemError?
+        let directory = state.directory
         func move(_ from: String, _ to: String) {
             do {
-                try syscall("rename \(from) to \(to)") { rename(from, to) }
+                try syscall("rename \(path)\(from) to \(path)\(to)") {
+                    renameat(directory, fileName + from, directory, fileName + to)
+                }
             } catch  where error.errno != ENOENT {
                 failure = failure ?? error
             } catch {}
         }
-        for index in stride(from: last, through: 1, by: -1) { move("\(path).\(index)", "\(path).\(index + 1)") }
-        move(path, "\(path).1")
+        for index in stride(from: last, through: 1, by: -1) { move(".\(index)", ".\(index + 1)") }
+        move("", ".1")
         noteRollover(failure, &state)
         reopenLocked(&state)
     }
@@ -201,7 +230,8 @@ public final class RotatingFileSink: LogSink {
     /// silences it) and says so once per episode; with no file open, the failure is counted.
     private func reopenLocked(_ state: inout State) {
         do {
-            let (fd, size) = try FileDescriptorIO.openForAppend(path, mode: state.options.mode)
+            let (fd, size) = try FileDescriptorIO.openForAppend(
+                fileName, in: state.directory, path: path, mode: state.options.mode)
             if state.fd >= 0 { Glibc.close(state.fd) }
             (state.fd, state.size) = (fd, size)
             if state.keepingOldFile {
@@ -209,27 +239,46 @@ public final class RotatingFileSink: LogSink {
                 StandardError.write("journal-bridge: \(name): writing \(path) again\n")
             }
         } catch {
-            if state.fd >= 0 {
-                if !state.keepingOldFile {
-                    state.keepingOldFile = true
-                    StandardError.write("journal-bridge: \(name): \(error); still writing the file opened before\n")
-                }
-            } else {
-                state.failure.failed("\(error)", records: 0)
-            }
+            reopenFailed(error, &state)
         }
     }
 
-    /// Reopens `path` (after an external logrotate moved it), keeping the open file if the new one is refused.
+    /// A refused reopen: the open file, if any, goes on being written (said once per episode);
+    /// with none, the failure is counted.
+    private func reopenFailed(_ error: SystemError, _ state: inout State) {
+        if state.fd >= 0 {
+            if !state.keepingOldFile {
+                state.keepingOldFile = true
+                StandardError.write("journal-bridge: \(name): \(error); still writing the file opened before\n")
+            }
+        } else {
+            state.failure.failed("\(error)", records: 0)
+        }
+    }
+
+    /// Reopens `path` (after an external logrotate moved it), looking its directory up again,
+    /// and keeping the open file if the new one is refused.
     public func reopen() {
-        state.withLock { reopenLocked(&$0) }
+        state.withLock { state in
+            do throws(SystemError) {
+                let directory = try FileDescriptorIO.openDirectory(
+                    UnixSocket.parentDirectory(of: path), creating: 0o755)
+                if state.directory >= 0 { Glibc.close(state.directory) }
+                state.directory = directory
+            } catch {
+                return reopenFailed(FileDescriptorIO.refusal(path, error.call, errno: error.errno), &state)
+            }
+            reopenLocked(&state)
+        }
     }
 
     /// Writes what is buffered and closes the file.
     public func close() {
         state.withLock { state in
             if state.fd >= 0 { Glibc.close(state.fd) }
+            if state.directory >= 0 { Glibc.close(state.directory) }
             state.fd = -1
+            state.directory = -1
             state.failure.finish()
         }
     }

@@ -15,7 +15,9 @@ import JournalBridge
 /// close is written there first); a host crash may lose the segment being written.
 ///
 /// The directory is created 0700; it, and every segment read back, must belong to this
-/// process's user and be writable by nobody else (the daemon may run as root). Not
+/// process's user and be writable by nobody else (the daemon may run as root). It is reached
+/// through no link another user owns and held open (`FileDescriptorIO.openDirectory`):
+/// segments are made, read and removed in it, whatever is renamed above it. Not
 /// thread-safe: `ForwardBuffer` calls it under its lock.
 package final class ForwardSpill {
     private struct Segment {
@@ -25,6 +27,8 @@ package final class ForwardSpill {
     }
 
     package let directory: String
+    /// The directory, open (`openat`, `unlinkat`).
+    private let directoryFD: Int32
     package let maximumBytes: Int
     private static let segmentBytes = 1 << 20
     /// A length past this in a segment means the file is not ours: the rest of it is dropped.
@@ -50,15 +54,25 @@ package final class ForwardSpill {
     package init(directory: String, maximumBytes: Int) throws(SystemError) {
         self.directory = directory
         self.maximumBytes = max(Self.segmentBytes, maximumBytes)
-        try FileDescriptorIO.createParentDirectory(of: directory + "/x", mode: 0o700)
-        let fd = try syscall("open \(directory)") { open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
-        defer { close(fd) }  // only checked, nothing written through it
+        let fd = try FileDescriptorIO.openDirectory(directory, creating: 0o700)
         var info = stat()
-        try syscall("fstat \(directory)") { fstat(fd, &info) }
-        if let problem = Self.ownershipProblem(info) {
-            throw SystemError(call: "\(directory) \(problem)", errno: EPERM)
+        do throws(SystemError) {
+            try syscall("fstat \(directory)") { fstat(fd, &info) }
+            if let problem = Self.ownershipProblem(info) {
+                throw SystemError(call: "\(directory) \(problem)", errno: EPERM)
+            }
+        } catch {
+            close(fd)
+            throw error
         }
-        guard let listing = opendir(directory) else { throw SystemError(call: "opendir \(directory)", errno: errno) }
+        self.directoryFD = fd
+        // A listing of its own (closedir closes the descriptor it is given).
+        let copy = dup(fd)
+        guard copy >= 0, let listing = fdopendir(copy) else {
+            let code = errno
+            if copy >= 0 { close(copy) }
+            throw SystemError(call: "opendir \(directory)", errno: code)
+        }
         defer { closedir(listing) }
         var numbers: [UInt64] = []
         while let entry = readdir(listing) {
@@ -72,7 +86,7 @@ package final class ForwardSpill {
             guard !messages.isEmpty else {
                 // Nothing readable (empty after a crash, or not ours): removed, or the number
                 // would be taken again for a new segment, which O_EXCL then refuses for good.
-                unlink(path(number))
+                unlinkat(directoryFD, name(number), 0)
                 continue
             }
             segments.append(
@@ -85,7 +99,10 @@ package final class ForwardSpill {
 
     package var isEmpty: Bool { records == 0 }
 
-    private func path(_ number: UInt64) -> String { "\(directory)/\(number).spill" }
+    deinit { close(directoryFD) }
+
+    private func name(_ number: UInt64) -> String { "\(number).spill" }
+    private func path(_ number: UInt64) -> String { "\(directory)/\(name(number))" }
 
     /// Appends the message to the newest segment; returns how many records it dropped to stay
     /// within `maximumBytes` (the oldest segment's), or 1 if the disk refused this one.
@@ -96,7 +113,9 @@ package final class ForwardSpill {
                 finishWriting()
                 let number = (segments.last?.number ?? 1_000_000_000_000) + 1
                 writing = try syscall("open \(path(number))") {
-                    open(path(number), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
+                    openat(
+                        directoryFD, name(number), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+                        0o600)
                 }
                 segments.append(Segment(number: number, records: 0, bytes: 0))
             }
@@ -134,7 +153,7 @@ package final class ForwardSpill {
         let number = (segments.first?.number ?? 1_000_000_000_001) - 1
         do throws(SystemError) {
             let fd = try syscall("open \(path(number))") {
-                open(path(number), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+                openat(directoryFD, name(number), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             }
             defer { close(fd) }  // synced just before; a close error leaves nothing more to do
             var all: [UInt8] = []
@@ -157,7 +176,7 @@ package final class ForwardSpill {
         records -= oldest.records
         bytes -= oldest.bytes
         // gone either way for the counts; a failure leaves a file read again at the next start
-        unlink(path(oldest.number))
+        unlinkat(directoryFD, name(oldest.number), 0)
         return oldest.records
     }
 
@@ -172,9 +191,12 @@ package final class ForwardSpill {
 
     /// A segment's messages: only from a regular file of this user's, up to the first bad length.
     private func read(_ number: UInt64, unlinking: Bool) -> [[UInt8]] {
+        let file = name(number)
         let name = path(number)
-        defer { if unlinking { unlink(name) } }  // read or not, its records are accounted for now
-        guard let fd = try? syscall("open \(name)", { open(name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) })
+        defer { if unlinking { unlinkat(directoryFD, file, 0) } }  // read or not, its records are accounted for now
+        guard
+            let fd = try? syscall(
+                "open \(name)", { openat(directoryFD, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) })
         else { return [] }
         defer { close(fd) }  // read-only
         var info = stat()
