@@ -201,6 +201,22 @@ final class OperatingCountersTests: XCTestCase {
         XCTAssertEqual(tally.snapshot.sources[source]?.dropped[.workerShed], Int.max)
     }
 
+    /// `status`'s table shows what clients named themselves escaped as the files are: an
+    /// identifier with ESC, BEL and LF neither drives the terminal nor forges a row.
+    func testTheTableEscapesWhatClientsNamedThemselves() {
+        let tally = InputTally()
+        let evil = SourceKey(uid: 7, unit: "a\u{1B}]0;unit\u{07}.service", identifier: "evil\u{1B}[2J\nFAKE LINE")
+        tally.batch(input: "bridge", source: evil, received: 3, duplicates: 0, rateLimited: 0, routed: 3, workerShed: 0)
+        let snapshot = CollectorSnapshot(
+            sinks: [], inputs: tally.snapshot, levels: [:], connections: 1, unfinishedFrameBytes: 0,
+            queuedRecordBytes: 0)
+        let table = snapshot.table
+        XCTAssertFalse(table.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{07}" }, table)
+        XCTAssertFalse(table.split(separator: "\n").contains { $0.hasPrefix("FAKE LINE") }, table)
+        XCTAssertTrue(table.contains("uid 7 a\\x1b]0;unit\\x07.servi"), table)
+        XCTAssertEqual(table.split(separator: "\n", omittingEmptySubsequences: false).count, 7, table)
+    }
+
     func testRateLimiterWindowsAndSummaries() {
         let limiter = SourceRateLimiter(RateLimit(interval: 1, burst: 3, exemptLevel: .warning, key: .uid))
         let source = SourceKey(uid: 42, unit: nil, identifier: "x")

@@ -152,6 +152,19 @@ package enum UnixSocket {
         try syscall("setsockopt") { setsockopt(fd, SOL_SOCKET, option, &tv, socklen_t(MemoryLayout<timeval>.size)) }
     }
 
+    /// The path a listening Unix socket is bound at (`getsockname`), nil for another kind of
+    /// socket or an abstract one: how a socket systemd passed is found on disk.
+    package static func boundPath(_ fd: Int32) -> String? {
+        var address = sockaddr_un()
+        var length = socklen_t(MemoryLayout<sockaddr_un>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        // sun_path was zeroed: the path ends at the first NUL; an abstract one starts with it.
+        guard bound == 0, address.sun_family == sa_family_t(AF_UNIX), address.sun_path.0 != 0 else { return nil }
+        return withUnsafeBytes(of: address.sun_path) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
     package static func peerCredentials(_ fd: Int32) throws(SystemError) -> (pid: Int32, uid: UInt32, gid: UInt32) {
         var pid: pid_t = 0
         var uid: uid_t = 0

@@ -151,7 +151,10 @@ package struct CollectorSnapshot: Sendable {
         }
         out += "\nSOURCE                                    RECEIVED  DUPLICATES  RATE_LIMITED  WORKER_SHED\n"
         for (key, c) in inputs.sources.sorted(by: { $0.key < $1.key }) {
-            let name = "uid \(key.uid) " + (key.unit ?? "-") + " " + key.identifier
+            // The identifier (and a unit, read from /proc) is the client's word: escaped as the
+            // files are, or a name with ESC or LF would drive the reader's terminal or forge rows.
+            let name =
+                "uid \(key.uid) " + LineEscaping.escaped(key.unit ?? "-") + " " + LineEscaping.escaped(key.identifier)
             out +=
                 String(name.prefix(40)).padding(40) + String(c.received).leftPadding(10)
                 + String(c.duplicates).leftPadding(12)
