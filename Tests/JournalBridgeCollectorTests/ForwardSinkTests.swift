@@ -297,6 +297,23 @@ final class ForwardSinkTests: XCTestCase {
         XCTAssertEqual(messages(bytes.next(limit: 10, bytes: 100)), [[1, 1, 1, 1], [2, 2, 2, 2]])
     }
 
+    /// A short write into a segment (a full disk) is cut back: the frames appended after it
+    /// come back whole. The broken frame's length used to swallow them, and the rest of the
+    /// segment was lost while counted as spilled.
+    func testAShortWriteLeavesTheSegmentWhole() throws {
+        let directory = try TemporaryDirectory()
+        let spill = try ForwardSpill(directory: directory.file("s"), maximumBytes: 1 << 20)
+        let message = { (byte: UInt8) in [UInt8](repeating: byte, count: 3000) }
+        XCTAssertEqual(spill.append(message(1)), 0)
+        XCTAssertEqual(withFileSizeLimit(4000) { spill.append(message(2)) }, 1, "refused: counted by the caller")
+        for byte in UInt8(3)...10 { XCTAssertEqual(spill.append(message(byte)), 0) }
+        spill.finishWriting()
+        var back: [[UInt8]] = []
+        while !spill.isEmpty { back += spill.takeOldest() }
+        XCTAssertEqual(back.map { $0.first ?? 0 }, [1] + Array(3...10))
+        XCTAssertTrue(back.allSatisfy { $0.count == 3000 })
+    }
+
     /// With a spill directory, what does not fit in memory goes to disk in order, part of a
     /// batch included, and comes back as memory empties; at close memory goes to disk first.
     func testBufferSpillsPartOfABatchInOrder() throws {

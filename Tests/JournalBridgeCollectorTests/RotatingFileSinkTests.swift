@@ -118,6 +118,63 @@ final class RotatingFileSinkTests: XCTestCase {
         }
     }
 
+    /// A rename that fails in the middle of the chain (a directory at `.2`, a file at `.3`, as
+    /// another user may leave them in a shared directory) stops the roll there: moved on, the
+    /// roll replaced `.1` every time, and its records were lost.
+    func testARolloverStopsAtTheFirstBackupThatCannotMoveAndLosesNothing() throws {
+        let directory = try TemporaryDirectory()
+        try FileManager.default.createDirectory(
+            atPath: directory.file("app.log.2/inside"), withIntermediateDirectories: true)
+        XCTAssertTrue(FileManager.default.createFile(atPath: directory.file("app.log.3"), contents: nil))
+        let sink = try RotatingFileSink(path: directory.file("app.log"), options: .init(maxBytes: 300, backupCount: 3))
+        sink.write(records(40))
+        XCTAssertGreaterThan(sink.rolloverFailures.count, 0)
+        let kept = ["app.log", "app.log.1"].flatMap { directory.lines($0) }.map(number(inLine:))
+        XCTAssertEqual(kept.sorted(), Array(1...40), "every record in the file or its one movable backup")
+        XCTAssertEqual(sink.failedCount, 0)
+    }
+
+    /// Only the file being written rolls: a file another user put at its name (here after a
+    /// move the sink did not make, its reopen refused) is not moved in among the backups.
+    func testAnotherFileAtTheNameIsNotRolledAmongTheBackups() throws {
+        let directory = try TemporaryDirectory()
+        let sink = try RotatingFileSink(path: directory.file("app.log"), options: .init(maxBytes: 300, backupCount: 3))
+        sink.write(records(2))
+        XCTAssertEqual(rename(directory.file("app.log"), directory.file("app.log.1")), 0)
+        let forged = "FORGED by uid 65534\n"
+        XCTAssertTrue(FileManager.default.createFile(atPath: directory.file("app.log"), contents: Data(forged.utf8)))
+        XCTAssertEqual(chown(directory.file("app.log"), 65534, 65534), 0, "the tests run as root")
+        sink.reopen()  // refused: the sink goes on writing its file, now app.log.1
+        sink.write(records(40))
+        XCTAssertEqual(directory.lines("app.log"), ["FORGED by uid 65534"], "left where it was")
+        for name in (try FileManager.default.contentsOfDirectory(atPath: directory.path)) where name != "app.log" {
+            var info = stat()
+            XCTAssertEqual(lstat(directory.file(name), &info), 0)
+            XCTAssertEqual(info.st_uid, geteuid(), "\(name) is the sink's own")
+        }
+        XCTAssertEqual(numbers(in: directory, base: "app.log.1").sorted(), (Array(1...2) + Array(1...40)).sorted())
+    }
+
+    /// The size is the file's as it is: after logrotate's copytruncate a line no longer rolls the
+    /// (now empty) file, and the cut after a short write no longer pads it with NULs up to the
+    /// size it had.
+    func testAfterCopytruncateTheSizeIsTheFilesOwn() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("app.log")
+        let sink = try RotatingFileSink(path: path, options: .init(maxBytes: 3000, backupCount: 3))
+        sink.write(records(40))
+        XCTAssertEqual(truncate(path, 0), 0)
+        sink.write(records(1))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path + ".1"), "an empty file does not roll")
+        XCTAssertEqual(truncate(path, 0), 0)
+        withFileSizeLimit(20) { sink.write(records(1)) }  // cut short, then cut back
+        XCTAssertEqual(sink.failedCount, 1)
+        sink.write(records(3))
+        let bytes = try XCTUnwrap(FileManager.default.contents(atPath: path))
+        XCTAssertFalse(bytes.contains(0), "no NUL padding")
+        XCTAssertEqual(directory.lines("app.log").map(number(inLine:)), [1, 2, 3])
+    }
+
     func testAFailedRolloverRenameIsReportedAndNothingIsLost() throws {
         let directory = try TemporaryDirectory()
         // A non-empty directory squatting the first backup's name: rename(app.log, app.log.1) fails.

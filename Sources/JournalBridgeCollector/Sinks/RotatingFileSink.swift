@@ -122,6 +122,10 @@ public final class RotatingFileSink: LogSink {
     /// Appends one line per record, rolling the file over first when a line would reach `maxBytes`.
     public func write(_ records: [LogRecord]) {
         state.withLock { state in
+            // The file's size as it is: logrotate's copytruncate (or anyone) may have cut it since.
+            // A stale size rolled too early, and the cut after a failed write padded the file with NULs.
+            var info = stat()
+            if state.fd >= 0, fstat(state.fd, &info) == 0 { state.size = Int(info.st_size) }
             var pending = 0  // records in state.buffer
             // Through the buffer's pointer: the records are read where they lie, no copy of each.
             records.withUnsafeBufferPointer { records in
@@ -175,6 +179,21 @@ public final class RotatingFileSink: LogSink {
         // successor is: if the new name is refused, the records keep going to this one.
         // Backups are numbered without gaps from .1: find the last one instead of probing every
         // number up to backupCount (Python's loop), which with a large count costs a syscall per number.
+        // Only the file being written rolls. Another entry at its name (a file another user made
+        // there after the last roll, one logrotate's `create` made that a reopen refused) is not
+        // moved in among the backups; nothing there (moved away meanwhile) leaves nothing to move.
+        var held = stat()
+        var named = stat()
+        guard state.fd >= 0, fstat(state.fd, &held) == 0,
+            fstatat(state.directory, fileName, &named, AT_SYMLINK_NOFOLLOW) == 0,
+            held.st_dev == named.st_dev, held.st_ino == named.st_ino
+        else {
+            if FileDescriptorIO.exists(fileName, in: state.directory) {
+                noteRollover(
+                    SystemError(call: "roll over \(path): it is not the file being written", errno: EEXIST), &state)
+            }
+            return reopenLocked(&state)
+        }
         var last = 0
         while last < state.options.backupCount - 1
             && FileDescriptorIO.exists("\(fileName).\(last + 1)", in: state.directory)
@@ -182,22 +201,24 @@ public final class RotatingFileSink: LogSink {
             last += 1
         }
         // A failed rename (a directory squatting a backup name, a full or read-only file system)
-        // leaves that name as it was; the roll goes on, is reported, and the next one tries again.
-        // A name that vanished meanwhile (ENOENT) is no failure: there was nothing to move.
-        var failure: SystemError?
+        // stops the roll there: the names below it stay where they are (moved on, the next one
+        // would replace the backup that could not move), the file grows, it is reported, and
+        // the next roll tries again. A name that vanished meanwhile (ENOENT) is no failure.
         let directory = state.directory
-        func move(_ from: String, _ to: String) {
+        func move(_ from: String, _ to: String) throws(SystemError) {
             do {
                 try syscall("rename \(path)\(from) to \(path)\(to)") {
                     renameat(directory, fileName + from, directory, fileName + to)
                 }
-            } catch  where error.errno != ENOENT {
-                failure = failure ?? error
-            } catch {}
+            } catch  where error.errno == ENOENT {}
         }
-        for index in stride(from: last, through: 1, by: -1) { move(".\(index)", ".\(index + 1)") }
-        move("", ".1")
-        noteRollover(failure, &state)
+        do throws(SystemError) {
+            for index in stride(from: last, through: 1, by: -1) { try move(".\(index)", ".\(index + 1)") }
+            try move("", ".1")
+        } catch {
+            return noteRollover(error, &state)
+        }
+        noteRollover(nil, &state)
         reopenLocked(&state)
     }
 

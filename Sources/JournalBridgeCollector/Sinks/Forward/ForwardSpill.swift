@@ -127,6 +127,12 @@ package final class ForwardSpill {
             records += 1
             bytes += frame.count
         } catch {
+            // A short write (disk full) left part of a frame: cut the segment back to its whole
+            // frames, or (that failing too) end it, so that nothing appended later is read as
+            // the rest of the broken one and lost with it.
+            if writing >= 0, let recorded = segments.last?.bytes, ftruncate(writing, off_t(recorded)) != 0 {
+                finishWriting()
+            }
             lastProblem = "\(error)"
             return 1
         }
