@@ -102,6 +102,82 @@ final class MemoryBoundTests: XCTestCase {
         )
     }
 
+    /// One user cannot take the frame share from the others: 300 connections of uid 65534
+    /// each declare a 128 KiB frame and trickle a byte every second (37.5 MiB declared, past
+    /// the 32 MiB share of a 64M budget). They held all of it; another user's batch waited
+    /// until they were closed, about 30 s, again and again. Now a uid holds at most a quarter
+    /// of the share (here 8 MiB, one largest frame), its own connections wait, and the
+    /// other user's batches are acknowledged as they come.
+    func testOneUsersStalledFramesDoNotHoldTheBudgetFromAnother() throws {
+        let directory = try TemporaryDirectory()
+        XCTAssertEqual(chmod(directory.path, 0o755), 0)
+        let socket = directory.file("u.sock")
+        let daemon = try BackgroundProcess(
+            Run.journalBridge,
+            [
+                "collect", "--socket", socket, "--socket-mode", "0666", "--base", directory.file("u"), "--no-journald",
+                "--max-bytes", "0", "--memory-limit", "64M",
+            ]
+        )
+        defer {
+            daemon.signal(SIGTERM)
+            daemon.wait()
+        }
+        XCTAssertTrue(eventually { daemon.stderrText.contains("collecting on") }, daemon.stderrText)
+        let script = """
+            import socket, struct, sys, time
+            def frame(body): return struct.pack(">I", len(body)) + body
+            held = []
+            for i in range(300):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(\(String(reflecting: socket)))
+                ident = b"holder"
+                s.sendall(frame(b"\\x01JBRG" + struct.pack(">HQH", 1, 50000 + i, len(ident)) + ident))
+                s.sendall(struct.pack(">I", 131060) + b"\\x03")
+                held.append(s)
+            print("ready", flush=True)
+            end = time.time() + 60
+            while time.time() < end:
+                time.sleep(1)
+                for s in held:
+                    try: s.send(b"\\x00", socket.MSG_DONTWAIT)
+                    except OSError: pass
+            """
+        let attacker = try BackgroundProcess(
+            "/usr/bin/setpriv",
+            ["--reuid", "65534", "--regid", "65534", "--clear-groups", "/usr/bin/python3", "-c", script],
+            environment: [:], input: nil)
+        defer {
+            attacker.signal(SIGKILL)
+            attacker.wait()
+        }
+        XCTAssertTrue(
+            eventually { String(decoding: attacker.stdout, as: UTF8.self).contains("ready") }, attacker.stderrText)
+        Thread.sleep(forTimeInterval: 1)  // every frame declared and reserved as far as it goes
+
+        // Root's batches of 300 records (about 64 KiB), each acknowledged within the client's
+        // 10 s (RawClient), while uid 65534's 300 frames stay declared.
+        let good = try RawClient(path: socket)
+        good.send(.hello(Hello(session: 777, identifier: "good")))
+        guard case .welcome? = good.nextFrame() else { return XCTFail("not welcomed: \(daemon.stderrText)") }
+        for round in 0..<3 {
+            let records = (1...300).map {
+                LogRecord(
+                    level: .info, message: String(repeating: "y", count: 180) + " \(round * 300 + $0)",
+                    sequence: UInt64(round * 300 + $0), origin: .unattributed)
+            }
+            good.send(.batch(records))
+            guard case .ack(let upTo)? = good.nextFrame(), upTo == UInt64(round * 300 + 300) else {
+                return XCTFail("batch \(round) not acknowledged in 10 s: \(daemon.stderrText.suffix(600))")
+            }
+        }
+        XCTAssertTrue(attacker.isRunning, "the attack lasted the whole test")
+        XCTAssertTrue(
+            eventually {
+                directory.lines("u_debug.log").contains { $0.contains("uid 65534 holds its part of the memory budget") }
+            }, directory.lines("u_debug.log").suffix(5).joined(separator: "\n"))
+        XCTAssertTrue(daemon.isRunning, daemon.stderrText)
+    }
+
     /// Stalled frames holding every byte of the frame share: nothing deadlocks; they are
     /// closed with a reason once they make no progress while others wait, and the
     /// connections waiting behind them, a well-behaved one among them, go on.

@@ -149,6 +149,9 @@ package final class MemoryBudget: Sendable {
 struct ConnectionMemory {
     /// Bytes reserved for this connection's unfinished frame (and the chunk being read).
     var reserved = 0
+    /// What of `reserved` has not arrived yet (the rest is buffered), as last counted in its
+    /// uid's total (`BridgeLoop.promisedByUser`).
+    var promised = 0
     /// Waiting for budget: not polled for input until its frame's reservation is granted.
     var paused = false
     /// When the last byte arrived (or the connection was resumed), monotonic nanoseconds.

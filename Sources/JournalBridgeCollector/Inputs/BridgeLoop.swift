@@ -47,6 +47,13 @@ final class BridgeLoop: @unchecked Sendable {
     /// The least extra budget any waiting connection needs, small and large frames apart:
     /// a pass over the waiting ones is pointless until that much is free.
     private var smallestNeed = (small: Int.max, large: Int.max)
+    /// Frame bytes each uid's connections hold reserved and have not received yet (declared
+    /// in a frame's header, or a chunk being read): no uid may be promised more than
+    /// `userFrameLimit`, so that one user's connections, stalling frames on purpose, cannot
+    /// take the frame share from every other client. Bytes received are memory used, which
+    /// the budget bounds; the paused hold only those.
+    private var promisedByUser: [UInt32: Int] = [:]
+    private var lastUserPauseReport: UInt64 = 0
     private var lastSweep = MonotonicClock.now()
     private var lastPauseReport: UInt64 = 0
     private var pollFailing = false
@@ -269,14 +276,44 @@ final class BridgeLoop: @unchecked Sendable {
         return grow(connection, to: frame) ? frame - buffered : nil
     }
 
-    /// Reserves budget until `connection` holds `bytes`; false (nothing taken) if it does not fit.
+    /// What one uid's connections may be promised together: a quarter of the frame share,
+    /// and at least one frame of the largest size (a smaller budget is one user's to share).
+    /// A frame is reserved whole when its header comes, so without this 1,024 connections of
+    /// one user trickling a byte now and then held a 128 MiB share, and every other client
+    /// waited about 30 s at a time, until they were closed and came back.
+    var userFrameLimit: Int { max(budget.frameLimit / 4, WireProtocol.maxFrameBytes) }
+
+    /// Reserves budget until `connection` holds `bytes`; false (nothing taken) if it does not
+    /// fit, in the budget or in its uid's part of it (a uid promised nothing else may take one
+    /// frame).
     private func grow(_ connection: ClientConnection, to bytes: Int) -> Bool {
         let extra = bytes - connection.memory.reserved
         guard extra > 0 else { return true }
+        let others = promisedByUser[connection.peer.uid, default: 0] - connection.memory.promised
+        let promise = bytes - connection.decoder.bufferedByteCount
+        guard others == 0 || others + promise <= userFrameLimit else { return false }
         // More than two chunks: a large frame, kept out of the share's small-frame slice.
         guard budget.reserveFrame(extra, large: isLarge(bytes)) else { return false }
         connection.memory.reserved = bytes
+        account(connection)
         return true
+    }
+
+    /// Gives back `bytes` of what `connection` holds reserved.
+    private func release(_ bytes: Int, of connection: ClientConnection) {
+        guard bytes > 0 else { return }
+        budget.releaseFrame(bytes)
+        connection.memory.reserved -= bytes
+        account(connection)
+    }
+
+    /// Counts what `connection` is promised now (reserved, not yet received) in its uid's total.
+    private func account(_ connection: ClientConnection, closing: Bool = false) {
+        let promised = closing ? 0 : max(0, connection.memory.reserved - connection.decoder.bufferedByteCount)
+        guard promised != connection.memory.promised else { return }
+        let total = promisedByUser[connection.peer.uid, default: 0] - connection.memory.promised + promised
+        promisedByUser[connection.peer.uid] = total > 0 ? total : nil
+        connection.memory.promised = promised
     }
 
     /// After a read: keeps the reservation for the frame now pending (its whole declared
@@ -295,10 +332,8 @@ final class BridgeLoop: @unchecked Sendable {
                 pause(connection)
             }
         }
-        if connection.memory.reserved > keep {
-            budget.releaseFrame(connection.memory.reserved - keep)
-            connection.memory.reserved = keep
-        }
+        if connection.memory.reserved > keep { release(connection.memory.reserved - keep, of: connection) }
+        account(connection)  // what arrived is no longer promised
     }
 
     private func isLarge(_ frameBytes: Int) -> Bool { frameBytes > 2 * buffer.count }
@@ -316,7 +351,21 @@ final class BridgeLoop: @unchecked Sendable {
         }
         pausedOrder.append(connection.fd)
         let now = MonotonicClock.now()
-        if pausedCount == 1 && now &- lastPauseReport > 10_000_000_000 {
+        let uid = connection.peer.uid
+        let held = promisedByUser[uid, default: 0] - connection.memory.promised
+        if held > 0
+            && held + (connection.decoder.pendingFrameBytes ?? 0) - connection.decoder.bufferedByteCount
+                > userFrameLimit
+        {
+            // Its own user's part, not the budget: only that user's connections wait.
+            if now &- lastUserPauseReport > 10_000_000_000 {
+                lastUserPauseReport = now
+                event(
+                    .notice,
+                    "uid \(uid) holds its part of the memory budget for unfinished frames (\(held) of \(userFrameLimit) bytes): pausing its connections until it frees"
+                )
+            }
+        } else if pausedCount == 1 && now &- lastPauseReport > 10_000_000_000 {
             lastPauseReport = now
             event(
                 .notice,
@@ -541,7 +590,8 @@ final class BridgeLoop: @unchecked Sendable {
         close(fd)
         if let session = connection.session { sessions.release(session.key) }
         if connection.memory.paused { pausedCount -= 1 }
-        budget.releaseFrame(connection.memory.reserved)
+        release(connection.memory.reserved, of: connection)
+        account(connection, closing: true)
         if let reason {
             violation(by: connection.peer, reason: reason) {
                 "closed the connection from \(connection.describe): \(reason)"
