@@ -219,6 +219,85 @@ final class ForwardEngineTests: XCTestCase {
 
     /// A bad URL in the file is a configuration error (78) naming the key and line; as the flag,
     /// a bad argument (64, with the usage), as every flag's bad value is.
+    // MARK: receivers that misbehave (each a few lines of Python in the namespace)
+
+    /// A receiver that accepts, reads, and never answers: neither the TLS handshake nor RELP's
+    /// `open`. Each held the link for ever (and NIOSSL kept every write made meanwhile, without
+    /// bound); now a connection not ready in 10 s is given up, said, and made again.
+    func testAReceiverThatNeverFinishesTheHandshakeOrOpenIsGivenUpAndTriedAgain() throws {
+        try requireRoot(); try require("/usr/bin/openssl")
+        let bed = try TestBed()
+        let pki = try bed.makePKI()
+        for (url, extra, said) in [
+            (
+                "syslog+tls://127.0.0.1:6611", ["forward_ca = \"\(pki.ca)\""],
+                "TLS: the handshake did not finish in 10 s"
+            ),
+            ("relp://127.0.0.1:6612", [], "RELP: no answer to open in 10 s"),
+        ] {
+            let port = url.split(separator: ":").last.map(String.init) ?? ""
+            let receiver = try bed.fakeReceiver(port: port, "pass")
+            let daemon = try bed.collect(forward: url, extra: extra, socketName: "c\(port).sock")
+            try bed.runWorkers(1, 20, socketName: "c\(port).sock")
+            XCTAssertTrue(
+                eventually(timeout: 30) { daemon.stderrText.contains(said) && bed.connections(receiver) >= 2 },
+                "\(url): \(bed.connections(receiver)) connections; \(daemon.stderrText)")
+            bed.drainSeconds = 1
+            try bed.stop(daemon, expectLoss: true)
+        }
+    }
+
+    /// A RELP receiver that answers `open` and then breaks the session at once: the link was
+    /// made again every 100 ms (the pause started over at each answered `open`), and each time
+    /// sent the window again. Now the pause grows until a message is acknowledged.
+    func testARELPReceiverThatBreaksEachSessionIsNotStormed() throws {
+        try requireRoot()
+        let bed = try TestBed()
+        let receiver = try bed.fakeReceiver(
+            port: "6613", "conn.sendall(b'1 rsp 6 200 OK\\n'); time.sleep(0.1); conn.close(); continue")
+        let daemon = try bed.collect(forward: "relp://127.0.0.1:6613")
+        try bed.runWorkers(1, 20)
+        Thread.sleep(forTimeInterval: 6)
+        let made = bed.connections(receiver)
+        // Sessions of 0.1 s and pauses of 0.1, 0.2, 0.4 ... 3.2 s: about 6 in 6 s; with the pause
+        // starting over at each answered `open`, about 30.
+        XCTAssertGreaterThanOrEqual(made, 2, daemon.stderrText)
+        XCTAssertLessThanOrEqual(made, 12, "connections in 6 s")
+        bed.drainSeconds = 1
+        try bed.stop(daemon, expectLoss: true)
+    }
+
+    /// A RELP receiver that answers `open` twice, then takes every message: the second answer
+    /// was "a response to an unknown transaction", the session broken before any message.
+    func testARELPOpenAnsweredTwiceIsNoFailure() throws {
+        try requireRoot()
+        let bed = try TestBed()
+        let receiver = try bed.fakeReceiver(
+            port: "6614",
+            """
+            conn.sendall(b'1 rsp 6 200 OK\\n1 rsp 6 200 OK\\n')
+                buffered = b''
+                while True:
+                    data = conn.recv(65536)
+                    if not data: break
+                    buffered += data
+                    while b'\\n' in buffered:
+                        frame, buffered = buffered.split(b'\\n', 1)
+                        txnr, command = frame.split(b' ')[:2]
+                        if command == b'syslog':
+                            print('message', flush=True)
+                            conn.sendall(txnr + b' rsp 6 200 OK\\n')
+            """)
+        let daemon = try bed.collect(forward: "relp://127.0.0.1:6614")
+        try bed.runWorkers(1, 20)
+        XCTAssertTrue(
+            eventually(timeout: 20) { bed.lines(receiver, "message") >= 20 },
+            "\(bed.lines(receiver, "message")) messages; \(daemon.stderrText)")
+        XCTAssertFalse(daemon.stderrText.contains("unknown transaction"), daemon.stderrText)
+        XCTAssertEqual(bed.connections(receiver), 1, daemon.stderrText)
+        try bed.stop(daemon)
+    }
+
     func testABadForwardURLIsRefusedNamingTheKeyOrTheFlag() throws {
         let directory = try TemporaryDirectory()
         let config = directory.file("bad.conf")
@@ -353,6 +432,39 @@ private final class TestBed: @unchecked Sendable {
                 "/usr/sbin/ip", ["netns", "exec", namespace, "ss", "-Hltn", "sport = :\(port)"])
             return !(result?.stdoutText.isEmpty ?? true)
         }
+    }
+
+    /// A receiver of a few lines of Python on `port` in the namespace: for each connection it
+    /// prints "connection", reads what comes until the first LF (a RELP `open`, or a TLS
+    /// ClientHello's first bytes: whatever came), then runs `body` (indented into the loop;
+    /// `pass`: holds the connection, silent, reading on).
+    func fakeReceiver(port: String, _ body: String) throws -> BackgroundProcess {
+        let script = """
+            import socket, time
+            server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind(('127.0.0.1', \(port))); server.listen(16)
+            held = []
+            while True:
+                conn, _ = server.accept()
+                print('connection', flush=True)
+                held.append(conn)
+                conn.recv(65536)
+                \(body)
+            """
+        let process = try spawn("/usr/bin/python3", ["-u", "-c", script])
+        guard waitListening(port: port) else {
+            throw Run.Failure(description: "the fake receiver did not listen on \(port): \(process.stderrText)")
+        }
+        return process
+    }
+
+    /// Connections the fake receiver accepted so far.
+    func connections(_ receiver: BackgroundProcess) -> Int { lines(receiver, "connection") }
+
+    /// Lines `word` the fake receiver printed so far.
+    func lines(_ receiver: BackgroundProcess, _ word: String) -> Int {
+        String(decoding: receiver.stdout, as: UTF8.self).split(separator: "\n").filter { $0 == word }.count
     }
 
     /// `journal-bridge collect` in the namespace, forwarding every record (debug and up) to `forward`.

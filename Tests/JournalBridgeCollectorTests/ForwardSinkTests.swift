@@ -314,6 +314,51 @@ final class ForwardSinkTests: XCTestCase {
         XCTAssertTrue(back.allSatisfy { $0.count == 3000 })
     }
 
+    /// At close, what memory held goes to disk in segments of about 1 MiB like the others:
+    /// written as one, everything the forward buffer held (up to 128 MiB and more) made one
+    /// segment past what is read back, and the next start deleted it, every record lost.
+    func testWhatMemoryHeldAtCloseIsKeptInSegmentsOfTheUsualSize() throws {
+        let directory = try TemporaryDirectory()
+        let spill = try ForwardSpill(directory: directory.file("s"), maximumBytes: 64 << 20)
+        let messages = (0..<3000).map {
+            [UInt8](repeating: UInt8($0 % 251), count: 1000) + withUnsafeBytes(of: $0) { Array($0) }
+        }
+        spill.prepend(messages)
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.file("s"))
+        XCTAssertGreaterThanOrEqual(names.count, 3)
+        for name in names {
+            let size = try XCTUnwrap(
+                FileManager.default.attributesOfItem(atPath: directory.file("s/\(name)"))[.size] as? Int)
+            XCTAssertLessThanOrEqual(size, (1 << 20) + 1012, name)
+        }
+        let again = try ForwardSpill(directory: directory.file("s"), maximumBytes: 64 << 20)
+        XCTAssertEqual(again.records, 3000)
+        var back: [[UInt8]] = []
+        while !again.isEmpty { back += again.takeOldest() }
+        XCTAssertEqual(back, messages, "every one, in order")
+    }
+
+    /// A segment number far outside the directory's own (a file copied in, a name made by
+    /// hand): left alone. 2^64 - 1 made the next segment's number overflow, and the collector
+    /// trapped at its first spill, at every start.
+    func testASegmentNumberOutsideTheSpillsOwnIsLeftAlone() throws {
+        let directory = try TemporaryDirectory()
+        XCTAssertEqual(mkdir(directory.file("s"), 0o700), 0)
+        var frame: [UInt8] = withUnsafeBytes(of: UInt32(3).littleEndian) { Array($0) }
+        frame += [7, 7, 7]
+        for name in ["18446744073709551615.spill", "0.spill"] {
+            XCTAssertTrue(FileManager.default.createFile(atPath: directory.file("s/\(name)"), contents: Data(frame)))
+            XCTAssertEqual(chmod(directory.file("s/\(name)"), 0o600), 0)
+        }
+        let spill = try ForwardSpill(directory: directory.file("s"), maximumBytes: 1 << 20)
+        XCTAssertEqual(spill.records, 0)
+        XCTAssertEqual(spill.append([1, 2, 3]), 0)
+        spill.prepend([[0]])
+        XCTAssertEqual(spill.takeOldest(), [[0]])
+        XCTAssertEqual(spill.takeOldest(), [[1, 2, 3]])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.file("s/18446744073709551615.spill")))
+    }
+
     /// With a spill directory, what does not fit in memory goes to disk in order, part of a
     /// batch included, and comes back as memory empties; at close memory goes to disk first.
     func testBufferSpillsPartOfABatchInOrder() throws {

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOTLS
 
 /// Hands the channel's events to the link, on the link's loop.
 final class ForwardHandler: ChannelInboundHandler {
@@ -24,6 +25,11 @@ final class ForwardHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         link.inactive()
         context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted? = event as? TLSUserEvent { link.handshakeCompleted() }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

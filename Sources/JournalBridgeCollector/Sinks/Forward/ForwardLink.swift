@@ -14,7 +14,8 @@ import Synchronization
 /// again everything not confirmed. All its state is touched on its event loop only (hence
 /// `@unchecked Sendable`); other threads only `kick` it.
 final class ForwardLink: @unchecked Sendable {
-    private enum Phase { case idle, connecting, opening, ready, closing }
+    /// `handshaking`: TLS until its handshake completes; `opening`: RELP until `open` is answered.
+    private enum Phase { case idle, connecting, handshaking, opening, ready, closing }
 
     let destination: ForwardDestination
     private let buffer: ForwardBuffer
@@ -40,6 +41,10 @@ final class ForwardLink: @unchecked Sendable {
     private var responseWatch: RepeatedTask?
     /// RELP: a receiver that leaves messages unanswered this long is taken for gone.
     private static let responseTimeout: UInt64 = 10_000_000_000
+    /// A connection not ready this long after it connected (TLS handshake, RELP `open`) is
+    /// taken for gone: a receiver that never finished either held the link for ever, and
+    /// NIOSSL kept every write made during the handshake, with no bound.
+    private static let setupTimeout: Int64 = 10
     /// Counts connections: a response decoded for one is not applied to the next.
     private var generation = 0
     private var closeTxnr = -1
@@ -98,7 +103,7 @@ final class ForwardLink: @unchecked Sendable {
             if !retryScheduled && buffer.hasUnsent { connect() }
         case .ready:
             send()
-        case .connecting, .opening, .closing:
+        case .connecting, .handshaking, .opening, .closing:
             break
         }
     }
@@ -147,7 +152,17 @@ final class ForwardLink: @unchecked Sendable {
                 buffer.rewind()
                 unacknowledged.removeAll()
                 txnr = 1
-                if destination.transport == .relp {
+                let connectedOn = generation
+                loop.scheduleTask(in: .seconds(Self.setupTimeout)) { [self] in
+                    guard connectedOn == generation, phase == .handshaking || phase == .opening else { return }
+                    fail(
+                        phase == .handshaking
+                            ? "TLS: the handshake did not finish in \(Self.setupTimeout) s"
+                            : "RELP: no answer to open in \(Self.setupTimeout) s")
+                }
+                if destination.transport == .tls {
+                    phase = .handshaking  // ready when the handshake completes (`handshakeCompleted`)
+                } else if destination.transport == .relp {
                     phase = .opening
                     openTxnr = txnr
                     var frame = channel.allocator.buffer(capacity: 128)
@@ -159,6 +174,16 @@ final class ForwardLink: @unchecked Sendable {
                     ready()
                 }
             }
+        }
+    }
+
+    /// The TLS handshake completed (from the handler, while it handles the event: acted on in a
+    /// task of its own, as `received` does).
+    func handshakeCompleted() {
+        let completedOn = generation
+        loop.execute { [self] in
+            guard completedOn == generation, phase == .handshaking, channel != nil else { return }
+            ready()
         }
     }
 
@@ -177,9 +202,17 @@ final class ForwardLink: @unchecked Sendable {
                 }
             }
         }
+        // RELP starts again from the first pause only once a message is acknowledged: a
+        // receiver that answers `open` and then breaks the session was reconnected every 100 ms,
+        // each time sent the window again (hundreds of thousands of copies in ten minutes).
+        if destination.transport != .relp { recovered() }
+        send()
+    }
+
+    /// The receiver takes messages: the next failure starts from the first pause again.
+    private func recovered() {
         retryDelay = Self.firstRetry
         failure.recovered()
-        send()
     }
 
     /// Frames messages into chunks while the channel takes them (and RELP's window has room).
@@ -310,6 +343,7 @@ final class ForwardLink: @unchecked Sendable {
             return
         }
         if frame.txnr == closeTxnr { return }
+        if frame.txnr == openTxnr { return }  // `open` answered again: nothing to act on
         guard status.hasPrefix("200") else { throw RELPFrame.ProtocolError(description: "message refused: \(status)") }
         // Responses come in order; one for a later message answers the earlier ones too.
         guard unacknowledged.contains(where: { $0.txnr == frame.txnr }) else {
@@ -323,6 +357,7 @@ final class ForwardLink: @unchecked Sendable {
             if first.txnr == frame.txnr { break }
         }
         if lastID != 0 { buffer.confirm(upTo: lastID) }
+        recovered()
     }
 
     func writabilityChanged() { send() }
@@ -335,7 +370,7 @@ final class ForwardLink: @unchecked Sendable {
         unacknowledged.removeAll()
         buffer.rewind()
         if phase == .closing { return }
-        if phase == .ready || phase == .opening { note("connection closed by the receiver") }
+        if phase == .ready || phase == .opening || phase == .handshaking { note("connection closed by the receiver") }
         phase = .idle
         scheduleRetry()
     }

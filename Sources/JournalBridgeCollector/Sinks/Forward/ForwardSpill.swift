@@ -31,6 +31,8 @@ package final class ForwardSpill {
     private let directoryFD: Int32
     package let maximumBytes: Int
     private static let segmentBytes = 1 << 20
+    /// The segment numbers taken for this directory's own (the first is 10^12 + 1).
+    private static let numbers: ClosedRange<UInt64> = 1 << 20...1 << 62
     /// A length past this in a segment means the file is not ours: the rest of it is dropped.
     private static let maximumMessage = 64 << 20
     private var segments: [Segment] = []
@@ -79,7 +81,11 @@ package final class ForwardSpill {
             let name = withUnsafeBytes(of: entry.pointee.d_name) {
                 String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
             }
-            if name.hasSuffix(".spill"), let number = UInt64(name.dropLast(6)) { numbers.append(number) }
+            // Numbers start at 10^12 and move by one a segment: one far outside that range is
+            // not a segment of ours (and 2^64 - 1 made the next number trap), left where it is.
+            if name.hasSuffix(".spill"), let number = UInt64(name.dropLast(6)), Self.numbers.contains(number) {
+                numbers.append(number)
+            }
         }
         for number in numbers.sorted() {
             let messages = read(number, unlinking: false)
@@ -152,11 +158,33 @@ package final class ForwardSpill {
         return read(oldest.number, unlinking: true)
     }
 
-    /// At close: what memory still held goes before everything spilled, and it all is synced.
+    /// At close: what memory still held goes before everything spilled, and it all is synced,
+    /// in segments of about `segmentBytes` like the others: one segment of everything memory
+    /// held (up to the whole forward buffer) was past what a segment may be when read back,
+    /// and the next start deleted it as not ours, every record in it lost.
     package func prepend(_ messages: [[UInt8]]) {
         finishWriting()
+        var groups: [ArraySlice<[UInt8]>] = []
+        var start = 0
+        var size = 0
+        for (index, message) in messages.enumerated() {
+            size += message.count + 4
+            if size >= Self.segmentBytes || index == messages.count - 1 {
+                groups.append(messages[start...index])
+                start = index + 1
+                size = 0
+            }
+        }
+        for group in groups.reversed() { prependSegment(group) }
+    }
+
+    private func prependSegment(_ messages: ArraySlice<[UInt8]>) {
         guard !messages.isEmpty else { return }
         let number = (segments.first?.number ?? 1_000_000_000_001) - 1
+        guard Self.numbers.contains(number) else {
+            lastProblem = "no segment number left below \(number + 1); \(messages.count) records not kept"
+            return
+        }
         do throws(SystemError) {
             let fd = try syscall("open \(path(number))") {
                 openat(directoryFD, name(number), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
