@@ -217,6 +217,26 @@ final class OperatingCountersTests: XCTestCase {
         XCTAssertEqual(table.split(separator: "\n", omittingEmptySubsequences: false).count, 7, table)
     }
 
+    /// With `rate_limit_key = "identifier"`, a client that opens the table's 4,096 windows with
+    /// names of its own then uses up only its uid's window: another user's new source is
+    /// admitted its burst. They shared one window, and the other user's records were suppressed.
+    func testChurningIdentifiersDoNotUseUpAnotherUsersShare() {
+        let limiter = SourceRateLimiter(RateLimit(interval: 60, burst: 100, exemptLevel: nil, key: .identifier))
+        let one = [LogRecord(level: .info, message: "m")]
+        for index in 0..<SourceRateLimiter.maximumWindows {
+            _ = limiter.admit(one, source: SourceKey(uid: 65534, unit: nil, identifier: "churn-\(index)"), now: 1)
+        }
+        let flood = (0..<200).map { LogRecord(level: .info, message: "flood \($0)") }
+        let attacker = limiter.admit(flood, source: SourceKey(uid: 65534, unit: nil, identifier: "new"), now: 2)
+        XCTAssertEqual(attacker.suppressed, 100, "its uid's window: the burst, then suppressed")
+        let victim = (0..<50).map { LogRecord(level: .info, message: "victim \($0)") }
+        let admitted = limiter.admit(victim, source: SourceKey(uid: 1000, unit: nil, identifier: "victim-app"), now: 3)
+        XCTAssertEqual(admitted.admitted.count, 50)
+        XCTAssertEqual(admitted.suppressed, 0)
+        let summaries = limiter.expire(now: 61_000_000_000)
+        XCTAssertEqual(summaries.map(\.message), ["suppressed 100 records from uid 65534 in the last 60 s"])
+    }
+
     func testRateLimiterWindowsAndSummaries() {
         let limiter = SourceRateLimiter(RateLimit(interval: 1, burst: 3, exemptLevel: .warning, key: .uid))
         let source = SourceKey(uid: 42, unit: nil, identifier: "x")

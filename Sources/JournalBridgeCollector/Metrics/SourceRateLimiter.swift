@@ -27,7 +27,7 @@ package final class SourceRateLimiter: Sendable {
     }
 
     private let state: ConditionLock<State>
-    /// Sources limited apart within one interval, at most.
+    /// Sources limited apart within one interval, at most (then uids, up to twice as many).
     package static let maximumWindows = 4096
 
     package init(_ limit: RateLimit) { state = ConditionLock(State(limit: limit)) }
@@ -45,10 +45,15 @@ package final class SourceRateLimiter: Sendable {
             let limit = state.limit
             guard limit.isOn, !records.isEmpty else { return (records, 0) }
             var key = source.limitKey(limit.key)
-            // Identifiers are the client's to choose: past this many windows open at once, new
-            // sources share one, so that churning names cannot grow the table.
+            // Identifiers are the client's to choose: past this many windows open at once, a new
+            // source shares its uid's window, so that churning names cannot grow the table, nor
+            // use up a window other users' new sources share (one window for all of them let one
+            // client have another's records suppressed). Past twice as many, one for the rest.
             if state.windows[key] == nil && state.windows.count >= Self.maximumWindows {
-                key = SourceKey.other.identifier
+                key = source.limitKey(.uid)
+                if state.windows[key] == nil && state.windows.count >= 2 * Self.maximumWindows {
+                    key = SourceKey.other.identifier
+                }
             }
             var window = state.windows[key] ?? Window(start: now)
             // The common case, a batch within its source's share, hands the same array on; only a
