@@ -298,6 +298,39 @@ final class ForwardEngineTests: XCTestCase {
         try bed.stop(daemon)
     }
 
+    /// The report of what a full buffer dropped is not the buffer's, so a break was not a reason
+    /// to send it again: a RELP receiver that breaks the first session right after `open` never
+    /// got it. Now an unconfirmed report's count goes back to the buffer and is said again.
+    func testTheDropReportSurvivesASessionThatBreaks() throws {
+        try requireRoot()
+        let bed = try TestBed()
+        let daemon = try bed.collect(forward: "relp://127.0.0.1:6615", extra: ["forward_buffer = 100"])
+        try bed.runWorkers(4, 250)
+        let receiver = try bed.fakeReceiver(
+            port: "6615",
+            """
+            conn.sendall(b'1 rsp 6 200 OK\\n')
+                if len(held) == 1:
+                    conn.recv(65536); conn.close(); continue
+                buffered = b''
+                while True:
+                    data = conn.recv(65536)
+                    if not data: break
+                    buffered += data
+                    while b'\\n' in buffered:
+                        frame, buffered = buffered.split(b'\\n', 1)
+                        txnr, command = frame.split(b' ')[:2]
+                        if command == b'syslog':
+                            print('report' if b'900 records were dropped' in frame else 'message', flush=True)
+                            conn.sendall(txnr + b' rsp 6 200 OK\\n')
+            """)
+        XCTAssertTrue(
+            eventually(timeout: 30) { bed.lines(receiver, "report") == 1 && bed.lines(receiver, "message") >= 100 },
+            "\(bed.connections(receiver)) connections, \(bed.lines(receiver, "report")) reports, "
+                + "\(bed.lines(receiver, "message")) messages; \(daemon.stderrText)")
+        try bed.stop(daemon)
+    }
+
     func testABadForwardURLIsRefusedNamingTheKeyOrTheFlag() throws {
         let directory = try TemporaryDirectory()
         let config = directory.file("bad.conf")

@@ -45,6 +45,12 @@ final class ForwardLink: @unchecked Sendable {
     /// taken for gone: a receiver that never finished either held the link for ever, and
     /// NIOSSL kept every write made during the handshake, with no bound.
     private static let setupTimeout: Int64 = 10
+    /// Reports of records a full buffer dropped, sent on this connection and not yet confirmed:
+    /// RELP's by transaction, TCP's and TLS's by the chunk's write. The report is not the
+    /// buffer's (not sent again by `rewind`): if the connection breaks first, its count goes
+    /// back to the buffer and the next connection says it.
+    private var reportsInFlight: [(txnr: Int, count: Int)] = []
+    private var reportedCount = 0
     /// Counts connections: a response decoded for one is not applied to the next.
     private var generation = 0
     private var closeTxnr = -1
@@ -234,6 +240,10 @@ final class ForwardLink: @unchecked Sendable {
                         for index in run.range {
                             let message = UnsafeRawBufferPointer(
                                 rebasing: bytes[block.start(index)..<block.ends[index]])
+                            if block.firstID == 0 {
+                                reportsInFlight.append((relp ? txnr : 0, reportedCount))
+                                reportedCount = 0
+                            }
                             if relp {
                                 RELPFrame.encode(txnr: txnr, command: "syslog", data: message, into: &chunk)
                                 if unacknowledged.isEmpty { lastResponse = MonotonicClock.now() }
@@ -251,8 +261,22 @@ final class ForwardLink: @unchecked Sendable {
                 }
             }
             guard chunk.readableBytes > 0 else { break }
-            if relp || lastID == 0 {
+            if relp {
                 channel.write(chunk, promise: nil)
+            } else if lastID == 0 {
+                // A drop report alone: confirmed as records are, written (TCP), then still up (TLS).
+                let promise = loop.makePromise(of: Void.self)
+                let writtenOn = generation
+                let reports = reportsInFlight.count
+                let delay: TimeAmount = destination.transport == .tls ? .seconds(1) : .zero
+                promise.futureResult.whenSuccess { [self] in
+                    loop.scheduleTask(in: delay) { [self] in
+                        if writtenOn == generation && self.channel != nil {
+                            reportsInFlight.removeFirst(min(reports, reportsInFlight.count))
+                        }
+                    }
+                }
+                channel.write(chunk, promise: promise)
             } else {
                 // Written to the socket = forwarded (TCP): confirmed by the write's promise. TLS 1.3
                 // lets the client write before the receiver has checked its certificate, and a
@@ -261,15 +285,24 @@ final class ForwardLink: @unchecked Sendable {
                 let promise = loop.makePromise(of: Void.self)
                 let buffer = self.buffer
                 let written = lastID
+                // A report in the chunk goes with its records.
+                let reports = reportsInFlight.count
                 if destination.transport == .tls {
                     let writtenOn = generation
                     promise.futureResult.whenSuccess { [self] in
                         loop.scheduleTask(in: .seconds(1)) { [self] in
-                            if writtenOn == generation && self.channel != nil { buffer.confirm(upTo: written) }
+                            if writtenOn == generation && self.channel != nil {
+                                buffer.confirm(upTo: written)
+                                reportsInFlight.removeFirst(min(reports, reportsInFlight.count))
+                            }
                         }
                     }
                 } else {
-                    promise.futureResult.whenSuccess { buffer.confirm(upTo: written) }
+                    let writtenOn = generation
+                    promise.futureResult.whenSuccess { [self] in
+                        buffer.confirm(upTo: written)
+                        if writtenOn == generation { reportsInFlight.removeFirst(min(reports, reportsInFlight.count)) }
+                    }
                 }
                 channel.write(chunk, promise: promise)
             }
@@ -282,6 +315,7 @@ final class ForwardLink: @unchecked Sendable {
     private func nextMessages(limit: Int, bytes: Int) -> [ForwardBuffer.Run] {
         let dropped = buffer.takeUnreportedDrops()
         if dropped > 0 {
+            reportedCount = dropped  // taken by `send` with the report's transaction or chunk
             let report = CollectorIdentity.record(
                 .warning,
                 "\(dropped) records were dropped for \(destination) while it was away or slow (buffer of \(buffer.maximumRecords) records, \(buffer.maximumBytes) bytes full)",
@@ -354,6 +388,7 @@ final class ForwardLink: @unchecked Sendable {
         while let first = unacknowledged.first {
             unacknowledged.removeFirst()
             if first.id != 0 { lastID = first.id }
+            if first.id == 0 { reportsInFlight.removeAll { $0.txnr == first.txnr } }
             if first.txnr == frame.txnr { break }
         }
         if lastID != 0 { buffer.confirm(upTo: lastID) }
@@ -369,6 +404,9 @@ final class ForwardLink: @unchecked Sendable {
         channel = nil
         unacknowledged.removeAll()
         buffer.rewind()
+        let unconfirmed = reportsInFlight.reduce(0) { $0 + $1.count }
+        if unconfirmed > 0 { buffer.restoreUnreportedDrops(unconfirmed) }
+        reportsInFlight.removeAll()
         if phase == .closing { return }
         if phase == .ready || phase == .opening || phase == .handshaking { note("connection closed by the receiver") }
         phase = .idle
