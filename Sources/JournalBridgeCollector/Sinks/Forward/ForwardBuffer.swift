@@ -221,7 +221,12 @@ package final class ForwardBuffer: Sendable {
     private func refill(_ state: inout State) {
         guard let spill = state.spill else { return }
         while !spill.isEmpty && state.count < maximumRecords / 2 && state.bytes < maximumBytes / 2 {
-            state.add(Block(spill.takeOldest()))
+            // Not now (out of descriptors): the next refill tries again.
+            guard let (messages, lost) = spill.takeOldest() else { break }
+            // Records a segment no longer held (not ours any more, cut short): dropped, and said.
+            state.dropped += lost
+            state.droppedUnreported += lost
+            state.add(Block(messages))
         }
     }
 

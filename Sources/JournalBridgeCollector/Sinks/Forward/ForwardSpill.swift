@@ -39,6 +39,8 @@ package final class ForwardSpill {
     private var writing: Int32 = -1
     package private(set) var records = 0
     package private(set) var bytes = 0
+    /// Why the last segment could not be opened for now (`read` returned nil).
+    private var transientErrno: Int32 = 0
     /// Why the last disk operation failed, if one did.
     package private(set) var lastProblem: String?
 
@@ -88,7 +90,10 @@ package final class ForwardSpill {
             }
         }
         for number in numbers.sorted() {
-            let messages = read(number, unlinking: false)
+            // Out of descriptors or memory at the start: no start, rather than records deleted.
+            guard let messages = read(number, unlinking: false) else {
+                throw SystemError(call: "open \(path(number))", errno: transientErrno)
+            }
             guard !messages.isEmpty else {
                 // Nothing readable (empty after a crash, or not ours): removed, or the number
                 // would be taken again for a new segment, which O_EXCL then refuses for good.
@@ -98,7 +103,6 @@ package final class ForwardSpill {
             segments.append(
                 Segment(number: number, records: messages.count, bytes: messages.reduce(0) { $0 + $1.count + 4 }))
         }
-        if let lastProblem { StandardError.write("journal-bridge: forward spill: \(lastProblem)\n") }
         records = segments.reduce(0) { $0 + $1.records }
         bytes = segments.reduce(0) { $0 + $1.bytes }
     }
@@ -148,14 +152,19 @@ package final class ForwardSpill {
         return dropped
     }
 
-    /// Takes the oldest segment's messages out of the spill (its file removed).
-    package func takeOldest() -> [[UInt8]] {
-        guard let oldest = segments.first else { return [] }
+    /// Takes the oldest segment's messages out of the spill (its file removed), with how many
+    /// of the records it held could not be read back (a file no longer ours, cut short): the
+    /// caller counts them as dropped. Nil, the segment left in place, when it cannot be opened
+    /// now (out of descriptors or memory): a later turn takes it. Before, such a segment was
+    /// removed, its records neither sent nor counted.
+    package func takeOldest() -> (messages: [[UInt8]], lost: Int)? {
+        guard let oldest = segments.first else { return ([], 0) }
         if segments.count == 1 { finishWriting() }
+        guard let messages = read(oldest.number, unlinking: true) else { return nil }
         segments.removeFirst()
         records -= oldest.records
         bytes -= oldest.bytes
-        return read(oldest.number, unlinking: true)
+        return (messages, max(0, oldest.records - messages.count))
     }
 
     /// At close: what memory still held goes before everything spilled, and it all is synced,
@@ -223,21 +232,33 @@ package final class ForwardSpill {
         writing = -1
     }
 
-    /// A segment's messages: only from a regular file of this user's, up to the first bad length.
-    private func read(_ number: UInt64, unlinking: Bool) -> [[UInt8]] {
+    /// A segment's messages: only from a regular file of this user's, up to the first bad
+    /// length. Nil (the file kept) when it cannot be opened for want of descriptors or memory.
+    private func read(_ number: UInt64, unlinking: Bool) -> [[UInt8]]? {
         let file = name(number)
         let name = path(number)
-        defer { if unlinking { unlinkat(directoryFD, file, 0) } }  // read or not, its records are accounted for now
-        guard
-            let fd = try? syscall(
-                "open \(name)", { openat(directoryFD, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) })
-        else { return [] }
+        let fd: Int32
+        do {
+            fd = try syscall("open \(name)") {
+                openat(directoryFD, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+            }
+        } catch  where [EMFILE, ENFILE, ENOMEM].contains(error.errno) {
+            problem("\(error); left for later")
+            transientErrno = error.errno
+            return nil
+        } catch {
+            problem("\(name): \(error.errno == ELOOP ? "a symbolic link" : "\(error)"); its records are lost")
+            if unlinking { unlinkat(directoryFD, file, 0) }
+            return []
+        }
+        // Read or not, its records are accounted for now (what was not read: counted lost).
+        defer { if unlinking { unlinkat(directoryFD, file, 0) } }
         defer { close(fd) }  // read-only
         var info = stat()
         guard fstat(fd, &info) == 0, FileDescriptorIO.logFileProblem(info) == nil,
             info.st_size < Int64(Self.maximumMessage) * 2
         else {
-            lastProblem = "\(name): not a regular file of this user's; ignored"
+            problem("\(name): not a regular file of this user's; ignored")
             return []
         }
         var data = [UInt8](repeating: 0, count: Int(info.st_size))
@@ -259,9 +280,16 @@ package final class ForwardSpill {
             offset += 4 + length
         }
         if offset < filled {
-            lastProblem =
+            problem(
                 "\(name): \(filled - offset) bytes after record \(messages.count) are not a whole record (truncated or not ours); skipped"
+            )
         }
         return messages
+    }
+
+    /// Says a problem on stderr, each as it comes (one kept for `status`: `lastProblem`).
+    private func problem(_ text: String) {
+        lastProblem = text
+        StandardError.write("journal-bridge: forward spill: \(text)\n")
     }
 }
