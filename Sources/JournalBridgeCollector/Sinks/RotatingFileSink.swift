@@ -61,6 +61,9 @@ public final class RotatingFileSink: LogSink {
         var rolloverFailing = false
         var rolloverFailures = 0
         var lastRolloverFailure: String?
+        /// After a failed rollover the next is tried a second later, not at every line (each
+        /// try is a rename per backup, a lookup and an open).
+        var nextRolloverTry: UInt64 = 0
         /// Here rather than a constant so that a reload can change them (`apply`).
         var options: Options
     }
@@ -137,7 +140,9 @@ public final class RotatingFileSink: LogSink {
                     // one oversized line makes one oversized file instead of an empty backup.
                     let sizeBefore = state.size + lineStart
                     let rolls = state.options.maxBytes > 0 && state.options.backupCount > 0
-                    if rolls && sizeBefore > 0 && sizeBefore + lineLength >= state.options.maxBytes {
+                    if rolls && sizeBefore > 0 && sizeBefore + lineLength >= state.options.maxBytes
+                        && (state.nextRolloverTry == 0 || MonotonicClock.now() >= state.nextRolloverTry)
+                    {
                         let line = Array(state.buffer[lineStart...])
                         state.buffer.removeSubrange(lineStart...)
                         flushBuffer(&state, records: pending)
@@ -225,6 +230,7 @@ public final class RotatingFileSink: LogSink {
     /// Says a failed rollover once on stderr (the file then grows past `maxBytes`, nothing is
     /// lost) and that it works again when it does; counts every failed one.
     private func noteRollover(_ failure: SystemError?, _ state: inout State) {
+        state.nextRolloverTry = failure == nil ? 0 : MonotonicClock.deadline(after: 1)
         if let failure {
             state.rolloverFailures += 1
             state.lastRolloverFailure = "\(failure)"
