@@ -72,7 +72,7 @@ final class SendCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 1, result.stderrText)
         XCTAssertEqual(
             result.stderrText,
-            "journal-bridge: cannot open the log files: open \(directory.file("plain/app"))_error.log: Not a directory (errno 20)\n"
+            "journal-bridge: cannot open the log files: open \(directory.file("plain/app"))_error.log: \(directory.file("plain")) is a regular file, not a directory: Not a directory (errno 20)\n"
         )
         let noBase = try Run.journalBridge(["send", "--direct", "hello"])
         XCTAssertEqual(noBase.status, 64, "a missing argument is a usage error: \(noBase.stderrText)")

@@ -89,7 +89,7 @@ public final class RotatingFileSink: LogSink {
         do {
             directory = try FileDescriptorIO.openDirectory(UnixSocket.parentDirectory(of: path), creating: 0o755)
         } catch {
-            throw FileDescriptorIO.refusal(path, error.call, errno: error.errno)
+            throw Self.directoryFailure(path, error)
         }
         let fd: Int32
         let size: Int
@@ -106,6 +106,14 @@ public final class RotatingFileSink: LogSink {
         initial.size = size
         initial.buffer.reserveCapacity(64 * 1024)
         self.state = ConditionLock(initial)
+    }
+
+    /// Why the file's directory could not be reached, naming the file: a refusal (a link
+    /// another user owns), or the failure on the way (not a directory, no permission).
+    private static func directoryFailure(_ path: String, _ error: SystemError) -> SystemError {
+        error.errno == EPERM
+            ? FileDescriptorIO.refusal(path, error.call, errno: error.errno)
+            : SystemError(call: "open \(path): \(error.call)", errno: error.errno)
     }
 
     /// Records that could not be written.
@@ -293,7 +301,7 @@ public final class RotatingFileSink: LogSink {
                 if state.directory >= 0 { Glibc.close(state.directory) }
                 state.directory = directory
             } catch {
-                return reopenFailed(FileDescriptorIO.refusal(path, error.call, errno: error.errno), &state)
+                return reopenFailed(Self.directoryFailure(path, error), &state)
             }
             reopenLocked(&state)
         }
