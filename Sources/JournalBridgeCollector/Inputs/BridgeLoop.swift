@@ -128,9 +128,13 @@ final class BridgeLoop: @unchecked Sendable {
             closeStalledFrames()
             resumePaused()
         }
-        // Stopping: take in what clients already sent, then leave the rest to `finish`.
+        // Stopping: take in what clients already sent, then leave the rest to `finish`. Bounded:
+        // a client that goes on sending as fast as it is read must not hold the stop until
+        // systemd's SIGKILL (its socket's buffer holds far less than 64 reads).
+        let drainEnd = MonotonicClock.deadline(after: 5)
         for fd in Array(connections.keys) {
-            while connections[fd] != nil && readOnce(fd) {}
+            var reads = 0
+            while connections[fd] != nil && reads < 64 && MonotonicClock.now() < drainEnd && readOnce(fd) { reads += 1 }
         }
     }
 
