@@ -52,6 +52,33 @@ final class SyslogHostileInputTests: XCTestCase {
             daemon.process.stderrText)
     }
 
+    /// A message without APP-NAME or tag is stored under the input's identifier, never under
+    /// the collector's own: libsystemd filled the missing SYSLOG_IDENTIFIER with its program's
+    /// name, so any sender wrote under `journalctl -t journal-bridge`, and with 600 SD
+    /// parameters its 3 extra iovecs made the kernel refuse the entry, lost to journald.
+    func testAMessageWithoutATagIsNeverTheCollectorsOwnAndIsStored() throws {
+        let daemon = try SyslogDaemon()
+        let tag = Journal.uniqueIdentifier("sl-notag")
+        let script = """
+            import socket, sys
+            path, tag = sys.argv[1], sys.argv[2]
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.sendto(("<13>1 - - - - - - %s plain" % tag).encode(), path)
+            params = " ".join('p%d="v"' % i for i in range(600))
+            s.sendto(("<13>1 - - - - - [x@1 %s] %s many" % (params, tag)).encode(), path)
+            """
+        let client = try python(script, [daemon.datagram, tag])
+        XCTAssertEqual(client.wait(), 0, client.stderrText)
+        let entries = try Journal.entries(["MESSAGE=\(tag) plain", "+", "MESSAGE=\(tag) many"], atLeast: 2)
+        XCTAssertEqual(entries.count, 2, daemon.process.stderrText)
+        for entry in entries {
+            XCTAssertNotEqual(entry["SYSLOG_IDENTIFIER"], "journal-bridge")
+            XCTAssertEqual(entry["SYSLOG_IDENTIFIER"], "unknown", "the input's identifier, as in the files")
+        }
+        XCTAssertEqual(daemon.stop(), 0, daemon.process.stderrText)
+        XCTAssertFalse(daemon.process.stderrText.contains("Invalid argument"), daemon.process.stderrText)
+    }
+
     /// One client's lying framing is its own: while one connection holds an octet-counted frame
     /// that never completes (150,000 bytes promised, a few sent) and another an absurd count,
     /// a third client's octet-counted frames are stored as they come, each its own record.

@@ -269,6 +269,13 @@ public final class JournaldSink: LogSink {
                 state.ends.append(state.fields.count)
             }
             if record.origin.pid > 0 { field("JB_PID", Int64(record.origin.pid)) }
+            // No APP-NAME or tag: the input's identifier, as the files show it. Left out,
+            // libsystemd put its own, the collector's: any sender then wrote under
+            // `journalctl -t journal-bridge`, and its 3 iovecs past the budget made the kernel
+            // refuse an entry with many parameters (EINVAL: the whole entry lost).
+            if !record.syslogFields.contains(where: { $0.key == "SYSLOG_IDENTIFIER" }) {
+                field("SYSLOG_IDENTIFIER", record.origin.identifier)
+            }
         }
         if attributeObjectPID && record.origin.pid != ownPID && record.origin.pid > 0 {
             if let identity = record.origin.identity {
