@@ -27,7 +27,10 @@ extension JournalBridgeCommand {
         )
         var socket: String?
 
-        @Option(help: "Seconds to wait for the collector to acknowledge every record before giving up (exit 1).")
+        @Option(
+            help:
+                "Seconds to wait for the collector to acknowledge every record, and at most for room while reading stdin, before giving up (exit 1)."
+        )
         var timeout: Double = 60
 
         @OptionGroup var sinks: SinkOptions
@@ -54,8 +57,9 @@ extension JournalBridgeCommand {
             if direct && socket != nil { throw ValidationError("--direct and --socket exclude each other") }
         }
 
-        /// The records this invocation sends, in order: the argument, or one per line of stdin.
-        private func forEachRecord(_ body: (LogRecord) -> Void) {
+        /// The records this invocation sends, in order: the argument, or one per line of stdin,
+        /// until `body` returns false.
+        private func forEachRecord(_ body: (LogRecord) -> Bool) {
             var origin = Origin.thisProcess
             origin.identifier = identifier
             let metadata = fields.map(\.field)
@@ -66,21 +70,22 @@ extension JournalBridgeCommand {
                 )
             }
             if let message, message != "-" {
-                body(record(message, source: "<argument>", line: 1))
+                _ = body(record(message, source: "<argument>", line: 1))
             } else {
                 var lineNumber: UInt32 = 0
                 Self.forEachLineOfStandardInput { line in
                     lineNumber += 1
                     var next = record("", source: "<stdin>", line: lineNumber)
                     next.setMessage(bytes: line)  // invalid UTF-8 stays as sent, like logger(1)
-                    body(next)
+                    return body(next)
                 }
             }
         }
 
         /// Each line of stdin as the bytes read, without its "\n" (or "\r\n"), NUL and invalid
         /// UTF-8 kept; a last line without a newline counts. `readLine` would repair the bytes.
-        private static func forEachLineOfStandardInput(_ body: (UnsafeRawBufferPointer) -> Void) {
+        /// Stops when `body` returns false.
+        private static func forEachLineOfStandardInput(_ body: (UnsafeRawBufferPointer) -> Bool) {
             var buffer: UnsafeMutablePointer<CChar>? = nil
             var capacity = 0
             defer { free(buffer) }
@@ -95,7 +100,7 @@ extension JournalBridgeCommand {
                     length -= 1
                     if length > 0 && buffer[length - 1] == 0x0D { length -= 1 }
                 }
-                body(UnsafeRawBufferPointer(start: buffer, count: length))
+                guard body(UnsafeRawBufferPointer(start: buffer, count: length)) else { return }
             }
         }
 
@@ -109,11 +114,19 @@ extension JournalBridgeCommand {
                     socketPath: socket, identifier: identifier, overflow: .block, flushAtExit: nil
                 )
             )
-            forEachRecord { shipper.enqueue($0) }
-            guard shipper.flush(timeout: timeout) else {
+            // Each record waits for room at most `timeout` seconds: with the collector away, the
+            // shipper fills (65,536 records) and the next would wait for ever.
+            var stalled = false
+            forEachRecord { record in
+                stalled = !shipper.enqueue(record, waitingUntil: MonotonicClock.deadline(after: timeout))
+                return !stalled
+            }
+            guard !stalled, shipper.flush(timeout: timeout) else {
                 let statistics = shipper.statistics
+                let reading =
+                    stalled ? "; stopped reading the input, the collector took no record for \(timeout) s" : ""
                 StandardError.write(
-                    "journal-bridge: \(statistics.held) records not acknowledged by the collector at \(shipper.configuration.resolvedSocketPath) after \(timeout) s\n"
+                    "journal-bridge: \(statistics.held) records not acknowledged by the collector at \(shipper.configuration.resolvedSocketPath) after \(timeout) s\(reading)\n"
                 )
                 throw ExitCode(1)
             }
@@ -126,7 +139,10 @@ extension JournalBridgeCommand {
             let configuration = sinks.configuration(defaults: defaults)
             let router = Router(routes: try openSinks(configuration))
             // Cut to the protocol's limits as the shipper cuts them: the same bytes in both modes.
-            forEachRecord { router.route([$0.clampedToWireLimits()]) }
+            forEachRecord {
+                router.route([$0.clampedToWireLimits()])
+                return true
+            }
             router.close()
             var failed = false
             for sink in router.statistics.perSink where sink.failed > 0 {

@@ -62,6 +62,22 @@ final class SendCommandTests: XCTestCase {
         XCTAssertEqual(directory.names(), [], "nothing written on bad input")
     }
 
+    /// With the collector away, `send -` fills its shipper (65,536 records) and waited for room
+    /// for ever, past its `--timeout`. Now it waits `--timeout` for room at most, stops reading
+    /// and exits 1, saying so.
+    func testSendWithTheCollectorAwayStopsAtItsTimeoutWhateverTheInput() throws {
+        let directory = try TemporaryDirectory()
+        let lines = Array((1...70_000).map { "line \($0)\n" }.joined().utf8)
+        let send = try BackgroundProcess(
+            Run.journalBridge, ["send", "--socket", directory.file("absent.sock"), "--timeout", "2", "-"],
+            environment: [:], input: lines)
+        let status = send.wait(timeout: 30)
+        XCTAssertEqual(status, 1, send.stderrText)
+        XCTAssertTrue(
+            send.stderrText.contains("stopped reading the input, the collector took no record for 2.0 s"),
+            send.stderrText)
+    }
+
     /// Cannot open the files: a failure at run time, not a usage error (it used to print the usage and exit 64).
     func testDirectModeThatCannotOpenItsFilesExits1WithOneLine() throws {
         let directory = try TemporaryDirectory()

@@ -72,6 +72,24 @@ public final class RecordShipper: Sendable {
         enqueue(QueuedRecord(record: record, base: [:], explicit: nil))
     }
 
+    /// Hands a record over, waiting for room until `deadline` (monotonic nanoseconds) at most,
+    /// whatever the overflow policy; false (the record counted as dropped) if it was not taken.
+    /// For `journal-bridge send`, whose input is a pipe, not a log call: with the collector
+    /// away, `.block` waited for ever once the shipper was full, past its `--timeout`.
+    package func enqueue(_ record: LogRecord, waitingUntil deadline: UInt64) -> Bool {
+        var item = QueuedRecord(record: record, base: [:], explicit: nil)
+        lock.withLock { $0.waiters += 1 }
+        let admitted = lock.wait(until: { $0.held < self.configuration.capacity || $0.closing }, deadline: deadline) {
+            state, ready in
+            state.waiters -= 1
+            guard ready, !state.closing else { return false }
+            admit(&item, &state)
+            return true
+        }
+        if !admitted { countDrop() }
+        return admitted
+    }
+
     /// A record whose metadata is still swift-log's dictionaries: the shipper's thread
     /// flattens them, so the caller pays a retain, not an array, a sort and a walk of the table.
     func enqueue(_ record: LogRecord, handlerMetadata: Logger.Metadata, explicit: Logger.Metadata?) {
