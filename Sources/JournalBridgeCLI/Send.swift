@@ -73,10 +73,18 @@ extension JournalBridgeCommand {
                 _ = body(record(message, source: "<argument>", line: 1))
             } else {
                 var lineNumber: UInt32 = 0
-                Self.forEachLineOfStandardInput { line in
+                Self.forEachLineOfStandardInput(keeping: WireProtocol.maxFieldBytes) { kept, length in
                     lineNumber += 1
                     var next = record("", source: "<stdin>", line: lineNumber)
-                    next.setMessage(bytes: line)  // invalid UTF-8 stays as sent, like logger(1)
+                    // Invalid UTF-8 stays as sent, like logger(1); a line past the limit is cut as
+                    // the shipper would cut it, the note counting the whole line.
+                    if length > kept.count {
+                        WireLimits.truncated(kept, total: length, toBytes: WireProtocol.maxFieldBytes).withUnsafeBytes {
+                            next.setMessage(bytes: $0)
+                        }
+                    } else {
+                        next.setMessage(bytes: kept)
+                    }
                     return body(next)
                 }
             }
@@ -84,23 +92,50 @@ extension JournalBridgeCommand {
 
         /// Each line of stdin as the bytes read, without its "\n" (or "\r\n"), NUL and invalid
         /// UTF-8 kept; a last line without a newline counts. `readLine` would repair the bytes.
+        /// Of a line longer than `limit` only its first `limit + 1` bytes are kept, with its
+        /// length: a 100 MB line held 200 MB (getline's buffer and a copy) to be cut to 2 MiB.
         /// Stops when `body` returns false.
-        private static func forEachLineOfStandardInput(_ body: (UnsafeRawBufferPointer) -> Bool) {
-            var buffer: UnsafeMutablePointer<CChar>? = nil
-            var capacity = 0
-            defer { free(buffer) }
-            // A stream of our own over descriptor 0 (Swift 6 cannot share glibc's `stdin`); it is
-            // read once per process and left open, as the descriptor is.
-            guard let input = fdopen(STDIN_FILENO, "r") else { return }
-            // getline returns -1 at the end of the input and on a read error: both end the input,
-            // as they did for readLine.
-            while case let count = getline(&buffer, &capacity, input), count >= 0, let buffer {
-                var length = count
-                if length > 0 && buffer[length - 1] == 0x0A {
+        private static func forEachLineOfStandardInput(
+            keeping limit: Int, _ body: (_ kept: UnsafeRawBufferPointer, _ length: Int) -> Bool
+        ) {
+            var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+            var line: [UInt8] = []
+            var length = 0  // the whole line's, kept or not
+            var last: UInt8 = 0  // its last byte, kept or not (a CR before the LF)
+            func emit(endedByNewline: Bool) -> Bool {
+                if endedByNewline && length > 0 && last == 0x0D {
                     length -= 1
-                    if length > 0 && buffer[length - 1] == 0x0D { length -= 1 }
+                    if line.count > length { line.removeLast() }
                 }
-                guard body(UnsafeRawBufferPointer(start: buffer, count: length)) else { return }
+                defer {
+                    line.removeAll(keepingCapacity: line.count <= 64 * 1024)
+                    length = 0
+                }
+                return line.withUnsafeBytes { body($0, length) }
+            }
+            while true {
+                let count = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                // The end of the input, or a read error: both end it, as they did for readLine.
+                guard count > 0 else {
+                    if length > 0 { _ = emit(endedByNewline: false) }
+                    return
+                }
+                var start = 0
+                while start < count {
+                    let newline = chunk[start..<count].firstIndex(of: 0x0A)
+                    let end = newline ?? count
+                    if end > start {
+                        let room = max(0, limit + 1 - line.count)
+                        line.append(contentsOf: chunk[start..<min(end, start + room)])
+                        length += end - start
+                        last = chunk[end - 1]
+                    }
+                    guard newline != nil else { break }
+                    guard emit(endedByNewline: true) else { return }
+                    last = 0
+                    start = end + 1
+                }
             }
         }
 

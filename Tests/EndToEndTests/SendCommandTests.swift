@@ -1,4 +1,5 @@
 import Foundation
+import JournalBridge
 import JournalBridgeTestSupport
 import XCTest
 
@@ -76,6 +77,37 @@ final class SendCommandTests: XCTestCase {
         XCTAssertTrue(
             send.stderrText.contains("stopped reading the input, the collector took no record for 2.0 s"),
             send.stderrText)
+    }
+
+    /// A line of 64 MiB on stdin is cut to the protocol's 2 MiB as before, the note counting
+    /// the whole line, without holding it: getline's buffer and a copy held twice the line
+    /// (216 MB for 100 MB in a review). Peak memory is read while the line's end is pending.
+    func testAHugeLineIsCutWithoutBeingHeld() throws {
+        let directory = try TemporaryDirectory()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Run.journalBridge)
+        process.arguments = ["send", "--direct", "--no-journald", "--base", directory.file("huge"), "-"]
+        let input = Pipe()
+        process.standardInput = input
+        try process.run()
+        let length = 64 << 20
+        input.fileHandleForWriting.write(Data(repeating: UInt8(ascii: "y"), count: length))
+        Thread.sleep(forTimeInterval: 0.5)  // the pipe's last 64 KiB read too
+        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let peak =
+            status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+            .flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? Int.max
+        input.fileHandleForWriting.write(Data("\nafter\n".utf8))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        XCTAssertLessThan(peak, 40 << 10, "peak resident KiB while a 64 MiB line was read")
+        let lines = directory.lines("huge_debug.log")
+        XCTAssertEqual(lines.count, 2)
+        let cut = WireProtocol.maxFieldBytes - "…[truncated 65011731 bytes]".utf8.count
+        XCTAssertTrue(
+            lines.first?.hasSuffix("…[truncated \(length - cut) bytes]") == true, String(lines.first?.suffix(60) ?? ""))
+        XCTAssertTrue(lines.last?.hasSuffix(" : after") == true)
     }
 
     /// Cannot open the files: a failure at run time, not a usage error (it used to print the usage and exit 64).

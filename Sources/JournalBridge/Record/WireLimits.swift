@@ -101,13 +101,15 @@ package enum WireLimits {
 
     /// The same cut for bytes that need not be UTF-8 (a message or value kept as received): the
     /// cut still avoids splitting a sequence, and the note counts bytes of the original.
-    package static func truncated(_ bytes: UnsafeRawBufferPointer, toBytes limit: Int) -> [UInt8] {
-        let total = bytes.count
+    /// `total`: the original's length when `bytes` is only its first `limit + 1` bytes or more
+    /// (a reader that did not keep the rest: `journal-bridge send -`).
+    package static func truncated(_ bytes: UnsafeRawBufferPointer, total: Int? = nil, toBytes limit: Int) -> [UInt8] {
+        let total = max(total ?? bytes.count, bytes.count)
         guard total > limit else { return Array(bytes) }
         /// The longest prefix of at most `count` bytes that does not split a character.
         func boundary(atMost count: Int) -> Int {
-            var end = max(0, min(count, total))
-            while end > 0 && end < total && bytes[end] & 0xC0 == 0x80 { end -= 1 }
+            var end = max(0, min(count, bytes.count))
+            while end > 0 && end < bytes.count && bytes[end] & 0xC0 == 0x80 { end -= 1 }
             return end
         }
         var noteBytes = 0
