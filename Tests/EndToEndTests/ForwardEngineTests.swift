@@ -276,17 +276,7 @@ final class ForwardEngineTests: XCTestCase {
             port: "6614",
             """
             conn.sendall(b'1 rsp 6 200 OK\\n1 rsp 6 200 OK\\n')
-                buffered = b''
-                while True:
-                    data = conn.recv(65536)
-                    if not data: break
-                    buffered += data
-                    while b'\\n' in buffered:
-                        frame, buffered = buffered.split(b'\\n', 1)
-                        txnr, command = frame.split(b' ')[:2]
-                        if command == b'syslog':
-                            print('message', flush=True)
-                            conn.sendall(txnr + b' rsp 6 200 OK\\n')
+                \(TestBed.acknowledgeEveryMessage)
             """)
         let daemon = try bed.collect(forward: "relp://127.0.0.1:6614")
         try bed.runWorkers(1, 20)
@@ -312,17 +302,7 @@ final class ForwardEngineTests: XCTestCase {
             conn.sendall(b'1 rsp 6 200 OK\\n')
                 if len(held) == 1:
                     conn.recv(65536); conn.close(); continue
-                buffered = b''
-                while True:
-                    data = conn.recv(65536)
-                    if not data: break
-                    buffered += data
-                    while b'\\n' in buffered:
-                        frame, buffered = buffered.split(b'\\n', 1)
-                        txnr, command = frame.split(b' ')[:2]
-                        if command == b'syslog':
-                            print('report' if b'900 records were dropped' in frame else 'message', flush=True)
-                            conn.sendall(txnr + b' rsp 6 200 OK\\n')
+                \(TestBed.acknowledgeEveryMessage)
             """)
         XCTAssertTrue(
             eventually(timeout: 30) { bed.lines(receiver, "report") == 1 && bed.lines(receiver, "message") >= 100 },
@@ -466,6 +446,23 @@ private final class TestBed: @unchecked Sendable {
             return !(result?.stdoutText.isEmpty ?? true)
         }
     }
+
+    /// A fake RELP receiver's loop (a `fakeReceiver` body after `open` is answered): answers
+    /// `rsp 200` to every `syslog` frame and prints "message" for each ("report" for a report of
+    /// records a full buffer dropped).
+    static let acknowledgeEveryMessage = """
+        buffered = b''
+            while True:
+                data = conn.recv(65536)
+                if not data: break
+                buffered += data
+                while b'\\n' in buffered:
+                    frame, buffered = buffered.split(b'\\n', 1)
+                    txnr, command = frame.split(b' ')[:2]
+                    if command == b'syslog':
+                        print('report' if b'records were dropped' in frame else 'message', flush=True)
+                        conn.sendall(txnr + b' rsp 6 200 OK\\n')
+        """
 
     /// A receiver of a few lines of Python on `port` in the namespace: for each connection it
     /// prints "connection", reads what comes until the first LF (a RELP `open`, or a TLS

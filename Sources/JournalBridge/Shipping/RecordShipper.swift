@@ -77,17 +77,7 @@ public final class RecordShipper: Sendable {
     /// For `journal-bridge send`, whose input is a pipe, not a log call: with the collector
     /// away, `.block` waited for ever once the shipper was full, past its `--timeout`.
     package func enqueue(_ record: LogRecord, waitingUntil deadline: UInt64) -> Bool {
-        var item = QueuedRecord(record: record, base: [:], explicit: nil)
-        lock.withLock { $0.waiters += 1 }
-        let admitted = lock.wait(until: { $0.held < self.configuration.capacity || $0.closing }, deadline: deadline) {
-            state, ready in
-            state.waiters -= 1
-            guard ready, !state.closing else { return false }
-            admit(&item, &state)
-            return true
-        }
-        if !admitted { countDrop() }
-        return admitted
+        waitForRoom(QueuedRecord(record: record, base: [:], explicit: nil), until: deadline)
     }
 
     /// A record whose metadata is still swift-log's dictionaries: the shipper's thread
@@ -142,6 +132,12 @@ public final class RecordShipper: Sendable {
         case .shedLowPriority(let maxWait): deadline = MonotonicClock.deadline(after: maxWait)
         case .block: deadline = nil
         }
+        _ = waitForRoom(item, until: deadline)
+    }
+
+    /// Admits `item` once the shipper has room, waiting until `deadline` (nil: for ever) at
+    /// most; false (counted as dropped) if it did not get in.
+    private func waitForRoom(_ item: QueuedRecord, until deadline: UInt64?) -> Bool {
         var item = item
         lock.withLock { $0.waiters += 1 }
         let admitted = lock.wait(until: { $0.held < self.configuration.capacity || $0.closing }, deadline: deadline) {
@@ -152,6 +148,7 @@ public final class RecordShipper: Sendable {
             return true
         }
         if !admitted { countDrop() }
+        return admitted
     }
 
     private func countDrop() {
