@@ -79,6 +79,44 @@ final class SyslogHostileInputTests: XCTestCase {
         XCTAssertFalse(daemon.process.stderrText.contains("Invalid argument"), daemon.process.stderrText)
     }
 
+    /// Idle syslog connections cannot take the bridge's memory nor keep new clients out: each
+    /// held 64 KiB of the frame budget's large part from accept to close, so 150 idle TCP
+    /// connections (memory_limit 16M) left a worker's 600 KB record unacknowledged for as long
+    /// as they stayed, and every new syslog client refused. Now syslog streams hold at most a
+    /// quarter of that part, and idle connections are closed (counted) while room is needed.
+    func testIdleConnectionsDoNotHoldTheMemoryOthersNeed() throws {
+        let daemon = try SyslogDaemon(["--memory-limit", "16M"], journald: false)
+        let tag = Journal.uniqueIdentifier("sl-idle")
+        let script = """
+            import socket, sys, time
+            port, tag = int(sys.argv[1]), sys.argv[2]
+            held = [socket.create_connection(("127.0.0.1", port)) for _ in range(150)]
+            print("ready", flush=True)
+            time.sleep(15)  # idle past the limit; the collector closes them while room is needed
+            late = socket.create_connection(("127.0.0.1", port))
+            late.sendall(("<13>%s: a late client\\n" % tag).encode()); late.close()
+            time.sleep(10)
+            """
+        let idle = try python(script, [daemon.port("syslog-tcp"), tag])
+        defer {
+            idle.signal(SIGKILL)
+            idle.wait()
+        }
+        XCTAssertTrue(eventually { String(decoding: idle.stdout, as: UTF8.self).contains("ready") }, idle.stderrText)
+        Thread.sleep(forTimeInterval: 3)  // every one accepted (or refused) by now
+        let line = Array((tag + " big " + String(repeating: "x", count: 600_000) + "\n").utf8)
+        let send = try Run.journalBridge(
+            ["send", "--socket", daemon.directory.file("bridge.sock"), "--timeout", "10", "-"], stdin: line)
+        XCTAssertEqual(send.status, 0, "a worker's 600 KB record acknowledged beside them: \(send.stderrText)")
+        XCTAssertTrue(
+            eventually(timeout: 25) {
+                daemon.debugLines.contains { $0.contains("\(tag): a late client") || $0.hasSuffix("a late client") }
+            },
+            "a new client after the idle ones were closed: \(daemon.process.stderrText.suffix(400))")
+        XCTAssertEqual(daemon.stop(), 0, daemon.process.stderrText)
+        XCTAssertTrue(daemon.process.stderrText.contains("idle connections closed for room"), daemon.process.stderrText)
+    }
+
     /// One client's lying framing is its own: while one connection holds an octet-counted frame
     /// that never completes (150,000 bytes promised, a few sent) and another an absurd count,
     /// a third client's octet-counted frames are stored as they come, each its own record.

@@ -13,6 +13,8 @@ package final class MemoryBudget: Sendable {
     package struct Usage: Sendable, Equatable {
         /// Bytes reserved for unfinished frames.
         package var frames = 0
+        /// Of `frames`, what syslog stream connections hold (`reserveStream`).
+        package var streams = 0
         /// Approximate bytes of records waiting in sink queues (a record queued for two sinks counts twice).
         package var records = 0
 
@@ -30,6 +32,10 @@ package final class MemoryBudget: Sendable {
     /// for small ones (shippers send batches of 64 KiB), so that large frames stalled
     /// on purpose cannot keep every other client from being read.
     package let largeFrameLimit: Int
+    /// What syslog stream connections may hold together, within the large-frame part: a
+    /// quarter of it, so that idle syslog connections (each holds what its framer may buffer)
+    /// cannot take the bridge workers' large frames away. 1,792 idle TCP connections did.
+    package let streamLimit: Int
     /// What queued records may hold together.
     package let recordLimit: Int
     private let usage = ConditionLock(Usage())
@@ -38,6 +44,7 @@ package final class MemoryBudget: Sendable {
         self.limit = max(2, limit)
         self.frameLimit = self.limit / 2
         self.largeFrameLimit = frameLimit - frameLimit / 8
+        self.streamLimit = largeFrameLimit / 4
         self.recordLimit = self.limit - self.frameLimit
     }
 
@@ -57,6 +64,28 @@ package final class MemoryBudget: Sendable {
             return true
         }
     }
+
+    /// Takes `bytes` for a syslog stream connection if they fit in `streamLimit` (and in the
+    /// large-frame part); false otherwise (the connection is refused or another closed).
+    package func reserveStream(_ bytes: Int) -> Bool {
+        usage.withLock { usage in
+            guard usage.streams + bytes <= streamLimit, usage.frames + bytes <= largeFrameLimit else { return false }
+            usage.streams += bytes
+            usage.frames += bytes
+            return true
+        }
+    }
+
+    package func releaseStream(_ bytes: Int) {
+        usage.withLock { usage in
+            assert(usage.streams >= bytes, "memory budget: released \(bytes) stream bytes of \(usage.streams) held")
+            usage.streams = max(0, usage.streams - bytes)
+            usage.frames = max(0, usage.frames - bytes)
+        }
+    }
+
+    /// Whether syslog stream connections hold seven eighths of their part or more.
+    package var streamsNearlyFull: Bool { usage.withLock { $0.streams >= streamLimit - streamLimit / 8 } }
 
     /// Whether `reserveFrame(bytes, large:)` would succeed now.
     package func wouldFit(_ bytes: Int, large: Bool) -> Bool {

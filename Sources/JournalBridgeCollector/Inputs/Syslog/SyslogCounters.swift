@@ -14,8 +14,11 @@ package final class SyslogCounters: Sendable {
     package let framingFallbacks = Atomic<Int>(0)
     /// Datagrams the kernel dropped on our socket because its receive queue was full (`SO_RXQ_OVFL`).
     package let kernelDrops = Atomic<Int>(0)
-    /// Connections closed at once because `maxConnections` were open.
+    /// Connections closed at once because `maxConnections` were open, or no memory was left.
     package let refusedConnections = Atomic<Int>(0)
+    /// Connections closed for sending no whole message for `SyslogStreamLoop.idleLimit` while
+    /// the input's memory was needed (`SyslogStreamLoop.closeIdle`).
+    package let idleClosed = Atomic<Int>(0)
     /// Connections taken, in all.
     package let connections = Atomic<Int>(0)
     /// Connections open now.
@@ -33,6 +36,8 @@ package final class SyslogCounters: Sendable {
         if fallbacks > 0 { parts.append("\(fallbacks) framing fallbacks") }
         let refused = refusedConnections.load(ordering: .relaxed)
         if refused > 0 { parts.append("\(refused) connections refused") }
+        let idle = idleClosed.load(ordering: .relaxed)
+        if idle > 0 { parts.append("\(idle) idle connections closed for room") }
         return parts.joined(separator: ", ")
     }
 }

@@ -23,9 +23,12 @@ import Synchronization
 /// each connection's messages keep their order), and a thread that holds more connections than
 /// another stops accepting until the other catches up (`StreamShares`).
 /// Memory: each connection reserves `maximumMessageBytes` (what its framer may hold) from the
-/// collector's frame budget while it is open (the budget's large-frame part, so the bridge's
-/// small frames keep room); a connection that does not fit is refused at once and counted,
-/// as one over `maxConnections` is.
+/// collector's frame budget while it is open, within the part syslog streams may hold
+/// (`MemoryBudget.streamLimit`: the bridge's frames keep the rest); a connection that does not
+/// fit is refused at once and counted, as one over `maxConnections` is. While that part is
+/// nearly full, or a connection was refused, each thread closes its connections that sent no
+/// whole message for `idleLimit` (counted): idle connections held it, and new clients were
+/// refused for as long as they stayed.
 final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
     /// How many connections each thread of the input holds; the input makes one for all of them.
     final class StreamShares: Sendable {
@@ -36,8 +39,15 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
 
         func set(_ thread: Int, _ count: Int) { counts.withLock { $0[thread] = count } }
 
-        /// Whether `thread` should take the next connection: it holds no more than any other.
-        func isLeast(_ thread: Int) -> Bool { counts.withLock { counts in counts.allSatisfy { $0 >= counts[thread] } } }
+        /// Whether `thread` should take the next connection: it holds no more than `slack` over
+        /// the fewest any holds. Strictly the fewest, one thread accepted one connection a turn
+        /// while the others slept in poll: about 40 a second, a backlog of idle connections
+        /// held a new client 20 s (and a Unix peer gone meanwhile lost its identity).
+        func isLeast(_ thread: Int) -> Bool {
+            counts.withLock { counts in counts[thread] <= (counts.min() ?? 0) + StreamShares.slack }
+        }
+
+        static let slack = 8
     }
 
     struct Connection {
@@ -49,7 +59,15 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
         var source: SourceKey?
         /// Of the framer's `countFallbacks`, those already added to the input's counter.
         var reportedFallbacks = 0
+        /// When it was accepted or last completed a message (monotonic nanoseconds).
+        var lastMessage = MonotonicClock.now()
     }
+
+    /// A connection that completed no message for this long is closed when room is needed.
+    static let idleLimit: UInt64 = 10_000_000_000
+    /// When this thread last looked for idle connections, and the refusals it had seen then.
+    var lastIdleSweep = MonotonicClock.now()
+    var refusalsSeen = 0
 
     /// The listening socket.
     var listener: Int32 { socket }
@@ -87,18 +105,39 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
                 drainAndCloseAll()
                 return
             }
-            if fds[1].revents != 0 { acceptOne() }
+            // As many as wait, while this thread's share allows (`StreamShares.isLeast`).
+            if fds[1].revents != 0 {
+                while shares.isLeast(index) && acceptOne() {}
+            }
             for (index, fd) in order.enumerated() where fds[index + 2].revents != 0 {
                 read(fd, turns: 1)
             }
             reportRefusals(force: false)
+            closeIdle()
             delivery.tick()
         }
     }
 
-    /// Accepts one waiting connection: one a turn, so that the input's threads share them (the
-    /// listener stays readable while more wait, and the next turn comes at once).
-    private func acceptOne() {
+    /// Once a second: if the input's part of the memory budget is nearly full, or a connection
+    /// was refused since the last look, closes this thread's connections that completed no
+    /// message for `idleLimit` (what such a connection holds is stored first, as at any close).
+    private func closeIdle() {
+        let now = MonotonicClock.now()
+        guard now &- lastIdleSweep >= 1_000_000_000 else { return }
+        lastIdleSweep = now
+        let refused = counters.refusedConnections.load(ordering: .relaxed)
+        defer { refusalsSeen = refused }
+        guard refused > refusalsSeen || context.budget.streamsNearlyFull else { return }
+        for (fd, connection) in connections where now &- connection.lastMessage >= Self.idleLimit {
+            finish(fd)
+            counters.idleClosed.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// Accepts one waiting connection; false when none was taken (none waiting, or out of
+    /// descriptors), so that the caller stops.
+    @discardableResult
+    private func acceptOne() -> Bool {
         var text = [CChar](repeating: 0, count: 64)
         let fd = c_jb_accept_peer(listener, &text, UInt(text.count))
         if fd < 0 {
@@ -107,27 +146,27 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
             if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM {
                 acceptPausedUntil = MonotonicClock.now() &+ 100_000_000
             }
-            return
+            return false
         }
         // The input's connections are counted across its threads: the slot is taken first, so
         // that two threads accepting at once cannot both pass `maxConnections`.
         if counters.openConnections.add(1, ordering: .relaxed).newValue > settings.maxConnections
-            || !context.budget.reserveFrame(settings.maximumMessageBytes, large: true)
+            || !context.budget.reserveStream(settings.maximumMessageBytes)
         {
             counters.openConnections.subtract(1, ordering: .relaxed)
             Glibc.close(fd)
             counters.refusedConnections.add(1, ordering: .relaxed)
-            return
+            return true  // taken, and refused (counted)
         }
         var origin: Origin
         var peer: String?
         if settings.endpoint.isUnix {
             guard let credentials = try? UnixSocket.peerCredentials(fd) else {
-                context.budget.releaseFrame(settings.maximumMessageBytes)
+                context.budget.releaseStream(settings.maximumMessageBytes)
                 counters.openConnections.subtract(1, ordering: .relaxed)
                 Glibc.close(fd)  // no kernel identity, no records: the truth is the kernel's
                 counters.refusedConnections.add(1, ordering: .relaxed)
-                return
+                return true  // taken, and refused (counted)
             }
             origin = Origin(
                 pid: credentials.pid, uid: credentials.uid, gid: credentials.gid,
@@ -144,6 +183,7 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
             source: peer.flatMap { $0.isEmpty ? nil : SyslogDelivery.source(of: origin, peer: $0) })
         counters.connections.add(1, ordering: .relaxed)
         shares.set(index, connections.count)
+        return true
     }
 
     /// Reads up to `turns` chunks of `fd`, routes what they complete; closes it at EOF or an error.
@@ -165,10 +205,12 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
             var records: [LogRecord] = []
             records.reserveCapacity(min(count / 64, Self.batch))
             var held = 0
+            var completed = false
             let now = LogRecord.now()
             let (origin, peer, source) = (connection.origin, connection.peer, connection.source)
             buffer.withUnsafeBytes { raw in
                 connection.framer.appendViews(UnsafeRawBufferPointer(rebasing: raw[0..<count])) { frame in
+                    completed = true
                     records.append(self.record(frame, origin, peer, now))
                     held += frame.bytes.count
                     // Routed as they come, a batch at a time (`SyslogLoop.batchBytes`).
@@ -179,6 +221,7 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
                     }
                 }
             }
+            if completed { connection.lastMessage = MonotonicClock.now() }
             let fallbacks = connection.framer.countFallbacks
             connections[fd] = connection
             counters.framingFallbacks.add(fallbacks - connection.reportedFallbacks, ordering: .relaxed)
@@ -217,7 +260,7 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
         counters.framingFallbacks.add(
             connection.framer.countFallbacks - connection.reportedFallbacks, ordering: .relaxed)
         Glibc.close(fd)  // a read-only socket: nothing is lost if close reports an error
-        context.budget.releaseFrame(settings.maximumMessageBytes)
+        context.budget.releaseStream(settings.maximumMessageBytes)
         counters.openConnections.subtract(1, ordering: .relaxed)
         shares.set(index, connections.count)
     }
