@@ -207,6 +207,9 @@ final class OperatingCountersTests: XCTestCase {
         let tally = InputTally()
         let evil = SourceKey(uid: 7, unit: "a\u{1B}]0;unit\u{07}.service", identifier: "evil\u{1B}[2J\nFAKE LINE")
         tally.batch(input: "bridge", source: evil, received: 3, duplicates: 0, rateLimited: 0, routed: 3, workerShed: 0)
+        // Every input's failures in the table's totals, not the bridge's alone.
+        tally.failure(input: "bridge", reason: .parseFailure)
+        tally.failure(input: "syslog-socket", reason: .parseFailure)
         let snapshot = CollectorSnapshot(
             sinks: [], inputs: tally.snapshot, levels: [:], connections: 1, unfinishedFrameBytes: 0,
             queuedRecordBytes: 0)
@@ -215,6 +218,7 @@ final class OperatingCountersTests: XCTestCase {
         XCTAssertFalse(table.split(separator: "\n").contains { $0.hasPrefix("FAKE LINE") }, table)
         XCTAssertTrue(table.contains("uid 7 a\\x1b]0;unit\\x07.servi"), table)
         XCTAssertEqual(table.split(separator: "\n", omittingEmptySubsequences: false).count, 7, table)
+        XCTAssertTrue(table.contains("parse failures 2, oversize 0, kernel drops 0"), table)
     }
 
     /// With `rate_limit_key = "identifier"`, a client that opens the table's 4,096 windows with
@@ -235,6 +239,24 @@ final class OperatingCountersTests: XCTestCase {
         XCTAssertEqual(admitted.suppressed, 0)
         let summaries = limiter.expire(now: 61_000_000_000)
         XCTAssertEqual(summaries.map(\.message), ["suppressed 100 records from uid 65534 in the last 60 s"])
+    }
+
+    /// A network sender has no uid or unit: with the default key (unit, else uid) every one
+    /// shared one allowance, and one host's flood suppressed every other host. Each address has
+    /// its own now, whatever the key.
+    func testEachNetworkSenderHasItsOwnAllowance() {
+        for key in [RateLimit.Key.unit, .uid, .identifier] {
+            let limiter = SourceRateLimiter(RateLimit(interval: 30, burst: 100, exemptLevel: nil, key: key))
+            let flood = (0..<300).map { LogRecord(level: .info, message: "flood \($0)") }
+            let flooder = SourceKey(uid: UInt32.max, unit: nil, identifier: "127.0.0.1")
+            XCTAssertEqual(limiter.admit(flood, source: flooder, now: 1).suppressed, 200, "\(key)")
+            let quiet = (0..<5).map { LogRecord(level: .info, message: "quiet \($0)") }
+            let other = SourceKey(uid: UInt32.max, unit: nil, identifier: "127.0.0.2")
+            XCTAssertEqual(limiter.admit(quiet, source: other, now: 2).admitted.count, 5, "\(key)")
+            XCTAssertEqual(
+                limiter.expire(now: 31_000_000_000).map(\.message),
+                ["suppressed 200 records from peer 127.0.0.1 in the last 30 s"], "\(key)")
+        }
     }
 
     func testRateLimiterWindowsAndSummaries() {

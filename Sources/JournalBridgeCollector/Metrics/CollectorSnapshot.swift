@@ -161,11 +161,13 @@ package struct CollectorSnapshot: Sendable {
                 + String(c.dropped[.rateLimited] ?? 0).leftPadding(14)
                 + String(c.dropped[.workerShed] ?? 0).leftPadding(13) + "\n"
         }
-        let bridge = inputs.inputs["bridge"] ?? InputTally.Counts()
+        // Every input's, the syslog ones too (the bridge's alone said "parse failures 0" beside
+        // a syslog input's 9 and its kernel drops); each input's own are in --json and --prometheus.
+        func total(_ reason: DropReason) -> Int { inputs.inputs.values.reduce(0) { $0 + ($1.dropped[reason] ?? 0) } }
         out +=
             "\nconnections \(connections), unfinished frames \(unfinishedFrameBytes) bytes, queued records \(queuedRecordBytes) bytes, "
         out +=
-            "parse failures \(bridge.dropped[.parseFailure] ?? 0), oversize \(bridge.dropped[.oversizeCut] ?? 0), reloads \(reloads) (\(reloadFailures) failed)\n"
+            "parse failures \(total(.parseFailure)), oversize \(total(.oversizeCut)), kernel drops \(total(.kernelDrop)), reloads \(reloads) (\(reloadFailures) failed)\n"
         return out
     }
 

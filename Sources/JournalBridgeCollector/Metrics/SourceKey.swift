@@ -18,12 +18,15 @@ package struct SourceKey: Hashable, Sendable, Comparable {
     package static let other = SourceKey(uid: UInt32.max, unit: nil, identifier: "(other sources)")
 
     /// How the rate limit tells sources apart (`rate_limit_key`): the unit when known (else the
-    /// uid), the uid alone, or the uid and the identifier.
+    /// uid), the uid alone, or the uid and the identifier. A network sender has neither uid nor
+    /// unit (uid `UInt32.max`, its identifier its address): it is its address whatever the key,
+    /// or one host's flood used up every other host's allowance.
     package func limitKey(_ by: RateLimit.Key) -> String {
+        if uid == UInt32.max { return "peer \(identifier)" }
         switch by {
-        case .unit: unit.map { "unit \($0)" } ?? "uid \(uid)"
-        case .uid: "uid \(uid)"
-        case .identifier: "uid \(uid) identifier \(identifier)"
+        case .unit: return unit.map { "unit \($0)" } ?? "uid \(uid)"
+        case .uid: return "uid \(uid)"
+        case .identifier: return "uid \(uid) identifier \(identifier)"
         }
     }
 
