@@ -207,6 +207,13 @@ final class OperatingCountersTests: XCTestCase {
         let tally = InputTally()
         let evil = SourceKey(uid: 7, unit: "a\u{1B}]0;unit\u{07}.service", identifier: "evil\u{1B}[2J\nFAKE LINE")
         tally.batch(input: "bridge", source: evil, received: 3, duplicates: 0, rateLimited: 0, routed: 3, workerShed: 0)
+        // A network sender is its address, the sources past the bound "(other sources)": neither
+        // is "uid 4294967295".
+        tally.batch(
+            input: "syslog-udp", source: SourceKey(uid: UInt32.max, unit: nil, identifier: "192.0.2.7"), received: 1,
+            duplicates: 0, rateLimited: 0, routed: 1, workerShed: 0)
+        tally.batch(
+            input: "bridge", source: .other, received: 1, duplicates: 0, rateLimited: 0, routed: 1, workerShed: 0)
         // Every input's failures in the table's totals, not the bridge's alone.
         tally.failure(input: "bridge", reason: .parseFailure)
         tally.failure(input: "syslog-socket", reason: .parseFailure)
@@ -217,7 +224,10 @@ final class OperatingCountersTests: XCTestCase {
         XCTAssertFalse(table.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{07}" }, table)
         XCTAssertFalse(table.split(separator: "\n").contains { $0.hasPrefix("FAKE LINE") }, table)
         XCTAssertTrue(table.contains("uid 7 a\\x1b]0;unit\\x07.servi"), table)
-        XCTAssertEqual(table.split(separator: "\n", omittingEmptySubsequences: false).count, 7, table)
+        XCTAssertEqual(table.split(separator: "\n", omittingEmptySubsequences: false).count, 9, table)
+        XCTAssertTrue(table.contains("\npeer 192.0.2.7 "), table)
+        XCTAssertTrue(table.contains("\n(other sources) "), table)
+        XCTAssertFalse(table.contains("4294967295"), table)
         XCTAssertTrue(table.contains("parse failures 2, oversize 0, kernel drops 0"), table)
     }
 

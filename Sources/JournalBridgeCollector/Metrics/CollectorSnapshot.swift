@@ -153,8 +153,15 @@ package struct CollectorSnapshot: Sendable {
         for (key, c) in inputs.sources.sorted(by: { $0.key < $1.key }) {
             // The identifier (and a unit, read from /proc) is the client's word: escaped as the
             // files are, or a name with ESC or LF would drive the reader's terminal or forge rows.
+            // A network sender has no uid (`UInt32.max`): its address is its name, as the rate
+            // limit's summaries say it; the sources past the table's bound have neither.
             let name =
-                "uid \(key.uid) " + LineEscaping.escaped(key.unit ?? "-") + " " + LineEscaping.escaped(key.identifier)
+                key == SourceKey.other
+                ? key.identifier
+                : key.uid == UInt32.max
+                    ? "peer " + LineEscaping.escaped(key.identifier)
+                    : "uid \(key.uid) " + LineEscaping.escaped(key.unit ?? "-") + " "
+                        + LineEscaping.escaped(key.identifier)
             out +=
                 String(name.prefix(40)).padding(40) + String(c.received).leftPadding(10)
                 + String(c.duplicates).leftPadding(12)
