@@ -144,10 +144,7 @@ package final class ControlServer: Sendable {
     ) -> UInt64 {
         while clients.count < maximumClients {
             let fd = c_jb_accept(listener, 1)
-            guard fd >= 0 else {
-                let code = errno
-                return code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM ? now + 100_000_000 : now
-            }
+            guard fd >= 0 else { return UnixSocket.acceptAgain(after: errno, now: now) }
             // Root and the daemon's user are not held to a share: `status` run by an administrator
             // gets in while the group's users hold theirs.
             guard let peer = try? UnixSocket.peerCredentials(fd), admission.admits(uid: peer.uid, gid: peer.gid),

@@ -7,14 +7,31 @@ import XCTest
 import Glibc
 #endif
 
+/// A client of a few lines of Python (the two test groups below): no syslog client sends what
+/// they send on purpose.
+private func python(_ script: String, _ arguments: [String]) throws -> BackgroundProcess {
+    try BackgroundProcess("/usr/bin/env", ["python3", "-c", script] + arguments)
+}
+
 /// Syslog clients that lie in their framing or flood with what costs the collector most per
 /// byte: each is cut or refused where it lies, counted, and the collector's memory stays
 /// within its limit. The clients are Python sockets: no syslog client sends these on purpose.
 final class SyslogHostileInputTests: XCTestCase {
     private typealias SyslogDaemon = SyslogInputTests.SyslogDaemon
 
-    private func python(_ script: String, _ arguments: [String]) throws -> BackgroundProcess {
-        try BackgroundProcess("/usr/bin/env", ["python3", "-c", script] + arguments)
+    /// Runs `script` (arguments: the daemon's TCP port, `tag`, and a file it waits for before
+    /// closing its connections) and says whether `count` debug lines `containing` a word were
+    /// stored while it held them open; then lets it close and checks that it exited 0.
+    private func stored(
+        _ count: Int, containing word: String, while script: String, holds daemon: SyslogDaemon, tag: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> Bool {
+        let looked = daemon.directory.file("looked")
+        let client = try python(script, [daemon.port("syslog-tcp"), tag, looked])
+        let stored = eventually(timeout: 15) { daemon.debugLines.filter { $0.contains(word) }.count == count }
+        XCTAssertTrue(FileManager.default.createFile(atPath: looked, contents: nil), file: file, line: line)
+        XCTAssertEqual(client.wait(), 0, client.stderrText, file: file, line: line)
+        return stored
     }
 
     /// Taken at its word, `9999999999 ` made every later message of the connection one frame,
@@ -34,13 +51,7 @@ final class SyslogHostileInputTests: XCTestCase {
                 time.sleep(0.05)
             s.close()
             """
-        let looked = daemon.directory.file("looked")
-        let client = try python(script, [daemon.port("syslog-tcp"), tag, looked])
-        let storedWhileOpen = eventually(timeout: 15) {
-            daemon.debugLines.filter { $0.contains("legit") }.count == 1000
-        }
-        XCTAssertTrue(FileManager.default.createFile(atPath: looked, contents: nil))
-        XCTAssertEqual(client.wait(), 0, client.stderrText)
+        let storedWhileOpen = try stored(1000, containing: "legit", while: script, holds: daemon, tag: tag)
         XCTAssertTrue(storedWhileOpen, "stored while the connection is open: \(daemon.debugLines.suffix(3))")
         XCTAssertEqual(daemon.stop(), 0, daemon.process.stderrText)
         let lines = daemon.debugLines
@@ -140,13 +151,7 @@ final class SyslogHostileInputTests: XCTestCase {
             for s in (liar, absurd, honest):
                 s.close()
             """
-        let looked = daemon.directory.file("looked")
-        let clients = try python(script, [daemon.port("syslog-tcp"), tag, looked])
-        let storedMeanwhile = eventually(timeout: 15) {
-            daemon.debugLines.filter { $0.contains("honest") }.count == 200
-        }
-        XCTAssertTrue(FileManager.default.createFile(atPath: looked, contents: nil))
-        XCTAssertEqual(clients.wait(), 0, clients.stderrText)
+        let storedMeanwhile = try stored(200, containing: "honest", while: script, holds: daemon, tag: tag)
         XCTAssertTrue(
             storedMeanwhile, "the honest client's frames, while the others hold: \(daemon.debugLines.suffix(3))")
         XCTAssertEqual(daemon.stop(), 0, daemon.process.stderrText)
@@ -188,10 +193,6 @@ final class SyslogHostileInputTests: XCTestCase {
 /// ThreadSanitizer, whose shadow memory is no measure of the collector's).
 final class SyslogMemoryBoundTests: XCTestCase {
     private typealias SyslogDaemon = SyslogInputTests.SyslogDaemon
-
-    private func python(_ script: String, _ arguments: [String]) throws -> BackgroundProcess {
-        try BackgroundProcess("/usr/bin/env", ["python3", "-c", script] + arguments)
-    }
 
     /// What an input builds from one read is routed a batch at a time, so that it stays small
     /// beside the memory limit: 64 KiB of 3-byte frames were 21,845 records built before any was

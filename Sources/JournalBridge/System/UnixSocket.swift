@@ -152,6 +152,14 @@ package enum UnixSocket {
         try syscall("setsockopt") { setsockopt(fd, SOL_SOCKET, option, &tv, socklen_t(MemoryLayout<timeval>.size)) }
     }
 
+    /// When a loop that polls a listener may accept again after accept(2) failed with `code`:
+    /// out of descriptors, buffers or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), 100 ms after
+    /// `now` (the listener stays readable and the connections wait in the backlog: polled at
+    /// once, the loop would spin); after anything else (EAGAIN: none left), `now`.
+    package static func acceptAgain(after code: Int32, now: UInt64) -> UInt64 {
+        code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM ? now &+ 100_000_000 : now
+    }
+
     /// The path a listening Unix socket is bound at (`getsockname`), nil for another kind of
     /// socket or an abstract one: how a socket systemd passed is found on disk.
     package static func boundPath(_ fd: Int32) -> String? {

@@ -85,12 +85,7 @@ public final class RotatingFileSink: LogSink {
         self.name = name ?? path
         self.path = path
         self.fileName = String(path[(path.lastIndex(of: "/").map(path.index(after:)) ?? path.startIndex)...])
-        let directory: Int32
-        do {
-            directory = try FileDescriptorIO.openDirectory(UnixSocket.parentDirectory(of: path), creating: 0o755)
-        } catch {
-            throw Self.directoryFailure(path, error)
-        }
+        let directory = try Self.openDirectory(of: path)
         let fd: Int32
         let size: Int
         do {
@@ -108,12 +103,17 @@ public final class RotatingFileSink: LogSink {
         self.state = ConditionLock(initial)
     }
 
-    /// Why the file's directory could not be reached, naming the file: a refusal (a link
-    /// another user owns), or the failure on the way (not a directory, no permission).
-    private static func directoryFailure(_ path: String, _ error: SystemError) -> SystemError {
-        error.errno == EPERM
-            ? FileDescriptorIO.refusal(path, error.call, errno: error.errno)
-            : SystemError(call: "open \(path): \(error.call)", errno: error.errno)
+    /// Opens the directory holding `path` (made if missing); a failure names the file: a
+    /// refusal (a link another user owns), or the failure on the way (not a directory, no
+    /// permission).
+    private static func openDirectory(of path: String) throws(SystemError) -> Int32 {
+        do {
+            return try FileDescriptorIO.openDirectory(UnixSocket.parentDirectory(of: path), creating: 0o755)
+        } catch {
+            throw error.errno == EPERM
+                ? FileDescriptorIO.refusal(path, error.call, errno: error.errno)
+                : SystemError(call: "open \(path): \(error.call)", errno: error.errno)
+        }
     }
 
     /// Records that could not be written.
@@ -197,11 +197,11 @@ public final class RotatingFileSink: LogSink {
         // moved in among the backups; nothing there (moved away meanwhile) leaves nothing to move.
         var held = stat()
         var named = stat()
-        guard state.fd >= 0, fstat(state.fd, &held) == 0,
-            fstatat(state.directory, fileName, &named, AT_SYMLINK_NOFOLLOW) == 0,
+        let present = fstatat(state.directory, fileName, &named, AT_SYMLINK_NOFOLLOW) == 0
+        guard present, state.fd >= 0, fstat(state.fd, &held) == 0,
             held.st_dev == named.st_dev, held.st_ino == named.st_ino
         else {
-            if FileDescriptorIO.exists(fileName, in: state.directory) {
+            if present {
                 noteRollover(
                     SystemError(call: "roll over \(path): it is not the file being written", errno: EEXIST), &state)
             }
@@ -296,12 +296,11 @@ public final class RotatingFileSink: LogSink {
     public func reopen() {
         state.withLock { state in
             do throws(SystemError) {
-                let directory = try FileDescriptorIO.openDirectory(
-                    UnixSocket.parentDirectory(of: path), creating: 0o755)
+                let directory = try Self.openDirectory(of: path)
                 if state.directory >= 0 { Glibc.close(state.directory) }
                 state.directory = directory
             } catch {
-                return reopenFailed(Self.directoryFailure(path, error), &state)
+                return reopenFailed(error, &state)
             }
             reopenLocked(&state)
         }

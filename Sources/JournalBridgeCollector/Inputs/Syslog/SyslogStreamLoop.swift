@@ -141,11 +141,8 @@ final class SyslogStreamLoop: SyslogLoop, @unchecked Sendable {
         var text = [CChar](repeating: 0, count: 64)
         let fd = c_jb_accept_peer(listener, &text, UInt(text.count))
         if fd < 0 {
-            // EAGAIN: none left. Out of descriptors: pause accepting for 100 ms (the pending
-            // connections wait in the backlog). Anything else: the next turn tries again.
-            if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM {
-                acceptPausedUntil = MonotonicClock.now() &+ 100_000_000
-            }
+            // EAGAIN: none left. Out of descriptors: a pause (`UnixSocket.acceptAgain`).
+            acceptPausedUntil = UnixSocket.acceptAgain(after: errno, now: MonotonicClock.now())
             return false
         }
         // The input's connections are counted across its threads: the slot is taken first, so

@@ -263,46 +263,29 @@ final class ForwardLink: @unchecked Sendable {
             guard chunk.readableBytes > 0 else { break }
             if relp {
                 channel.write(chunk, promise: nil)
-            } else if lastID == 0 {
-                // A drop report alone: confirmed as records are, written (TCP), then still up (TLS).
-                let promise = loop.makePromise(of: Void.self)
-                let writtenOn = generation
-                let reports = reportsInFlight.count
-                let delay: TimeAmount = destination.transport == .tls ? .seconds(1) : .zero
-                promise.futureResult.whenSuccess { [self] in
-                    loop.scheduleTask(in: delay) { [self] in
-                        if writtenOn == generation && self.channel != nil {
-                            reportsInFlight.removeFirst(min(reports, reportsInFlight.count))
-                        }
-                    }
-                }
-                channel.write(chunk, promise: promise)
             } else {
                 // Written to the socket = forwarded (TCP): confirmed by the write's promise. TLS 1.3
                 // lets the client write before the receiver has checked its certificate, and a
                 // refusal comes as an alert after the first flight: TLS confirms a second later, if
-                // the connection still stands (else the chunk is sent again).
+                // the connection still stands (else the chunk is sent again). A drop report in the
+                // chunk (alone, `lastID` 0, or with records) is confirmed with it.
                 let promise = loop.makePromise(of: Void.self)
                 let buffer = self.buffer
                 let written = lastID
-                // A report in the chunk goes with its records.
                 let reports = reportsInFlight.count
+                let writtenOn = generation
+                let confirm = { [self] in
+                    if written != 0 { buffer.confirm(upTo: written) }
+                    if writtenOn == generation { reportsInFlight.removeFirst(min(reports, reportsInFlight.count)) }
+                }
                 if destination.transport == .tls {
-                    let writtenOn = generation
                     promise.futureResult.whenSuccess { [self] in
                         loop.scheduleTask(in: .seconds(1)) { [self] in
-                            if writtenOn == generation && self.channel != nil {
-                                buffer.confirm(upTo: written)
-                                reportsInFlight.removeFirst(min(reports, reportsInFlight.count))
-                            }
+                            if writtenOn == generation && self.channel != nil { confirm() }
                         }
                     }
                 } else {
-                    let writtenOn = generation
-                    promise.futureResult.whenSuccess { [self] in
-                        buffer.confirm(upTo: written)
-                        if writtenOn == generation { reportsInFlight.removeFirst(min(reports, reportsInFlight.count)) }
-                    }
+                    promise.futureResult.whenSuccess { confirm() }
                 }
                 channel.write(chunk, promise: promise)
             }
