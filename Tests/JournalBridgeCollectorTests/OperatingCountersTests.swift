@@ -17,6 +17,9 @@ private final class KeepingSink: LogSink, @unchecked Sendable {
     private var failed = 0
     private(set) var stored: [LogRecord] = []
     let failing: Bool
+    /// Per record written: a sink that keeps up with small batches but not with the rate.
+    /// (Per call, a slow machine's small batches, as under ThreadSanitizer, were each written
+    /// in time and the queue never overflowed: the test's overload did not happen.)
     let delay: useconds_t
 
     init(name: String, failing: Bool, delay: useconds_t = 0) {
@@ -26,7 +29,7 @@ private final class KeepingSink: LogSink, @unchecked Sendable {
     }
 
     func write(_ records: [LogRecord]) {
-        if delay > 0 { usleep(delay) }
+        if delay > 0 { usleep(delay * useconds_t(records.count)) }
         lock.lock()
         defer { lock.unlock() }
         calls += 1
